@@ -1,0 +1,180 @@
+// Configuration keys: their types, defaults and validation, and the named presets of the
+// article's three set-ups. The same keys are set on the server (`-D`, config file, preset),
+// per mount (`--option`) and per path (`pathConf`); the longest matching path wins.
+
+import { invalidArgument } from '../errors.js';
+import { LOAD_TYPES, READ_TYPES, WRITE_TYPES } from '../types.js';
+import type { LoadType, ReadType, WriteType } from '../types.js';
+import { parseDuration, parseSize } from './units.js';
+
+type Kind = 'duration' | 'size' | 'int' | 'bool' | 'enum' | 'string';
+
+interface KeyDef {
+  kind: Kind;
+  default: string;
+  values?: readonly string[];
+  /** Settable per mount / per path (else server-wide only). */
+  perPath: boolean;
+  doc: string;
+}
+
+/** Every configuration key Strata knows, with its default. */
+export const KEYS = {
+  'metadata.sync.interval': { kind: 'duration', default: '-1', perPath: true, doc: 'Re-check the UFS when the last sync of a path is older than this; -1 never, 0 on every access.' },
+  'metadata.load.type': { kind: 'enum', values: LOAD_TYPES, default: 'ONCE', perPath: true, doc: 'Loading of paths not yet in the namespace: NEVER, ONCE (then remembered absent), ALWAYS.' },
+  'write.type': { kind: 'enum', values: WRITE_TYPES, default: 'CACHE_THROUGH', perPath: true, doc: 'Default write type.' },
+  'read.type': { kind: 'enum', values: READ_TYPES, default: 'CACHE', perPath: true, doc: 'Default read type: CACHE caches cold reads, NO_CACHE does not.' },
+  'sync.parallelism': { kind: 'int', default: '16', perPath: false, doc: 'Directories applied at once by a recursive sync.' },
+  'sync.prefetch.parallelism': { kind: 'int', default: '32', perPath: false, doc: 'UFS listings prefetched at once while the previous level is applied.' },
+  'absent.cache.enabled': { kind: 'bool', default: 'true', perPath: true, doc: 'Remember paths known absent in the UFS (under load type ONCE).' },
+  'absent.cache.ttl': { kind: 'duration', default: '-1', perPath: true, doc: 'How long an absent-path entry is trusted; -1 until invalidated.' },
+  'cache.capacity': { kind: 'size', default: '1GB', perPath: false, doc: 'Bytes of block cache on local disk.' },
+  'cache.block.size': { kind: 'size', default: '4MB', perPath: false, doc: 'Block size of cached data.' },
+  'persist.initial.wait': { kind: 'duration', default: '1s', perPath: true, doc: 'Delay before an ASYNC_THROUGH file is persisted.' },
+  'persist.max.interval': { kind: 'duration', default: '5min', perPath: false, doc: 'Longest back-off between persist retries.' },
+  'persist.parallelism': { kind: 'int', default: '4', perPath: false, doc: 'Files persisted at once.' },
+  'active.sync.interval': { kind: 'duration', default: '30s', perPath: true, doc: 'Reconciliation period of active sync.' },
+  'active.sync.batch': { kind: 'int', default: '1000', perPath: false, doc: 'Max events applied in one batch by active sync.' },
+  'activeSync': { kind: 'bool', default: 'false', perPath: true, doc: 'Start active sync on this mount.' },
+  'ufs.timeout': { kind: 'duration', default: '30s', perPath: true, doc: 'A UFS call that takes longer fails with UFS_UNAVAILABLE.' },
+  'shard.count': { kind: 'int', default: '64', perPath: false, doc: 'Number of subtree shard actors.' },
+  'shard.depth': { kind: 'int', default: '2', perPath: false, doc: 'Path depth that names a subtree shard.' },
+  'worker.threads': { kind: 'int', default: '2', perPath: false, doc: 'Threads of the actor pool (Piscina).' },
+  'protocol.max.frame': { kind: 'size', default: '16MB', perPath: false, doc: 'Largest accepted protocol frame.' },
+  'metrics.port': { kind: 'int', default: '-1', perPath: false, doc: 'Port of the Prometheus endpoint (-1: off, 0: any).' },
+} as const satisfies Record<string, KeyDef>;
+
+export type ConfigKey = keyof typeof KEYS;
+
+export function isConfigKey(key: string): key is ConfigKey {
+  return Object.hasOwn(KEYS, key);
+}
+
+/** Keys that belong to a UFS (credentials, endpoint, ...), passed through to its factory. */
+export function isUfsOptionKey(key: string): boolean {
+  return /^(s3\.|local\.)/.test(key) ||
+    ['endpoint', 'region', 'accessKeyId', 'secretAccessKey', 'sessionToken', 'pathStyle', 'partSize', 'maxAttempts'].includes(key);
+}
+
+/** Check one key=value, throwing INVALID_ARGUMENT naming the key and value. */
+export function validateProperty(key: string, value: string, where: 'server' | 'path' = 'server'): void {
+  if (!isConfigKey(key)) {
+    throw invalidArgument(`unknown configuration key ${JSON.stringify(key)} (known: ${Object.keys(KEYS).join(', ')})`);
+  }
+  const def: KeyDef = KEYS[key];
+  if (where === 'path' && !def.perPath) {
+    throw invalidArgument(`configuration key ${key} is server-wide and cannot be set per path`);
+  }
+  parseValue(key, value);
+}
+
+function parseValue(key: ConfigKey, value: string): unknown {
+  const def: KeyDef = KEYS[key];
+  switch (def.kind) {
+    case 'duration': return parseDuration(value, key);
+    case 'size': return parseSize(value, key);
+    case 'int': {
+      if (!/^-?\d+$/.test(value.trim())) throw invalidArgument(`${key}: ${JSON.stringify(value)} is not an integer`);
+      return Number(value);
+    }
+    case 'bool': {
+      const v = value.trim().toLowerCase();
+      if (v !== 'true' && v !== 'false') throw invalidArgument(`${key}: ${JSON.stringify(value)} is not true or false`);
+      return v === 'true';
+    }
+    case 'enum': {
+      const v = value.trim().toUpperCase();
+      if (!def.values!.includes(v)) throw invalidArgument(`${key}: ${JSON.stringify(value)} is not one of ${def.values!.join(', ')}`);
+      return v;
+    }
+    default: return value;
+  }
+}
+
+/** Typed values of the keys. */
+export interface ConfigValues {
+  'metadata.sync.interval': number;
+  'metadata.load.type': LoadType;
+  'write.type': WriteType;
+  'read.type': ReadType;
+  'sync.parallelism': number;
+  'sync.prefetch.parallelism': number;
+  'absent.cache.enabled': boolean;
+  'absent.cache.ttl': number;
+  'cache.capacity': number;
+  'cache.block.size': number;
+  'persist.initial.wait': number;
+  'persist.max.interval': number;
+  'persist.parallelism': number;
+  'active.sync.interval': number;
+  'active.sync.batch': number;
+  'activeSync': boolean;
+  'ufs.timeout': number;
+  'shard.count': number;
+  'shard.depth': number;
+  'worker.threads': number;
+  'protocol.max.frame': number;
+  'metrics.port': number;
+}
+
+/** Parse a key's string value into its typed value. */
+export function typedValue<K extends ConfigKey>(key: K, value: string): ConfigValues[K] {
+  return parseValue(key, value) as ConfigValues[K];
+}
+
+/** The article's three recommended set-ups. */
+export const PRESETS: Record<string, Record<string, string>> = {
+  /** Every write goes through Strata: the namespace is the truth, never re-check the UFS. */
+  'all-through-strata': { 'metadata.sync.interval': '-1', 'metadata.load.type': 'ONCE' },
+  /** Occasional outside writers: re-check a path when its last sync is a minute old. */
+  'mixed': { 'metadata.sync.interval': '1min', 'metadata.load.type': 'ONCE' },
+  /** Frequent outside writers: active sync on every mount that supports it. */
+  'external-writers': { 'metadata.sync.interval': '-1', 'metadata.load.type': 'ONCE', 'activeSync': 'true', 'absent.cache.enabled': 'false' },
+};
+
+/** Server-wide configuration: defaults, then preset, then config file, then -D. */
+export class ServerConfig {
+  private readonly values = new Map<ConfigKey, string>();
+  /** Options that are not Strata keys but UFS settings (`s3.endpoint`, ...). */
+  readonly ufsDefaults: Record<string, string> = {};
+
+  constructor(layers: Array<Record<string, string>> = []) {
+    for (const layer of layers) {
+      for (const [k, v] of Object.entries(layer)) this.set(k, v);
+    }
+  }
+
+  set(key: string, value: string): void {
+    if (isConfigKey(key)) {
+      validateProperty(key, value);
+      this.values.set(key, value);
+    } else if (isUfsOptionKey(key)) {
+      this.ufsDefaults[key] = value;
+    } else {
+      validateProperty(key, value); // throws with the list of known keys
+    }
+  }
+
+  raw(key: ConfigKey): string {
+    return this.values.get(key) ?? KEYS[key].default;
+  }
+
+  get<K extends ConfigKey>(key: K): ConfigValues[K] {
+    return typedValue(key, this.raw(key));
+  }
+
+  /** Explicitly set keys (for the report and for workers). */
+  entries(): Record<string, string> {
+    return Object.fromEntries(this.values);
+  }
+}
+
+export function presetNames(): string[] {
+  return Object.keys(PRESETS);
+}
+
+export function presetProperties(name: string): Record<string, string> {
+  const p = PRESETS[name];
+  if (!p) throw invalidArgument(`unknown preset ${JSON.stringify(name)} (known: ${presetNames().join(', ')})`);
+  return p;
+}

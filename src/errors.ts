@@ -1,0 +1,83 @@
+// One error class for everything Strata refuses or fails at. The `code` is stable and
+// survives the wire: the TCP client rethrows a StrataError with the same code and message
+// that the server raised. Causes (UFS, S3, file-system errors) are kept in `cause`.
+
+/** Stable error codes, the public contract of every failure. */
+export const ErrorCode = {
+  NOT_FOUND: 'NOT_FOUND',
+  ALREADY_EXISTS: 'ALREADY_EXISTS',
+  INVALID_PATH: 'INVALID_PATH',
+  INVALID_ARGUMENT: 'INVALID_ARGUMENT',
+  READ_ONLY: 'READ_ONLY',
+  MOUNT_CONFLICT: 'MOUNT_CONFLICT',
+  UFS_UNAVAILABLE: 'UFS_UNAVAILABLE',
+  PERMISSION_DENIED: 'PERMISSION_DENIED',
+  BAD_REQUEST: 'BAD_REQUEST',
+  NOT_A_DIRECTORY: 'NOT_A_DIRECTORY',
+  IS_A_DIRECTORY: 'IS_A_DIRECTORY',
+  DIRECTORY_NOT_EMPTY: 'DIRECTORY_NOT_EMPTY',
+  RESOURCE_EXHAUSTED: 'RESOURCE_EXHAUSTED',
+  FAILED_PRECONDITION: 'FAILED_PRECONDITION',
+  TIMEOUT: 'TIMEOUT',
+  CANCELLED: 'CANCELLED',
+  UNSUPPORTED_VERSION: 'UNSUPPORTED_VERSION',
+  CONNECTION_CLOSED: 'CONNECTION_CLOSED',
+  INTERNAL: 'INTERNAL',
+} as const;
+
+export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+const KNOWN_CODES = new Set<string>(Object.values(ErrorCode));
+
+/** True when `code` is one of the stable codes above. */
+export function isErrorCode(code: unknown): code is ErrorCode {
+  return typeof code === 'string' && KNOWN_CODES.has(code);
+}
+
+/** The one error class of Strata: a stable `code`, a message naming what was wrong. */
+export class StrataError extends Error {
+  override readonly name = 'StrataError';
+  readonly code: ErrorCode;
+
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.code = code;
+  }
+
+  /** The shape carried on the wire and printed by `--json`. */
+  toJSON(): { code: ErrorCode; message: string } {
+    return { code: this.code, message: this.message };
+  }
+}
+
+/** Wrap any thrown value as a StrataError, keeping StrataErrors as they are. */
+export function toStrataError(err: unknown, fallback: ErrorCode = ErrorCode.INTERNAL): StrataError {
+  if (err instanceof StrataError) return err;
+  if (err && typeof err === 'object' && isErrorCode((err as { code?: unknown }).code) &&
+      typeof (err as { message?: unknown }).message === 'string') {
+    // A StrataError that crossed a thread boundary (structured clone drops the prototype).
+    const e = err as { code: ErrorCode; message: string };
+    return new StrataError(e.code, e.message, { cause: err });
+  }
+  const message = err instanceof Error ? err.message : String(err);
+  return new StrataError(fallback, message, { cause: err });
+}
+
+export const notFound = (path: string, what = 'path'): StrataError =>
+  new StrataError(ErrorCode.NOT_FOUND, `${what} does not exist: ${path}`);
+export const alreadyExists = (path: string): StrataError =>
+  new StrataError(ErrorCode.ALREADY_EXISTS, `path already exists: ${path}`);
+export const invalidPath = (path: string, why: string): StrataError =>
+  new StrataError(ErrorCode.INVALID_PATH, `invalid path ${JSON.stringify(path)}: ${why}`);
+export const invalidArgument = (message: string): StrataError =>
+  new StrataError(ErrorCode.INVALID_ARGUMENT, message);
+export const readOnly = (path: string, mountPoint: string): StrataError =>
+  new StrataError(ErrorCode.READ_ONLY, `${path} is under the read-only mount ${mountPoint}`);
+export const mountConflict = (message: string): StrataError =>
+  new StrataError(ErrorCode.MOUNT_CONFLICT, message);
+export const notADirectory = (path: string): StrataError =>
+  new StrataError(ErrorCode.NOT_A_DIRECTORY, `not a directory: ${path}`);
+export const isADirectory = (path: string): StrataError =>
+  new StrataError(ErrorCode.IS_A_DIRECTORY, `is a directory: ${path}`);
+export const directoryNotEmpty = (path: string): StrataError =>
+  new StrataError(ErrorCode.DIRECTORY_NOT_EMPTY, `directory not empty (use recursive): ${path}`);

@@ -1,0 +1,69 @@
+// Strata path validation and manipulation. A Strata path is absolute, '/'-separated, with no
+// empty, '.' or '..' segments and no NUL; one trailing '/' is tolerated and dropped.
+// Everything that takes a path from a client validates it here first.
+
+import { invalidPath } from '../errors.js';
+
+export const ROOT = '/';
+const MAX_PATH = 4096;
+const MAX_NAME = 255;
+
+/** Validate and normalise a client path; throws INVALID_PATH naming the path and the reason. */
+export function normalizePath(path: unknown): string {
+  if (typeof path !== 'string') throw invalidPath(String(path), 'a path must be a string');
+  if (path.length === 0) throw invalidPath(path, 'the path is empty');
+  if (path.length > MAX_PATH) throw invalidPath(path.slice(0, 64) + '…', `longer than ${MAX_PATH} characters`);
+  if (path.includes('\0')) throw invalidPath(path, 'contains a NUL character');
+  if (path[0] !== '/') throw invalidPath(path, 'must be absolute (start with /)');
+  if (path === '/') return ROOT;
+  const body = path.endsWith('/') ? path.slice(1, -1) : path.slice(1);
+  const parts = body.split('/');
+  for (const p of parts) {
+    if (p === '') throw invalidPath(path, 'contains an empty segment (//)');
+    if (p === '.' || p === '..') throw invalidPath(path, `contains a '${p}' segment`);
+    if (p.length > MAX_NAME) throw invalidPath(path, `a segment is longer than ${MAX_NAME} characters`);
+  }
+  return '/' + body;
+}
+
+/** Components of a normalised path ('/' has none). */
+export function pathComponents(path: string): string[] {
+  return path === ROOT ? [] : path.slice(1).split('/');
+}
+
+export function parentPath(path: string): string {
+  if (path === ROOT) return ROOT;
+  const i = path.lastIndexOf('/');
+  return i === 0 ? ROOT : path.slice(0, i);
+}
+
+export function baseName(path: string): string {
+  return path === ROOT ? '' : path.slice(path.lastIndexOf('/') + 1);
+}
+
+export function joinPath(dir: string, name: string): string {
+  return dir === ROOT ? `/${name}` : `${dir}/${name}`;
+}
+
+/** True when `path` is `prefix` or below it. */
+export function isUnder(path: string, prefix: string): boolean {
+  if (prefix === ROOT) return true;
+  return path === prefix || (path.startsWith(prefix) && path.charCodeAt(prefix.length) === 47 /* / */);
+}
+
+/** Path of `path` relative to `prefix` ('' when equal); `path` must be under `prefix`. */
+export function relativeTo(path: string, prefix: string): string {
+  if (path === prefix) return '';
+  return prefix === ROOT ? path.slice(1) : path.slice(prefix.length + 1);
+}
+
+/** Ancestors of a path from the root down, excluding the path itself. */
+export function ancestors(path: string): string[] {
+  const out: string[] = [];
+  let p = path;
+  while (p !== ROOT) {
+    p = parentPath(p);
+    out.push(p);
+  }
+  return out.reverse();
+}

@@ -1,0 +1,86 @@
+// The under-file-system interface. A UFS is one mounted storage location (a local
+// directory, an S3 bucket prefix). Paths given to a Ufs are relative to its root: '' is
+// the root itself, 'a/b.txt' a file below it; a Ufs never touches anything outside its
+// root. Adding HDFS or GCS is a new folder implementing this and one line in registry.ts.
+
+export type UfsEntryType = 'file' | 'directory';
+
+/** What a UFS says about one entry. */
+export interface UfsStatus {
+  /** Name of the entry (for recursive listings: path relative to the listed directory). */
+  name: string;
+  type: UfsEntryType;
+  length: number;
+  mtimeMs: number;
+  /** Unix mode bits where the UFS has them. */
+  mode?: number;
+  /** ETag or content hash where the UFS has one. */
+  etag?: string;
+  /**
+   * Content fingerprint: changes when the bytes may have changed (type, size, mtime, etag).
+   * Compared by the sync engine to decide whether cached data is stale.
+   */
+  contentHash: string;
+  /** Metadata fingerprint: changes when only metadata (mode) changed. */
+  metaHash: string;
+}
+
+export interface UfsListOptions {
+  /** List the whole subtree, names relative to the listed directory, parents first. */
+  recursive?: boolean;
+  /** Entries per yielded page. */
+  pageSize?: number;
+  /** Abort the listing. */
+  signal?: AbortSignal;
+}
+
+export interface UfsReadOptions {
+  offset?: number;
+  /** Bytes to read; undefined means to the end. */
+  length?: number;
+  signal?: AbortSignal;
+}
+
+export interface UfsWriteOptions {
+  /** Replace an existing object/file (default true). */
+  overwrite?: boolean;
+  /** Expected total size when known (lets S3 choose single PUT vs multipart). */
+  size?: number;
+  /** Create missing parent directories (default true). */
+  recursive?: boolean;
+  signal?: AbortSignal;
+}
+
+/** The small interface every under file system implements. */
+export interface Ufs {
+  /** Scheme, e.g. 'file' or 's3'. */
+  readonly scheme: string;
+  /** The mounted root URI, e.g. file:///data or s3://bucket/prefix. */
+  readonly uri: string;
+  /** Status of a path; null when it does not exist. */
+  getStatus(path: string, options?: { signal?: AbortSignal }): Promise<UfsStatus | null>;
+  /** Entries of a directory, in pages. Throws NOT_FOUND / NOT_A_DIRECTORY. */
+  list(path: string, options?: UfsListOptions): AsyncIterable<UfsStatus[]>;
+  /** Bytes of a file, ranged. */
+  read(path: string, options?: UfsReadOptions): AsyncIterable<Uint8Array>;
+  /**
+   * Write a whole file from a stream. Readers of the UFS never see a partial file
+   * (temp name + rename locally, single PUT or multipart on S3). Returns the new status.
+   */
+  write(path: string, data: AsyncIterable<Uint8Array>, options?: UfsWriteOptions): Promise<UfsStatus>;
+  mkdir(path: string, options?: { recursive?: boolean }): Promise<void>;
+  /** Delete a file or directory (recursive for non-empty directories). Missing is not an error. */
+  delete(path: string, options?: { recursive?: boolean }): Promise<void>;
+  rename(src: string, dst: string): Promise<void>;
+  /** Check that the UFS root is reachable and usable (called at mount time). */
+  check(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** Builds a Ufs from its URI and the mount's options. */
+export type UfsFactory = (uri: string, options: Record<string, string>) => Ufs;
+
+/** Join UFS-relative path segments ('' is the root). */
+export function ufsJoin(dir: string, name: string): string {
+  return dir === '' ? name : `${dir}/${name}`;
+}
