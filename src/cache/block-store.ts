@@ -1,0 +1,238 @@
+// The data cache: file contents in fixed-size blocks, one local file per block under
+// <data-dir>/cache, an index in the 'block' table, and a byte capacity. Only evictable
+// blocks (persisted in the UFS and not pinned) are ever evicted, least recently used first;
+// when the cache is full of unevictable data a new block gets RESOURCE_EXHAUSTED.
+
+import { mkdirSync, openSync, closeSync, writeSync, fsyncSync, readSync, rmSync, statfsSync } from 'node:fs';
+import { readFile, writeFile, rm, open as openFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { ErrorCode, StrataError } from '../errors.js';
+import type { MetaStore } from '../meta/meta-store.js';
+
+export interface BlockRecord {
+  size: number;
+  /** Persisted in the UFS and not pinned: may be evicted. */
+  evictable: boolean;
+}
+
+type BlockKey = [number, number];
+
+const keyOf = (fileId: number, index: number): string => `${fileId}:${index}`;
+
+export interface BlockStoreStats {
+  usedBytes: number;
+  capacityBytes: number;
+  evictableBytes: number;
+  evictedBytes: number;
+  blocks: number;
+}
+
+export class BlockStore {
+  private readonly root: string;
+  /** Evictable blocks in LRU order (Map keeps insertion order; a hit moves a key to the end). */
+  private readonly lru = new Map<string, { fileId: number; index: number; size: number }>();
+  private used = 0;
+  private evictableBytes = 0;
+  private evicted = 0;
+  private blocks = 0;
+  /** Bytes reserved by writes in progress. */
+  private reserved = 0;
+
+  constructor(private readonly store: MetaStore, dataDir: string, public capacity: number, readonly blockSize: number) {
+    this.root = join(dataDir, 'cache');
+    mkdirSync(this.root, { recursive: true });
+    // The index is O(cached blocks), read once at start.
+    for (const { key, value } of store.range<BlockRecord>('block', {})) {
+      const [fileId, index] = key as BlockKey;
+      this.used += value.size;
+      this.blocks++;
+      if (value.evictable) {
+        this.lru.set(keyOf(fileId, index), { fileId, index, size: value.size });
+        this.evictableBytes += value.size;
+      }
+    }
+  }
+
+  private file(fileId: number, index: number): string {
+    return join(this.root, (fileId & 0xff).toString(16).padStart(2, '0'), `${fileId}-${index}`);
+  }
+
+  /** Size of a cached block, or undefined. */
+  has(fileId: number, index: number): number | undefined {
+    return this.store.get<BlockRecord>('block', [fileId, index])?.size;
+  }
+
+  /** Read part of a cached block; null when the block is not (or no longer) cached. */
+  async read(fileId: number, index: number, offset: number, length: number): Promise<Buffer | null> {
+    const rec = this.store.get<BlockRecord>('block', [fileId, index]);
+    if (!rec) return null;
+    const k = keyOf(fileId, index);
+    const lru = this.lru.get(k);
+    if (lru) { this.lru.delete(k); this.lru.set(k, lru); }
+    const end = Math.min(rec.size, offset + length);
+    if (end <= offset) return Buffer.alloc(0);
+    try {
+      if (offset === 0 && end === rec.size) return await readFile(this.file(fileId, index));
+      const fh = await openFile(this.file(fileId, index), 'r');
+      try {
+        const buf = Buffer.allocUnsafe(end - offset);
+        const { bytesRead } = await fh.read(buf, 0, buf.length, offset);
+        return buf.subarray(0, bytesRead);
+      } finally {
+        await fh.close();
+      }
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+      throw err;
+    }
+  }
+
+  /** Make room for `size` bytes, evicting LRU evictable blocks; RESOURCE_EXHAUSTED if impossible. */
+  private async reserve(size: number): Promise<void> {
+    const victims: Array<{ fileId: number; index: number; size: number }> = [];
+    let freeable = 0;
+    const need = this.used + this.reserved + size - this.capacity;
+    if (need > 0) {
+      for (const v of this.lru.values()) {
+        if (freeable >= need) break;
+        victims.push(v);
+        freeable += v.size;
+      }
+      if (freeable < need) {
+        throw new StrataError(ErrorCode.RESOURCE_EXHAUSTED,
+          `cache is full: ${this.used} of ${this.capacity} bytes used, ${this.used - this.evictableBytes} bytes cannot be evicted (not persisted or pinned); persist or free data, or raise cache.capacity`);
+      }
+    }
+    this.reserved += size;
+    if (victims.length) await this.dropBlocks(victims.map((v) => [v.fileId, v.index] as BlockKey), true);
+  }
+
+  /**
+   * Store a block. `durable` fsyncs the block before the index commit (for data that
+   * exists nowhere else: MUST_CACHE and ASYNC_THROUGH).
+   */
+  async put(fileId: number, index: number, data: Uint8Array, evictable: boolean, durable: boolean): Promise<void> {
+    await this.reserve(data.length);
+    try {
+      const path = this.file(fileId, index);
+      mkdirSync(join(path, '..'), { recursive: true });
+      if (durable) {
+        const fd = openSync(path, 'w');
+        try {
+          writeSync(fd, data);
+          fsyncSync(fd);
+        } finally {
+          closeSync(fd);
+        }
+      } else {
+        await writeFile(path, data);
+      }
+      const prev = this.store.get<BlockRecord>('block', [fileId, index]);
+      await this.store.transact((tx) => tx.put('block', [fileId, index], { size: data.length, evictable } satisfies BlockRecord));
+      if (prev) this.account(fileId, index, prev, -1);
+      this.account(fileId, index, { size: data.length, evictable }, +1);
+    } finally {
+      this.reserved -= data.length;
+    }
+  }
+
+  private account(fileId: number, index: number, rec: BlockRecord, sign: 1 | -1): void {
+    this.used += sign * rec.size;
+    this.blocks += sign;
+    const k = keyOf(fileId, index);
+    if (rec.evictable) {
+      this.evictableBytes += sign * rec.size;
+      if (sign > 0) this.lru.set(k, { fileId, index, size: rec.size });
+      else this.lru.delete(k);
+    }
+  }
+
+  private async dropBlocks(keys: BlockKey[], eviction: boolean): Promise<number> {
+    const recs = keys.map((k) => this.store.get<BlockRecord>('block', k));
+    await this.store.transact((tx) => { for (const k of keys) tx.del('block', k); });
+    let bytes = 0;
+    keys.forEach((k, i) => {
+      const rec = recs[i];
+      if (!rec) return;
+      this.account(k[0], k[1], rec, -1);
+      bytes += rec.size;
+    });
+    if (eviction) this.evicted += bytes;
+    await Promise.all(keys.map((k) => rm(this.file(k[0], k[1]), { force: true })));
+    return bytes;
+  }
+
+  private keysOf(fileId: number): BlockKey[] {
+    const keys: BlockKey[] = [];
+    for (const { key } of this.store.range('block', { start: [fileId, 0], end: [fileId + 1] })) keys.push(key as BlockKey);
+    return keys;
+  }
+
+  /** Drop every cached block of a content id; returns the bytes freed. */
+  async removeFile(fileId: number): Promise<number> {
+    const keys = this.keysOf(fileId);
+    return keys.length ? this.dropBlocks(keys, false) : 0;
+  }
+
+  /** Mark all blocks of a file evictable or not (persisted / pinned changes). */
+  async setEvictable(fileId: number, evictable: boolean): Promise<void> {
+    const keys = this.keysOf(fileId);
+    if (!keys.length) return;
+    const changed: Array<[BlockKey, BlockRecord]> = [];
+    await this.store.transact((tx) => {
+      for (const k of keys) {
+        const rec = tx.get<BlockRecord>('block', k);
+        if (rec && rec.evictable !== evictable) {
+          tx.put('block', k, { ...rec, evictable });
+          changed.push([k, rec]);
+        }
+      }
+    });
+    for (const [k, rec] of changed) {
+      this.account(k[0], k[1], rec, -1);
+      this.account(k[0], k[1], { ...rec, evictable }, +1);
+    }
+  }
+
+  /** Bytes cached for a content id (a range scan over its blocks). */
+  cachedBytes(fileId: number): number {
+    let n = 0;
+    for (const { value } of this.store.range<BlockRecord>('block', { start: [fileId, 0], end: [fileId + 1] })) n += value.size;
+    return n;
+  }
+
+  stats(): BlockStoreStats {
+    return { usedBytes: this.used, capacityBytes: this.capacity, evictableBytes: this.evictableBytes, evictedBytes: this.evicted, blocks: this.blocks };
+  }
+
+  /** Remove block files left by a write that never committed (crash recovery). */
+  async discardUncommitted(fileId: number): Promise<void> {
+    await this.removeFile(fileId);
+    for (let i = 0; ; i++) {
+      const p = this.file(fileId, i);
+      try { rmSync(p); } catch { break; }
+    }
+  }
+
+  /** Free bytes on the cache's file system (for the report). */
+  diskFree(): number {
+    try {
+      const s = statfsSync(this.root);
+      return s.bavail * s.bsize;
+    } catch {
+      return -1;
+    }
+  }
+
+  /** Read a whole block synchronously (tests and recovery). */
+  readSync(fileId: number, index: number, size: number): Buffer {
+    const fd = openSync(this.file(fileId, index), 'r');
+    try {
+      const buf = Buffer.allocUnsafe(size);
+      readSync(fd, buf, 0, size, 0);
+      return buf;
+    } finally {
+      closeSync(fd);
+    }
+  }
+}

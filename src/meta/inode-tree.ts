@@ -1,0 +1,181 @@
+// The inode tree on top of a MetaStore: path resolution (one edge lookup per component),
+// paged child listing (a key-range scan, never a load of the whole tree), and the
+// transactional building blocks every mutation uses (create, remove subtree, move).
+
+import { ErrorCode, StrataError, notADirectory, notFound } from '../errors.js';
+import type { Key, MetaStore, MetaTxn } from './meta-store.js';
+import { ROOT_ID, childRange, edgeKey } from './inode.js';
+import type { InodeRecord } from './inode.js';
+import { pathComponents } from './path.js';
+
+/** Where a path resolution ended. */
+export interface Resolution {
+  /** Inodes from the root to the deepest existing component (root first). */
+  chain: InodeRecord[];
+  /** Number of path components that exist (chain.length - 1). */
+  found: number;
+  /** All components of the path. */
+  components: string[];
+  /** The inode of the full path, when it exists. */
+  inode?: InodeRecord;
+}
+
+export const DIR_MODE = 0o755;
+export const FILE_MODE = 0o644;
+
+/** Fields a caller gives to create an inode; the rest get defaults. */
+export type NewInode = Partial<InodeRecord> & Pick<InodeRecord, 'type'>;
+
+/** A complete inode record with defaults for the fields not given. */
+export function newRecord(fields: NewInode, id: number, parentId: number, name: string, fileId: number, now: number): InodeRecord {
+  const dir = fields.type === 'directory';
+  return {
+    length: 0,
+    mtimeMs: now,
+    mode: dir ? DIR_MODE : FILE_MODE,
+    ps: 'PERSISTED',
+    blockSize: 0,
+    pinned: false,
+    ttlMs: -1,
+    ttlAction: 'free',
+    createdMs: now,
+    touchMs: now,
+    cachedBytes: 0,
+    ...fields,
+    id,
+    parentId,
+    name,
+    fileId,
+  };
+}
+
+export class InodeTree {
+  constructor(readonly store: MetaStore) {}
+
+  /** Create the root inode on first start. */
+  async init(now = Date.now()): Promise<void> {
+    if (this.store.get('inode', ROOT_ID)) return;
+    await this.store.transact((tx) => {
+      if (tx.get('inode', ROOT_ID)) return;
+      const root: InodeRecord = newRecord({ type: 'directory' }, ROOT_ID, 0, '', 0, now);
+      tx.put('inode', ROOT_ID, root);
+      tx.put('sys', 'nextId', ROOT_ID + 1);
+    });
+  }
+
+  getInode(id: number): InodeRecord | undefined {
+    return this.store.get<InodeRecord>('inode', id);
+  }
+
+  getChild(parentId: number, name: string): InodeRecord | undefined {
+    const id = this.store.get<number>('edge', edgeKey(parentId, name));
+    return id === undefined ? undefined : this.getInode(id);
+  }
+
+  /** Walk the path from the root as far as it exists. */
+  resolve(path: string): Resolution {
+    const components = pathComponents(path);
+    const root = this.getInode(ROOT_ID);
+    if (!root) throw new StrataError(ErrorCode.INTERNAL, 'metadata store has no root inode');
+    const chain = [root];
+    let cur = root;
+    for (const name of components) {
+      if (cur.type !== 'directory') break;
+      const child = this.getChild(cur.id, name);
+      if (!child) break;
+      chain.push(child);
+      cur = child;
+    }
+    const found = chain.length - 1;
+    return { chain, found, components, inode: found === components.length ? cur : undefined };
+  }
+
+  /** The inode of a path or NOT_FOUND. */
+  require(path: string): InodeRecord {
+    const r = this.resolve(path);
+    if (!r.inode) throw notFound(path);
+    return r.inode;
+  }
+
+  /** Children of a directory in name order, `limit` at a time after `after`. */
+  listChildren(dirId: number, after?: string, limit = 1000): InodeRecord[] {
+    const out: InodeRecord[] = [];
+    for (const { value } of this.store.range<number>('edge', { ...childRange(dirId, after), limit })) {
+      const inode = this.getInode(value);
+      if (inode) out.push(inode);
+    }
+    return out;
+  }
+
+  /** All children of a directory, streamed page by page. */
+  *iterateChildren(dirId: number, pageSize = 1000): Iterable<InodeRecord> {
+    let after: string | undefined;
+    for (;;) {
+      const page = this.listChildren(dirId, after, pageSize);
+      yield* page;
+      if (page.length < pageSize) return;
+      after = page[page.length - 1]!.name;
+    }
+  }
+
+  hasChildren(dirId: number): boolean {
+    for (const _ of this.store.range('edge', { ...childRange(dirId), limit: 1 })) return true;
+    return false;
+  }
+
+  /** Allocate a new id (inode ids and file ids share one counter, never reused). */
+  static allocId(tx: MetaTxn): number {
+    const id = tx.get<number>('sys', 'nextId') ?? ROOT_ID + 1;
+    tx.put('sys', 'nextId', id + 1);
+    return id;
+  }
+
+  /** Create a child inode in a transaction; the caller checked that the name is free. */
+  static create(tx: MetaTxn, parent: InodeRecord, name: string, fields: NewInode, now = Date.now()): InodeRecord {
+    if (parent.type !== 'directory') throw notADirectory(name);
+    const id = InodeTree.allocId(tx);
+    const fileId = fields.fileId ?? (fields.type === 'file' ? InodeTree.allocId(tx) : id);
+    const inode = newRecord(fields, id, parent.id, name, fileId, now);
+    tx.put('inode', id, inode);
+    tx.put('edge', edgeKey(parent.id, name), id);
+    return inode;
+  }
+
+  /** Child lookup inside a transaction. */
+  static child(tx: MetaTxn, parentId: number, name: string): InodeRecord | undefined {
+    const id = tx.get<number>('edge', edgeKey(parentId, name));
+    return id === undefined ? undefined : tx.get<InodeRecord>('inode', id);
+  }
+
+  /**
+   * Remove an inode and everything below it in a transaction. Calls `onRemove` for each
+   * removed inode (to free cached blocks, cancel persists). Mount points below are refused.
+   */
+  static removeSubtree(tx: MetaTxn, inode: InodeRecord, onRemove?: (i: InodeRecord) => void): number {
+    let removed = 0;
+    const stack: InodeRecord[] = [inode];
+    while (stack.length > 0) {
+      const cur = stack.pop()!;
+      if (cur.type === 'directory') {
+        for (const { value } of tx.range<number>('edge', childRange(cur.id))) {
+          const child = tx.get<InodeRecord>('inode', value);
+          if (child) stack.push(child);
+        }
+      }
+      tx.del('edge', edgeKey(cur.parentId, cur.name) as Key);
+      tx.del('inode', cur.id);
+      onRemove?.(cur);
+      removed++;
+    }
+    return removed;
+  }
+
+  /** Re-link an inode under a new parent and name in a transaction. */
+  static move(tx: MetaTxn, inode: InodeRecord, newParent: InodeRecord, newName: string, now = Date.now()): InodeRecord {
+    tx.del('edge', edgeKey(inode.parentId, inode.name));
+    const moved: InodeRecord = { ...inode, parentId: newParent.id, name: newName, touchMs: now };
+    tx.put('inode', inode.id, moved);
+    tx.put('edge', edgeKey(newParent.id, newName), inode.id);
+    return moved;
+  }
+}

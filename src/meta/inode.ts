@@ -1,0 +1,51 @@
+// The inode record stored in the 'inode' table and the edges that link inodes into a tree
+// ('edge' table: [parent id, child name] -> child id). Ids are allocated from a counter in
+// the 'sys' table and never reused; the root directory is inode 1.
+
+import type { PersistenceState, TtlAction } from '../types.js';
+
+export const ROOT_ID = 1;
+
+export interface InodeRecord {
+  id: number;
+  parentId: number;
+  name: string;
+  type: 'file' | 'directory';
+  length: number;
+  mtimeMs: number;
+  mode: number;
+  /** Content id: stable while the content is unchanged, new when it is reloaded. */
+  fileId: number;
+  ps: PersistenceState;
+  /** Last UFS fingerprints seen for this inode (content and metadata). */
+  ufsContent?: string;
+  ufsMeta?: string;
+  blockSize: number;
+  pinned: boolean;
+  ttlMs: number;
+  ttlAction: TtlAction;
+  createdMs: number;
+  /** Last change made through Strata (sync appliers never undo newer changes). */
+  touchMs: number;
+  /** Set on mount points. */
+  mountId?: number;
+  /** When this inode (or, for a directory, its listing) was last synced with the UFS. */
+  syncMs?: number;
+  /** The last sync of this directory covered its whole subtree. */
+  syncRec?: boolean;
+  /** The directory's children have been loaded from the UFS at least once. */
+  loaded?: boolean;
+  cachedBytes: number;
+  persistAttempts?: number;
+  lastPersistError?: string;
+}
+
+/** Key of the edge from a directory to its child. */
+export const edgeKey = (parentId: number, name: string): [number, string] => [parentId, name];
+
+/** Key range of all children of a directory, in name order, starting after `after`. */
+export function childRange(parentId: number, after?: string): { start: [number, string]; end: [number] } {
+  // name + NUL sorts just after the bare name: the range starts strictly after `after`.
+  // [parentId + 1] sorts after every [parentId, name], whatever characters the name has.
+  return { start: [parentId, after === undefined ? '' : after + '\u0000'], end: [parentId + 1] };
+}

@@ -1,0 +1,221 @@
+// The sync applier: makes Strata's view of one directory (or one path) match the UFS.
+// It lists the UFS directory page by page, applies each page in one transaction (create,
+// update in place, new fileId on content change), then removes children the UFS no longer
+// has. It is lock-free and safe against concurrent client mutations: a child that Strata
+// changed after the listing started, an unpersisted file, and a mount point are never
+// deleted or replaced; a path deleted through Strata after the listing started is never
+// resurrected. The same code runs on a Piscina worker (recursive sync) and inline.
+
+import type { MetaStore, MetaTxn } from '../meta/meta-store.js';
+import { InodeTree } from '../meta/inode-tree.js';
+import type { InodeRecord } from '../meta/inode.js';
+import { joinPath } from '../meta/path.js';
+import type { SyncSummary } from '../types.js';
+import type { Ufs, UfsStatus } from '../ufs/ufs.js';
+import { ufsJoin } from '../ufs/ufs.js';
+
+export interface DirSyncJob {
+  dirId: number;
+  dirPath: string;
+  /** UFS-relative path of the directory in its mount. */
+  ufsPath: string;
+  /** When the listing started: the time this sync vouches for. */
+  startMs: number;
+  /** Mark the directory as synced recursively (set on every directory of a recursive sync). */
+  recursive: boolean;
+  pageSize?: number;
+}
+
+export interface ChildDir {
+  id: number;
+  path: string;
+  ufsPath: string;
+  /** Set when the child is a mount point (synced through its own mount). */
+  mountId?: number;
+}
+
+export interface DirSyncResult {
+  summary: SyncSummary;
+  /** Child directories (for a recursive sync's next level). */
+  childDirs: ChildDir[];
+  /** Content ids whose cached blocks are stale and must be dropped. */
+  staleFileIds: number[];
+  /** The directory no longer exists in the UFS (it was removed from Strata if allowed). */
+  missing?: boolean;
+}
+
+export const emptySummary = (): SyncSummary => ({ created: 0, updated: 0, deleted: 0, unchanged: 0, failed: 0 });
+
+export function addSummary(into: SyncSummary, s: SyncSummary): SyncSummary {
+  into.created += s.created;
+  into.updated += s.updated;
+  into.deleted += s.deleted;
+  into.unchanged += s.unchanged;
+  into.failed += s.failed;
+  return into;
+}
+
+/** Inode fields that mirror a UFS status. */
+export function fromUfs(st: UfsStatus): Partial<InodeRecord> & Pick<InodeRecord, 'type'> {
+  return {
+    type: st.type,
+    length: st.type === 'file' ? st.length : 0,
+    mtimeMs: st.mtimeMs,
+    ...(st.mode !== undefined ? { mode: st.mode & 0o7777 } : {}),
+    ps: 'PERSISTED',
+    ufsContent: st.contentHash,
+    ufsMeta: st.metaHash,
+  };
+}
+
+/** May a sync remove this inode because the UFS no longer has it? */
+export function syncMayDelete(inode: InodeRecord, startMs: number): boolean {
+  if (inode.mountId !== undefined) return false;
+  if (inode.ps === 'NOT_PERSISTED' || inode.ps === 'TO_BE_PERSISTED') return false;
+  return inode.touchMs < startMs;
+}
+
+/** Was this path deleted through Strata after `startMs` (so a stale listing must not resurrect it)? */
+function deletedSince(tx: MetaTxn, path: string, startMs: number): boolean {
+  const t = tx.get<{ ms: number; deleted?: boolean }>('absent', path);
+  return !!t?.deleted && t.ms >= startMs;
+}
+
+/**
+ * Apply one UFS entry to the child `name` of `dir`. Returns what happened and, for a
+ * content change, the stale content id.
+ */
+export function applyEntry(
+  tx: MetaTxn, dir: InodeRecord, dirPath: string, st: UfsStatus, startMs: number, now: number,
+): { outcome: keyof SyncSummary; stale?: number; inode?: InodeRecord } {
+  const path = joinPath(dirPath, st.name);
+  const existing = InodeTree.child(tx, dir.id, st.name);
+  if (!existing) {
+    if (deletedSince(tx, path, startMs)) return { outcome: 'unchanged' };
+    const inode = InodeTree.create(tx, dir, st.name, { ...fromUfs(st), createdMs: now, touchMs: 0 }, now);
+    tx.del('absent', path);
+    return { outcome: 'created', inode };
+  }
+  if (existing.mountId !== undefined) return { outcome: 'unchanged', inode: existing }; // a mount point is never replaced
+  if (existing.touchMs >= startMs) return { outcome: 'unchanged', inode: existing }; // changed through Strata since the listing
+  if (existing.ps === 'NOT_PERSISTED' || existing.ps === 'TO_BE_PERSISTED') return { outcome: 'unchanged', inode: existing };
+  if (existing.type !== st.type) {
+    // A file became a directory or the reverse: replace the whole entry.
+    const stale: number[] = [];
+    InodeTree.removeSubtree(tx, existing, (i) => { if (i.type === 'file') stale.push(i.fileId); });
+    const inode = InodeTree.create(tx, dir, st.name, { ...fromUfs(st), createdMs: now, touchMs: 0 }, now);
+    return { outcome: 'updated', stale: stale[0], inode };
+  }
+  if (existing.ufsContent !== st.contentHash && st.type === 'file') {
+    // New content: new content id, the old cached blocks are never served again.
+    const fileId = InodeTree.allocId(tx);
+    const updated: InodeRecord = { ...existing, ...fromUfs(st), fileId, cachedBytes: 0, syncMs: now };
+    tx.put('inode', existing.id, updated);
+    return { outcome: 'updated', stale: existing.fileId, inode: updated };
+  }
+  if (existing.ufsMeta !== st.metaHash || (st.type === 'directory' && existing.ufsContent !== st.contentHash)) {
+    const updated: InodeRecord = { ...existing, ...fromUfs(st), syncMs: now };
+    tx.put('inode', existing.id, updated);
+    return { outcome: 'updated', inode: updated };
+  }
+  return { outcome: 'unchanged', inode: existing };
+}
+
+/**
+ * Remove an inode the UFS no longer has, keeping whatever may not be deleted (unpersisted
+ * files, mount points, entries changed through Strata since `startMs`) and their ancestors.
+ * Returns the number removed and collects content ids to drop.
+ */
+export function pruneMissing(tx: MetaTxn, inode: InodeRecord, startMs: number, stale: number[]): number {
+  if (!syncMayDelete(inode, startMs)) return 0;
+  if (inode.type === 'directory') {
+    let kept = false;
+    let removed = 0;
+    const children: InodeRecord[] = [];
+    for (const { value } of tx.range<number>('edge', { start: [inode.id, ''], end: [inode.id + 1] })) {
+      const c = tx.get<InodeRecord>('inode', value);
+      if (c) children.push(c);
+    }
+    for (const c of children) {
+      const n = pruneMissing(tx, c, startMs, stale);
+      removed += n;
+      if (n === 0 || InodeTree.child(tx, inode.id, c.name)) kept = true;
+    }
+    if (kept) return removed;
+    tx.del('edge', [inode.parentId, inode.name]);
+    tx.del('inode', inode.id);
+    return removed + 1;
+  }
+  tx.del('edge', [inode.parentId, inode.name]);
+  tx.del('inode', inode.id);
+  if (inode.cachedBytes > 0 || inode.type === 'file') stale.push(inode.fileId);
+  return 1;
+}
+
+/**
+ * Sync one directory's children with its UFS listing. Pages are applied as they arrive;
+ * the seen-name set is per directory (bounded by one directory's size, not the tree's).
+ */
+export async function syncDirectory(store: MetaStore, ufs: Ufs, job: DirSyncJob, now = Date.now): Promise<DirSyncResult> {
+  const summary = emptySummary();
+  const childDirs: ChildDir[] = [];
+  const staleFileIds: number[] = [];
+  const seen = new Set<string>();
+  const pages = ufs.list(job.ufsPath, { pageSize: job.pageSize ?? 1000 });
+  try {
+    for await (const page of pages) {
+      await store.transact((tx) => {
+        const dir = tx.get<InodeRecord>('inode', job.dirId);
+        if (!dir || dir.type !== 'directory') return;
+        const t = now();
+        for (const st of page) {
+          seen.add(st.name);
+          const r = applyEntry(tx, dir, job.dirPath, st, job.startMs, t);
+          summary[r.outcome]++;
+          if (r.stale !== undefined) staleFileIds.push(r.stale);
+          if (r.inode?.type === 'directory') {
+            const mounted = r.inode.mountId !== undefined;
+            childDirs.push({ id: r.inode.id, path: joinPath(job.dirPath, st.name), ufsPath: mounted ? '' : ufsJoin(job.ufsPath, st.name), mountId: r.inode.mountId });
+          }
+        }
+      });
+    }
+  } catch (err) {
+    if ((err as { code?: string }).code === 'NOT_FOUND' || (err as { code?: string }).code === 'NOT_A_DIRECTORY') {
+      return { summary, childDirs: [], staleFileIds, missing: true };
+    }
+    throw err;
+  }
+  // Children Strata has but the UFS does not: remove, page by page.
+  let after: string | undefined;
+  for (;;) {
+    const batch: InodeRecord[] = [];
+    for (const { value } of store.range<number>('edge', { start: [job.dirId, after === undefined ? '' : after + '\u0000'], end: [job.dirId + 1], limit: 1000 })) {
+      const c = store.get<InodeRecord>('inode', value);
+      if (c) batch.push(c);
+    }
+    if (batch.length === 0) break;
+    after = batch[batch.length - 1]!.name;
+    const gone = batch.filter((c) => !seen.has(c.name));
+    if (gone.length) {
+      await store.transact((tx) => {
+        for (const g of gone) {
+          const cur = InodeTree.child(tx, job.dirId, g.name);
+          if (cur) summary.deleted += pruneMissing(tx, cur, job.startMs, staleFileIds);
+        }
+      });
+    }
+    // Mount points and unpersisted children the UFS lacks still count as children to walk.
+    for (const g of gone) {
+      if (g.type === 'directory' && g.mountId !== undefined) {
+        childDirs.push({ id: g.id, path: joinPath(job.dirPath, g.name), ufsPath: '', mountId: g.mountId });
+      }
+    }
+    if (batch.length < 1000) break;
+  }
+  await store.transact((tx) => {
+    const dir = tx.get<InodeRecord>('inode', job.dirId);
+    if (dir) tx.put('inode', dir.id, { ...dir, syncMs: job.startMs, syncRec: job.recursive, loaded: true });
+  });
+  return { summary, childDirs, staleFileIds };
+}
