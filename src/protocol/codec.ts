@@ -1,0 +1,237 @@
+// The frame codec: a 4-byte big-endian length prefix followed by one msgpack body. Pure —
+// bytes in, messages out, no sockets — so it is tested on byte arrays alone. The decoder
+// accepts chunks split or coalesced anywhere, never buffers more than one frame beyond the
+// configured maximum, copies only frames that straddle chunks, and refuses oversized,
+// malformed or invalid frames with StrataError(BAD_REQUEST).
+
+import { Packr, Unpackr, RESERVE_START_SPACE } from 'msgpackr';
+import { ErrorCode, StrataError } from '../errors.js';
+import { parseMessage, type Message } from './messages.js';
+
+/** Bytes of the length prefix. */
+export const FRAME_HEADER_BYTES = 4;
+/** Default largest accepted frame body (16 MiB). */
+export const DEFAULT_MAX_FRAME_BYTES = 16 * 1024 * 1024;
+
+/** msgpackr options shared by both ends: plain msgpack maps (no records), so any msgpack peer interoperates. */
+const PACK_OPTIONS = { useRecords: false, variableMapSize: true, moreTypes: false } as const;
+const UNPACK_OPTIONS = { useRecords: false, mapsAsObjects: true, int64AsType: 'number', structuredClone: false } as const;
+
+/** The encoder shared by this process (encoding never depends on peer input). */
+const sharedPackr = new Packr(PACK_OPTIONS);
+
+/**
+ * Encode one message as a frame (length prefix + msgpack body). The result may be a view
+ * into a larger buffer that is never rewritten: callers may keep it.
+ */
+export function encodeFrame(msg: unknown): Uint8Array {
+  const frame = sharedPackr.pack(msg, RESERVE_START_SPACE | FRAME_HEADER_BYTES) as Uint8Array;
+  const len = frame.length - FRAME_HEADER_BYTES;
+  frame[0] = len >>> 24;
+  frame[1] = (len >>> 16) & 0xff;
+  frame[2] = (len >>> 8) & 0xff;
+  frame[3] = len & 0xff;
+  return frame;
+}
+
+const DATA_KEY_T = [0xa1, 0x74, 0xa4, 0x64, 0x61, 0x74, 0x61]; // "t": "data"
+const DATA_KEY_ID = [0xa2, 0x69, 0x64]; // "id"
+const DATA_KEY_CHUNK = [0xa5, 0x63, 0x68, 0x75, 0x6e, 0x6b]; // "chunk"
+
+/**
+ * Encode the frame `{t: 'data', id, chunk}` for binary `chunk` without copying it: returns
+ * the frame head (prefix and msgpack up to the bin32 header); the chunk bytes follow it on
+ * the wire as they are. The receiver decodes it as an ordinary msgpack map.
+ */
+export function encodeDataFrameHead(id: number, chunkBytes: number): Uint8Array {
+  const head = new Uint8Array(40);
+  let p = FRAME_HEADER_BYTES;
+  head[p++] = 0x83; // fixmap of 3
+  head.set(DATA_KEY_T, p); p += DATA_KEY_T.length;
+  head.set(DATA_KEY_ID, p); p += DATA_KEY_ID.length;
+  if (id < 0x80) {
+    head[p++] = id;
+  } else if (id <= 0xffffffff) {
+    head[p++] = 0xce;
+    new DataView(head.buffer).setUint32(p, id); p += 4;
+  } else {
+    head[p++] = 0xcf;
+    const dv = new DataView(head.buffer);
+    dv.setUint32(p, Math.floor(id / 0x100000000)); dv.setUint32(p + 4, id >>> 0); p += 8;
+  }
+  head.set(DATA_KEY_CHUNK, p); p += DATA_KEY_CHUNK.length;
+  head[p++] = 0xc6; // bin32
+  const dv = new DataView(head.buffer);
+  dv.setUint32(p, chunkBytes); p += 4;
+  dv.setUint32(0, p - FRAME_HEADER_BYTES + chunkBytes);
+  return head.subarray(0, p);
+}
+
+export interface FrameDecoderOptions<T> {
+  /** Largest accepted frame body in bytes (default 16 MiB). */
+  maxFrameBytes?: number;
+  /** Turns a decoded body into a message or throws StrataError(BAD_REQUEST) (default: parseMessage). */
+  validate?: (body: unknown) => T;
+}
+
+/**
+ * Incremental frame decoder. Push socket chunks in; complete frames come out in order.
+ * After it has thrown once the decoder is poisoned: every later push throws the same error
+ * (the connection must be closed — there is no way to resynchronise a length-prefixed stream).
+ */
+export class FrameDecoder<T = Message> {
+  readonly maxFrameBytes: number;
+  private readonly validate: (body: unknown) => T;
+  /** One unpacker per decoder: hostile input can never touch another connection's state. */
+  private readonly unpackr = new Unpackr(UNPACK_OPTIONS);
+  /** Unconsumed chunks; the first is consumed from `head`. */
+  private chunks: Uint8Array[] = [];
+  private head = 0;
+  private bufferedBytes = 0;
+  /** Body length of the frame being assembled, or -1 while its prefix is not read yet. */
+  private need = -1;
+  private failure: StrataError | undefined;
+
+  constructor(opts: FrameDecoderOptions<T> = {}) {
+    this.maxFrameBytes = opts.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES;
+    this.validate = opts.validate ?? (parseMessage as unknown as (body: unknown) => T);
+  }
+
+  /** Bytes received but not yet returned as frames. */
+  get buffered(): number {
+    return this.bufferedBytes;
+  }
+
+  /** True when no partial frame is pending (a clean place for the peer to close). */
+  get idle(): boolean {
+    return this.bufferedBytes === 0;
+  }
+
+  /**
+   * Feed bytes; `emit` is called for each complete frame, in order. Frames completed before
+   * a bad one are emitted before the error is thrown.
+   * @throws StrataError(BAD_REQUEST) on an oversized, malformed or invalid frame.
+   */
+  push(chunk: Uint8Array, emit: (msg: T) => void): void {
+    if (this.failure) throw this.failure;
+    if (chunk.length === 0) return;
+    try {
+      this.pushInner(chunk, emit);
+    } catch (err) {
+      this.failure = err instanceof StrataError ? err
+        : new StrataError(ErrorCode.BAD_REQUEST, `bad frame: ${(err as Error).message}`, { cause: err });
+      this.chunks = [];
+      this.bufferedBytes = 0;
+      throw this.failure;
+    }
+  }
+
+  /** Feed bytes and return the complete frames (convenience over `push`). */
+  decode(chunk: Uint8Array): T[] {
+    const out: T[] = [];
+    this.push(chunk, (m) => out.push(m));
+    return out;
+  }
+
+  private pushInner(chunk: Uint8Array, emit: (msg: T) => void): void {
+    // Fast path: nothing pending, walk the chunk in place without copying.
+    if (this.bufferedBytes === 0) {
+      let pos = 0;
+      const end = chunk.length;
+      while (end - pos >= FRAME_HEADER_BYTES) {
+        const len = this.readLength(chunk, pos);
+        if (end - pos - FRAME_HEADER_BYTES < len) break;
+        pos += FRAME_HEADER_BYTES;
+        emit(this.decodeBody(chunk, pos, pos + len));
+        pos += len;
+      }
+      if (pos === end) return;
+      this.chunks.push(pos === 0 ? chunk : chunk.subarray(pos));
+      this.bufferedBytes = end - pos;
+      this.head = 0;
+      this.need = -1;
+      this.drain(emit);
+      return;
+    }
+    this.chunks.push(chunk);
+    this.bufferedBytes += chunk.length;
+    this.drain(emit);
+  }
+
+  /** Emit every complete frame held in `chunks`. */
+  private drain(emit: (msg: T) => void): void {
+    for (;;) {
+      if (this.need < 0) {
+        if (this.bufferedBytes < FRAME_HEADER_BYTES) return;
+        const header = this.take(FRAME_HEADER_BYTES);
+        this.need = this.readLength(header, 0);
+      }
+      if (this.bufferedBytes < this.need) return;
+      const len = this.need;
+      this.need = -1;
+      const body = this.take(len);
+      emit(this.decodeBody(body, 0, len));
+      if (this.bufferedBytes === 0) return;
+      // Once the rest fits in the first chunk, go back to walking it without copies.
+      if (this.chunks.length === 1) {
+        const rest = this.chunks[0]!.subarray(this.head);
+        this.chunks = [];
+        this.bufferedBytes = 0;
+        this.head = 0;
+        this.pushInner(rest, emit);
+        return;
+      }
+    }
+  }
+
+  /** Remove `n` bytes from the front; a view when they lie in one chunk, else one copy. */
+  private take(n: number): Uint8Array {
+    const first = this.chunks[0]!;
+    const avail = first.length - this.head;
+    if (avail >= n) {
+      const out = first.subarray(this.head, this.head + n);
+      this.head += n;
+      if (this.head === first.length) {
+        this.chunks.shift();
+        this.head = 0;
+      }
+      this.bufferedBytes -= n;
+      return out;
+    }
+    const out = new Uint8Array(n);
+    let filled = 0;
+    while (filled < n) {
+      const c = this.chunks[0]!;
+      const k = Math.min(c.length - this.head, n - filled);
+      out.set(c.subarray(this.head, this.head + k), filled);
+      filled += k;
+      this.head += k;
+      if (this.head === c.length) {
+        this.chunks.shift();
+        this.head = 0;
+      }
+    }
+    this.bufferedBytes -= n;
+    return out;
+  }
+
+  private readLength(buf: Uint8Array, pos: number): number {
+    const len = ((buf[pos]! << 24) >>> 0) + (buf[pos + 1]! << 16) + (buf[pos + 2]! << 8) + buf[pos + 3]!;
+    if (len > this.maxFrameBytes) {
+      throw new StrataError(ErrorCode.BAD_REQUEST,
+        `frame of ${len} bytes exceeds the maximum of ${this.maxFrameBytes} bytes`);
+    }
+    if (len === 0) throw new StrataError(ErrorCode.BAD_REQUEST, 'empty frame');
+    return len;
+  }
+
+  private decodeBody(buf: Uint8Array, start: number, end: number): T {
+    let body: unknown;
+    try {
+      body = this.unpackr.unpack(start === 0 && end === buf.length ? buf : buf.subarray(start, end));
+    } catch (err) {
+      throw new StrataError(ErrorCode.BAD_REQUEST, `malformed msgpack frame: ${(err as Error).message}`, { cause: err });
+    }
+    return this.validate(body);
+  }
+}

@@ -1,0 +1,622 @@
+// The TCP transport of Strata: accepts connections, runs the hello handshake, and serves
+// any FileSystem (the Coordinator in production) to pipelined clients. Calls on one
+// connection run concurrently and answer out of order; streams are credit paced in both
+// directions; a bad frame or a protocol violation closes that one connection, never the server.
+
+import net from 'node:net';
+import { ErrorCode, StrataError, toStrataError } from '../errors.js';
+import type { FileSystem } from '../fs.js';
+import { logger as rootLogger, type Logger } from '../log.js';
+import { DEFAULT_MAX_FRAME_BYTES, FrameDecoder } from '../protocol/codec.js';
+import {
+  DEFAULT_PORT, OPS, PROTOCOL_VERSION, checkArgs, isOpName, parseClientMessage, toWireError,
+  type ClientMessage, type OpName, type RequestMsg,
+} from '../protocol/messages.js';
+import { Outbox } from '../protocol/outbox.js';
+
+export interface StrataServerOptions {
+  /** Interface to listen on (default 127.0.0.1). */
+  host?: string;
+  /** TCP port; 0 picks a free one (default 19998). */
+  port?: number;
+  /** Largest accepted frame body (default 16 MiB). */
+  maxFrameBytes?: number;
+  logger?: Logger;
+  /** Chunks a client may send ahead on an upload (writeFile) before more credit (default 8). */
+  uploadWindow?: number;
+  /** Calls in flight per connection before new ones get RESOURCE_EXHAUSTED (default 4096). */
+  maxInflight?: number;
+  /** A connection that has not said hello within this time is closed (default 10 s). */
+  helloTimeoutMs?: number;
+  /** Name sent in the server hello. */
+  serverName?: string;
+}
+
+/** Largest bytes chunk sent in one data frame; larger chunks from the FileSystem are split. */
+const MAX_DATA_CHUNK = 1024 * 1024;
+/** Largest FileInfo[] page sent in one data frame; larger pages are split. */
+const MAX_PAGE_ENTRIES = 1000;
+/** Stop reading requests from a client that does not read its responses past this backlog. */
+const WRITE_BACKLOG_PAUSE = 8 * 1024 * 1024;
+
+/** Serves one FileSystem over TCP. */
+export class StrataServer {
+  private readonly server: net.Server;
+  private readonly conns = new Set<Connection>();
+  private readonly log: Logger;
+  private readonly host: string;
+  private readonly port: number;
+  private nextConnId = 1;
+  private closing: Promise<void> | undefined;
+  private listening = false;
+  /** Settings shared by every connection. */
+  readonly settings: ConnectionSettings;
+
+  /**
+   * @param fs what to serve: any FileSystem implementation.
+   * @param opts listen address, frame limit, logger and flow-control tuning.
+   */
+  constructor(private readonly fs: FileSystem, opts: StrataServerOptions = {}) {
+    this.host = opts.host ?? '127.0.0.1';
+    this.port = opts.port ?? DEFAULT_PORT;
+    this.log = (opts.logger ?? rootLogger).child({ component: 'tcp-server' });
+    this.settings = {
+      maxFrameBytes: opts.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES,
+      uploadWindow: Math.max(1, opts.uploadWindow ?? 8),
+      maxInflight: Math.max(1, opts.maxInflight ?? 4096),
+      helloTimeoutMs: opts.helloTimeoutMs ?? 10_000,
+      serverName: opts.serverName ?? 'strata',
+    };
+    this.server = net.createServer({ noDelay: true }, (socket) => this.accept(socket));
+    this.server.on('error', (err) => this.log.error({ err }, 'server socket error'));
+  }
+
+  /** Start accepting connections; resolves with the bound address (the real port when port was 0). */
+  listen(): Promise<{ host: string; port: number }> {
+    return new Promise((resolve, reject) => {
+      const onError = (err: Error): void => {
+        reject(new StrataError(ErrorCode.INTERNAL, `cannot listen on ${this.host}:${this.port}: ${err.message}`, { cause: err }));
+      };
+      this.server.once('error', onError);
+      this.server.listen(this.port, this.host, () => {
+        this.server.off('error', onError);
+        this.listening = true;
+        const a = this.address();
+        this.log.debug(a, 'listening');
+        resolve(a);
+      });
+    });
+  }
+
+  /** The bound address (after listen). */
+  address(): { host: string; port: number } {
+    const a = this.server.address();
+    if (a === null || typeof a === 'string') return { host: this.host, port: this.port };
+    return { host: a.address, port: a.port };
+  }
+
+  /** Connections currently open. */
+  get connectionCount(): number {
+    return this.conns.size;
+  }
+
+  /** Stop accepting, end every connection (abandoning its calls and streams) and wait until all are closed. */
+  close(): Promise<void> {
+    if (this.closing) return this.closing;
+    this.closing = new Promise<void>((resolve) => {
+      if (!this.listening) {
+        for (const c of this.conns) c.shutdown();
+        resolve();
+        return;
+      }
+      this.server.close(() => resolve());
+      for (const c of this.conns) c.shutdown();
+    });
+    return this.closing;
+  }
+
+  private accept(socket: net.Socket): void {
+    if (this.closing) {
+      socket.destroy();
+      return;
+    }
+    const id = this.nextConnId++;
+    const log = this.log.child({ conn: id, remote: `${socket.remoteAddress}:${socket.remotePort}` });
+    const conn = new Connection(socket, this.fs, this.settings, log);
+    this.conns.add(conn);
+    socket.once('close', () => this.conns.delete(conn));
+  }
+}
+
+interface ConnectionSettings {
+  maxFrameBytes: number;
+  uploadWindow: number;
+  maxInflight: number;
+  helloTimeoutMs: number;
+  serverName: string;
+}
+
+/** One call in flight on a connection. */
+interface Call {
+  readonly id: number;
+  readonly op: OpName;
+  /** Set once the call is answered, cancelled or the connection is gone. */
+  finished: boolean;
+  /** Stop the work (cancel or connection loss). */
+  abort(reason: StrataError): void;
+  /** Progress waiting to be sent (coalesced to one frame per tick). */
+  progress?: Record<string, unknown>;
+  progressScheduled?: boolean;
+}
+
+/** A call whose answer streams to the client (listStatus, readFile). */
+interface DownloadCall extends Call {
+  credits: number;
+  wake: (() => void) | undefined;
+}
+
+/** A call whose data streams from the client (writeFile). */
+interface UploadCall extends Call {
+  channel: UploadChannel;
+}
+
+class Connection {
+  private readonly decoder: FrameDecoder<ClientMessage>;
+  private readonly outbox: Outbox;
+  private readonly calls = new Map<number, Call>();
+  private state: 'hello' | 'open' | 'closed' = 'hello';
+  private readonly helloTimer: NodeJS.Timeout;
+  private drainWaiters: (() => void)[] = [];
+  private readPaused = false;
+  private readonly onMessageBound = (m: ClientMessage): void => this.onMessage(m);
+
+  constructor(
+    private readonly socket: net.Socket,
+    private readonly fs: FileSystem,
+    private readonly settings: ConnectionSettings,
+    private readonly log: Logger,
+  ) {
+    this.decoder = new FrameDecoder({ maxFrameBytes: settings.maxFrameBytes, validate: parseClientMessage });
+    this.outbox = new Outbox(socket);
+    socket.setNoDelay(true);
+    socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    socket.on('drain', () => this.onDrain());
+    socket.on('error', (err) => this.log.debug({ err: err.message }, 'connection error'));
+    socket.on('end', () => {
+      if (!this.decoder.idle) this.log.debug('client closed in the middle of a frame');
+      socket.end();
+    });
+    socket.on('close', () => this.onClose());
+    this.helloTimer = setTimeout(() => {
+      if (this.state === 'hello') this.fail(new StrataError(ErrorCode.TIMEOUT, 'no hello received in time'));
+    }, settings.helloTimeoutMs);
+    this.helloTimer.unref();
+    log.debug('connection opened');
+  }
+
+  /** End the connection as part of a server shutdown. */
+  shutdown(): void {
+    if (this.state === 'closed') return;
+    this.abortAll(new StrataError(ErrorCode.CONNECTION_CLOSED, 'server is shutting down'));
+    this.state = 'closed';
+    this.outbox.flush();
+    this.socket.end();
+    setTimeout(() => this.socket.destroy(), 2000).unref();
+  }
+
+  private onData(chunk: Buffer): void {
+    if (this.state === 'closed') return;
+    try {
+      this.decoder.push(chunk, this.onMessageBound);
+    } catch (err) {
+      this.fail(toStrataError(err, ErrorCode.BAD_REQUEST));
+      return;
+    }
+    if (!this.readPaused && this.socket.writableLength > WRITE_BACKLOG_PAUSE) {
+      this.readPaused = true;
+      this.socket.pause();
+    }
+  }
+
+  private onDrain(): void {
+    if (this.readPaused) {
+      this.readPaused = false;
+      this.socket.resume();
+    }
+    const waiters = this.drainWaiters;
+    this.drainWaiters = [];
+    for (const w of waiters) w();
+  }
+
+  private onClose(): void {
+    clearTimeout(this.helloTimer);
+    if (this.calls.size > 0) this.log.debug({ calls: this.calls.size }, 'connection closed with calls in flight');
+    this.abortAll(new StrataError(ErrorCode.CONNECTION_CLOSED, 'connection closed'));
+    this.state = 'closed';
+    const waiters = this.drainWaiters;
+    this.drainWaiters = [];
+    for (const w of waiters) w();
+    this.log.debug('connection closed');
+  }
+
+  private abortAll(reason: StrataError): void {
+    const calls = [...this.calls.values()];
+    this.calls.clear();
+    for (const c of calls) {
+      c.finished = true;
+      try {
+        c.abort(reason);
+      } catch (err) {
+        this.log.debug({ err }, 'abort failed');
+      }
+    }
+  }
+
+  /** Close this connection after a protocol error: an error frame, then the end. */
+  private fail(err: StrataError): void {
+    if (this.state === 'closed') return;
+    this.log.info({ code: err.code, reason: err.message }, 'closing connection after a protocol error');
+    this.outbox.send({ t: 'error', err: toWireError(err) });
+    this.outbox.flush();
+    this.abortAll(new StrataError(ErrorCode.CONNECTION_CLOSED, `connection closed: ${err.message}`));
+    this.state = 'closed';
+    this.socket.end();
+    setTimeout(() => this.socket.destroy(), 1000).unref();
+  }
+
+  private protocolError(message: string): never {
+    throw new StrataError(ErrorCode.BAD_REQUEST, message);
+  }
+
+  private onMessage(m: ClientMessage): void {
+    if (this.state !== 'open') {
+      if (this.state === 'closed') return;
+      if (m.t !== 'hello') this.protocolError(`expected hello as the first frame, got ${m.t}`);
+      clearTimeout(this.helloTimer);
+      if (m.v !== PROTOCOL_VERSION) {
+        throw new StrataError(ErrorCode.UNSUPPORTED_VERSION,
+          `client speaks protocol version ${m.v}, this server speaks version ${PROTOCOL_VERSION}`);
+      }
+      this.state = 'open';
+      this.outbox.send({ t: 'hello', v: PROTOCOL_VERSION, server: this.settings.serverName });
+      this.log.debug({ client: m.client }, 'hello');
+      return;
+    }
+    switch (m.t) {
+      case 'req':
+        this.onRequest(m);
+        return;
+      case 'credit': {
+        const c = this.calls.get(m.id) as DownloadCall | undefined;
+        if (!c) return; // stream already over
+        if (c.credits === undefined) this.protocolError(`credit for call ${m.id} which is not a download stream`);
+        c.credits += m.n;
+        c.wake?.();
+        return;
+      }
+      case 'data': {
+        const c = this.calls.get(m.id) as UploadCall | undefined;
+        if (!c) return; // upload already answered: drop what was in flight
+        if (!c.channel) this.protocolError(`data for call ${m.id} which is not an upload`);
+        c.channel.push(m.chunk);
+        return;
+      }
+      case 'end': {
+        const c = this.calls.get(m.id) as UploadCall | undefined;
+        if (!c) return;
+        if (!c.channel) this.protocolError(`end for call ${m.id} which is not an upload`);
+        c.channel.end();
+        return;
+      }
+      case 'cancel': {
+        const c = this.calls.get(m.id);
+        if (!c) return;
+        const reason = new StrataError(ErrorCode.CANCELLED, `${c.op} cancelled by the client`);
+        this.finish(c, reason);
+        c.abort(reason);
+        return;
+      }
+      case 'hello':
+        this.protocolError('hello sent twice');
+    }
+  }
+
+  private onRequest(m: RequestMsg): void {
+    const { id } = m;
+    if (this.calls.has(id)) this.protocolError(`request id ${id} is already in flight`);
+    if (!isOpName(m.op)) {
+      this.outbox.send({ t: 'res', id, err: { code: ErrorCode.BAD_REQUEST, message: `unknown op ${JSON.stringify(m.op)}` } });
+      return;
+    }
+    const op = m.op;
+    if (this.calls.size >= this.settings.maxInflight) {
+      this.outbox.send({ t: 'res', id, err: { code: ErrorCode.RESOURCE_EXHAUSTED,
+        message: `too many calls in flight on this connection (limit ${this.settings.maxInflight})` } });
+      return;
+    }
+    let args: unknown[];
+    try {
+      args = checkArgs(op, m.args);
+    } catch (err) {
+      this.outbox.send({ t: 'res', id, err: toWireError(err) });
+      return;
+    }
+    const spec = OPS[op] as { kind: string; progressArg?: number };
+    switch (spec.kind) {
+      case 'unary':
+        this.runUnary(id, op, args, m.progress === true ? spec.progressArg : undefined);
+        return;
+      case 'pages':
+      case 'bytes':
+        this.runDownload(id, op, args, spec.kind === 'bytes');
+        return;
+      case 'upload':
+        this.runUpload(id, op, args, m.progress === true ? spec.progressArg : undefined);
+        return;
+    }
+  }
+
+  /** Answer a call (once) and forget it. */
+  private finish(call: Call, err: unknown, ok?: unknown): void {
+    if (call.finished) return;
+    call.finished = true;
+    this.calls.delete(call.id);
+    if (this.state !== 'open') return;
+    if (call.progress) this.flushProgress(call);
+    if (err !== undefined) {
+      const wire = toWireError(err);
+      if (wire.code === ErrorCode.INTERNAL) this.log.warn({ op: call.op, err }, 'call failed with an internal error');
+      this.outbox.send({ t: 'res', id: call.id, err: wire });
+    } else if (ok === undefined) {
+      this.outbox.send({ t: 'res', id: call.id });
+    } else {
+      this.outbox.send({ t: 'res', id: call.id, ok });
+    }
+  }
+
+  /** Put an onProgress listener into the options argument that turns progress into frames. */
+  private attachProgress(call: Call, args: unknown[], argIndex: number | undefined): void {
+    if (argIndex === undefined) return;
+    while (args.length <= argIndex) args.push(undefined);
+    const opts = (args[argIndex] ?? {}) as Record<string, unknown>;
+    opts.onProgress = (p: unknown): void => {
+      if (call.finished || !p || typeof p !== 'object') return;
+      call.progress = { ...(p as Record<string, unknown>) };
+      if (!call.progressScheduled) {
+        call.progressScheduled = true;
+        process.nextTick(() => this.flushProgress(call));
+      }
+    };
+    args[argIndex] = opts;
+  }
+
+  private flushProgress(call: Call): void {
+    call.progressScheduled = false;
+    const p = call.progress;
+    call.progress = undefined;
+    if (p && this.state === 'open') this.outbox.send({ t: 'progress', id: call.id, p });
+  }
+
+  private runUnary(id: number, op: OpName, args: unknown[], progressArg: number | undefined): void {
+    const call: Call = { id, op, finished: false, abort: () => {} };
+    this.calls.set(id, call);
+    this.attachProgress(call, args, progressArg);
+    let p: Promise<unknown>;
+    try {
+      p = (this.fs[op] as (...a: unknown[]) => Promise<unknown>).apply(this.fs, args);
+    } catch (err) {
+      this.finish(call, err);
+      return;
+    }
+    Promise.resolve(p).then((ok) => this.finish(call, undefined, ok), (err) => this.finish(call, err ?? 'failed'));
+  }
+
+  private runDownload(id: number, op: OpName, args: unknown[], bytes: boolean): void {
+    let iterator: AsyncIterator<unknown> | undefined;
+    const call: DownloadCall = {
+      id, op, finished: false, credits: 0, wake: undefined,
+      abort: () => {
+        call.wake?.();
+        // Closing the iterator releases whatever the FileSystem holds (file handles, locks).
+        iterator?.return?.()?.then(undefined, (err: unknown) => this.log.debug({ err }, 'iterator return failed'));
+      },
+    };
+    this.calls.set(id, call);
+    const waitTurn = async (): Promise<void> => {
+      while (!call.finished && (call.credits <= 0 || this.outbox.congested)) {
+        await new Promise<void>((resolve) => {
+          call.wake = resolve;
+          if (this.outbox.congested) this.drainWaiters.push(resolve);
+        });
+        call.wake = undefined;
+      }
+    };
+    const pump = async (): Promise<void> => {
+      const iterable = (this.fs[op] as (...a: unknown[]) => AsyncIterable<unknown>).apply(this.fs, args);
+      iterator = iterable[Symbol.asyncIterator]();
+      for (;;) {
+        // Pull only with credit in hand: the client paces the FileSystem.
+        await waitTurn();
+        if (call.finished) return;
+        const r = await iterator.next();
+        if (call.finished) return;
+        if (r.done) break;
+        if (bytes) {
+          const chunk = r.value;
+          if (!(chunk instanceof Uint8Array)) throw new StrataError(ErrorCode.INTERNAL, `${op} produced a non-binary chunk`);
+          for (let off = 0; off < chunk.length; off += MAX_DATA_CHUNK) {
+            if (off > 0) await waitTurn();
+            if (call.finished) return;
+            call.credits--;
+            this.outbox.sendData(id, off === 0 && chunk.length <= MAX_DATA_CHUNK ? chunk : chunk.subarray(off, off + MAX_DATA_CHUNK));
+          }
+        } else {
+          const page = r.value;
+          if (!Array.isArray(page)) throw new StrataError(ErrorCode.INTERNAL, `${op} produced a page that is not an array`);
+          for (let off = 0; off < page.length || off === 0; off += MAX_PAGE_ENTRIES) {
+            if (off > 0) await waitTurn();
+            if (call.finished) return;
+            call.credits--;
+            this.outbox.send({ t: 'data', id, chunk: page.length <= MAX_PAGE_ENTRIES ? page : page.slice(off, off + MAX_PAGE_ENTRIES) });
+          }
+        }
+      }
+      this.finish(call, undefined);
+    };
+    pump().catch((err: unknown) => {
+      if (!call.finished) {
+        this.finish(call, err ?? 'failed');
+        iterator?.return?.()?.then(undefined, () => {});
+      }
+    });
+  }
+
+  private runUpload(id: number, op: OpName, args: unknown[], progressArg: number | undefined): void {
+    const window = this.settings.uploadWindow;
+    const channel = new UploadChannel(window, (n) => {
+      if (!call.finished && this.state === 'open') this.outbox.send({ t: 'credit', id, n });
+    }, (message) => {
+      // The client sent beyond its credit: a protocol violation.
+      this.fail(new StrataError(ErrorCode.BAD_REQUEST, message));
+    });
+    const call: UploadCall = {
+      id, op, finished: false, channel,
+      abort: (reason) => channel.fail(reason),
+    };
+    this.calls.set(id, call);
+    this.attachProgress(call, args, progressArg);
+    args[1] = channel;
+    this.outbox.send({ t: 'credit', id, n: window });
+    let p: Promise<unknown>;
+    try {
+      p = (this.fs[op] as (...a: unknown[]) => Promise<unknown>).apply(this.fs, args);
+    } catch (err) {
+      this.finish(call, err);
+      channel.fail(toStrataError(err));
+      return;
+    }
+    Promise.resolve(p).then((ok) => {
+      this.finish(call, undefined, ok);
+      channel.close();
+    }, (err) => {
+      this.finish(call, err ?? 'failed');
+      channel.close();
+    });
+  }
+}
+
+/**
+ * The AsyncIterable<Uint8Array> handed to fs.writeFile for an upload: buffers at most
+ * `window` chunks, grants the client one credit per chunk consumed (in batches), and fails
+ * the consumer with CONNECTION_CLOSED or CANCELLED when the client goes away.
+ */
+class UploadChannel implements AsyncIterableIterator<Uint8Array> {
+  private queue: Uint8Array[] = [];
+  private ended = false;
+  private closed = false;
+  private error: StrataError | undefined;
+  private waiter: { resolve: (r: IteratorResult<Uint8Array>) => void; reject: (e: unknown) => void } | undefined;
+  /** Credits the client still holds (granted minus received). */
+  private outstanding: number;
+  private toGrant = 0;
+
+  constructor(
+    private readonly window: number,
+    private readonly grant: (n: number) => void,
+    private readonly violation: (message: string) => void,
+  ) {
+    this.outstanding = window;
+  }
+
+  [Symbol.asyncIterator](): this {
+    return this;
+  }
+
+  /** A data frame arrived. */
+  push(chunk: Uint8Array): void {
+    if (this.ended) {
+      this.violation('data after end on an upload');
+      return;
+    }
+    if (this.outstanding <= 0) {
+      this.violation('upload data sent beyond the granted credit');
+      return;
+    }
+    this.outstanding--;
+    if (this.closed) {
+      this.release(1);
+      return;
+    }
+    if (this.waiter) {
+      const w = this.waiter;
+      this.waiter = undefined;
+      this.release(1);
+      w.resolve({ value: chunk, done: false });
+    } else {
+      this.queue.push(chunk);
+    }
+  }
+
+  /** The end frame arrived. */
+  end(): void {
+    this.ended = true;
+    if (this.waiter && this.queue.length === 0) {
+      const w = this.waiter;
+      this.waiter = undefined;
+      w.resolve({ value: undefined, done: true });
+    }
+  }
+
+  /** The upload is over for the server (answered): drop anything buffered. */
+  close(): void {
+    this.closed = true;
+    this.queue = [];
+  }
+
+  /** The client went away or cancelled: the consumer's next read throws. */
+  fail(err: StrataError): void {
+    if (this.error || this.ended && this.queue.length === 0) return;
+    this.error = err;
+    this.queue = [];
+    if (this.waiter) {
+      const w = this.waiter;
+      this.waiter = undefined;
+      w.reject(err);
+    }
+  }
+
+  next(): Promise<IteratorResult<Uint8Array>> {
+    if (this.error) return Promise.reject(this.error);
+    const chunk = this.queue.shift();
+    if (chunk) {
+      this.release(1);
+      return Promise.resolve({ value: chunk, done: false });
+    }
+    if (this.ended || this.closed) return Promise.resolve({ value: undefined, done: true });
+    return new Promise((resolve, reject) => {
+      this.waiter = { resolve, reject };
+    });
+  }
+
+  return(): Promise<IteratorResult<Uint8Array>> {
+    this.close();
+    if (this.waiter) {
+      const w = this.waiter;
+      this.waiter = undefined;
+      w.resolve({ value: undefined, done: true });
+    }
+    return Promise.resolve({ value: undefined, done: true });
+  }
+
+  /** Give consumed chunks back to the client as credit, in batches of a quarter window. */
+  private release(n: number): void {
+    this.toGrant += n;
+    if (this.ended) return;
+    if (this.toGrant >= Math.max(1, this.window >> 2)) {
+      const g = this.toGrant;
+      this.toGrant = 0;
+      this.outstanding += g;
+      this.grant(g);
+    }
+  }
+}
