@@ -1,0 +1,352 @@
+// The local UFS against real temp directories: every operation, ranged reads, paging,
+// recursive listing of a generated tree, fingerprints, invisible temp files, error mapping.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+
+import { StrataError } from '../src/errors.js';
+import { LocalUfs, createLocalUfs } from '../src/ufs/local/local-ufs.js';
+import type { UfsStatus } from '../src/ufs/ufs.js';
+
+const dirs: string[] = [];
+function fresh(): { dir: string; ufs: LocalUfs } {
+  const dir = mkdtempSync(join(tmpdir(), 'strata-ufs-local-'));
+  dirs.push(dir);
+  return { dir, ufs: new LocalUfs(pathToFileURL(dir).href) };
+}
+
+async function* chunks(...parts: (string | Uint8Array)[]): AsyncGenerator<Uint8Array> {
+  for (const p of parts) yield typeof p === 'string' ? Buffer.from(p) : p;
+}
+
+async function readAll(it: AsyncIterable<Uint8Array>): Promise<Buffer> {
+  const out: Buffer[] = [];
+  for await (const c of it) out.push(Buffer.from(c));
+  return Buffer.concat(out);
+}
+
+async function listAll(ufs: LocalUfs, path: string, opts: { recursive?: boolean; pageSize?: number } = {}): Promise<{ pages: UfsStatus[][]; entries: UfsStatus[] }> {
+  const pages: UfsStatus[][] = [];
+  for await (const p of ufs.list(path, opts)) pages.push(p);
+  return { pages, entries: pages.flat() };
+}
+
+async function rejects(p: Promise<unknown> | (() => Promise<unknown>), code: string): Promise<StrataError> {
+  try {
+    await (typeof p === 'function' ? p() : p);
+  } catch (err) {
+    assert.instance(err, StrataError);
+    assert.is((err as StrataError).code, code, (err as Error).message);
+    return err as StrataError;
+  }
+  assert.unreachable(`expected ${code}`);
+  throw new Error('unreachable');
+}
+
+test.after(() => {
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
+
+test('URI parsing: file:///abs accepted, relative and malformed refused', () => {
+  const { dir } = fresh();
+  const u = createLocalUfs(`file://${dir}/`, {});
+  assert.is(u.scheme, 'file');
+  assert.is(u.uri, pathToFileURL(dir).href);
+  assert.is(new LocalUfs(`file://localhost${dir}`).root, dir);
+  for (const bad of ['file://relative/path', 'file:relative', '/abs/path', 's3://b/p', 'file:///a/../b', 'file:///a?x=1', '']) {
+    try {
+      createLocalUfs(bad, {});
+      assert.unreachable(bad);
+    } catch (err) {
+      assert.instance(err, StrataError, bad);
+      assert.is((err as StrataError).code, 'INVALID_ARGUMENT', bad);
+    }
+  }
+});
+
+test('paths: .., absolute, NUL, empty segments and temp names refused with INVALID_PATH', async () => {
+  const { ufs } = fresh();
+  for (const bad of ['..', 'a/../b', '/etc/passwd', 'a\0b', 'a//b', 'a/', './a', '.strata-tmp-x']) {
+    await rejects(() => ufs.getStatus(bad), 'INVALID_PATH');
+    await rejects(() => ufs.write(bad, chunks('x')), 'INVALID_PATH');
+    await rejects(() => listAll(ufs, bad), 'INVALID_PATH');
+  }
+});
+
+test('check: root present, missing, or a file', async () => {
+  const { dir, ufs } = fresh();
+  await ufs.check();
+  await rejects(new LocalUfs(pathToFileURL(join(dir, 'missing')).href).check(), 'NOT_FOUND');
+  writeFileSync(join(dir, 'f'), 'x');
+  await rejects(new LocalUfs(pathToFileURL(join(dir, 'f')).href).check(), 'NOT_A_DIRECTORY');
+  await ufs.close();
+});
+
+test('write + getStatus + read round trip, nested parents created', async () => {
+  const { dir, ufs } = fresh();
+  const st = await ufs.write('a/b/c.txt', chunks('hello ', 'world'));
+  assert.is(st.name, 'c.txt');
+  assert.is(st.type, 'file');
+  assert.is(st.length, 11);
+  assert.is(readFileSync(join(dir, 'a/b/c.txt'), 'utf8'), 'hello world');
+  const got = await ufs.getStatus('a/b/c.txt');
+  assert.equal(got, st);
+  const d = await ufs.getStatus('a/b');
+  assert.is(d?.type, 'directory');
+  assert.is(d?.contentHash, 'dir');
+  const root = await ufs.getStatus('');
+  assert.is(root?.type, 'directory');
+  assert.is(root?.name, '');
+  assert.is(await ufs.getStatus('nope'), null);
+  assert.is(await ufs.getStatus('a/b/c.txt/under-a-file'), null);
+  assert.is((await readAll(ufs.read('a/b/c.txt'))).toString(), 'hello world');
+});
+
+test('write: overwrite=false refuses, recursive=false needs the parent, root and dirs refused', async () => {
+  const { ufs } = fresh();
+  await ufs.write('f', chunks('one'));
+  await rejects(ufs.write('f', chunks('two'), { overwrite: false }), 'ALREADY_EXISTS');
+  assert.is((await readAll(ufs.read('f'))).toString(), 'one');
+  await ufs.write('f', chunks('three'));
+  assert.is((await readAll(ufs.read('f'))).toString(), 'three');
+  await ufs.write('g', chunks('new'), { overwrite: false });
+  await rejects(ufs.write('x/y', chunks('z'), { recursive: false }), 'NOT_FOUND');
+  await rejects(ufs.write('', chunks('z')), 'IS_A_DIRECTORY');
+  await ufs.mkdir('d');
+  await rejects(ufs.write('d', chunks('z')), 'IS_A_DIRECTORY');
+  await rejects(ufs.write('f/under', chunks('z')), 'NOT_A_DIRECTORY');
+});
+
+test('write: a failing source leaves neither the target nor a temp file', async () => {
+  const { dir, ufs } = fresh();
+  await ufs.write('keep', chunks('old'));
+  async function* broken(): AsyncGenerator<Uint8Array> {
+    yield Buffer.from('partial');
+    throw new Error('source broke');
+  }
+  await rejects(ufs.write('keep', broken()), 'UFS_UNAVAILABLE');
+  await rejects(ufs.write('fresh', broken()), 'UFS_UNAVAILABLE');
+  assert.equal(readdirSync(dir).sort(), ['keep']);
+  assert.is(readFileSync(join(dir, 'keep'), 'utf8'), 'old');
+  const ac = new AbortController();
+  ac.abort();
+  await rejects(ufs.write('aborted', chunks('x'), { signal: ac.signal }), 'CANCELLED');
+  assert.equal(readdirSync(dir).sort(), ['keep']);
+});
+
+test('write: overwrite keeps the permission bits', async () => {
+  const { dir, ufs } = fresh();
+  await ufs.write('m', chunks('1'));
+  chmodSync(join(dir, 'm'), 0o640);
+  const st = await ufs.write('m', chunks('22'));
+  assert.is(st.mode, 0o640);
+});
+
+test('ranged reads and chunking', async () => {
+  const { ufs } = fresh();
+  const data = Buffer.alloc(3 * 1024 * 1024 + 123);
+  for (let i = 0; i < data.length; i++) data[i] = i % 251;
+  await ufs.write('big', chunks(data));
+  const all = await readAll(ufs.read('big'));
+  assert.ok(all.equals(data));
+  let n = 0;
+  for await (const c of ufs.read('big')) {
+    n++;
+    assert.ok(c.byteLength <= 1024 * 1024);
+  }
+  assert.is(n, 4);
+  assert.ok((await readAll(ufs.read('big', { offset: 1000, length: 10 }))).equals(data.subarray(1000, 1010)));
+  assert.ok((await readAll(ufs.read('big', { offset: 1024 * 1024 - 5, length: 2 * 1024 * 1024 }))).equals(data.subarray(1024 * 1024 - 5, 3 * 1024 * 1024 - 5)));
+  assert.ok((await readAll(ufs.read('big', { offset: data.length - 3 }))).equals(data.subarray(data.length - 3)));
+  assert.is((await readAll(ufs.read('big', { offset: data.length + 10 }))).length, 0);
+  assert.is((await readAll(ufs.read('big', { offset: 5, length: 0 }))).length, 0);
+  await rejects(readAll(ufs.read('big', { offset: -1 })), 'INVALID_ARGUMENT');
+  await rejects(readAll(ufs.read('missing')), 'NOT_FOUND');
+  await ufs.mkdir('dir');
+  await rejects(readAll(ufs.read('dir')), 'IS_A_DIRECTORY');
+  const ac = new AbortController();
+  const it = ufs.read('big', { signal: ac.signal })[Symbol.asyncIterator]();
+  await it.next();
+  ac.abort();
+  await rejects(it.next(), 'CANCELLED');
+});
+
+test('list: sorted, paged, NOT_FOUND / NOT_A_DIRECTORY', async () => {
+  const { dir, ufs } = fresh();
+  for (let i = 0; i < 25; i++) writeFileSync(join(dir, `f${String(i).padStart(2, '0')}`), 'x'.repeat(i));
+  mkdirSync(join(dir, 'sub'));
+  const { pages, entries } = await listAll(ufs, '', { pageSize: 10 });
+  assert.equal(pages.map((p) => p.length), [10, 10, 6]);
+  assert.equal(entries.map((e) => e.name), [...Array.from({ length: 25 }, (_, i) => `f${String(i).padStart(2, '0')}`), 'sub']);
+  assert.is(entries[7]!.length, 7);
+  assert.is(entries[25]!.type, 'directory');
+  assert.is((await listAll(ufs, 'sub')).entries.length, 0);
+  await rejects(listAll(ufs, 'missing'), 'NOT_FOUND');
+  await rejects(listAll(ufs, 'f01'), 'NOT_A_DIRECTORY');
+  await rejects(listAll(ufs, '', { pageSize: 0 }), 'INVALID_ARGUMENT');
+});
+
+test('list recursive: generated tree, parents before children, names relative, temp files hidden', async () => {
+  const { dir, ufs } = fresh();
+  const expected = new Set<string>();
+  // 3 levels, fan-out 4, 5 files per directory.
+  function gen(rel: string, depth: number): void {
+    for (let f = 0; f < 5; f++) {
+      const p = rel ? `${rel}/file${f}` : `file${f}`;
+      writeFileSync(join(dir, 'top', p), p);
+      expected.add(p);
+      writeFileSync(join(dir, 'top', rel, `.strata-tmp-file${f}-abc`), 'partial');
+    }
+    if (depth === 0) return;
+    for (let d = 0; d < 4; d++) {
+      const p = rel ? `${rel}/dir${d}` : `dir${d}`;
+      mkdirSync(join(dir, 'top', p));
+      expected.add(p);
+      gen(p, depth - 1);
+    }
+  }
+  mkdirSync(join(dir, 'top'));
+  gen('', 3);
+  const { pages, entries } = await listAll(ufs, 'top', { recursive: true, pageSize: 37 });
+  assert.ok(pages.slice(0, -1).every((p) => p.length === 37));
+  const names = entries.map((e) => e.name);
+  assert.is(names.length, expected.size);
+  assert.equal(new Set(names), expected);
+  assert.ok(!names.some((n) => n.includes('.strata-tmp-')));
+  const seen = new Set<string>();
+  for (const n of names) {
+    const parent = n.includes('/') ? n.slice(0, n.lastIndexOf('/')) : '';
+    assert.ok(parent === '' || seen.has(parent), `${n} listed before its parent`);
+    seen.add(n);
+  }
+  // Non-recursive listing does not show temp files either.
+  assert.equal((await listAll(ufs, 'top')).entries.map((e) => e.name),
+    ['dir0', 'dir1', 'dir2', 'dir3', 'file0', 'file1', 'file2', 'file3', 'file4']);
+});
+
+test('fingerprints: content change alters contentHash; chmod alters only metaHash', async () => {
+  const { dir, ufs } = fresh();
+  await ufs.write('f', chunks('abc'));
+  const a = (await ufs.getStatus('f'))!;
+  const same = (await ufs.getStatus('f'))!;
+  assert.is(same.contentHash, a.contentHash);
+  assert.is(same.metaHash, a.metaHash);
+
+  chmodSync(join(dir, 'f'), 0o600);
+  const b = (await ufs.getStatus('f'))!;
+  assert.is(b.contentHash, a.contentHash);
+  assert.is.not(b.metaHash, a.metaHash);
+  assert.is(b.mode, 0o600);
+
+  // Same size, changed in place, mtime moved: content fingerprint changes.
+  writeFileSync(join(dir, 'f'), 'xyz');
+  utimesSync(join(dir, 'f'), new Date(), new Date(Date.now() + 5000));
+  const c = (await ufs.getStatus('f'))!;
+  assert.is.not(c.contentHash, b.contentHash);
+  assert.is(c.metaHash, b.metaHash);
+
+  // Size change.
+  writeFileSync(join(dir, 'f'), 'xyzw');
+  assert.is.not((await ufs.getStatus('f'))!.contentHash, c.contentHash);
+
+  // Directories: 'dir' regardless of children; metaHash follows mode.
+  await ufs.mkdir('d');
+  const d1 = (await ufs.getStatus('d'))!;
+  await ufs.write('d/child', chunks('x'));
+  const d2 = (await ufs.getStatus('d'))!;
+  assert.is(d1.contentHash, 'dir');
+  assert.is(d2.contentHash, 'dir');
+  assert.is(d2.metaHash, d1.metaHash);
+  chmodSync(join(dir, 'd'), 0o700);
+  assert.is.not((await ufs.getStatus('d'))!.metaHash, d1.metaHash);
+
+  // Listing and getStatus agree.
+  const listed = (await listAll(ufs, '')).entries.find((e) => e.name === 'f')!;
+  assert.equal(listed, await ufs.getStatus('f'));
+});
+
+test('mkdir: recursive or not', async () => {
+  const { dir, ufs } = fresh();
+  await ufs.mkdir('a');
+  await rejects(ufs.mkdir('a'), 'ALREADY_EXISTS');
+  await ufs.mkdir('a', { recursive: true });
+  await rejects(ufs.mkdir('x/y/z'), 'NOT_FOUND');
+  await ufs.mkdir('x/y/z', { recursive: true });
+  assert.ok(existsSync(join(dir, 'x/y/z')));
+  await ufs.write('file', chunks('x'));
+  await rejects(ufs.mkdir('file', { recursive: true }), 'NOT_A_DIRECTORY');
+  await rejects(ufs.mkdir('file'), 'ALREADY_EXISTS');
+  await rejects(ufs.mkdir('file/sub', { recursive: true }), 'NOT_A_DIRECTORY');
+});
+
+test('delete: files, empty and non-empty dirs, missing is fine, root refused', async () => {
+  const { dir, ufs } = fresh();
+  await ufs.write('d/e/f', chunks('x'));
+  await ufs.write('g', chunks('x'));
+  await ufs.delete('g');
+  assert.not.ok(existsSync(join(dir, 'g')));
+  await ufs.delete('g');
+  await ufs.delete('no/such/thing');
+  await rejects(ufs.delete('d'), 'DIRECTORY_NOT_EMPTY');
+  await ufs.delete('d/e/f');
+  await ufs.delete('d/e');
+  await ufs.write('d/h', chunks('x'));
+  await ufs.delete('d', { recursive: true });
+  assert.not.ok(existsSync(join(dir, 'd')));
+  await rejects(ufs.delete(''), 'INVALID_PATH');
+});
+
+test('rename: files and dirs, destination exists refused, parents created', async () => {
+  const { dir, ufs } = fresh();
+  await ufs.write('a', chunks('A'));
+  await ufs.write('b', chunks('B'));
+  await rejects(ufs.rename('a', 'b'), 'ALREADY_EXISTS');
+  assert.is(readFileSync(join(dir, 'b'), 'utf8'), 'B');
+  assert.is(readFileSync(join(dir, 'a'), 'utf8'), 'A');
+  await ufs.rename('a', 'new/dir/a2');
+  assert.not.ok(existsSync(join(dir, 'a')));
+  assert.is(readFileSync(join(dir, 'new/dir/a2'), 'utf8'), 'A');
+  await ufs.mkdir('d1');
+  await ufs.write('d1/x', chunks('x'));
+  await ufs.mkdir('d2');
+  await rejects(ufs.rename('d1', 'd2'), 'ALREADY_EXISTS');
+  await ufs.rename('d1', 'd3');
+  assert.ok(existsSync(join(dir, 'd3/x')));
+  await rejects(ufs.rename('missing', 'z'), 'NOT_FOUND');
+  await rejects(ufs.rename('d3', 'd3/inside'), 'INVALID_PATH');
+});
+
+test('errors are mapped with the path named and the cause kept', async () => {
+  const { dir, ufs } = fresh();
+  await ufs.write('locked/f', chunks('x'));
+  if (process.getuid?.() !== 0) {
+    chmodSync(join(dir, 'locked'), 0o000);
+    try {
+      const err = await rejects(listAll(ufs, 'locked'), 'PERMISSION_DENIED');
+      assert.match(err.message, 'locked');
+      assert.ok((err.cause as NodeJS.ErrnoException).code === 'EACCES');
+    } finally {
+      chmodSync(join(dir, 'locked'), 0o755);
+    }
+  }
+  const err = await rejects(readAll(ufs.read('nothing/here')), 'NOT_FOUND');
+  assert.match(err.message, 'nothing/here');
+  assert.ok(err.cause !== undefined);
+});
+
+test('cleanupTempFiles removes stale temp files only', async () => {
+  const { dir, ufs } = fresh();
+  mkdirSync(join(dir, 'sub'));
+  writeFileSync(join(dir, 'sub', '.strata-tmp-f-1'), 'x');
+  writeFileSync(join(dir, '.strata-tmp-g-2'), 'x');
+  writeFileSync(join(dir, 'keep'), 'x');
+  assert.is(await ufs.cleanupTempFiles(), 0); // fresh: maybe in flight
+  assert.is(await ufs.cleanupTempFiles(-1000), 2);
+  assert.equal(readdirSync(dir).sort(), ['keep', 'sub']);
+  assert.equal(readdirSync(join(dir, 'sub')), []);
+});
+
+test.run();
