@@ -104,7 +104,7 @@ export class FrameDecoder<T = Message> {
 
   /** True when no partial frame is pending (a clean place for the peer to close). */
   get idle(): boolean {
-    return this.bufferedBytes === 0;
+    return this.bufferedBytes === 0 && this.need < 0;
   }
 
   /**
@@ -135,7 +135,7 @@ export class FrameDecoder<T = Message> {
 
   private pushInner(chunk: Uint8Array, emit: (msg: T) => void): void {
     // Fast path: nothing pending, walk the chunk in place without copying.
-    if (this.bufferedBytes === 0) {
+    if (this.bufferedBytes === 0 && this.need < 0) {
       let pos = 0;
       const end = chunk.length;
       while (end - pos >= FRAME_HEADER_BYTES) {
