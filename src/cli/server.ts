@@ -1,0 +1,169 @@
+// `strata server`: builds the server configuration from its layers (defaults, `--preset`,
+// `--config` file, `-D key=value`), opens the Coordinator on the data directory, serves it
+// over TCP and prints exactly one line `strata listening on HOST:PORT` on stdout once
+// connections are accepted. SIGTERM/SIGINT close the server, then the coordinator.
+
+import { mkdir, readFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { Command, Option } from 'commander';
+import { ServerConfig, presetNames, presetProperties } from '../config/keys.js';
+import { toStrataError } from '../errors.js';
+import { printError, usage, usageError } from './format.js';
+
+/** Options of `strata server` as commander parses them. */
+export interface ServerCliOptions {
+  dataDir: string;
+  host: string;
+  port: string;
+  rootUfs?: string;
+  config?: string;
+  preset?: string;
+  define: string[];
+}
+
+/** Parse a config file: a JSON object, or `key=value` lines (`#` and `!` start comments). */
+export function parseConfigText(text: string, file: string): Record<string, string> {
+  const trimmed = text.trim();
+  if (trimmed.startsWith('{')) {
+    let obj: unknown;
+    try {
+      obj = JSON.parse(trimmed);
+    } catch (err) {
+      throw usageError(`config file ${file} is not valid JSON: ${(err as Error).message}`);
+    }
+    if (!obj || typeof obj !== 'object' || Array.isArray(obj)) throw usageError(`config file ${file} must hold a JSON object`);
+    const out: Record<string, string> = {};
+    for (const [k, v] of Object.entries(obj)) {
+      if (v === null || typeof v === 'object') throw usageError(`config file ${file}: ${k} must be a string, number or boolean`);
+      out[k] = String(v);
+    }
+    return out;
+  }
+  const out: Record<string, string> = {};
+  text.split(/\r?\n/).forEach((raw, i) => {
+    const line = raw.trim();
+    if (line === '' || line.startsWith('#') || line.startsWith('!')) return;
+    const eq = line.indexOf('=');
+    if (eq <= 0) throw usageError(`config file ${file} line ${i + 1}: expected key=value, got ${JSON.stringify(line)}`);
+    out[line.slice(0, eq).trim()] = line.slice(eq + 1).trim();
+  });
+  return out;
+}
+
+/** Parse `-D key=value` entries. */
+export function parseDefines(defines: readonly string[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const d of defines) {
+    const eq = d.indexOf('=');
+    if (eq <= 0) throw usageError(`-D ${JSON.stringify(d)}: expected key=value`);
+    out[d.slice(0, eq).trim()] = d.slice(eq + 1).trim();
+  }
+  return out;
+}
+
+/** The server configuration from its layers: preset, then config file, then -D. */
+export async function buildServerConfig(opts: Pick<ServerCliOptions, 'preset' | 'config' | 'define'>): Promise<ServerConfig> {
+  const layers: Array<Record<string, string>> = [];
+  try {
+    if (opts.preset !== undefined) layers.push(presetProperties(opts.preset));
+    if (opts.config !== undefined) {
+      let text: string;
+      try {
+        text = await readFile(opts.config, 'utf8');
+      } catch (err) {
+        throw usageError(`cannot read config file ${opts.config}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+      }
+      layers.push(parseConfigText(text, opts.config));
+    }
+    layers.push(parseDefines(opts.define));
+    return new ServerConfig(layers);
+  } catch (err) {
+    throw usage(err);
+  }
+}
+
+function parsePort(value: string): number {
+  const port = /^\d{1,5}$/.test(value.trim()) ? Number(value) : NaN;
+  if (!(port >= 0 && port < 65536)) throw usageError(`--port: ${JSON.stringify(value)} is not a port number (0-65535)`);
+  return port;
+}
+
+/**
+ * Run the server until SIGTERM or SIGINT; resolves after a clean shutdown. Rejects (before
+ * listening) on bad options or when the coordinator cannot open.
+ */
+export async function runServer(opts: ServerCliOptions): Promise<void> {
+  const port = parsePort(opts.port);
+  const config = await buildServerConfig(opts);
+  const dataDir = resolve(opts.dataDir);
+  await mkdir(dataDir, { recursive: true });
+  let rootUfs = opts.rootUfs;
+  if (rootUfs === undefined) {
+    const ufsDir = join(dataDir, 'ufs');
+    await mkdir(ufsDir, { recursive: true });
+    rootUfs = `file://${ufsDir}`;
+  }
+
+  // Loaded here so that `strata fs …` never pays for the coordinator's dependencies.
+  const { Coordinator } = await import('../coordinator/coordinator.js');
+  const { StrataServer } = await import('../server/tcp-server.js');
+  const { logger } = await import('../log.js');
+
+  const coordinator = await Coordinator.open({ dataDir, rootUfs, config, logger });
+  let server: InstanceType<typeof StrataServer>;
+  let bound: { host: string; port: number };
+  try {
+    server = new StrataServer(coordinator, { host: opts.host, port, maxFrameBytes: config.get('protocol.max.frame'), logger });
+    bound = await server.listen();
+  } catch (err) {
+    await coordinator.close().catch(() => {});
+    throw err;
+  }
+  process.stdout.write(`strata listening on ${bound.host}:${bound.port}\n`);
+
+  await new Promise<void>((resolveDone, rejectDone) => {
+    let closing = false;
+    const onSignal = (signal: NodeJS.Signals): void => {
+      if (closing) {
+        printError(toStrataError(new Error(`second ${signal} while shutting down; exiting now`)), false);
+        process.exit(1);
+      }
+      closing = true;
+      logger.info({ signal }, 'shutting down');
+      const watchdog = setTimeout(() => {
+        printError(toStrataError(new Error('shutdown took longer than 30s; exiting')), false);
+        process.exit(1);
+      }, 30_000);
+      watchdog.unref();
+      (async () => {
+        let failure: unknown;
+        await server.close().catch((err: unknown) => { failure ??= err; });
+        await coordinator.close().catch((err: unknown) => { failure ??= err; });
+        clearTimeout(watchdog);
+        if (failure) rejectDone(failure);
+        else resolveDone();
+      })();
+    };
+    process.on('SIGTERM', onSignal);
+    process.on('SIGINT', onSignal);
+  });
+}
+
+/** The `server` command. */
+export function serverCommand(): Command {
+  return new Command('server')
+    .description('run a strata server: coordinator, metadata store and local cache on a data directory')
+    .option('--data-dir <dir>', 'data directory (metadata, cache, default root UFS)', './strata-data')
+    .option('--host <host>', 'address to listen on', '127.0.0.1')
+    .option('--port <port>', 'TCP port (0: any free port, printed on the listening line)', '19998')
+    .option('--root-ufs <uri>', 'UFS of the root mount (default file://<data-dir>/ufs)')
+    .option('--config <file>', 'configuration file: key=value lines or a JSON object')
+    .addOption(new Option('--preset <name>', `a recommended set-up (${presetNames().join(', ')})`))
+    .option('-D, --define <key=value>', 'a configuration key (repeatable), e.g. -D metadata.sync.interval=1min',
+      (v: string, prev: string[] = []) => [...prev, v], [] as string[])
+    .addHelpText('after', '\nExamples:\n  $ strata server --data-dir /var/lib/strata --port 19998\n' +
+      '  $ strata server --preset mixed -D cache.capacity=8GB -D s3.endpoint=http://127.0.0.1:9000')
+    .action(async (opts: ServerCliOptions) => {
+      await runServer(opts);
+    });
+}
