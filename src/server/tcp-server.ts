@@ -370,7 +370,13 @@ class Connection {
     } else if (ok === undefined) {
       this.outbox.send({ t: 'res', id: call.id });
     } else {
-      this.outbox.send({ t: 'res', id: call.id, ok });
+      try {
+        this.outbox.send({ t: 'res', id: call.id, ok });
+      } catch (encodeErr) {
+        // A result msgpack cannot carry is a server bug; the client still gets an answer.
+        this.log.warn({ op: call.op, err: encodeErr }, 'cannot encode a result');
+        this.outbox.send({ t: 'res', id: call.id, err: { code: ErrorCode.INTERNAL, message: `cannot encode the result of ${call.op}` } });
+      }
     }
   }
 
@@ -394,7 +400,12 @@ class Connection {
     call.progressScheduled = false;
     const p = call.progress;
     call.progress = undefined;
-    if (p && this.state === 'open') this.outbox.send({ t: 'progress', id: call.id, p });
+    if (!p || this.state !== 'open') return;
+    try {
+      this.outbox.send({ t: 'progress', id: call.id, p });
+    } catch (err) {
+      this.log.debug({ op: call.op, err }, 'cannot encode a progress report');
+    }
   }
 
   private runUnary(id: number, op: OpName, args: unknown[], progressArg: number | undefined): void {
@@ -408,7 +419,9 @@ class Connection {
       this.finish(call, err);
       return;
     }
-    Promise.resolve(p).then((ok) => this.finish(call, undefined, ok), (err) => this.finish(call, err ?? 'failed'));
+    Promise.resolve(p)
+      .then((ok) => this.finish(call, undefined, ok), (err) => this.finish(call, err ?? 'failed'))
+      .catch((err: unknown) => this.log.error({ op, err }, 'cannot answer a call'));
   }
 
   private runDownload(id: number, op: OpName, args: unknown[], bytes: boolean): void {
@@ -501,7 +514,7 @@ class Connection {
     }, (err) => {
       this.finish(call, err ?? 'failed');
       channel.close();
-    });
+    }).catch((err: unknown) => this.log.error({ op, err }, 'cannot answer a call'));
   }
 }
 

@@ -1,0 +1,113 @@
+// The physical limit for metadata ops over TCP: a plain msgpack echo with the same framing
+// (4-byte length + msgpack body) and the same write coalescing as Strata's protocol, but no
+// handshake, validation, dispatch or FileSystem. Benches compare Strata's getStatus to it.
+
+import net from 'node:net';
+import { Packr, Unpackr } from 'msgpackr';
+
+const packr = new Packr({ useRecords: false, variableMapSize: true });
+
+function frame(msg: unknown): Buffer {
+  const body = packr.pack(msg);
+  const out = Buffer.allocUnsafe(body.length + 4);
+  out.writeUInt32BE(body.length, 0);
+  body.copy(out, 4);
+  return out;
+}
+
+/** Calls `onMessage` for each complete frame of the chunks pushed in. */
+function frameReader(onMessage: (m: unknown) => void): (chunk: Buffer) => void {
+  const unpackr = new Unpackr({ useRecords: false });
+  let pending: Buffer | undefined;
+  return (chunk) => {
+    let buf = pending ? Buffer.concat([pending, chunk]) : chunk;
+    let pos = 0;
+    while (buf.length - pos >= 4) {
+      const len = buf.readUInt32BE(pos);
+      if (buf.length - pos - 4 < len) break;
+      onMessage(unpackr.unpack(buf.subarray(pos + 4, pos + 4 + len)));
+      pos += 4 + len;
+    }
+    pending = pos === buf.length ? undefined : buf.subarray(pos);
+    buf = undefined as unknown as Buffer;
+  };
+}
+
+/** Writes frames queued in one tick as one buffer. */
+function batcher(socket: net.Socket): (msg: unknown) => void {
+  let parts: Buffer[] = [];
+  let scheduled = false;
+  const flush = (): void => {
+    scheduled = false;
+    const p = parts;
+    parts = [];
+    if (!socket.destroyed) socket.write(p.length === 1 ? p[0]! : Buffer.concat(p));
+  };
+  return (msg) => {
+    parts.push(frame(msg));
+    if (!scheduled) {
+      scheduled = true;
+      process.nextTick(flush);
+    }
+  };
+}
+
+/** Start an echo server: every frame is decoded, re-encoded and sent back. */
+export async function startEchoServer(opts: { host?: string; port?: number } = {}): Promise<{
+  host: string; port: number; close(): Promise<void>;
+}> {
+  const sockets = new Set<net.Socket>();
+  const server = net.createServer({ noDelay: true }, (socket) => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+    socket.on('error', () => {});
+    const send = batcher(socket);
+    socket.on('data', frameReader((m) => send(m)));
+  });
+  await new Promise<void>((resolve) => server.listen(opts.port ?? 0, opts.host ?? '127.0.0.1', resolve));
+  const a = server.address() as net.AddressInfo;
+  return {
+    host: a.address,
+    port: a.port,
+    close: () => new Promise<void>((resolve) => {
+      server.close(() => resolve());
+      for (const s of sockets) s.destroy();
+    }),
+  };
+}
+
+/** A pipelined echo client: `echo(payload)` resolves with the payload sent back. */
+export interface EchoClient {
+  echo<T>(payload: T): Promise<T>;
+  close(): void;
+}
+
+/** Connect to an echo server. Requests carry an id so many can be in flight. */
+export async function connectEcho(address: { host: string; port: number }): Promise<EchoClient> {
+  const socket = net.connect({ host: address.host, port: address.port, noDelay: true });
+  await new Promise<void>((resolve, reject) => {
+    socket.once('connect', resolve);
+    socket.once('error', reject);
+  });
+  const pending = new Map<number, (v: unknown) => void>();
+  let nextId = 1;
+  const send = batcher(socket);
+  socket.on('data', frameReader((m) => {
+    const { id, p } = m as { id: number; p: unknown };
+    const r = pending.get(id);
+    pending.delete(id);
+    r?.(p);
+  }));
+  return {
+    echo<T>(payload: T): Promise<T> {
+      return new Promise<T>((resolve) => {
+        const id = nextId++;
+        pending.set(id, resolve as (v: unknown) => void);
+        send({ id, p: payload });
+      });
+    },
+    close() {
+      socket.destroy();
+    },
+  };
+}
