@@ -185,7 +185,7 @@ export class StrataClient implements FileSystem {
   }
 
   /** Fail everything pending with `err` and drop the connection. */
-  private shutdown(err: StrataError): void {
+  private shutdown(err: StrataError, graceful = false): void {
     if (this.closedError) return;
     this.closedError = err;
     const w = this.helloWaiter;
@@ -195,7 +195,12 @@ export class StrataClient implements FileSystem {
     this.pending.clear();
     for (const p of pending) p.onClose(err);
     this.wakeDrain();
-    this.socket.destroy();
+    if (graceful) {
+      this.socket.end();
+      setTimeout(() => this.socket.destroy(), 1000).unref();
+    } else {
+      this.socket.destroy();
+    }
   }
 
   private wakeDrain(): void {
@@ -440,7 +445,7 @@ export class StrataClient implements FileSystem {
     }
     const closed = new Promise<void>((resolve) => this.socket.once('close', () => resolve()));
     this.outbox.flush();
-    this.shutdown(new StrataError(ErrorCode.CONNECTION_CLOSED, 'client closed'));
+    this.shutdown(new StrataError(ErrorCode.CONNECTION_CLOSED, 'client closed'), true);
     await closed;
   }
 }
