@@ -74,7 +74,8 @@ export class PathLocks {
       released = true;
       for (const r of requests) {
         const b = this.bucket(r.path);
-        const list = this.held.get(b)!;
+        const list = this.held.get(b);
+        if (!list) continue; // an earlier request of the same grant shared this bucket
         const kept = list.filter((h) => h.id !== id);
         if (kept.length) this.held.set(b, kept);
         else this.held.delete(b);

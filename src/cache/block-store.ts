@@ -3,7 +3,7 @@
 // blocks (persisted in the UFS and not pinned) are ever evicted, least recently used first;
 // when the cache is full of unevictable data a new block gets RESOURCE_EXHAUSTED.
 
-import { mkdirSync, openSync, closeSync, writeSync, fsyncSync, readSync, rmSync, statfsSync } from 'node:fs';
+import { mkdirSync, openSync, closeSync, writeSync, fsyncSync, rmSync, statfsSync } from 'node:fs';
 import { readFile, writeFile, rm, open as openFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ErrorCode, StrataError } from '../errors.js';
@@ -35,6 +35,8 @@ export class BlockStore {
   private evictableBytes = 0;
   private evicted = 0;
   private blocks = 0;
+  /** Cached bytes per content id (O(cached files)), for file status. */
+  private readonly perFile = new Map<number, number>();
   /** Bytes reserved by writes in progress. */
   private reserved = 0;
 
@@ -44,12 +46,7 @@ export class BlockStore {
     // The index is O(cached blocks), read once at start.
     for (const { key, value } of store.range<BlockRecord>('block', {})) {
       const [fileId, index] = key as BlockKey;
-      this.used += value.size;
-      this.blocks++;
-      if (value.evictable) {
-        this.lru.set(keyOf(fileId, index), { fileId, index, size: value.size });
-        this.evictableBytes += value.size;
-      }
+      this.account(fileId, index, value, +1);
     }
   }
 
@@ -139,6 +136,9 @@ export class BlockStore {
   private account(fileId: number, index: number, rec: BlockRecord, sign: 1 | -1): void {
     this.used += sign * rec.size;
     this.blocks += sign;
+    const f = (this.perFile.get(fileId) ?? 0) + sign * rec.size;
+    if (f > 0) this.perFile.set(fileId, f);
+    else this.perFile.delete(fileId);
     const k = keyOf(fileId, index);
     if (rec.evictable) {
       this.evictableBytes += sign * rec.size;
@@ -194,11 +194,9 @@ export class BlockStore {
     }
   }
 
-  /** Bytes cached for a content id (a range scan over its blocks). */
+  /** Bytes cached for a content id. */
   cachedBytes(fileId: number): number {
-    let n = 0;
-    for (const { value } of this.store.range<BlockRecord>('block', { start: [fileId, 0], end: [fileId + 1] })) n += value.size;
-    return n;
+    return this.perFile.get(fileId) ?? 0;
   }
 
   stats(): BlockStoreStats {
@@ -221,18 +219,6 @@ export class BlockStore {
       return s.bavail * s.bsize;
     } catch {
       return -1;
-    }
-  }
-
-  /** Read a whole block synchronously (tests and recovery). */
-  readSync(fileId: number, index: number, size: number): Buffer {
-    const fd = openSync(this.file(fileId, index), 'r');
-    try {
-      const buf = Buffer.allocUnsafe(size);
-      readSync(fd, buf, 0, size, 0);
-      return buf;
-    } finally {
-      closeSync(fd);
     }
   }
 }

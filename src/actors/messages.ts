@@ -1,0 +1,29 @@
+// Messages that a shard actor executes on the Piscina pool, and their results. Each carries
+// everything the worker needs (ids, paths, times): workers hold no state of their own
+// beyond caches of the LMDB environment and UFS clients, so a recycled thread loses nothing.
+
+import type { CounterGroup } from '../coordinator/metrics.js';
+import type { DirSyncJob, DirSyncResult } from '../sync/applier.js';
+
+/** Data every worker gets at start (Piscina workerData). */
+export interface WorkerInit {
+  dataDir: string;
+  metaDir: string;
+  ufsDefaults: Record<string, string>;
+  ufsTimeoutMs: number;
+}
+
+export interface SyncDirMessage {
+  kind: 'syncDir';
+  mountId: number;
+  job: DirSyncJob;
+}
+
+export type WorkerMessage = SyncDirMessage;
+
+export interface WorkerReply<T> {
+  result: T;
+  counters: Partial<Record<CounterGroup, Record<string, number>>>;
+}
+
+export type SyncDirReply = WorkerReply<DirSyncResult>;

@@ -1,0 +1,851 @@
+// The coordinator: Strata's FileSystem in library mode and the back end of the TCP server.
+// It validates every call, resolves its options (call > path > mount > server), routes
+// mutations to the shard actor of the path, syncs metadata through MetadataSync, moves data
+// through DataPath and keeps the mount table. Reads of fresh metadata go straight to LMDB.
+
+import { mkdirSync } from 'node:fs';
+import { join, resolve as resolveFs } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { ActorSystem } from '../actors/actor-system.js';
+import type { LockRequest } from '../actors/path-locks.js';
+import { BlockStore } from '../cache/block-store.js';
+import { ServerConfig, isConfigKey, isUfsOptionKey, validateProperty } from '../config/keys.js';
+import {
+  ErrorCode, StrataError, alreadyExists, directoryNotEmpty, invalidArgument, invalidPath, isADirectory,
+  mountConflict, notADirectory, notFound, readOnly, toStrataError,
+} from '../errors.js';
+import type { DataSource, FileSystem } from '../fs.js';
+import { logger as defaultLogger } from '../log.js';
+import type { Logger } from '../log.js';
+import { AbsentPathCache } from '../meta/absent-cache.js';
+import type { InodeRecord } from '../meta/inode.js';
+import { ROOT_ID } from '../meta/inode.js';
+import { InodeTree } from '../meta/inode-tree.js';
+import { LmdbStore } from '../meta/lmdb-store.js';
+import type { MetaStore } from '../meta/meta-store.js';
+import { MountTable } from '../meta/mount-table.js';
+import type { MountRecord } from '../meta/mount-table.js';
+import { baseName, isUnder, joinPath, normalizePath, parentPath, pathComponents, ROOT } from '../meta/path.js';
+import { PathConf } from '../meta/path-conf.js';
+import { MetadataSync } from '../sync/metadata-sync.js';
+import type {
+  CacheOpOptions, CacheOpResult, ConsistencyOptions, ConsistencyReport, CreateDirectoryOptions, CreateFileOptions,
+  DeleteOptions, FileInfo, GetStatusOptions, ListStatusOptions, LoadMetadataOptions, MountInfo, MountOptions,
+  PathConfEntry, ReadOptions, RenameOptions, Report, SyncPointInfo, SyncSummary, TtlAction, WithProgress, WriteType,
+} from '../types.js';
+import { MountedUfsCache } from '../ufs/mounted-ufs.js';
+import { createUfs } from '../ufs/registry.js';
+import type { Ufs } from '../ufs/ufs.js';
+import { DataPath } from './data-path.js';
+import { Metrics } from './metrics.js';
+import { OptionResolver } from './options.js';
+import { PersistQueue } from './persist-queue.js';
+
+export interface CoordinatorOptions {
+  dataDir: string;
+  /** Root UFS URI; default file://<dataDir>/ufs. */
+  rootUfs?: string;
+  config?: ServerConfig;
+  logger?: Logger;
+}
+
+const VERSION = '0.1.0';
+const MAX_PAGE = 1000;
+
+export class Coordinator implements FileSystem {
+  readonly metrics = new Metrics();
+  private readonly startedAt = Date.now();
+  private closed = false;
+
+  private constructor(
+    readonly dataDir: string,
+    readonly config: ServerConfig,
+    readonly store: MetaStore,
+    readonly tree: InodeTree,
+    readonly mounts: MountTable,
+    private readonly pathConf: PathConf,
+    private readonly absent: AbsentPathCache,
+    private readonly options: OptionResolver,
+    readonly blocks: BlockStore,
+    private readonly actors: ActorSystem,
+    private readonly ufsCache: MountedUfsCache,
+    private readonly sync: MetadataSync,
+    private readonly data: DataPath,
+    private readonly persistQueue: PersistQueue,
+    private readonly log: Logger,
+  ) {}
+
+  /** Open (or create) a Strata instance on a data directory. */
+  static async open(opts: CoordinatorOptions): Promise<Coordinator> {
+    const config = opts.config ?? new ServerConfig();
+    const log = opts.logger ?? defaultLogger;
+    const dataDir = resolveFs(opts.dataDir);
+    mkdirSync(dataDir, { recursive: true });
+    const store = LmdbStore.open(join(dataDir, 'meta'));
+    const tree = new InodeTree(store);
+    await tree.init();
+    const mounts = new MountTable(store);
+    await Coordinator.ensureRootMount(store, mounts, dataDir, opts.rootUfs);
+    const pathConf = new PathConf(store);
+    const absent = new AbsentPathCache(store);
+    const options = new OptionResolver(config, mounts, pathConf);
+    const blocks = new BlockStore(store, dataDir, config.get('cache.capacity'), config.get('cache.block.size'));
+    const ufsCache = new MountedUfsCache(config.ufsDefaults, config.get('ufs.timeout'));
+    let metricsRef: Metrics | undefined;
+    const actors = new ActorSystem({
+      shardCount: config.get('shard.count'),
+      shardDepth: config.get('shard.depth'),
+      threads: config.get('worker.threads'),
+      workerInit: { dataDir, metaDir: join(dataDir, 'meta'), ufsDefaults: config.ufsDefaults, ufsTimeoutMs: config.get('ufs.timeout') },
+      onCounters: (c) => metricsRef?.merge(c),
+    });
+    const metrics = new Metrics();
+    metricsRef = metrics;
+    const sync = new MetadataSync({
+      store, tree, mounts, ufs: ufsCache, actors, absent, options, metrics, blocks,
+      parallelism: () => ({ dirs: config.get('sync.parallelism'), prefetch: config.get('sync.prefetch.parallelism') }),
+    });
+    const data = new DataPath(blocks, metrics);
+    const persistQueue = new PersistQueue({
+      store, tree, mounts, blocks, metrics, actors, log,
+      ufsOf: (m) => ufsCache.get(m, metrics.ufsCall),
+      initialWaitMs: (p) => options.get(p, 'persist.initial.wait'),
+      maxIntervalMs: config.get('persist.max.interval'),
+      parallelism: config.get('persist.parallelism'),
+    });
+    const c = new Coordinator(dataDir, config, store, tree, mounts, pathConf, absent, options, blocks, actors, ufsCache, sync, data, persistQueue, log);
+    (c as { metrics: Metrics }).metrics = metrics;
+    await c.recover();
+    persistQueue.start();
+    return c;
+  }
+
+  private static async ensureRootMount(store: MetaStore, mounts: MountTable, dataDir: string, rootUfs?: string): Promise<void> {
+    const existing = mounts.root;
+    if (existing) {
+      if (rootUfs && rootUfs.replace(/\/+$/, '') !== existing.ufsUri.replace(/\/+$/, '')) {
+        throw mountConflict(`the data directory ${dataDir} has root UFS ${existing.ufsUri}; --root-ufs ${rootUfs} differs (use a new data directory)`);
+      }
+      return;
+    }
+    let uri = rootUfs;
+    if (!uri) {
+      const dir = join(dataDir, 'ufs');
+      mkdirSync(dir, { recursive: true });
+      uri = pathToFileURL(dir).href;
+    }
+    const ufs = createUfs(uri, {});
+    try {
+      await ufs.check();
+    } finally {
+      await ufs.close();
+    }
+    await store.transact((tx) => {
+      const mountId = InodeTree.allocId(tx);
+      const record: MountRecord = { mountId, path: ROOT, ufsUri: uri!, readOnly: false, options: {}, createdMs: Date.now() };
+      mounts.add(tx, record);
+      const root = tx.get<InodeRecord>('inode', ROOT_ID)!;
+      tx.put('inode', ROOT_ID, { ...root, mountId });
+    });
+    mounts.reload();
+  }
+
+  /** Crash recovery: discard cache blocks of writes that never committed. */
+  private async recover(): Promise<void> {
+    const pending: number[] = [];
+    for (const { key } of this.store.range('pending', {})) pending.push(key as number);
+    for (const fileId of pending) await this.blocks.discardUncommitted(fileId);
+    if (pending.length) {
+      await this.store.transact((tx) => { for (const id of pending) tx.del('pending', id); });
+      this.log.info({ writes: pending.length }, 'discarded uncommitted writes after a crash');
+    }
+  }
+
+  // ---------------------------------------------------------------- helpers
+
+  private op(name: string): void {
+    if (this.closed) throw new StrataError(ErrorCode.CONNECTION_CLOSED, 'the coordinator is closed');
+    this.metrics.inc('ops', name);
+  }
+
+  private ufsOf(mount: MountRecord): Ufs {
+    return this.ufsCache.get(mount, this.metrics.ufsCall);
+  }
+
+  private writable(path: string): { mount: MountRecord; ufsPath: string } {
+    const r = this.mounts.resolve(path);
+    if (r.mount.readOnly) throw readOnly(path, r.mount.path);
+    return r;
+  }
+
+  private ufsUriOf(mount: MountRecord, ufsPath: string): string {
+    if (!ufsPath) return mount.ufsUri;
+    return mount.ufsUri.endsWith('/') ? mount.ufsUri + ufsPath : `${mount.ufsUri}/${ufsPath}`;
+  }
+
+  /** The public status of an inode at a path. */
+  private info(path: string, inode: InodeRecord): FileInfo {
+    const { mount, ufsPath } = this.mounts.resolve(path);
+    const info: FileInfo = {
+      path,
+      name: path === ROOT ? '' : baseName(path),
+      type: inode.type,
+      length: inode.length,
+      mtimeMs: inode.mtimeMs,
+      fileId: inode.fileId,
+      persistenceState: inode.ps,
+      cachedBytes: inode.type === 'file' ? this.blocks.cachedBytes(inode.fileId) : 0,
+      pinned: inode.pinned,
+      mountPoint: mount.path,
+      ufsPath: this.ufsUriOf(mount, ufsPath),
+      mode: inode.mode,
+      ttlMs: inode.ttlMs,
+      ttlAction: inode.ttlAction,
+    };
+    if (inode.mountId !== undefined) info.isMountPoint = true;
+    if (inode.persistAttempts) info.persistAttempts = inode.persistAttempts;
+    if (inode.lastPersistError) info.lastPersistError = inode.lastPersistError;
+    return info;
+  }
+
+  private async statInode(path: string, options: GetStatusOptions = {}): Promise<InodeRecord> {
+    return this.sync.access(path, options, false);
+  }
+
+  private async tryStat(path: string, options: GetStatusOptions = {}): Promise<InodeRecord | undefined> {
+    try {
+      return await this.statInode(path, options);
+    } catch (err) {
+      if ((err as StrataError).code === ErrorCode.NOT_FOUND) return undefined;
+      throw err;
+    }
+  }
+
+  /** Run a mutation on the path's shard actor holding an exclusive lock on `path`. */
+  private mutate<T>(path: string, run: () => Promise<T>, extra: LockRequest[] = [], subtree = false): Promise<T> {
+    return this.actors.tell(path, [{ path, exclusive: true, subtree }, ...extra], run);
+  }
+
+  // ---------------------------------------------------------------- metadata reads
+
+  async getStatus(path: string, options: GetStatusOptions = {}): Promise<FileInfo> {
+    this.op('getStatus');
+    const p = normalizePath(path);
+    return this.info(p, await this.statInode(p, options));
+  }
+
+  async exists(path: string, options: GetStatusOptions = {}): Promise<boolean> {
+    this.op('exists');
+    return (await this.tryStat(normalizePath(path), options)) !== undefined;
+  }
+
+  async *listStatus(path: string, options: ListStatusOptions = {}): AsyncIterable<FileInfo[]> {
+    this.op('listStatus');
+    const p = normalizePath(path);
+    const pageSize = Math.max(1, Math.min(options.pageSize ?? MAX_PAGE, MAX_PAGE));
+    let root = await this.sync.access(p, options, !options.recursive);
+    if (root.type === 'file') {
+      yield [this.info(p, root)];
+      return;
+    }
+    if (options.recursive) {
+      const interval = this.options.syncInterval(p, options.syncIntervalMs);
+      const loadType = this.options.loadType(p, options.loadType);
+      const chain = this.tree.resolve(p).chain;
+      const last = this.sync.lastSynced(chain, true);
+      const due = interval === 0 || (interval > 0 && (last === undefined || Date.now() - last > interval)) || last === -1;
+      if ((loadType !== 'NEVER' && !root.syncRec) && (due || !root.loaded || loadType === 'ALWAYS')) {
+        await this.sync.loadMetadata(p, true);
+        root = this.tree.getInode(root.id) ?? root;
+      }
+    }
+    // Pre-order walk with a stack of cursors: memory grows with depth, not with size.
+    const stack: Array<{ id: number; path: string; after?: string }> = [{ id: root.id, path: p }];
+    let page: FileInfo[] = [];
+    while (stack.length > 0) {
+      const top = stack[stack.length - 1]!;
+      const children = this.tree.listChildren(top.id, top.after, pageSize);
+      if (children.length === 0) {
+        stack.pop();
+        continue;
+      }
+      top.after = children[children.length - 1]!.name;
+      for (let i = 0; i < children.length; i++) {
+        const c = children[i]!;
+        const cp = joinPath(top.path, c.name);
+        page.push(this.info(cp, c));
+        if (options.recursive && c.type === 'directory') {
+          // Descend now (parents before children); resume this directory after the child.
+          top.after = c.name;
+          let child = c;
+          if (!c.loaded && this.options.loadType(cp, options.loadType) !== 'NEVER') {
+            child = await this.sync.access(cp, options, true);
+          }
+          stack.push({ id: child.id, path: cp });
+          break;
+        }
+      }
+      if (page.length >= pageSize) {
+        yield page;
+        page = [];
+      }
+    }
+    if (page.length) yield page;
+  }
+
+  // ---------------------------------------------------------------- namespace mutations
+
+  /** Ensure the parent of `path` exists as a directory, creating missing ones when recursive. */
+  private async ensureParent(path: string, recursive: boolean, writeType: WriteType, opts: GetStatusOptions): Promise<InodeRecord> {
+    const parent = parentPath(path);
+    const existing = await this.tryStat(parent, opts);
+    if (existing) {
+      if (existing.type !== 'directory') throw notADirectory(parent);
+      return existing;
+    }
+    if (!recursive) throw notFound(parent, 'parent directory');
+    return this.makeDirs(parent, writeType, opts);
+  }
+
+  /** Create a directory and any missing ancestors, in the UFS (unless MUST_CACHE) and in Strata. */
+  private async makeDirs(path: string, writeType: WriteType, opts: GetStatusOptions): Promise<InodeRecord> {
+    const { mount, ufsPath } = this.writable(path);
+    // Ancestors first, each loaded from the UFS if it exists there.
+    const comps = pathComponents(path);
+    let cur = this.tree.getInode(ROOT_ID)!;
+    let curPath = ROOT;
+    for (const name of comps) {
+      const next = joinPath(curPath, name);
+      const found = await this.tryStat(next, opts);
+      if (found) {
+        if (found.type !== 'directory') throw notADirectory(next);
+        cur = found;
+        curPath = next;
+        continue;
+      }
+      break;
+    }
+    if (curPath === path) return cur;
+    const persisted = writeType !== 'MUST_CACHE';
+    if (persisted) await this.ufsOf(mount).mkdir(ufsPath, { recursive: true });
+    const rest = pathComponents(path).slice(pathComponents(curPath).length);
+    const startId = cur.id;
+    return this.store.transact((tx) => {
+      const now = Date.now();
+      let parent = tx.get<InodeRecord>('inode', startId)!;
+      let p = curPath;
+      for (const name of rest) {
+        p = joinPath(p, name);
+        const existing = InodeTree.child(tx, parent.id, name);
+        if (existing) {
+          if (existing.type !== 'directory') throw notADirectory(p);
+          parent = existing;
+          continue;
+        }
+        parent = InodeTree.create(tx, parent, name, {
+          type: 'directory', ps: persisted ? 'PERSISTED' : 'NOT_PERSISTED', loaded: true, syncMs: now, ufsContent: 'dir',
+        }, now);
+        AbsentPathCache.clearPath(tx, p);
+      }
+      return parent;
+    });
+  }
+
+  async createDirectory(path: string, options: CreateDirectoryOptions = {}): Promise<FileInfo> {
+    this.op('createDirectory');
+    const p = normalizePath(path);
+    if (p === ROOT) {
+      if (options.allowExists) return this.getStatus(ROOT);
+      throw alreadyExists(ROOT);
+    }
+    this.writable(p);
+    const writeType = this.options.writeType(p, options.writeType);
+    return this.mutate(p, async () => {
+      const existing = await this.tryStat(p, options);
+      if (existing) {
+        if (existing.type === 'directory' && (options.allowExists || options.recursive)) return this.info(p, existing);
+        throw alreadyExists(p);
+      }
+      await this.ensureParent(p, !!options.recursive, writeType, options);
+      const inode = await this.makeDirs(p, writeType, options);
+      return this.info(p, inode);
+    });
+  }
+
+  async writeFile(path: string, data: DataSource, options: CreateFileOptions & WithProgress = {}): Promise<FileInfo> {
+    this.op('writeFile');
+    const p = normalizePath(path);
+    if (p === ROOT) throw isADirectory(ROOT);
+    const { mount, ufsPath } = this.writable(p);
+    const writeType = this.options.writeType(p, options.writeType);
+    const blockSize = options.blockSize ?? this.blocks.blockSize;
+    return this.mutate(p, async () => {
+      const existing = await this.tryStat(p, options);
+      if (existing) {
+        if (existing.type === 'directory') throw isADirectory(p);
+        if (!options.overwrite) throw alreadyExists(p);
+        if (existing.mountId !== undefined) throw mountConflict(`${p} is a mount point`);
+      }
+      await this.ensureParent(p, options.recursive ?? false, writeType, options);
+      const fileId = await this.store.transact((tx) => {
+        const id = InodeTree.allocId(tx);
+        tx.put('pending', id, { path: p, ms: Date.now() });
+        return id;
+      });
+      let outcome;
+      try {
+        outcome = await this.data.write(data, {
+          fileId, writeType, blockSize, ufs: this.ufsOf(mount), ufsPath,
+          onBytes: options.onProgress ? (n) => options.onProgress!({ done: n, bytes: n, phase: 'write' }) : undefined,
+        });
+      } catch (err) {
+        await this.blocks.removeFile(fileId).catch(() => undefined);
+        await this.store.transact((tx) => tx.del('pending', fileId));
+        throw err;
+      }
+      this.metrics.inc('ops', `write.${writeType}`);
+      this.metrics.inc('ops', 'bytesWritten', outcome.length);
+      const ps = writeType === 'MUST_CACHE' ? 'NOT_PERSISTED' : writeType === 'ASYNC_THROUGH' ? 'TO_BE_PERSISTED' : 'PERSISTED';
+      const old: number[] = [];
+      const inode = await this.store.transact((tx) => {
+        const now = Date.now();
+        const parent = this.tree.resolve(parentPath(p)).inode;
+        if (!parent || parent.type !== 'directory') throw notFound(parentPath(p), 'parent directory');
+        const prev = InodeTree.child(tx, parent.id, baseName(p));
+        if (prev) {
+          if (prev.type === 'directory') throw isADirectory(p);
+          InodeTree.removeSubtree(tx, prev, (i) => { old.push(i.fileId); tx.del('persist', i.fileId); });
+        }
+        const created = InodeTree.create(tx, tx.get<InodeRecord>('inode', parent.id)!, baseName(p), {
+          type: 'file', fileId, length: outcome.length, ps, blockSize,
+          mtimeMs: outcome.ufs?.mtimeMs ?? now,
+          ufsContent: outcome.ufs?.contentHash, ufsMeta: outcome.ufs?.metaHash,
+          ...(outcome.ufs?.mode !== undefined ? { mode: outcome.ufs.mode & 0o7777 } : {}),
+          pinned: ps === 'TO_BE_PERSISTED',
+          ttlMs: options.ttlMs ?? -1, ttlAction: options.ttlAction ?? 'free',
+          syncMs: now,
+        }, now);
+        tx.del('pending', fileId);
+        AbsentPathCache.clearPath(tx, p);
+        if (ps === 'TO_BE_PERSISTED') PersistQueue.enqueue(tx, created, now);
+        return created;
+      });
+      for (const id of old) if (id !== fileId) await this.blocks.removeFile(id);
+      if (ps === 'PERSISTED') await this.blocks.setEvictable(fileId, true);
+      if (ps === 'TO_BE_PERSISTED') this.persistQueue.wake();
+      return this.info(p, inode);
+    });
+  }
+
+  async *readFile(path: string, options: ReadOptions = {}): AsyncIterable<Uint8Array> {
+    this.op('readFile');
+    const p = normalizePath(path);
+    const inode = await this.statInode(p, options);
+    if (inode.type === 'directory') throw isADirectory(p);
+    let offset = options.offset ?? 0;
+    let length = options.length ?? inode.length;
+    if (!Number.isSafeInteger(offset) || offset < 0) throw invalidArgument(`offset must be a non-negative integer, got ${offset}`);
+    if (!Number.isSafeInteger(length) || length < 0) throw invalidArgument(`length must be a non-negative integer, got ${length}`);
+    if (options.tail !== undefined) {
+      if (!Number.isSafeInteger(options.tail) || options.tail < 0) throw invalidArgument(`tail must be a non-negative integer, got ${options.tail}`);
+      offset = Math.max(0, inode.length - options.tail);
+      length = inode.length - offset;
+    }
+    const { mount, ufsPath } = this.mounts.resolve(p);
+    const readType = this.options.readType(p, options.readType);
+    const chunk = Math.max(4096, Math.min(options.chunkSize ?? 1 << 20, 4 << 20));
+    const evictable = inode.ps === 'PERSISTED' && !inode.pinned;
+    yield* this.data.read(inode, inode.ps === 'PERSISTED' ? this.ufsOf(mount) : undefined, ufsPath, offset, length, readType, chunk, evictable);
+  }
+
+  async delete(path: string, options: DeleteOptions = {}): Promise<void> {
+    this.op('delete');
+    const p = normalizePath(path);
+    if (p === ROOT) throw invalidPath(p, 'the root cannot be deleted');
+    const { mount, ufsPath } = this.writable(p);
+    if (this.mounts.byPath(p)) throw mountConflict(`${p} is a mount point: unmount it instead`);
+    const nested = this.mounts.nestedUnder(p);
+    if (nested.length) throw mountConflict(`${p} contains the mount point ${nested[0]!.path}: unmount it first`);
+    return this.mutate(p, async () => {
+      let inode = await this.statInode(p, options);
+      if (inode.type === 'directory') {
+        inode = await this.sync.access(p, options, true); // see the UFS children before deciding
+        if (!options.recursive && this.tree.hasChildren(inode.id)) throw directoryNotEmpty(p);
+      }
+      const inUfs = inode.ps === 'PERSISTED' || inode.type === 'directory';
+      if (inUfs && !options.strataOnly) await this.ufsOf(mount).delete(ufsPath, { recursive: true });
+      const freed: number[] = [];
+      await this.store.transact((tx) => {
+        const cur = tx.get<InodeRecord>('inode', inode.id);
+        if (!cur) return;
+        InodeTree.removeSubtree(tx, cur, (i) => {
+          if (i.type === 'file') freed.push(i.fileId);
+          tx.del('persist', i.fileId);
+        });
+        AbsentPathCache.tombstone(tx, p);
+      });
+      for (const id of freed) await this.blocks.removeFile(id);
+    }, [], true);
+  }
+
+  async rename(src: string, dst: string, options: RenameOptions = {}): Promise<void> {
+    this.op('rename');
+    const s = normalizePath(src);
+    let d = normalizePath(dst);
+    if (s === ROOT) throw invalidPath(s, 'the root cannot be renamed');
+    if (this.mounts.byPath(s)) throw mountConflict(`${s} is a mount point and cannot be renamed`);
+    const dstInode = await this.tryStat(d, options);
+    if (dstInode?.type === 'directory') d = joinPath(d, baseName(s));
+    if (s === d) return;
+    if (isUnder(d, s)) throw invalidPath(d, `cannot move ${s} into itself`);
+    const sm = this.writable(s);
+    const dm = this.writable(d);
+    if (sm.mount.mountId !== dm.mount.mountId) {
+      throw mountConflict(`cannot rename across mounts: ${s} is on ${sm.mount.path}, ${d} is on ${dm.mount.path}`);
+    }
+    if (this.mounts.nestedUnder(s).length) throw mountConflict(`${s} contains a mount point and cannot be renamed`);
+    return this.mutate(s, async () => {
+      const inode = await this.statInode(s, options);
+      if (await this.tryStat(d, options)) throw alreadyExists(d);
+      const parent = await this.statInode(parentPath(d), options).catch((err) => {
+        if ((err as StrataError).code === ErrorCode.NOT_FOUND) throw notFound(parentPath(d), 'destination directory');
+        throw err;
+      });
+      if (parent.type !== 'directory') throw notADirectory(parentPath(d));
+      if (inode.type === 'directory') await this.sync.access(s, options, true);
+      const inUfs = inode.ps === 'PERSISTED' || inode.type === 'directory';
+      if (inUfs) await this.ufsOf(sm.mount).rename(sm.ufsPath, dm.ufsPath);
+      await this.store.transact((tx) => {
+        const cur = tx.get<InodeRecord>('inode', inode.id);
+        const par = tx.get<InodeRecord>('inode', parent.id);
+        if (!cur || !par) throw notFound(s);
+        if (InodeTree.child(tx, par.id, baseName(d))) throw alreadyExists(d);
+        InodeTree.move(tx, cur, par, baseName(d));
+        AbsentPathCache.tombstone(tx, s);
+        AbsentPathCache.clearPath(tx, d);
+      });
+    }, [{ path: d, exclusive: true, subtree: true }], true);
+  }
+
+  // ---------------------------------------------------------------- mounts
+
+  async mount(path: string, ufsUri: string, options: MountOptions = {}): Promise<void> {
+    this.op('mount');
+    const p = normalizePath(path);
+    if (p === ROOT) throw mountConflict('/ is the root mount; mount below it');
+    if (typeof ufsUri !== 'string' || !ufsUri) throw invalidArgument('a UFS URI is required');
+    const opts = options.options ?? {};
+    for (const [k, v] of Object.entries(opts)) {
+      if (typeof v !== 'string') throw invalidArgument(`mount option ${k} must be a string`);
+      if (isConfigKey(k)) validateProperty(k, v, 'path');
+      else if (!isUfsOptionKey(k)) throw invalidArgument(`unknown mount option ${JSON.stringify(k)}`);
+    }
+    this.mounts.checkNew(p, ufsUri);
+    const under = this.mounts.resolve(p);
+    if (under.mount.readOnly) throw readOnly(p, under.mount.path);
+    return this.mutate(p, async () => {
+      if (await this.tryStat(p, { loadType: 'ONCE' })) throw mountConflict(`mount path ${p} already exists`);
+      const parent = await this.tryStat(parentPath(p));
+      if (!parent) throw notFound(parentPath(p), 'parent directory of the mount point');
+      if (parent.type !== 'directory') throw notADirectory(parentPath(p));
+      const ufs = createUfs(ufsUri, { ...this.config.ufsDefaults, ...opts });
+      try {
+        await ufs.check();
+      } finally {
+        await ufs.close().catch(() => undefined);
+      }
+      this.mounts.checkNew(p, ufsUri); // again: another mount may have landed meanwhile
+      await this.store.transact((tx) => {
+        const par = tx.get<InodeRecord>('inode', parent.id);
+        if (!par) throw notFound(parentPath(p));
+        if (InodeTree.child(tx, par.id, baseName(p))) throw mountConflict(`mount path ${p} already exists`);
+        const mountId = InodeTree.allocId(tx);
+        this.mounts.add(tx, { mountId, path: p, ufsUri, readOnly: !!options.readOnly, options: opts, createdMs: Date.now() });
+        InodeTree.create(tx, par, baseName(p), { type: 'directory', mountId, ufsContent: 'dir' });
+      });
+      this.mounts.reload();
+      await this.absent.clearUnder(p);
+      this.log.info({ path: p, ufsUri, readOnly: !!options.readOnly }, 'mounted');
+    });
+  }
+
+  async unmount(path: string): Promise<void> {
+    this.op('unmount');
+    const p = normalizePath(path);
+    if (p === ROOT) throw mountConflict('the root mount cannot be unmounted');
+    const m = this.mounts.byPath(p);
+    if (!m) throw invalidArgument(`${p} is not a mount point`);
+    const nested = this.mounts.nestedUnder(p);
+    if (nested.length) throw mountConflict(`${p} has the nested mount ${nested[0]!.path}: unmount it first`);
+    return this.mutate(p, async () => {
+      const inode = this.tree.require(p);
+      // Unpersisted data exists nowhere else: refuse rather than lose it.
+      for (const i of this.walk(inode)) {
+        if (i.type === 'file' && (i.ps === 'TO_BE_PERSISTED' || i.ps === 'NOT_PERSISTED')) {
+          throw new StrataError(ErrorCode.FAILED_PRECONDITION, `${p} holds files not persisted to its UFS (e.g. inode ${i.name}): persist or delete them first`);
+        }
+      }
+      const freed: number[] = [];
+      await this.store.transact((tx) => {
+        const cur = tx.get<InodeRecord>('inode', inode.id);
+        if (cur) InodeTree.removeSubtree(tx, cur, (i) => { if (i.type === 'file') freed.push(i.fileId); });
+        this.mounts.remove(tx, p);
+      });
+      this.mounts.reload();
+      await this.ufsCache.drop(m.mountId);
+      await this.absent.clearUnder(p);
+      for (const id of freed) await this.blocks.removeFile(id);
+      this.log.info({ path: p }, 'unmounted');
+    }, [], true);
+  }
+
+  async getMountTable(): Promise<MountInfo[]> {
+    this.op('getMountTable');
+    return this.mounts.list().map(MountTable.info);
+  }
+
+  /** Every inode of a subtree, depth first, streamed from LMDB (namespace only). */
+  private *walk(root: InodeRecord): Iterable<InodeRecord> {
+    const stack = [root];
+    while (stack.length) {
+      const cur = stack.pop()!;
+      yield cur;
+      if (cur.type === 'directory') for (const c of this.tree.iterateChildren(cur.id)) stack.push(c);
+    }
+  }
+
+  /** Every file of a subtree with its path (pre-order, iterators per level). */
+  private *walkFiles(path: string, root: InodeRecord): Iterable<{ path: string; inode: InodeRecord }> {
+    if (root.type === 'file') {
+      yield { path, inode: root };
+      return;
+    }
+    const stack: Array<{ path: string; it: Iterator<InodeRecord> }> = [{ path, it: this.tree.iterateChildren(root.id)[Symbol.iterator]() }];
+    while (stack.length) {
+      const top = stack[stack.length - 1]!;
+      const n = top.it.next();
+      if (n.done) { stack.pop(); continue; }
+      const cp = joinPath(top.path, n.value.name);
+      if (n.value.type === 'file') yield { path: cp, inode: n.value };
+      else stack.push({ path: cp, it: this.tree.iterateChildren(n.value.id)[Symbol.iterator]() });
+    }
+  }
+
+  // ---------------------------------------------------------------- sync
+
+  async loadMetadata(path: string, options: LoadMetadataOptions & WithProgress = {}): Promise<SyncSummary> {
+    this.op('loadMetadata');
+    const p = normalizePath(path);
+    return this.sync.loadMetadata(p, !!options.recursive, options.onProgress);
+  }
+
+  async checkConsistency(path: string, options: ConsistencyOptions = {}): Promise<ConsistencyReport> {
+    this.op('checkConsistency');
+    const p = normalizePath(path);
+    const root = await this.statInode(p, { syncIntervalMs: -1 });
+    const inconsistent: string[] = [];
+    const check = async (cp: string, inode: InodeRecord): Promise<void> => {
+      if (inode.mountId !== undefined && cp !== ROOT && cp !== p) return;
+      if (inode.ps !== 'PERSISTED') return;
+      const { mount, ufsPath } = this.mounts.resolve(cp);
+      const st = await this.ufsOf(mount).getStatus(ufsPath);
+      const same = st && st.type === inode.type && (inode.type === 'directory' || (st.contentHash === inode.ufsContent && st.metaHash === inode.ufsMeta));
+      if (!same) inconsistent.push(cp);
+    };
+    await check(p, root);
+    if (root.type === 'directory') {
+      const stack: Array<{ path: string; inode: InodeRecord }> = [{ path: p, inode: root }];
+      while (stack.length) {
+        const { path: dp, inode: d } = stack.pop()!;
+        for (const c of this.tree.iterateChildren(d.id)) {
+          const cp = joinPath(dp, c.name);
+          if (c.mountId !== undefined) continue;
+          await check(cp, c);
+          if (options.recursive && c.type === 'directory') stack.push({ path: cp, inode: c });
+        }
+      }
+    }
+    let repaired = 0;
+    if (options.repair) {
+      for (const ip of inconsistent) {
+        await this.sync.syncSelf(ip);
+        repaired++;
+      }
+    }
+    return { inconsistent, repaired };
+  }
+
+  async needsSync(path: string): Promise<void> {
+    this.op('needsSync');
+    await this.sync.needsSync(normalizePath(path));
+  }
+
+  // ---------------------------------------------------------------- cache management
+
+  async load(path: string, options: CacheOpOptions & WithProgress = {}): Promise<CacheOpResult> {
+    this.op('load');
+    const p = normalizePath(path);
+    const root = await this.sync.access(p, options, true);
+    if (root.type === 'directory' && options.recursive !== false) await this.sync.loadMetadata(p, true);
+    let files = 0;
+    let bytes = 0;
+    for (const { path: fp, inode } of this.walkFiles(p, this.tree.getInode(root.id) ?? root)) {
+      if (this.blocks.cachedBytes(inode.fileId) >= inode.length) { files++; continue; }
+      for await (const c of this.readFile(fp, { readType: 'CACHE', syncIntervalMs: -1 })) bytes += c.length;
+      files++;
+      options.onProgress?.({ done: files, bytes, phase: 'load' });
+    }
+    return { files, bytes };
+  }
+
+  async free(path: string, options: CacheOpOptions = {}): Promise<CacheOpResult> {
+    this.op('free');
+    const p = normalizePath(path);
+    const root = await this.statInode(p, options);
+    const targets: InodeRecord[] = [];
+    for (const { path: fp, inode } of this.walkFiles(p, root)) {
+      if (this.blocks.cachedBytes(inode.fileId) === 0) continue;
+      if (inode.ps !== 'PERSISTED') {
+        throw new StrataError(ErrorCode.FAILED_PRECONDITION, `cannot free ${fp}: it is ${inode.ps} and its cached data is the only copy`);
+      }
+      if (inode.pinned) throw new StrataError(ErrorCode.FAILED_PRECONDITION, `cannot free ${fp}: it is pinned (unpin it first)`);
+      targets.push(inode);
+    }
+    let bytes = 0;
+    for (const t of targets) bytes += await this.blocks.removeFile(t.fileId);
+    return { files: targets.length, bytes };
+  }
+
+  async persist(path: string, options: CacheOpOptions = {}): Promise<CacheOpResult> {
+    this.op('persist');
+    const p = normalizePath(path);
+    const root = await this.statInode(p, options);
+    this.writable(p);
+    let files = 0;
+    let bytes = 0;
+    for (const { path: fp, inode } of this.walkFiles(p, root)) {
+      if (inode.ps === 'PERSISTED') continue;
+      await this.persistQueue.persistNow(fp, inode.id);
+      files++;
+      bytes += inode.length;
+    }
+    return { files, bytes };
+  }
+
+  async setPinned(path: string, pinned: boolean, options: CacheOpOptions = {}): Promise<CacheOpResult> {
+    this.op(pinned ? 'pin' : 'unpin');
+    const p = normalizePath(path);
+    const root = await this.statInode(p, options);
+    let files = 0;
+    for (const { inode } of this.walkFiles(p, root)) {
+      // Unpersisted files stay pinned whatever is asked: their blocks are the only copy.
+      const effective = pinned || inode.ps !== 'PERSISTED';
+      await this.store.transact((tx) => {
+        const cur = tx.get<InodeRecord>('inode', inode.id);
+        if (cur) tx.put('inode', cur.id, { ...cur, pinned: effective });
+      });
+      await this.blocks.setEvictable(inode.fileId, !effective && inode.ps === 'PERSISTED');
+      files++;
+    }
+    return { files, bytes: 0 };
+  }
+
+  async setTtl(path: string, ttlMs: number, action: TtlAction = 'free'): Promise<void> {
+    this.op('setTtl');
+    const p = normalizePath(path);
+    if (!Number.isSafeInteger(ttlMs) || (ttlMs < 0 && ttlMs !== -1)) throw invalidArgument(`TTL must be a duration or -1, got ${ttlMs}`);
+    if (action !== 'free' && action !== 'delete') throw invalidArgument(`TTL action must be free or delete, got ${String(action)}`);
+    const inode = await this.statInode(p);
+    await this.store.transact((tx) => {
+      const cur = tx.get<InodeRecord>('inode', inode.id);
+      if (cur) tx.put('inode', cur.id, { ...cur, ttlMs, ttlAction: action });
+    });
+  }
+
+  // ---------------------------------------------------------------- active sync
+
+  async startSync(path: string): Promise<void> {
+    this.op('startSync');
+    normalizePath(path);
+    throw new StrataError(ErrorCode.FAILED_PRECONDITION, 'active sync is not available in this version: use metadata.sync.interval (see docs/semantics.md)');
+  }
+
+  async stopSync(path: string): Promise<void> {
+    this.op('stopSync');
+    normalizePath(path);
+    throw new StrataError(ErrorCode.FAILED_PRECONDITION, 'active sync is not available in this version');
+  }
+
+  async getSyncPathList(): Promise<SyncPointInfo[]> {
+    this.op('getSyncPathList');
+    return [];
+  }
+
+  // ---------------------------------------------------------------- configuration and report
+
+  async setPathConf(path: string, properties: Record<string, string>): Promise<void> {
+    this.op('setPathConf');
+    const p = normalizePath(path);
+    if (!properties || typeof properties !== 'object' || Object.keys(properties).length === 0) {
+      throw invalidArgument('pathConf add needs at least one --property KEY=VALUE');
+    }
+    await this.pathConf.add(p, properties);
+  }
+
+  async listPathConf(): Promise<PathConfEntry[]> {
+    this.op('listPathConf');
+    return this.pathConf.list();
+  }
+
+  async removePathConf(path: string): Promise<void> {
+    this.op('removePathConf');
+    const p = normalizePath(path);
+    if (!(await this.pathConf.remove(p))) throw notFound(p, 'path configuration for');
+  }
+
+  async getReport(): Promise<Report> {
+    const cache = this.blocks.stats();
+    const hits = this.metrics.get('cache', 'hits');
+    const misses = this.metrics.get('cache', 'misses');
+    const actors = this.actors.stats();
+    return {
+      server: { version: VERSION, uptimeMs: Date.now() - this.startedAt, startedAt: new Date(this.startedAt).toISOString() },
+      namespace: { inodes: this.store.count('inode'), mounts: this.mounts.list().length },
+      ops: { ...this.metrics.groups.ops },
+      ufsCalls: { ...this.metrics.groups.ufsCalls },
+      cache: {
+        hits, misses,
+        usedBytes: cache.usedBytes, capacityBytes: cache.capacityBytes,
+        hitRatio: hits + misses === 0 ? 0 : hits / (hits + misses),
+        evictedBytes: cache.evictedBytes,
+        bytesByState: { evictable: cache.evictableBytes, unevictable: cache.usedBytes - cache.evictableBytes },
+      },
+      sync: { ...this.metrics.groups.sync, actorShards: actors.shards, actorQueued: actors.queued, actorMessages: actors.handled },
+      persist: { ...this.metrics.groups.persist, ...this.persistQueue.stats() },
+      activeSync: { ...this.metrics.groups.activeSync },
+    };
+  }
+
+  /** Prometheus text exposition of the counters and gauges. */
+  async prometheus(): Promise<string> {
+    const r = await this.getReport();
+    return this.metrics.prometheus({
+      cacheUsedBytes: r.cache.usedBytes, cacheCapacityBytes: r.cache.capacityBytes, inodes: r.namespace.inodes,
+      persistPending: r.persist.pending ?? 0, persistFailed: r.persist.failing ?? 0,
+    });
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.persistQueue.stop();
+    await this.actors.close();
+    await this.ufsCache.closeAll();
+    await this.store.close();
+  }
+
+  /** Internal: surface errors of background work to logs. */
+  private logError(what: string, err: unknown): void {
+    this.log.warn({ err: toStrataError(err).toJSON() }, what);
+  }
+}

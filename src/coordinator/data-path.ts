@@ -1,0 +1,174 @@
+// The data path: streams file bytes in and out. Writes cut the client's stream into cache
+// blocks and/or tee it to the UFS according to the write type; reads serve cached blocks
+// (hot: no UFS call) and fetch missing ones from the UFS, caching them on the way under
+// read type CACHE. Concurrent cold reads of one block share one UFS read.
+
+import type { BlockStore } from '../cache/block-store.js';
+import { ErrorCode, StrataError } from '../errors.js';
+import type { InodeRecord } from '../meta/inode.js';
+import type { ReadType, WriteType } from '../types.js';
+import type { Ufs, UfsStatus } from '../ufs/ufs.js';
+import type { Metrics } from './metrics.js';
+
+export type Source = Uint8Array | AsyncIterable<Uint8Array> | Iterable<Uint8Array>;
+
+/** Normalise any data source to an async iterable of chunks. */
+export async function* chunksOf(data: Source): AsyncIterable<Uint8Array> {
+  if (data instanceof Uint8Array) {
+    yield data;
+    return;
+  }
+  for await (const c of data as AsyncIterable<Uint8Array>) {
+    if (!(c instanceof Uint8Array)) throw new StrataError(ErrorCode.BAD_REQUEST, 'file data must be bytes');
+    yield c;
+  }
+}
+
+export interface WriteOutcome {
+  length: number;
+  ufs?: UfsStatus;
+}
+
+/** Where the bytes of one write go. */
+export interface WriteTarget {
+  fileId: number;
+  writeType: WriteType;
+  blockSize: number;
+  ufs?: Ufs;
+  ufsPath?: string;
+  onBytes?: (total: number) => void;
+}
+
+export class DataPath {
+  private readonly coldReads = new Map<string, Promise<Buffer>>();
+
+  constructor(private readonly blocks: BlockStore, private readonly metrics: Metrics) {}
+
+  /**
+   * Write a stream per the write type: MUST_CACHE and ASYNC_THROUGH to durable cache blocks,
+   * THROUGH to the UFS only, CACHE_THROUGH to both (the call returns when both hold it).
+   * Cached blocks start unevictable; the caller marks them evictable once persisted.
+   */
+  async write(data: Source, t: WriteTarget): Promise<WriteOutcome> {
+    const toCache = t.writeType !== 'THROUGH';
+    const toUfs = t.writeType === 'THROUGH' || t.writeType === 'CACHE_THROUGH';
+    const durable = t.writeType === 'MUST_CACHE' || t.writeType === 'ASYNC_THROUGH';
+    let length = 0;
+    let index = 0;
+    let pending: Uint8Array[] = [];
+    let pendingBytes = 0;
+    const blocks = this.blocks;
+    const flush = async (final: boolean): Promise<void> => {
+      while (pendingBytes >= t.blockSize || (final && pendingBytes > 0)) {
+        const all = pending.length === 1 ? pending[0]! : Buffer.concat(pending, pendingBytes);
+        const size = Math.min(t.blockSize, pendingBytes);
+        await blocks.put(t.fileId, index++, all.subarray(0, size), false, durable);
+        const rest = all.subarray(size);
+        pending = rest.length ? [rest] : [];
+        pendingBytes = rest.length;
+      }
+    };
+    const onBytes = t.onBytes;
+    async function* tee(): AsyncIterable<Uint8Array> {
+      for await (const chunk of chunksOf(data)) {
+        length += chunk.length;
+        if (toCache) {
+          pending.push(chunk);
+          pendingBytes += chunk.length;
+          if (pendingBytes >= t.blockSize) await flush(false);
+        }
+        onBytes?.(length);
+        if (toUfs) yield chunk;
+      }
+      if (toCache) await flush(true);
+    }
+    if (toUfs) {
+      const ufs = await t.ufs!.write(t.ufsPath!, tee(), { overwrite: true, recursive: true });
+      return { length, ufs };
+    }
+    for await (const _ of tee()) { /* cache only: tee() did the work */ }
+    return { length };
+  }
+
+  /**
+   * Stream bytes [offset, offset + length) of a file. Blocks that are cached are served
+   * from disk; the others come from the UFS (and are cached whole under CACHE).
+   */
+  async *read(inode: InodeRecord, ufs: Ufs | undefined, ufsPath: string, offset: number, length: number,
+    readType: ReadType, chunkSize: number, evictable: boolean): AsyncIterable<Uint8Array> {
+    const end = Math.min(inode.length, offset + length);
+    const bs = inode.blockSize > 0 ? inode.blockSize : this.blocks.blockSize;
+    let pos = offset;
+    while (pos < end) {
+      const index = Math.floor(pos / bs);
+      const blockStart = index * bs;
+      const blockEnd = Math.min(inode.length, blockStart + bs);
+      const want = Math.min(end, blockEnd) - pos;
+      const cached = await this.blocks.read(inode.fileId, index, pos - blockStart, want);
+      if (cached && cached.length === want) {
+        this.metrics.inc('cache', 'hits');
+        this.metrics.inc('cache', 'bytesReadCached', want);
+        yield* slices(cached, chunkSize);
+        pos += want;
+        continue;
+      }
+      this.metrics.inc('cache', 'misses');
+      if (inode.ps !== 'PERSISTED' || !ufs) {
+        throw new StrataError(ErrorCode.FAILED_PRECONDITION,
+          `block ${index} of ${inode.name} is not cached and the file is ${inode.ps} (no UFS copy to read)`);
+      }
+      if (readType === 'NO_CACHE') {
+        // Stream straight from the UFS, nothing cached.
+        for await (const c of ufs.read(ufsPath, { offset: pos, length: want })) {
+          this.metrics.inc('cache', 'bytesReadUfs', c.length);
+          yield c;
+        }
+        pos += want;
+        continue;
+      }
+      const block = await this.fetchBlock(inode, ufs, ufsPath, index, blockStart, blockEnd - blockStart, evictable);
+      yield* slices(block.subarray(pos - blockStart, pos - blockStart + want), chunkSize);
+      pos += want;
+    }
+  }
+
+  /** Read one whole block from the UFS and cache it; concurrent readers share the fetch. */
+  private fetchBlock(inode: InodeRecord, ufs: Ufs, ufsPath: string, index: number, start: number, size: number, evictable: boolean): Promise<Buffer> {
+    const key = `${inode.fileId}:${index}`;
+    let p = this.coldReads.get(key);
+    if (!p) {
+      p = (async () => {
+        const parts: Uint8Array[] = [];
+        let n = 0;
+        for await (const c of ufs.read(ufsPath, { offset: start, length: size })) {
+          parts.push(c);
+          n += c.length;
+        }
+        if (n !== size) {
+          throw new StrataError(ErrorCode.FAILED_PRECONDITION,
+            `UFS copy of ${inode.name} changed: expected ${size} bytes of block ${index}, got ${n}; sync the path (needsSync / ls -f)`);
+        }
+        this.metrics.inc('cache', 'bytesReadUfs', n);
+        const buf = Buffer.concat(parts, n);
+        try {
+          await this.blocks.put(inode.fileId, index, buf, evictable, false);
+        } catch (err) {
+          // A full cache does not fail a read: serve the bytes uncached.
+          if ((err as StrataError).code !== ErrorCode.RESOURCE_EXHAUSTED) throw err;
+          this.metrics.inc('cache', 'notCachedFull');
+        }
+        return buf;
+      })().finally(() => this.coldReads.delete(key));
+      this.coldReads.set(key, p);
+    }
+    return p;
+  }
+}
+
+function* slices(buf: Uint8Array, chunkSize: number): Iterable<Uint8Array> {
+  if (buf.length <= chunkSize) {
+    yield buf;
+    return;
+  }
+  for (let i = 0; i < buf.length; i += chunkSize) yield buf.subarray(i, Math.min(buf.length, i + chunkSize));
+}

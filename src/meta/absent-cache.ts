@@ -1,0 +1,61 @@
+// The absent-path cache (Alluxio's UfsAbsentPathCache): paths known to be missing in the
+// UFS, so that probing them again under load type ONCE costs no UFS call. Entries live in
+// the 'absent' table; a path is absent when it or any ancestor is recorded. Entries are
+// also written as tombstones when Strata deletes a path, so that a sync whose listing
+// started before the delete never resurrects it.
+
+import type { MetaStore, MetaTxn } from './meta-store.js';
+import { ancestors, isUnder } from './path.js';
+
+export interface AbsentEntry {
+  ms: number;
+  /** Written by a delete through Strata (also a tombstone for concurrent syncs). */
+  deleted?: boolean;
+}
+
+export class AbsentPathCache {
+  constructor(private readonly store: MetaStore) {}
+
+  /** The time `path` (or an ancestor) was found absent, if known and not older than `ttlMs`. */
+  check(path: string, ttlMs: number, now = Date.now()): number | undefined {
+    for (const p of [...ancestors(path), path]) {
+      const e = this.store.get<AbsentEntry>('absent', p);
+      if (e && (ttlMs < 0 || now - e.ms <= ttlMs)) return e.ms;
+    }
+    return undefined;
+  }
+
+  add(path: string, now = Date.now()): Promise<void> {
+    return this.store.transact((tx) => tx.put('absent', path, { ms: now } satisfies AbsentEntry));
+  }
+
+  /** In a transaction: record a delete through Strata. */
+  static tombstone(tx: MetaTxn, path: string, now = Date.now()): void {
+    tx.put('absent', path, { ms: now, deleted: true } satisfies AbsentEntry);
+  }
+
+  /** In a transaction: forget a path and its ancestors (Strata created it). */
+  static clearPath(tx: MetaTxn, path: string): void {
+    for (const p of [...ancestors(path), path]) tx.del('absent', p);
+  }
+
+  /** Forget everything at or under a prefix (remount, needsSync). Range scan over the prefix. */
+  async clearUnder(prefix: string): Promise<void> {
+    const keys: string[] = [];
+    const end = prefix === '/' ? '0' : prefix + '0'; // '0' follows '/' in byte order
+    for (const { key } of this.store.range('absent', { start: prefix, end })) {
+      if (isUnder(key as string, prefix)) keys.push(key as string);
+    }
+    if (keys.length) await this.store.transact((tx) => { for (const k of keys) tx.del('absent', k); });
+  }
+
+  /** Drop tombstones older than `ms` (they only matter while a sync could still be running). */
+  async expireTombstones(olderThan: number): Promise<void> {
+    const keys: string[] = [];
+    for (const { key, value } of this.store.range<AbsentEntry>('absent', {})) {
+      if (value.deleted && value.ms < olderThan) keys.push(key as string);
+      if (keys.length >= 10_000) break;
+    }
+    if (keys.length) await this.store.transact((tx) => { for (const k of keys) tx.del('absent', k); });
+  }
+}

@@ -1,0 +1,332 @@
+// Metadata sync on access and on demand: decides from the load type, the sync interval and
+// the sync-time cache whether a path (or a directory's listing) must be checked against
+// the UFS, loads paths not yet in the namespace, and runs recursive syncs as a
+// breadth-first fan-out across shard actors with bounded parallelism. Concurrent syncs of
+// the same path are joined (the task tracker), not repeated.
+
+import type { ActorSystem } from '../actors/actor-system.js';
+import type { SyncDirMessage } from '../actors/messages.js';
+import type { BlockStore } from '../cache/block-store.js';
+import type { Metrics } from '../coordinator/metrics.js';
+import type { OptionResolver } from '../coordinator/options.js';
+import { notFound, notADirectory } from '../errors.js';
+import { AbsentPathCache } from '../meta/absent-cache.js';
+import type { InodeRecord } from '../meta/inode.js';
+import { InodeTree } from '../meta/inode-tree.js';
+import type { Resolution } from '../meta/inode-tree.js';
+import type { MetaStore } from '../meta/meta-store.js';
+import type { MountRecord, MountTable } from '../meta/mount-table.js';
+import { joinPath, parentPath, pathComponents } from '../meta/path.js';
+import type { LoadType, ProgressListener, SyncSummary } from '../types.js';
+import type { MountedUfsCache } from '../ufs/mounted-ufs.js';
+import type { Ufs } from '../ufs/ufs.js';
+import { addSummary, applyEntry, emptySummary, pruneMissing } from './applier.js';
+import type { ChildDir, DirSyncResult } from './applier.js';
+
+/** `syncMs` value that forces the next access to sync (set by needsSync). */
+export const FORCE_SYNC = -1;
+
+export interface AccessOptions {
+  syncIntervalMs?: number;
+  loadType?: LoadType;
+}
+
+export interface SyncDeps {
+  store: MetaStore;
+  tree: InodeTree;
+  mounts: MountTable;
+  ufs: MountedUfsCache;
+  actors: ActorSystem;
+  absent: AbsentPathCache;
+  options: OptionResolver;
+  metrics: Metrics;
+  blocks: BlockStore;
+  parallelism: () => { dirs: number; prefetch: number };
+}
+
+export class MetadataSync {
+  /** Syncs in progress, by kind and path: concurrent requests join them. */
+  private readonly inflight = new Map<string, Promise<unknown>>();
+
+  constructor(private readonly d: SyncDeps) {}
+
+  private ufsOf(mount: MountRecord): Ufs {
+    return this.d.ufs.get(mount, this.d.metrics.ufsCall);
+  }
+
+  private joined<T>(key: string, run: () => Promise<T>): Promise<T> {
+    const cur = this.inflight.get(key);
+    if (cur) {
+      this.d.metrics.inc('sync', 'joined');
+      return cur as Promise<T>;
+    }
+    const p = run().finally(() => this.inflight.delete(key));
+    this.inflight.set(key, p);
+    return p;
+  }
+
+  /**
+   * When the UFS was last consulted for this path: its own sync, its parent's listing (for
+   * its status) or a recursive sync of an ancestor. FORCE_SYNC after needsSync.
+   */
+  lastSynced(chain: InodeRecord[], listing: boolean): number | undefined {
+    const target = chain[chain.length - 1]!;
+    if (target.syncMs === FORCE_SYNC) return FORCE_SYNC;
+    let best = listing && target.type === 'directory' ? (target.loaded ? target.syncMs : undefined) : target.syncMs;
+    const parent = chain[chain.length - 2];
+    if (!listing && parent && parent.syncMs !== undefined && parent.syncMs !== FORCE_SYNC) best = Math.max(best ?? 0, parent.syncMs);
+    for (let i = 0; i < chain.length - 1; i++) {
+      const a = chain[i]!;
+      if (a.syncRec && a.syncMs !== undefined && a.syncMs !== FORCE_SYNC) best = Math.max(best ?? 0, a.syncMs);
+    }
+    return best;
+  }
+
+  private due(intervalMs: number, last: number | undefined, now: number): boolean {
+    if (last === FORCE_SYNC) return true;
+    if (intervalMs < 0) return false;
+    if (intervalMs === 0) return true;
+    return last === undefined || now - last > intervalMs;
+  }
+
+  /**
+   * The inode of `path`, fresh per the call's sync interval and load type. With `listing`,
+   * a directory's children are loaded/synced too. Throws NOT_FOUND.
+   */
+  async access(path: string, opts: AccessOptions, listing: boolean): Promise<InodeRecord> {
+    const now = Date.now();
+    const interval = this.d.options.syncInterval(path, opts.syncIntervalMs);
+    const loadType = this.d.options.loadType(path, opts.loadType);
+    let res = this.d.tree.resolve(path);
+    if (!res.inode) {
+      res = await this.loadMissing(path, res, loadType, interval, now);
+    } else if (this.due(interval, this.lastSynced(res.chain, false), now) && path !== '/') {
+      const mount = this.d.mounts.resolve(path);
+      if (mount.mount.path !== path) {
+        await this.joined(`self:${path}`, () => this.syncSelf(path));
+        res = this.d.tree.resolve(path);
+        if (!res.inode) throw notFound(path);
+      }
+    }
+    let inode = res.inode!;
+    if (listing && inode.type === 'directory') {
+      const last = this.lastSynced(res.chain, true);
+      const firstLoad = !inode.loaded && last === undefined && loadType !== 'NEVER';
+      if (firstLoad || loadType === 'ALWAYS' || this.due(interval, last, now)) {
+        await this.syncChildren(path, inode);
+        inode = this.d.tree.getInode(inode.id) ?? inode;
+      }
+    }
+    return inode;
+  }
+
+  /** Load a path that is not in the namespace, per the load type. */
+  private async loadMissing(path: string, res: Resolution, loadType: LoadType, interval: number, now: number): Promise<Resolution> {
+    if (loadType === 'NEVER') throw notFound(path);
+    const deepest = res.chain[res.chain.length - 1]!;
+    if (deepest.type !== 'directory') throw notADirectory(joinPath('/', res.components.slice(0, res.found).join('/')));
+    if (loadType === 'ONCE') {
+      // A loaded listing of the deepest existing directory is authoritative while fresh.
+      const deepestPath = '/' + res.components.slice(0, res.found).join('/');
+      const last = this.lastSynced(res.chain, true);
+      if (deepest.loaded && !this.due(interval, last, now)) {
+        this.d.metrics.inc('sync', 'listingHits');
+        throw notFound(path);
+      }
+      const absentEnabled = this.d.options.get(path, 'absent.cache.enabled');
+      if (absentEnabled && this.d.absent.check(path, this.d.options.get(path, 'absent.cache.ttl'), now) !== undefined) {
+        this.d.metrics.inc('sync', 'absentHits');
+        throw notFound(path);
+      }
+      void deepestPath;
+    }
+    await this.joined(`self:${path}`, () => this.syncSelf(path));
+    const after = this.d.tree.resolve(path);
+    if (!after.inode) throw notFound(path);
+    return after;
+  }
+
+  /**
+   * Make the inode of one path match the UFS: create it (and missing ancestors), update it,
+   * or remove it and remember it absent.
+   */
+  async syncSelf(path: string): Promise<void> {
+    const { mount, ufsPath } = this.d.mounts.resolve(path);
+    const startMs = Date.now();
+    this.d.metrics.inc('sync', 'paths');
+    const st = await this.ufsOf(mount).getStatus(ufsPath);
+    const stale: number[] = [];
+    await this.d.actors.tell(path, [], () => this.d.store.transact((tx) => {
+      const now = Date.now();
+      // Walk (creating missing directories when the UFS has the path).
+      const comps = pathComponents(path);
+      let cur = tx.get<InodeRecord>('inode', 1)!;
+      let curPath = '/';
+      for (let i = 0; i < comps.length - 1; i++) {
+        const name = comps[i]!;
+        const next = InodeTree.child(tx, cur.id, name);
+        curPath = joinPath(curPath, name);
+        if (next) {
+          if (next.type !== 'directory') return;
+          cur = next;
+        } else {
+          if (!st) return;
+          cur = InodeTree.create(tx, cur, name, { type: 'directory', touchMs: 0 }, now);
+        }
+      }
+      const name = comps[comps.length - 1]!;
+      if (st) {
+        applyEntry(tx, cur, parentPath(path), { ...st, name }, startMs, now);
+        const inode = InodeTree.child(tx, cur.id, name);
+        if (inode && inode.mountId === undefined) tx.put('inode', inode.id, { ...inode, syncMs: startMs });
+        AbsentPathCache.clearPath(tx, path);
+      } else {
+        const existing = InodeTree.child(tx, cur.id, name);
+        if (existing) pruneMissing(tx, existing, startMs, stale);
+        if (!existing || !InodeTree.child(tx, cur.id, name)) tx.put('absent', path, { ms: startMs });
+      }
+    }));
+    await this.dropStale(stale);
+  }
+
+  private async dropStale(fileIds: number[]): Promise<void> {
+    for (const id of fileIds) {
+      const freed = await this.d.blocks.removeFile(id);
+      if (freed) this.d.metrics.inc('cache', 'staleBytesDropped', freed);
+    }
+  }
+
+  private mountIdFor(path: string, inode: InodeRecord): { mountId: number; ufsPath: string } {
+    if (inode.mountId !== undefined) return { mountId: inode.mountId, ufsPath: '' };
+    const { mount, ufsPath } = this.d.mounts.resolve(path);
+    return { mountId: mount.mountId, ufsPath };
+  }
+
+  /** Sync one directory's listing on the pool, through its shard actor. */
+  private async syncDir(dir: ChildDir & { mountId: number }, recursive: boolean): Promise<DirSyncResult> {
+    const t0 = Date.now();
+    const msg: SyncDirMessage = {
+      kind: 'syncDir',
+      mountId: dir.mountId,
+      job: { dirId: dir.id, dirPath: dir.path, ufsPath: dir.ufsPath, startMs: t0, recursive },
+    };
+    const result = await this.d.actors.offload<DirSyncResult>(dir.path, msg);
+    this.d.metrics.inc('sync', 'directories');
+    this.d.metrics.inc('sync', 'timeMs', Date.now() - t0);
+    await this.dropStale(result.staleFileIds);
+    if (result.missing) {
+      // The directory itself is gone from the UFS: reconcile its own entry.
+      await this.syncSelf(dir.path);
+    }
+    return result;
+  }
+
+  /** Sync the children of a directory (one level). */
+  syncChildren(path: string, inode: InodeRecord): Promise<SyncSummary> {
+    return this.joined(`dir:${path}`, async () => {
+      const { mountId, ufsPath } = this.mountIdFor(path, inode);
+      const r = await this.syncDir({ id: inode.id, path, ufsPath, mountId }, false);
+      return r.summary;
+    });
+  }
+
+  /** `loadMetadata`: sync a path now, one level or its whole subtree (BFS). */
+  async loadMetadata(path: string, recursive: boolean, onProgress?: ProgressListener): Promise<SyncSummary> {
+    this.d.metrics.inc('sync', 'loadMetadata');
+    const before = this.d.tree.resolve(path);
+    if (!before.inode || before.inode.type === 'file') {
+      await this.syncSelf(path);
+      const after = this.d.tree.resolve(path);
+      if (!after.inode && !before.inode) throw notFound(path);
+      const s = emptySummary();
+      if (!before.inode) s.created++;
+      else if (!after.inode) s.deleted++;
+      else if (after.inode.fileId !== before.inode.fileId || after.inode.mode !== before.inode.mode || after.inode.length !== before.inode.length) s.updated++;
+      else s.unchanged++;
+      if (after.inode?.type === 'directory' && !before.inode) {
+        return addSummary(s, await this.loadMetadata(path, recursive, onProgress));
+      }
+      return s;
+    }
+    if (!recursive) return this.syncChildren(path, before.inode);
+    return this.joined(`rec:${path}`, () => this.syncTree(path, before.inode!, onProgress));
+  }
+
+  /**
+   * Breadth-first sync of a subtree: at most `sync.parallelism` directories of the current
+   * level in flight, and up to `sync.prefetch.parallelism` directories of the next level
+   * started early while the current level finishes. A directory that fails is counted and
+   * skipped; the tree stays consistent and the next sync completes it.
+   */
+  private async syncTree(path: string, root: InodeRecord, onProgress?: ProgressListener): Promise<SyncSummary> {
+    const total = emptySummary();
+    const { dirs: maxDirs, prefetch: maxPrefetch } = this.d.parallelism();
+    const { mountId, ufsPath } = this.mountIdFor(path, root);
+    type Dir = ChildDir & { mountId: number };
+    // Queues and running counts of the current level and the next one.
+    const queued: [Dir[], Dir[]] = [[{ id: root.id, path, ufsPath, mountId }], []];
+    const running = [0, 0];
+    let level = 0;
+    let done = 0;
+    let firstError: unknown;
+
+    await new Promise<void>((resolveAll) => {
+      const pump = (): void => {
+        const cur = level % 2;
+        const nxt = 1 - cur;
+        if (queued[cur].length === 0 && running[cur] === 0) {
+          if (queued[nxt].length === 0 && running[nxt] === 0) return resolveAll();
+          level++; // the next level becomes current (its early starts keep their count)
+          return pump();
+        }
+        while (queued[cur].length > 0 && running[cur] < maxDirs) start(queued[cur].shift()!, cur, level);
+        while (queued[nxt].length > 0 && running[nxt] < maxPrefetch) start(queued[nxt].shift()!, nxt, level + 1);
+      };
+      const start = (dir: Dir, slot: number, dirLevel: number): void => {
+        running[slot]!++;
+        this.syncDir(dir, true).then((r) => {
+          addSummary(total, r.summary);
+          // Children go one level below this directory's level.
+          const childSlot = (dirLevel + 1) % 2;
+          for (const c of r.childDirs) {
+            queued[childSlot].push({ ...c, mountId: c.mountId ?? dir.mountId, ufsPath: c.mountId !== undefined ? '' : c.ufsPath });
+          }
+        }, (err) => {
+          total.failed++;
+          this.d.metrics.inc('sync', 'failedDirectories');
+          if (dirLevel === 0) firstError = err;
+        }).finally(() => {
+          running[slot]!--;
+          done++;
+          onProgress?.({ done, phase: 'sync', total: done + queued[0].length + queued[1].length + running[0]! + running[1]! });
+          pump();
+        });
+      };
+      pump();
+    });
+    if (firstError) throw firstError;
+    return total;
+  }
+
+  /** Force the next access of a path (and anything below) to consult the UFS. */
+  async needsSync(path: string): Promise<void> {
+    await this.d.absent.clearUnder(path);
+    const r = this.d.tree.resolve(path);
+    if (r.inode) {
+      const id = r.inode.id;
+      await this.d.store.transact((tx) => {
+        const cur = tx.get<InodeRecord>('inode', id);
+        if (cur) tx.put('inode', id, { ...cur, syncMs: FORCE_SYNC, syncRec: false });
+      });
+    }
+    // Ancestors' recursive sync times no longer vouch for this path.
+    for (const a of r.chain.slice(0, r.found)) {
+      if (a.syncRec) {
+        await this.d.store.transact((tx) => {
+          const cur = tx.get<InodeRecord>('inode', a.id);
+          if (cur) tx.put('inode', a.id, { ...cur, syncRec: false });
+        });
+      }
+    }
+  }
+}
