@@ -1,0 +1,67 @@
+#!/usr/bin/env node
+// Runs every test/*.test.ts file in its own Node process (uvu inside, TypeScript through
+// tsx), a few at a time, after a type check. Prints each file's result and ends with the
+// totals as `N passed, N failed`. Exits non-zero when a test failed, a file crashed, or no
+// test ran at all. Usage: node scripts/test.mjs [filter...]
+import { spawn } from 'node:child_process';
+import { readdirSync } from 'node:fs';
+import { cpus } from 'node:os';
+import { join } from 'node:path';
+
+const root = new URL('..', import.meta.url).pathname;
+const filters = process.argv.slice(2).filter((a) => !a.startsWith('--'));
+const skipTypecheck = process.argv.includes('--no-typecheck');
+const files = readdirSync(join(root, 'test'))
+  .filter((f) => f.endsWith('.test.ts'))
+  .filter((f) => filters.length === 0 || filters.some((x) => f.includes(x)))
+  .sort();
+
+function run(cmd, args, opts = {}) {
+  return new Promise((resolve) => {
+    const child = spawn(cmd, args, { cwd: root, env: { ...process.env, FORCE_COLOR: '0', STRATA_LOG_LEVEL: process.env.STRATA_LOG_LEVEL ?? 'warn' }, ...opts });
+    let out = '';
+    child.stdout.on('data', (d) => { out += d; });
+    child.stderr.on('data', (d) => { out += d; });
+    const timer = setTimeout(() => { out += `\n[test runner] timed out after ${opts.timeoutMs / 1000}s, killed\n`; child.kill('SIGKILL'); }, opts.timeoutMs ?? 300_000);
+    child.on('close', (code, signal) => { clearTimeout(timer); resolve({ code: code ?? (signal ? 1 : 0), out }); });
+  });
+}
+
+let failedTypecheck = 0;
+if (!skipTypecheck) {
+  const tc = await run(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '--noEmit', '-p', root], { timeoutMs: 300_000 });
+  if (tc.code !== 0) {
+    process.stdout.write(`typecheck failed:\n${tc.out}\n`);
+    failedTypecheck = 1;
+  } else {
+    process.stdout.write('typecheck: ok\n');
+  }
+}
+
+const parallel = Math.max(1, Math.min(Number(process.env.TEST_PARALLEL ?? cpus().length), 4));
+let passed = 0;
+let failed = failedTypecheck;
+const queue = [...files];
+const started = Date.now();
+
+async function worker() {
+  for (let f = queue.shift(); f; f = queue.shift()) {
+    const t0 = Date.now();
+    const r = await run(process.execPath, ['--import', 'tsx', join('test', f)], { timeoutMs: Number(process.env.TEST_FILE_TIMEOUT_MS ?? 300_000) });
+    // uvu prints "Total: N / Passed: N / Skipped: N" per file.
+    const total = Number(/Total:\s+(\d+)/.exec(r.out)?.[1] ?? 0);
+    const ok = Number(/Passed:\s+(\d+)/.exec(r.out)?.[1] ?? 0);
+    let bad = total - ok;
+    if (r.code !== 0 && bad === 0) bad = 1; // crashed or failed outside a test
+    if (total === 0 && r.code === 0) bad = 1; // a file that ran no test is a failure
+    passed += ok;
+    failed += bad;
+    const secs = ((Date.now() - t0) / 1000).toFixed(1);
+    process.stdout.write(`${bad ? 'FAIL' : 'ok  '} ${f} (${ok}/${total}, ${secs}s)\n`);
+    if (bad || process.env.TEST_VERBOSE) process.stdout.write(r.out.replace(/^/gm, '    ') + '\n');
+  }
+}
+await Promise.all(Array.from({ length: parallel }, worker));
+process.stdout.write(`\n${files.length} test files in ${((Date.now() - started) / 1000).toFixed(1)}s\n`);
+process.stdout.write(`${passed} passed, ${failed} failed\n`);
+process.exit(failed > 0 || passed === 0 ? 1 : 0);
