@@ -1,0 +1,83 @@
+// Path validation: '..', '.', '//', NUL, relative and empty paths are refused with
+// INVALID_PATH by every operation, and a refused call changes nothing stored.
+
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { readdirSync } from 'node:fs';
+import { codeOf, list, openEnv, readAll } from './helpers/fixture.js';
+import type { Env } from './helpers/fixture.js';
+
+let env: Env;
+const BAD = ['/a/../b', '/a/./b', '..', '/..', '/a//b', '//a', '/a\0b', 'relative/path', 'a', '', `/${'x'.repeat(300)}`];
+
+test.before(async () => {
+  env = await openEnv();
+  await env.fs.createDirectory('/a/b', { recursive: true });
+  await env.fs.writeFile('/a/b/f', Buffer.from('data'));
+});
+test.after(() => env.dispose());
+
+async function snapshot(): Promise<string> {
+  const entries = await list(env.fs, '/', { recursive: true, syncIntervalMs: -1 });
+  const ufs = readdirSync(env.ufsDir, { recursive: true }).map(String).sort();
+  const mounts = await env.fs.getMountTable();
+  const conf = await env.fs.listPathConf();
+  return JSON.stringify({ entries: entries.map((e) => [e.path, e.fileId, e.length]), ufs, mounts, conf });
+}
+
+test('every bad path is INVALID_PATH on every operation; nothing stored changes', async () => {
+  const before = await snapshot();
+  for (const p of BAD) {
+    const ops: Array<[string, () => Promise<unknown>]> = [
+      ['getStatus', () => env.fs.getStatus(p)],
+      ['exists', () => env.fs.exists(p)],
+      ['listStatus', () => list(env.fs, p)],
+      ['createDirectory', () => env.fs.createDirectory(p, { recursive: true })],
+      ['writeFile', () => env.fs.writeFile(p, Buffer.from('x'), { recursive: true })],
+      ['readFile', () => readAll(env.fs.readFile(p))],
+      ['delete', () => env.fs.delete(p, { recursive: true })],
+      ['rename src', () => env.fs.rename(p, '/a/z')],
+      ['rename dst', () => env.fs.rename('/a/b/f', p)],
+      ['mount', () => env.fs.mount(p, 'file:///tmp/nowhere-strata')],
+      ['setPathConf', () => env.fs.setPathConf(p, { 'metadata.sync.interval': '0' })],
+      ['loadMetadata', () => env.fs.loadMetadata(p)],
+      ['needsSync', () => env.fs.needsSync(p)],
+      ['free', () => env.fs.free(p)],
+      ['persist', () => env.fs.persist(p)],
+      ['setPinned', () => env.fs.setPinned(p, true)],
+      ['setTtl', () => env.fs.setTtl(p, 1000)],
+    ];
+    for (const [name, op] of ops) {
+      assert.is(await codeOf(op), 'INVALID_PATH', `${name}(${JSON.stringify(p.slice(0, 20))})`);
+    }
+  }
+  assert.is(await snapshot(), before);
+});
+
+test('the error message names the path', async () => {
+  try {
+    await env.fs.getStatus('/a/../etc');
+    assert.unreachable();
+  } catch (err) {
+    assert.match((err as Error).message, '/a/../etc');
+  }
+});
+
+test('one trailing slash is tolerated', async () => {
+  assert.is((await env.fs.getStatus('/a/b/')).path, '/a/b');
+});
+
+test('bad paths are refused over TCP too', async () => {
+  const { serveTcp } = await import('./helpers/fixture.js');
+  const tcp = await serveTcp(env.fs);
+  try {
+    for (const p of ['/a/../b', '/a//b', '/a\0b', 'rel', '']) {
+      assert.is(await codeOf(tcp.client.getStatus(p)), 'INVALID_PATH', JSON.stringify(p));
+      assert.is(await codeOf(tcp.client.writeFile(p, Buffer.from('x'))), 'INVALID_PATH', JSON.stringify(p));
+    }
+  } finally {
+    await tcp.close();
+  }
+});
+
+test.run();
