@@ -312,8 +312,11 @@ export class MetadataSync {
   async needsSync(path: string): Promise<void> {
     await this.d.absent.clearUnder(path);
     const r = this.d.tree.resolve(path);
-    if (r.inode) {
-      const id = r.inode.id;
+    // A path not in the namespace: its deepest known ancestor's loaded listing would still
+    // answer "absent" under ONCE, so that ancestor's listing is what must be re-checked.
+    const target = r.inode ?? r.chain[r.chain.length - 1];
+    if (target) {
+      const id = target.id;
       await this.d.store.transact((tx) => {
         const cur = tx.get<InodeRecord>('inode', id);
         if (cur) tx.put('inode', id, { ...cur, syncMs: FORCE_SYNC, syncRec: false });
