@@ -31,6 +31,11 @@ export interface InodeRecord {
   mountId?: number;
   /** When this inode (or, for a directory, its listing) was last synced with the UFS. */
   syncMs?: number;
+  /**
+   * Directories only: when the directory's own status (not its listing) was last synced.
+   * Kept apart from `syncMs` so that a status sync never makes a stale listing look fresh.
+   */
+  selfMs?: number;
   /** The last sync of this directory covered its whole subtree. */
   syncRec?: boolean;
   /** The directory's children have been loaded from the UFS at least once. */

@@ -114,7 +114,8 @@ export function applyEntry(
     return { outcome: 'updated', stale: existing.fileId, inode: updated };
   }
   if (existing.ufsMeta !== st.metaHash || (st.type === 'directory' && existing.ufsContent !== st.contentHash)) {
-    const updated: InodeRecord = { ...existing, ...fromUfs(st), syncMs: now };
+    // For a directory this is its own status, not its listing: leave its listing's sync time.
+    const updated: InodeRecord = { ...existing, ...fromUfs(st), ...(st.type === 'directory' ? { selfMs: now } : { syncMs: now }) };
     tx.put('inode', existing.id, updated);
     return { outcome: 'updated', inode: updated };
   }

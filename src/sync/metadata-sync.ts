@@ -71,8 +71,15 @@ export class MetadataSync {
    */
   lastSynced(chain: InodeRecord[], listing: boolean): number | undefined {
     const target = chain[chain.length - 1]!;
-    if (target.syncMs === FORCE_SYNC) return FORCE_SYNC;
-    let best = listing && target.type === 'directory' ? (target.loaded ? target.syncMs : undefined) : target.syncMs;
+    const own = target.syncMs === FORCE_SYNC ? undefined : target.syncMs;
+    let best: number | undefined;
+    if (target.type === 'directory' && !listing && target.selfMs !== undefined) {
+      // A directory's own status was synced (after any needsSync, which clears selfMs).
+      best = Math.max(target.selfMs, own ?? 0);
+    } else {
+      if (target.syncMs === FORCE_SYNC) return FORCE_SYNC;
+      best = listing && target.type === 'directory' ? (target.loaded ? own : undefined) : own;
+    }
     const parent = chain[chain.length - 2];
     if (!listing && parent && parent.syncMs !== undefined && parent.syncMs !== FORCE_SYNC) best = Math.max(best ?? 0, parent.syncMs);
     for (let i = 0; i < chain.length - 1; i++) {
@@ -178,7 +185,8 @@ export class MetadataSync {
       if (st) {
         applyEntry(tx, cur, parentPath(path), { ...st, name }, startMs, now);
         const inode = InodeTree.child(tx, cur.id, name);
-        if (inode && inode.mountId === undefined) tx.put('inode', inode.id, { ...inode, syncMs: startMs });
+        // A directory's status sync is not a sync of its listing (see lastSynced).
+        if (inode && inode.mountId === undefined) tx.put('inode', inode.id, inode.type === 'directory' ? { ...inode, selfMs: startMs } : { ...inode, syncMs: startMs });
         AbsentPathCache.clearPath(tx, path);
       } else {
         const existing = InodeTree.child(tx, cur.id, name);
@@ -319,7 +327,10 @@ export class MetadataSync {
       const id = target.id;
       await this.d.store.transact((tx) => {
         const cur = tx.get<InodeRecord>('inode', id);
-        if (cur) tx.put('inode', id, { ...cur, syncMs: FORCE_SYNC, syncRec: false });
+        if (cur) {
+          const { selfMs: _self, ...rest } = cur;
+          tx.put('inode', id, { ...rest, syncMs: FORCE_SYNC, syncRec: false });
+        }
       });
     }
     // Ancestors' recursive sync times no longer vouch for this path.
