@@ -94,7 +94,7 @@ test('concurrent renames of one source: exactly one wins', async () => {
 test('concurrent delete and write of one path: the namespace and the UFS agree', async () => {
   for (let round = 0; round < 10; round++) {
     await env.fs.writeFile('/race/dw', Buffer.from('old'), { overwrite: true });
-    await settle([env.fs.delete('/race/dw'), env.fs.writeFile('/race/dw', Buffer.from('new'), { overwrite: true })]);
+    await settle<unknown>([env.fs.delete("/race/dw"), env.fs.writeFile("/race/dw", Buffer.from("new"), { overwrite: true })]);
     const inStrata = await env.fs.exists('/race/dw', { syncIntervalMs: -1 });
     let inUfs: string | undefined;
     try { inUfs = readFileSync(join(env.ufsDir, 'race/dw'), 'utf8'); } catch { inUfs = undefined; }
