@@ -6,6 +6,7 @@
 import { mkdirSync } from 'node:fs';
 import { join, resolve as resolveFs } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { ActiveSyncManager } from '../activesync/manager.js';
 import { ActorSystem } from '../actors/actor-system.js';
 import type { LockRequest } from '../actors/path-locks.js';
 import { BlockStore } from '../cache/block-store.js';
@@ -72,6 +73,7 @@ export class Coordinator implements FileSystem {
     private readonly sync: MetadataSync,
     private readonly data: DataPath,
     private readonly persistQueue: PersistQueue,
+    private readonly activeSync: ActiveSyncManager,
     private readonly log: Logger,
   ) {}
 
@@ -113,10 +115,22 @@ export class Coordinator implements FileSystem {
       maxIntervalMs: config.get('persist.max.interval'),
       parallelism: config.get('persist.parallelism'),
     });
-    const c = new Coordinator(dataDir, config, store, tree, mounts, pathConf, absent, options, blocks, actors, ufsCache, sync, data, persistQueue, log);
+    const ignoreMissing = (err: unknown) => { if ((err as StrataError).code !== ErrorCode.NOT_FOUND) throw err; };
+    const activeSync = new ActiveSyncManager({
+      store, mounts, metrics, log,
+      target: {
+        syncPath: (p) => sync.syncSelf(p).catch(ignoreMissing),
+        syncTree: (p) => sync.loadMetadata(p, true).then(() => undefined, ignoreMissing),
+      },
+      intervalMs: (p) => options.get(p, 'active.sync.interval'),
+      batchMax: config.get('active.sync.batch'),
+    });
+    const c = new Coordinator(dataDir, config, store, tree, mounts, pathConf, absent, options, blocks, actors, ufsCache, sync, data, persistQueue, activeSync, log);
     (c as { metrics: Metrics }).metrics = metrics;
     await c.recover();
     persistQueue.start();
+    await activeSync.startAll();
+    for (const m of mounts.list()) await c.autoActiveSync(m);
     return c;
   }
 
@@ -566,6 +580,7 @@ export class Coordinator implements FileSystem {
       this.mounts.reload();
       await this.absent.clearUnder(p);
       this.log.info({ path: p, ufsUri, readOnly: !!options.readOnly }, 'mounted');
+      await this.autoActiveSync(this.mounts.byPath(p)!);
     });
   }
 
@@ -578,6 +593,7 @@ export class Coordinator implements FileSystem {
     const nested = this.mounts.nestedUnder(p);
     if (nested.length) throw mountConflict(`${p} has the nested mount ${nested[0]!.path}: unmount it first`);
     return this.mutate(p, async () => {
+      await this.activeSync.stopUnder(p);
       const inode = this.tree.require(p);
       // Unpersisted data exists nowhere else: refuse rather than lose it.
       for (const i of this.walk(inode)) {
@@ -766,19 +782,30 @@ export class Coordinator implements FileSystem {
 
   async startSync(path: string): Promise<void> {
     this.op('startSync');
-    normalizePath(path);
-    throw new StrataError(ErrorCode.FAILED_PRECONDITION, 'active sync is not available in this version: use metadata.sync.interval (see docs/semantics.md)');
+    const p = normalizePath(path);
+    const inode = await this.statInode(p);
+    if (inode.type !== 'directory') throw notADirectory(p);
+    await this.activeSync.start(p, this.mounts.resolve(p).mount);
   }
 
   async stopSync(path: string): Promise<void> {
     this.op('stopSync');
-    normalizePath(path);
-    throw new StrataError(ErrorCode.FAILED_PRECONDITION, 'active sync is not available in this version');
+    await this.activeSync.stop(normalizePath(path));
   }
 
   async getSyncPathList(): Promise<SyncPointInfo[]> {
     this.op('getSyncPathList');
-    return [];
+    return this.activeSync.list();
+  }
+
+  /** Start active sync on a mount whose `activeSync` option (or preset) asks for it. */
+  private async autoActiveSync(m: MountRecord): Promise<void> {
+    if (!this.options.get(m.path, 'activeSync') || this.activeSync.has(m.path)) return;
+    try {
+      await this.activeSync.start(m.path, m, false);
+    } catch (err) {
+      if ((err as StrataError).code !== ErrorCode.ALREADY_EXISTS) throw err;
+    }
   }
 
   // ---------------------------------------------------------------- configuration and report
@@ -822,7 +849,7 @@ export class Coordinator implements FileSystem {
       },
       sync: { ...this.metrics.groups.sync, actorShards: actors.shards, actorQueued: actors.queued, actorMessages: actors.handled },
       persist: { ...this.metrics.groups.persist, ...this.persistQueue.stats() },
-      activeSync: { ...this.metrics.groups.activeSync },
+      activeSync: { ...this.metrics.groups.activeSync, ...this.activeSync.lagStats(), syncPoints: this.activeSync.list().length },
     };
   }
 
@@ -838,6 +865,7 @@ export class Coordinator implements FileSystem {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    await this.activeSync.close();
     await this.persistQueue.stop();
     await this.actors.close();
     await this.ufsCache.closeAll();

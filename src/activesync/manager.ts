@@ -1,0 +1,316 @@
+// Active sync: sync points that follow a UFS's change stream instead of waiting for an
+// interval. Each sync point (stored in the 'syncpoint' table, so it survives restart) runs
+// a watcher; events are coalesced per path and applied in batches as targeted syncs (a
+// file: its own status; a created or moved-in directory: a recursive rescan, so files
+// created inside it before the watch existed are not missed). Whenever events may have
+// been lost (overflow, watcher death, Strata restart) the sync point is fully resynced,
+// and a watcher that cannot watch degrades to periodic reconciliation — never silence.
+
+import { ErrorCode, StrataError, notFound } from '../errors.js';
+import type { Logger } from '../log.js';
+import type { Metrics } from '../coordinator/metrics.js';
+import type { MetaStore } from '../meta/meta-store.js';
+import type { MountRecord, MountTable } from '../meta/mount-table.js';
+import { isUnder, joinPath } from '../meta/path.js';
+import type { SyncPointInfo } from '../types.js';
+import { ufsScheme } from '../ufs/registry.js';
+import type { ChangeEvent, ChangeWatcher, WatchCallbacks } from './watcher.js';
+import { InotifyWatcher, PollingWatcher } from './watcher.js';
+
+export interface SyncPointRecord {
+  path: string;
+  mountId: number;
+  createdMs: number;
+}
+
+/** What the manager needs from the sync engine. */
+export interface SyncTarget {
+  /** Sync one path's own status (create, update or remove it). */
+  syncPath(path: string): Promise<void>;
+  /** Sync a subtree recursively. */
+  syncTree(path: string): Promise<void>;
+}
+
+export interface ActiveSyncDeps {
+  store: MetaStore;
+  mounts: MountTable;
+  target: SyncTarget;
+  metrics: Metrics;
+  log: Logger;
+  /** Reconciliation period for a path (active.sync.interval). */
+  intervalMs: (path: string) => number;
+  batchMax: number;
+  /** Build a watcher for a mount (tests may substitute). */
+  watcherFor?: (mount: MountRecord, ufsDir: string, cb: WatchCallbacks) => ChangeWatcher;
+}
+
+interface Pending {
+  event: ChangeEvent;
+  rescan: boolean;
+}
+
+class SyncPoint {
+  state: SyncPointInfo['state'] = 'initial-sync';
+  message: string | undefined;
+  lastEventMs: number | undefined;
+  eventsApplied = 0;
+  watcher: ChangeWatcher | undefined;
+  readonly queue = new Map<string, Pending>();
+  flushTimer: NodeJS.Timeout | undefined;
+  reconcileTimer: NodeJS.Timeout | undefined;
+  restartTimer: NodeJS.Timeout | undefined;
+  applying: Promise<void> = Promise.resolve();
+  fullResyncPending = false;
+  stopped = false;
+  constructor(readonly record: SyncPointRecord) {}
+}
+
+export class ActiveSyncManager {
+  private readonly points = new Map<string, SyncPoint>();
+  private readonly lags: number[] = [];
+
+  constructor(private readonly d: ActiveSyncDeps) {}
+
+  /** Re-activate the stored sync points (after a restart: with a full resync each). */
+  async startAll(): Promise<void> {
+    for (const { value } of this.d.store.range<SyncPointRecord>('syncpoint', {})) {
+      if (!this.d.mounts.byId(value.mountId)) continue;
+      this.d.metrics.inc('activeSync', 'recoveryResyncs');
+      this.activate(value);
+    }
+  }
+
+  private coverOf(path: string, mountId: number): SyncPoint | undefined {
+    for (const p of this.points.values()) {
+      if (p.record.mountId === mountId && (isUnder(path, p.record.path) || isUnder(p.record.path, path))) return p;
+    }
+    return undefined;
+  }
+
+  /**
+   * Start a sync point on a directory (the caller checked it exists). `persist` stores it
+   * (explicit startSync); sync points from a mount option or preset are derived anew at start.
+   */
+  async start(path: string, mount: MountRecord, persist = true): Promise<void> {
+    const clash = this.coverOf(path, mount.mountId);
+    if (clash) {
+      throw new StrataError(ErrorCode.ALREADY_EXISTS, clash.record.path === path
+        ? `${path} is already a sync point`
+        : `${path} overlaps the sync point ${clash.record.path} (one sync point per subtree)`);
+    }
+    const record: SyncPointRecord = { path, mountId: mount.mountId, createdMs: Date.now() };
+    if (persist) await this.d.store.transact((tx) => tx.put('syncpoint', path, record));
+    this.activate(record);
+  }
+
+  async stop(path: string): Promise<void> {
+    const p = this.points.get(path);
+    if (!p) throw notFound(path, 'sync point');
+    await this.deactivate(p);
+    await this.d.store.transact((tx) => tx.del('syncpoint', path));
+  }
+
+  /** Stop every sync point at or below a path (unmount). */
+  async stopUnder(path: string): Promise<void> {
+    for (const p of [...this.points.values()]) if (isUnder(p.record.path, path)) await this.stop(p.record.path);
+  }
+
+  has(path: string): boolean {
+    return this.points.has(path);
+  }
+
+  list(): SyncPointInfo[] {
+    return [...this.points.values()].map((p) => ({
+      path: p.record.path,
+      state: p.state,
+      ...(p.lastEventMs !== undefined ? { lastEventMs: p.lastEventMs } : {}),
+      eventsApplied: p.eventsApplied,
+      ...(p.message ? { message: p.message } : {}),
+    })).sort((a, b) => a.path.localeCompare(b.path));
+  }
+
+  /** Lag percentiles (event received → applied) over the recent window. */
+  lagStats(): Record<string, number> {
+    if (!this.lags.length) return {};
+    const s = [...this.lags].sort((a, b) => a - b);
+    const q = (f: number) => s[Math.min(s.length - 1, Math.floor(f * s.length))]!;
+    return { lagP50Ms: q(0.5), lagP99Ms: q(0.99), lagMaxMs: s[s.length - 1]! };
+  }
+
+  private strataPath(p: SyncPoint, ufsRel: string): string | undefined {
+    const mount = this.d.mounts.byId(p.record.mountId);
+    if (!mount) return undefined;
+    return ufsRel === '' ? mount.path : joinPath(mount.path, ufsRel);
+  }
+
+  private watcherFor(mount: MountRecord, ufsDir: string, cb: WatchCallbacks): ChangeWatcher {
+    if (this.d.watcherFor) return this.d.watcherFor(mount, ufsDir, cb);
+    if (ufsScheme(mount.ufsUri) === 'file') return InotifyWatcher.fromUri(mount.ufsUri, ufsDir, cb);
+    return new PollingWatcher(cb);
+  }
+
+  private activate(record: SyncPointRecord): void {
+    const p = new SyncPoint(record);
+    this.points.set(record.path, p);
+    const mount = this.d.mounts.byId(record.mountId)!;
+    const { ufsPath } = this.d.mounts.resolve(record.path);
+    let initialDone = false;
+    const cb: WatchCallbacks = {
+      onReady: () => {
+        if (initialDone) return;
+        initialDone = true;
+        // Changes made before the watch existed (or while Strata was down) come from a full sync.
+        void this.fullResync(p, 'initial sync').then(() => {
+          if (p.state === 'initial-sync') p.state = 'active';
+        });
+      },
+      onEvents: (events) => this.enqueue(p, events),
+      onLost: (reason) => {
+        this.d.log.warn({ path: record.path, reason }, 'active sync lost events; full resync');
+        this.d.metrics.inc('activeSync', 'lostStreams');
+        void this.fullResync(p, reason);
+        if (reason.startsWith('inotifywait exited')) this.restartWatcher(p, mount, ufsPath, cb);
+      },
+      onDegraded: (reason) => {
+        if (p.state === 'degraded') return;
+        this.d.log.warn({ path: record.path, reason }, 'active sync degraded to interval reconciliation');
+        this.d.metrics.inc('activeSync', 'degraded');
+        p.state = 'degraded';
+        p.message = reason;
+        void p.watcher?.stop();
+        p.watcher = undefined;
+        if (!initialDone) { initialDone = true; void this.fullResync(p, 'initial sync (degraded)'); }
+        this.scheduleReconcile(p);
+      },
+    };
+    p.watcher = this.watcherFor(mount, ufsPath, cb);
+    p.watcher.start();
+    if (p.watcher.kind === 'poll') this.scheduleReconcile(p);
+  }
+
+  private restartWatcher(p: SyncPoint, mount: MountRecord, ufsPath: string, cb: WatchCallbacks): void {
+    if (p.stopped || p.state === 'degraded') return;
+    clearTimeout(p.restartTimer);
+    p.restartTimer = setTimeout(() => {
+      if (p.stopped) return;
+      p.watcher = this.watcherFor(mount, ufsPath, cb);
+      p.watcher.start();
+    }, 1000);
+    p.restartTimer.unref();
+  }
+
+  /** Periodic reconciliation for watchers without a stream (polling) or degraded ones. */
+  private scheduleReconcile(p: SyncPoint): void {
+    if (p.stopped) return;
+    clearTimeout(p.reconcileTimer);
+    const every = Math.max(100, this.d.intervalMs(p.record.path));
+    p.reconcileTimer = setTimeout(() => {
+      this.d.metrics.inc('activeSync', 'reconciliations');
+      void this.fullResync(p, 'reconciliation', false).finally(() => this.scheduleReconcile(p));
+    }, every);
+    p.reconcileTimer.unref();
+  }
+
+  private enqueue(p: SyncPoint, events: ChangeEvent[]): void {
+    this.d.metrics.inc('activeSync', 'eventsReceived', events.length);
+    for (const e of events) {
+      if (!isUnder(this.strataPath(p, e.path) ?? '', p.record.path)) continue;
+      const prev = p.queue.get(e.path);
+      const rescan = (e.isDir && (e.kind === 'create' || e.kind === 'moveTo')) || (prev?.rescan ?? false);
+      if (prev) this.d.metrics.inc('activeSync', 'eventsCoalesced');
+      p.queue.set(e.path, { event: prev ? { ...e, timeMs: prev.event.timeMs } : e, rescan });
+      p.lastEventMs = e.timeMs;
+    }
+    if (p.queue.size >= this.d.batchMax) this.flushSoon(p, 0);
+    else this.flushSoon(p, 25);
+  }
+
+  private flushSoon(p: SyncPoint, ms: number): void {
+    if (p.flushTimer && ms > 0) return;
+    clearTimeout(p.flushTimer);
+    p.flushTimer = setTimeout(() => {
+      p.flushTimer = undefined;
+      p.applying = p.applying.then(() => this.flush(p));
+    }, ms);
+  }
+
+  /** Apply up to one batch of queued events as targeted syncs. */
+  private async flush(p: SyncPoint): Promise<void> {
+    if (p.stopped || p.queue.size === 0) return;
+    const batch: Array<[string, Pending]> = [];
+    for (const entry of p.queue) {
+      batch.push(entry);
+      if (batch.length >= this.d.batchMax) break;
+    }
+    for (const [k] of batch) p.queue.delete(k);
+    this.d.metrics.inc('activeSync', 'batches');
+    // Parents before children: a rescanned directory covers what is below it.
+    batch.sort(([a], [b]) => a.length - b.length);
+    const rescanned: string[] = [];
+    for (const [rel, { event, rescan }] of batch) {
+      const path = this.strataPath(p, rel);
+      if (!path) continue;
+      if (rescanned.some((r) => isUnder(path, r))) { this.d.metrics.inc('activeSync', 'eventsCoalesced'); continue; }
+      try {
+        if (rescan) {
+          await this.d.target.syncTree(path);
+          rescanned.push(path);
+        } else {
+          await this.d.target.syncPath(path);
+        }
+        p.eventsApplied++;
+        this.d.metrics.inc('activeSync', 'eventsApplied');
+        this.recordLag(Date.now() - event.timeMs);
+      } catch (err) {
+        this.d.metrics.inc('activeSync', 'applyFailures');
+        this.d.log.warn({ path, err: (err as Error).message }, 'active sync could not apply an event; full resync');
+        void this.fullResync(p, 'apply failure');
+      }
+    }
+    if (p.queue.size > 0) this.flushSoon(p, 0);
+  }
+
+  private recordLag(ms: number): void {
+    this.lags.push(ms);
+    if (this.lags.length > 4096) this.lags.splice(0, this.lags.length - 4096);
+  }
+
+  /** Sync the whole sync point (initial, after a loss, or as reconciliation). */
+  private fullResync(p: SyncPoint, reason: string, count = true): Promise<void> {
+    if (p.fullResyncPending) return p.applying;
+    p.fullResyncPending = true;
+    if (count) this.d.metrics.inc('activeSync', 'fullResyncs');
+    p.applying = p.applying.then(async () => {
+      p.fullResyncPending = false;
+      if (p.stopped) return;
+      try {
+        await this.d.target.syncTree(p.record.path);
+      } catch (err) {
+        p.message = `${reason} failed: ${(err as Error).message}`;
+        this.d.log.warn({ path: p.record.path, reason, err: (err as Error).message }, 'active sync resync failed; will retry');
+        if (p.state !== 'degraded') this.scheduleRetry(p);
+      }
+    });
+    return p.applying;
+  }
+
+  private scheduleRetry(p: SyncPoint): void {
+    const t = setTimeout(() => void this.fullResync(p, 'retry'), 5000);
+    t.unref();
+  }
+
+  private async deactivate(p: SyncPoint): Promise<void> {
+    p.stopped = true;
+    p.state = 'stopped';
+    clearTimeout(p.flushTimer);
+    clearTimeout(p.reconcileTimer);
+    clearTimeout(p.restartTimer);
+    await p.watcher?.stop();
+    await p.applying.catch(() => undefined);
+    this.points.delete(p.record.path);
+  }
+
+  async close(): Promise<void> {
+    for (const p of [...this.points.values()]) await this.deactivate(p);
+  }
+}
