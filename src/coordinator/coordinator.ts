@@ -268,7 +268,8 @@ export class Coordinator implements FileSystem {
       const chain = this.tree.resolve(p).chain;
       const last = this.sync.lastSynced(chain, true);
       const due = interval === 0 || (interval > 0 && (last === undefined || Date.now() - last > interval)) || last === -1;
-      if ((loadType !== 'NEVER' && !root.syncRec) && (due || !root.loaded || loadType === 'ALWAYS')) {
+      // A due interval re-syncs even a tree synced recursively before (ls -R -f).
+      if (loadType !== 'NEVER' && (due || ((!root.loaded || loadType === 'ALWAYS') && !root.syncRec))) {
         await this.sync.loadMetadata(p, true);
         root = this.tree.getInode(root.id) ?? root;
       }
