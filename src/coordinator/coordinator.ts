@@ -10,6 +10,7 @@ import { ActiveSyncManager } from '../activesync/manager.js';
 import { ActorSystem } from '../actors/actor-system.js';
 import type { LockRequest } from '../actors/path-locks.js';
 import { BlockStore } from '../cache/block-store.js';
+import { TtlChecker } from '../cache/ttl-checker.js';
 import { ServerConfig, isConfigKey, isUfsOptionKey, validateProperty } from '../config/keys.js';
 import {
   ErrorCode, StrataError, alreadyExists, directoryNotEmpty, invalidArgument, invalidPath, isADirectory,
@@ -54,11 +55,11 @@ const VERSION = '0.1.0';
 const MAX_PAGE = 1000;
 
 export class Coordinator implements FileSystem {
-  readonly metrics = new Metrics();
   private readonly startedAt = Date.now();
   private closed = false;
 
   private constructor(
+    readonly metrics: Metrics,
     readonly dataDir: string,
     readonly config: ServerConfig,
     readonly store: MetaStore,
@@ -75,7 +76,15 @@ export class Coordinator implements FileSystem {
     private readonly persistQueue: PersistQueue,
     private readonly activeSync: ActiveSyncManager,
     private readonly log: Logger,
-  ) {}
+  ) {
+    this.ttl = new TtlChecker(store, {
+      pathOf: (id) => tree.pathOf(id),
+      free: (p) => this.free(p, { recursive: true }),
+      delete: (p) => this.delete(p, { recursive: true }),
+    }, this.metrics, log);
+  }
+
+  private readonly ttl: TtlChecker;
 
   /** Open (or create) a Strata instance on a data directory. */
   static async open(opts: CoordinatorOptions): Promise<Coordinator> {
@@ -93,16 +102,14 @@ export class Coordinator implements FileSystem {
     const options = new OptionResolver(config, mounts, pathConf);
     const blocks = new BlockStore(store, dataDir, config.get('cache.capacity'), config.get('cache.block.size'));
     const ufsCache = new MountedUfsCache(config.ufsDefaults, config.get('ufs.timeout'));
-    let metricsRef: Metrics | undefined;
+    const metrics = new Metrics();
     const actors = new ActorSystem({
       shardCount: config.get('shard.count'),
       shardDepth: config.get('shard.depth'),
       threads: config.get('worker.threads'),
       workerInit: { dataDir, metaDir: join(dataDir, 'meta'), ufsDefaults: config.ufsDefaults, ufsTimeoutMs: config.get('ufs.timeout') },
-      onCounters: (c) => metricsRef?.merge(c),
+      onCounters: (c) => metrics.merge(c),
     });
-    const metrics = new Metrics();
-    metricsRef = metrics;
     const sync = new MetadataSync({
       store, tree, mounts, ufs: ufsCache, actors, absent, options, metrics, blocks,
       parallelism: () => ({ dirs: config.get('sync.parallelism'), prefetch: config.get('sync.prefetch.parallelism') }),
@@ -125,10 +132,10 @@ export class Coordinator implements FileSystem {
       intervalMs: (p) => options.get(p, 'active.sync.interval'),
       batchMax: config.get('active.sync.batch'),
     });
-    const c = new Coordinator(dataDir, config, store, tree, mounts, pathConf, absent, options, blocks, actors, ufsCache, sync, data, persistQueue, activeSync, log);
-    (c as { metrics: Metrics }).metrics = metrics;
+    const c = new Coordinator(metrics, dataDir, config, store, tree, mounts, pathConf, absent, options, blocks, actors, ufsCache, sync, data, persistQueue, activeSync, log);
     await c.recover();
     persistQueue.start();
+    c.ttl.start();
     await activeSync.startAll();
     for (const m of mounts.list()) await c.autoActiveSync(m);
     return c;
@@ -441,6 +448,7 @@ export class Coordinator implements FileSystem {
           syncMs: now,
         }, now);
         tx.del('pending', fileId);
+        TtlChecker.index(tx, undefined, created);
         AbsentPathCache.clearPath(tx, p);
         if (ps === 'TO_BE_PERSISTED') PersistQueue.enqueue(tx, created, now);
         return created;
@@ -775,7 +783,10 @@ export class Coordinator implements FileSystem {
     const inode = await this.statInode(p);
     await this.store.transact((tx) => {
       const cur = tx.get<InodeRecord>('inode', inode.id);
-      if (cur) tx.put('inode', cur.id, { ...cur, ttlMs, ttlAction: action });
+      if (!cur) throw notFound(p);
+      const next: InodeRecord = { ...cur, ttlMs, ttlAction: action };
+      tx.put('inode', cur.id, next);
+      TtlChecker.index(tx, cur, next);
     });
   }
 
@@ -866,6 +877,7 @@ export class Coordinator implements FileSystem {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    this.ttl.stop();
     await this.activeSync.close();
     await this.persistQueue.stop();
     await this.actors.close();

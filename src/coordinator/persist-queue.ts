@@ -10,11 +10,9 @@ import type { BlockStore } from '../cache/block-store.js';
 import { ErrorCode, StrataError, toStrataError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { InodeRecord } from '../meta/inode.js';
-import { ROOT_ID } from '../meta/inode.js';
 import type { InodeTree } from '../meta/inode-tree.js';
 import type { MetaStore, MetaTxn } from '../meta/meta-store.js';
 import type { MountRecord, MountTable } from '../meta/mount-table.js';
-import { joinPath } from '../meta/path.js';
 import type { Ufs } from '../ufs/ufs.js';
 import type { Metrics } from './metrics.js';
 
@@ -71,16 +69,8 @@ export class PersistQueue {
     this.timer.unref();
   }
 
-  /** The current path of an inode, by its parent links; undefined when it was deleted. */
   private pathOf(inodeId: number): string | undefined {
-    const names: string[] = [];
-    let cur = this.d.tree.getInode(inodeId);
-    while (cur && cur.id !== ROOT_ID) {
-      names.push(cur.name);
-      cur = this.d.tree.getInode(cur.parentId);
-    }
-    if (!cur) return undefined;
-    return names.reverse().reduce((p, n) => joinPath(p, n), '/');
+    return this.d.tree.pathOf(inodeId);
   }
 
   private async tick(): Promise<void> {

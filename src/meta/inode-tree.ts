@@ -72,6 +72,17 @@ export class InodeTree {
     return id === undefined ? undefined : this.getInode(id);
   }
 
+  /** The current path of an inode by its parent links; undefined when it is not linked. */
+  pathOf(id: number): string | undefined {
+    const names: string[] = [];
+    let cur = this.getInode(id);
+    while (cur && cur.id !== ROOT_ID) {
+      names.push(cur.name);
+      cur = this.getInode(cur.parentId);
+    }
+    return cur ? '/' + names.reverse().join('/') : undefined;
+  }
+
   /** Walk the path from the root as far as it exists. */
   resolve(path: string): Resolution {
     const components = pathComponents(path);

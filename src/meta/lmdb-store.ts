@@ -9,7 +9,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Key, MetaStore, MetaTxn, RangeOptions, Table } from './meta-store.js';
 
-const TABLES: Table[] = ['inode', 'edge', 'mount', 'pathconf', 'sys', 'block', 'pending', 'persist', 'absent', 'syncpoint'];
+const TABLES: Table[] = ['inode', 'edge', 'mount', 'pathconf', 'sys', 'block', 'pending', 'persist', 'absent', 'syncpoint', 'ttl'];
 
 const DELETED = Symbol('deleted');
 type Pending = { key: Key; value: unknown };

@@ -22,7 +22,8 @@ export type Table =
   | 'pending'    // file id -> write in progress (crash cleanup)
   | 'persist'    // file id -> PersistJob
   | 'absent'     // path -> time it was found absent in the UFS
-  | 'syncpoint'; // path -> active sync point
+  | 'syncpoint'  // path -> active sync point
+  | 'ttl';       // [expiry ms, inode id] -> 1 (TTL index)
 
 export interface RangeOptions {
   /** Inclusive start key. */

@@ -1,0 +1,67 @@
+// TTL: a file or directory with a time-to-live (counted from its creation) is freed or
+// deleted when it expires. Expiries are indexed in the 'ttl' table by [expiry ms, inode
+// id], so each check reads only what has expired, never the namespace.
+
+import type { Logger } from '../log.js';
+import type { InodeRecord } from '../meta/inode.js';
+import type { MetaStore, MetaTxn } from '../meta/meta-store.js';
+import type { Metrics } from '../coordinator/metrics.js';
+import type { TtlAction } from '../types.js';
+
+export interface TtlTarget {
+  /** The current path of an inode, or undefined when it is gone. */
+  pathOf(inodeId: number): string | undefined;
+  free(path: string): Promise<unknown>;
+  delete(path: string): Promise<unknown>;
+}
+
+export class TtlChecker {
+  private timer: NodeJS.Timeout | undefined;
+  private running = false;
+
+  constructor(private readonly store: MetaStore, private readonly target: TtlTarget, private readonly metrics: Metrics,
+    private readonly log: Logger, private readonly periodMs = 1000) {}
+
+  /** In a transaction that sets an inode's TTL: move its index entry. */
+  static index(tx: MetaTxn, before: InodeRecord | undefined, after: InodeRecord): void {
+    if (before && before.ttlMs >= 0) tx.del('ttl', [before.createdMs + before.ttlMs, before.id]);
+    if (after.ttlMs >= 0) tx.put('ttl', [after.createdMs + after.ttlMs, after.id], 1);
+  }
+
+  start(): void {
+    this.timer = setInterval(() => void this.check(), this.periodMs);
+    this.timer.unref();
+  }
+
+  /** Act on every expired entry (also called by tests). */
+  async check(now = Date.now()): Promise<number> {
+    if (this.running) return 0;
+    this.running = true;
+    let acted = 0;
+    try {
+      const due: Array<[number, number]> = [];
+      for (const { key } of this.store.range('ttl', { end: [now + 1], limit: 1000 })) due.push(key as [number, number]);
+      for (const key of due) {
+        const inode = this.store.get<InodeRecord>('inode', key[1]);
+        const path = inode ? this.target.pathOf(inode.id) : undefined;
+        const action: TtlAction | undefined = inode && inode.ttlMs >= 0 && inode.createdMs + inode.ttlMs === key[0] ? inode.ttlAction : undefined;
+        try {
+          if (path && action === 'delete') await this.target.delete(path);
+          else if (path && action === 'free') await this.target.free(path);
+          if (action) { acted++; this.metrics.inc('cache', action === 'delete' ? 'ttlDeleted' : 'ttlFreed'); }
+          await this.store.transact((tx) => tx.del('ttl', key));
+        } catch (err) {
+          // Leave the entry: the next check tries again (e.g. an unpersisted file cannot be freed yet).
+          this.log.warn({ path, action, err: (err as Error).message }, 'TTL action failed; will retry');
+        }
+      }
+    } finally {
+      this.running = false;
+    }
+    return acted;
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+  }
+}
