@@ -177,7 +177,12 @@ export class MetadataSync {
           if (next.type !== 'directory') return;
           cur = next;
         } else {
-          if (!st) return;
+          if (!st) {
+            // Missing here and in the UFS: remember it absent (the deep-probe case).
+            // (A tombstone of a delete through Strata is kept as it is.)
+            if (!tx.get<{ deleted?: boolean }>('absent', path)?.deleted) tx.put('absent', path, { ms: startMs });
+            return;
+          }
           cur = InodeTree.create(tx, cur, name, { type: 'directory', touchMs: 0 }, now);
         }
       }
