@@ -1,0 +1,129 @@
+// Figures 5 and 6: bytes over TCP. Hot read (cached), cold read (after free(): from the
+// local UFS) and write per write type, each beside the same bytes read or written on local
+// disk with fs.read / fs.write in this process (1 MiB buffers; writes fsynced like Strata's).
+
+import { closeSync, fsyncSync, openSync, readSync, rmSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
+import type { StrataClient } from '../src/client/tcp-client.js';
+import { WRITE_TYPES } from '../src/types.js';
+import { fmt, ratio } from './lib/report.js';
+import type { Row } from './lib/report.js';
+
+const MiB = 1 << 20;
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)]!;
+}
+
+function* chunks(total: number, buf: Uint8Array): Iterable<Uint8Array> {
+  for (let done = 0; done < total; done += buf.length) yield done + buf.length <= total ? buf : buf.subarray(0, total - done);
+}
+
+async function timeRead(cl: StrataClient, path: string, size: number): Promise<number> {
+  const t0 = performance.now();
+  let n = 0;
+  for await (const c of cl.readFile(path)) n += c.length;
+  const ms = performance.now() - t0;
+  if (n !== size) throw new Error(`read ${n} of ${size} bytes of ${path}`);
+  return size / MiB / (ms / 1000);
+}
+
+function localRead(file: string, size: number): number {
+  const buf = Buffer.allocUnsafe(MiB);
+  const t0 = performance.now();
+  const fd = openSync(file, 'r');
+  let n = 0;
+  try {
+    for (;;) {
+      const r = readSync(fd, buf, 0, MiB, null);
+      if (r === 0) break;
+      n += r;
+    }
+  } finally {
+    closeSync(fd);
+  }
+  const ms = performance.now() - t0;
+  if (n !== size) throw new Error(`local read ${n} of ${size}`);
+  return size / MiB / (ms / 1000);
+}
+
+function localWrite(file: string, size: number, buf: Uint8Array, fsync: boolean): number {
+  const t0 = performance.now();
+  const fd = openSync(file, 'w');
+  try {
+    for (const c of chunks(size, buf)) writeSync(fd, c);
+    if (fsync) fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  const ms = performance.now() - t0;
+  rmSync(file, { force: true });
+  return size / MiB / (ms / 1000);
+}
+
+export async function dataRows(cl: StrataClient, dataDir: string, o: { bytes: number; reps: number; log: (s: string) => void }): Promise<Row[]> {
+  const rows: Row[] = [];
+  const size = o.bytes;
+  const label = size >= 1 << 30 ? `${size / (1 << 30)} GiB` : `${size / MiB} MiB`;
+  const buf = new Uint8Array(MiB);
+  for (let i = 0; i < buf.length; i += 4096) buf[i] = i & 0xff;
+  const ufsRoot = join(dataDir, 'ufs');
+
+  // Figure 5: a CACHE_THROUGH file is both cached and in the UFS (<dataDir>/ufs/bench-io/read).
+  await cl.createDirectory('/bench-io', { allowExists: true });
+  await cl.writeFile('/bench-io/read', chunks(size, buf), { writeType: 'CACHE_THROUGH' });
+  const ufsFile = join(ufsRoot, 'bench-io', 'read');
+  await timeRead(cl, '/bench-io/read', size); // warm
+  const hot: number[] = [];
+  const disk: number[] = [];
+  for (let i = 0; i < o.reps; i++) {
+    hot.push(await timeRead(cl, '/bench-io/read', size));
+    disk.push(localRead(ufsFile, size));
+  }
+  const cold: number[] = [];
+  for (let i = 0; i < o.reps; i++) {
+    const freed = await cl.free('/bench-io/read');
+    if (freed.bytes !== size) throw new Error(`free dropped ${freed.bytes} of ${size} bytes`);
+    cold.push(await timeRead(cl, '/bench-io/read', size));
+    disk.push(localRead(ufsFile, size));
+  }
+  const limit = median(disk);
+  o.log(`read ${label}: hot ${fmt(median(hot))} MiB/s, cold ${fmt(median(cold))} MiB/s, local fs.read ${fmt(limit)} MiB/s`);
+  const hq = ratio(median(hot), limit);
+  rows.push({
+    fig: '5', name: `hot read of ${label} over TCP (cached)`, value: median(hot), unit: 'MiB/s',
+    limitName: 'fs.read of the same file, 1 MiB buffer, this process', limit, ratio: hq,
+    target: '≥ 0.5× local disk', meets: hq >= 0.5, note: `median of ${o.reps}; page cache warm on both sides`, extra: { hot, disk },
+  });
+  rows.push({
+    fig: '5', name: `cold read of ${label} over TCP (after free(): from the local UFS, cached again)`, value: median(cold), unit: 'MiB/s',
+    limitName: 'fs.read of the same file, 1 MiB buffer, this process', limit, ratio: ratio(median(cold), limit),
+    note: `median of ${o.reps}; Strata cache cold, OS page cache warm`, extra: { cold },
+  });
+  await cl.delete('/bench-io/read');
+
+  // Figure 6: each write type, beside fs.write + fsync of the same bytes on the same disk.
+  const localFile = join(dataDir, 'bench-local-write');
+  const buffered = localWrite(localFile, size, buf, false);
+  for (const wt of WRITE_TYPES) {
+    const strata: number[] = [];
+    const local: number[] = [];
+    for (let i = 0; i < o.reps; i++) {
+      const t0 = performance.now();
+      await cl.writeFile(`/bench-io/w-${wt}-${i}`, chunks(size, buf), { writeType: wt });
+      strata.push(size / MiB / ((performance.now() - t0) / 1000));
+      local.push(localWrite(localFile, size, buf, true));
+      await cl.delete(`/bench-io/w-${wt}-${i}`).catch(() => undefined);
+    }
+    const lim = median(local);
+    o.log(`write ${wt}: ${fmt(median(strata))} MiB/s vs local ${fmt(lim)} MiB/s`);
+    rows.push({
+      fig: '6', name: `write ${label} ${wt} over TCP`, value: median(strata), unit: 'MiB/s',
+      limitName: 'fs.write 1 MiB chunks + fsync, same disk, this process', limit: lim, ratio: ratio(median(strata), lim),
+      note: wt === 'ASYNC_THROUGH' ? 'resolves once cached (persist follows in the background)' : wt === 'CACHE_THROUGH' ? 'cache + UFS: writes the bytes twice' : `median of ${o.reps}; local without fsync ${fmt(buffered)} MiB/s`,
+      extra: { strata, local, bufferedLocal: buffered },
+    });
+  }
+  return rows;
+}

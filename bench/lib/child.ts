@@ -1,0 +1,61 @@
+// Start and stop bench servers in child processes; read their RSS from /proc.
+
+import { fork } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+
+const ENTRY = fileURLToPath(new URL('../server-child.ts', import.meta.url));
+
+export interface ServerChild {
+  proc: ChildProcess;
+  pid: number;
+  port: number;
+  address: string;
+  stop(): Promise<void>;
+}
+
+export interface ChildOptions {
+  /** Extra node flags, e.g. ['--cpu-prof', '--cpu-prof-dir=DIR']. */
+  execArgv?: string[];
+  timeoutMs?: number;
+}
+
+export async function startChild(args: string[], opts: ChildOptions = {}): Promise<ServerChild> {
+  const proc = fork(ENTRY, args, {
+    execArgv: ['--import', 'tsx', ...(opts.execArgv ?? [])],
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  const port = await new Promise<number>((resolve, reject) => {
+    const timer = setTimeout(() => { proc.kill('SIGKILL'); reject(new Error('bench server did not start in time')); }, opts.timeoutMs ?? 60_000);
+    proc.once('message', (m: { ready?: boolean; port?: number }) => { clearTimeout(timer); resolve(m.port!); });
+    proc.once('exit', (code) => { clearTimeout(timer); reject(new Error(`bench server exited with ${code}`)); });
+  });
+  return {
+    proc, pid: proc.pid!, port, address: `127.0.0.1:${port}`,
+    stop: () => new Promise<void>((resolve) => {
+      if (proc.exitCode !== null) return resolve();
+      const kill = setTimeout(() => proc.kill('SIGKILL'), 30_000);
+      proc.once('exit', () => { clearTimeout(kill); resolve(); });
+      proc.send({ cmd: 'exit' });
+    }),
+  };
+}
+
+/** Current and peak resident set (bytes) of a process, from /proc/<pid>/status. */
+export function rssOf(pid: number): { rss: number; hwm: number } {
+  try {
+    const s = readFileSync(`/proc/${pid}/status`, 'utf8');
+    const kb = (k: string): number => Number(new RegExp(`^${k}:\\s+(\\d+)`, 'm').exec(s)?.[1] ?? 0) * 1024;
+    return { rss: kb('VmRSS'), hwm: kb('VmHWM') };
+  } catch {
+    return { rss: 0, hwm: 0 };
+  }
+}
+
+/** Sample a process's RSS every `everyMs` until stopped; returns the peak seen. */
+export function sampleRss(pid: number, everyMs = 50): { stop(): number } {
+  let peak = rssOf(pid).rss;
+  const t = setInterval(() => { peak = Math.max(peak, rssOf(pid).rss); }, everyMs);
+  return { stop: () => { clearInterval(t); return Math.max(peak, rssOf(pid).rss); } };
+}

@@ -1,0 +1,123 @@
+// Figures 3 and 4: metadata ops over TCP against a Strata server in its own process, at
+// 1, 16 and 64 requests in flight, beside the msgpack length-prefixed echo (also in its own
+// process) carrying a message of the same size at the same depth.
+
+import { closeSync, mkdirSync, openSync } from 'node:fs';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { Packr } from 'msgpackr';
+import type { StrataClient } from '../src/client/tcp-client.js';
+import type { FileInfo } from '../src/types.js';
+import { connectEcho } from './protocol-echo.js';
+import type { ServerChild } from './lib/child.js';
+import { atDepth } from './lib/depth.js';
+import type { DepthResult } from './lib/depth.js';
+import { fmt, ratio } from './lib/report.js';
+import type { Row } from './lib/report.js';
+import { BENCH_ROOT } from './lib/tree.js';
+
+const packr = new Packr({ useRecords: false, variableMapSize: true });
+const DEPTHS = [1, 16, 64];
+
+/** A local directory with 1000 empty files, for listStatus. */
+export function ensureDir1k(): string {
+  const dir = join(BENCH_ROOT, 'dir-1k');
+  mkdirSync(dir, { recursive: true });
+  for (let i = 0; i < 1000; i++) closeSync(openSync(join(dir, `entry-${String(i).padStart(4, '0')}`), 'a'));
+  return dir;
+}
+
+async function listAll(cl: StrataClient, path: string): Promise<number> {
+  let n = 0;
+  for await (const page of cl.listStatus(path)) n += page.length;
+  return n;
+}
+
+export async function metadataRows(cl: StrataClient, echoSrv: ServerChild, o: { timeMs: number; log: (s: string) => void }): Promise<Row[]> {
+  const echo = await connectEcho({ host: '127.0.0.1', port: echoSrv.port });
+  const rows: Row[] = [];
+  try {
+    await cl.mount('/ls', pathToFileURL(ensureDir1k()).href);
+    if ((await listAll(cl, '/ls')) !== 1000) throw new Error('listStatus of /ls did not return 1000 entries');
+    await cl.createDirectory('/bench-md', { writeType: 'MUST_CACHE' });
+    await cl.writeFile('/bench-md/target', new Uint8Array(100), { writeType: 'MUST_CACHE' });
+    const info: FileInfo = await cl.getStatus('/bench-md/target');
+    const page: FileInfo[] = [];
+    for await (const p of cl.listStatus('/ls')) page.push(...p);
+    const infoBytes = packr.pack(info).length;
+    const pageBytes = packr.pack(page).length;
+    o.log(`message sizes: FileInfo ${infoBytes} B, 1k listing ${pageBytes} B`);
+
+    const echoAt: Record<string, DepthResult> = {};
+    for (const depth of DEPTHS) {
+      const e = await atDepth(`echo ${infoBytes}B`, depth, () => echo.echo(info), o.timeMs);
+      const g = await atDepth('getStatus', depth, () => cl.getStatus('/bench-md/target'), o.timeMs);
+      echoAt[`info${depth}`] = e;
+      o.log(`depth ${depth}: getStatus ${fmt(g.opsPerSec)}/s p50 ${g.p50Ms.toFixed(3)} ms; echo ${fmt(e.opsPerSec)}/s`);
+      const q = ratio(g.opsPerSec, e.opsPerSec);
+      rows.push({
+        fig: '3', name: `getStatus over TCP, ${depth} in flight`, value: g.opsPerSec, unit: 'ops/s',
+        limitName: `msgpack echo of a ${infoBytes} B FileInfo, ${depth} in flight`, limit: e.opsPerSec, ratio: q,
+        target: '≥ 0.7× echo', meets: q >= 0.7,
+        note: `p50 ${g.p50Ms.toFixed(3)} / p99 ${g.p99Ms.toFixed(3)} ms (echo ${e.p50Ms.toFixed(3)} / ${e.p99Ms.toFixed(3)})`,
+        extra: { strata: g, echo: e },
+      });
+    }
+    for (const depth of DEPTHS) {
+      const e = await atDepth(`echo ${pageBytes}B`, depth, () => echo.echo(page), o.timeMs);
+      const g = await atDepth('listStatus', depth, () => listAll(cl, '/ls'), o.timeMs);
+      o.log(`depth ${depth}: listStatus ${fmt(g.opsPerSec)}/s p50 ${g.p50Ms.toFixed(3)} ms; echo ${fmt(e.opsPerSec)}/s`);
+      const q = ratio(g.opsPerSec, e.opsPerSec);
+      rows.push({
+        fig: '3', name: `listStatus of 1k entries over TCP, ${depth} in flight`, value: g.opsPerSec, unit: 'lists/s',
+        limitName: `msgpack echo of the ${Math.round(pageBytes / 1024)} KiB listing, ${depth} in flight`, limit: e.opsPerSec, ratio: q,
+        ...(depth === 1 ? { target: '≤ 1.5 ms p50', meets: g.p50Ms <= 1.5 } : {}),
+        note: `p50 ${g.p50Ms.toFixed(2)} / p99 ${g.p99Ms.toFixed(2)} ms (echo ${e.p50Ms.toFixed(2)} / ${e.p99Ms.toFixed(2)})`,
+        extra: { strata: g, echo: e },
+      });
+    }
+
+    // Figure 4: create (MUST_CACHE, 100 B) and mkdir (MUST_CACHE), 16 in flight, fresh names.
+    const depth = 16;
+    const data = new Uint8Array(100);
+    let seq = 0;
+    await cl.createDirectory('/bench-create', { writeType: 'MUST_CACHE' });
+    const c1 = await atDepth('create', 1, () => cl.writeFile(`/bench-create/f${seq++}`, data, { writeType: 'MUST_CACHE' }), o.timeMs);
+    const c = await atDepth('create', depth, () => cl.writeFile(`/bench-create/f${seq++}`, data, { writeType: 'MUST_CACHE' }), o.timeMs);
+    await cl.createDirectory('/bench-mkdir', { writeType: 'MUST_CACHE' });
+    const m = await atDepth('mkdir', depth, () => cl.createDirectory(`/bench-mkdir/d${seq++}`, { writeType: 'MUST_CACHE' }), o.timeMs);
+    const e = echoAt[`info${depth}`]!;
+    o.log(`create ${fmt(c.opsPerSec)}/s (1 in flight ${fmt(c1.opsPerSec)}/s), mkdir ${fmt(m.opsPerSec)}/s`);
+    rows.push({
+      fig: '4', name: `create (writeFile 100 B MUST_CACHE), ${depth} in flight`, value: c.opsPerSec, unit: 'ops/s',
+      limitName: `msgpack echo of a ${infoBytes} B FileInfo, ${depth} in flight`, limit: e.opsPerSec, ratio: ratio(c.opsPerSec, e.opsPerSec),
+      target: '≥ 20k/s', meets: c.opsPerSec >= 20_000,
+      note: `p50 ${c.p50Ms.toFixed(2)} / p99 ${c.p99Ms.toFixed(2)} ms; 1 in flight: ${fmt(c1.opsPerSec)}/s, p50 ${c1.p50Ms.toFixed(2)} ms`,
+      extra: { strata: c, depth1: c1, echo: e },
+    });
+    rows.push({
+      fig: '4', name: `mkdir (MUST_CACHE), ${depth} in flight`, value: m.opsPerSec, unit: 'ops/s',
+      limitName: `msgpack echo of a ${infoBytes} B FileInfo, ${depth} in flight`, limit: e.opsPerSec, ratio: ratio(m.opsPerSec, e.opsPerSec),
+      note: `p50 ${m.p50Ms.toFixed(2)} / p99 ${m.p99Ms.toFixed(2)} ms`, extra: { strata: m, echo: e },
+    });
+  } finally {
+    echo.close();
+  }
+  return rows;
+}
+
+/** The durable-create floor: open + write 100 B + fsync + close of new local files, same depth. */
+export async function fsyncCreateRow(dir: string, depth: number, timeMs: number): Promise<Row> {
+  const { open } = await import('node:fs/promises');
+  mkdirSync(dir, { recursive: true });
+  const data = new Uint8Array(100);
+  let seq = 0;
+  const r = await atDepth('fsync create', depth, async () => {
+    const fh = await open(join(dir, `f${seq++}`), 'w');
+    try { await fh.write(data); await fh.sync(); } finally { await fh.close(); }
+  }, timeMs);
+  return {
+    fig: '4', name: `local create + write 100 B + fsync, ${depth} in flight (floor of a durable create)`, value: r.opsPerSec, unit: 'ops/s',
+    limitName: '— (reference)', limit: null, ratio: null, note: `p50 ${r.p50Ms.toFixed(2)} ms`, extra: { r },
+  };
+}
