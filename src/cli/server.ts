@@ -104,49 +104,61 @@ export async function runServer(opts: ServerCliOptions): Promise<void> {
     rootUfs = `file://${ufsDir}`;
   }
 
+  // Signals are handled from here on, before anything is printed, so that a SIGTERM sent the
+  // instant the listening line appears is never met by Node's default (die by signal).
+  const stop = onStopSignal();
+
   // Loaded here so that `strata fs …` never pays for the coordinator's dependencies.
   const { Coordinator } = await import('../coordinator/coordinator.js');
   const { StrataServer } = await import('../server/tcp-server.js');
   const { logger } = await import('../log.js');
 
   const coordinator = await Coordinator.open({ dataDir, rootUfs, config, logger });
-  let server: InstanceType<typeof StrataServer>;
-  let bound: { host: string; port: number };
-  try {
-    server = new StrataServer(coordinator, { host: opts.host, port, maxFrameBytes: config.get('protocol.max.frame'), logger });
-    bound = await server.listen();
-  } catch (err) {
-    await coordinator.close().catch(() => {});
-    throw err;
+  let server: InstanceType<typeof StrataServer> | undefined;
+  if (!stop.requested) {
+    try {
+      server = new StrataServer(coordinator, { host: opts.host, port, maxFrameBytes: config.get('protocol.max.frame'), logger });
+      const bound = await server.listen();
+      process.stdout.write(`strata listening on ${bound.host}:${bound.port}\n`);
+    } catch (err) {
+      await coordinator.close().catch(() => {});
+      throw err;
+    }
   }
-  process.stdout.write(`strata listening on ${bound.host}:${bound.port}\n`);
 
-  await new Promise<void>((resolveDone, rejectDone) => {
-    let closing = false;
-    const onSignal = (signal: NodeJS.Signals): void => {
-      if (closing) {
-        printError(toStrataError(new Error(`second ${signal} while shutting down; exiting now`)), false);
-        process.exit(1);
-      }
-      closing = true;
-      logger.info({ signal }, 'shutting down');
-      const watchdog = setTimeout(() => {
-        printError(toStrataError(new Error('shutdown took longer than 30s; exiting')), false);
-        process.exit(1);
-      }, 30_000);
-      watchdog.unref();
-      (async () => {
-        let failure: unknown;
-        await server.close().catch((err: unknown) => { failure ??= err; });
-        await coordinator.close().catch((err: unknown) => { failure ??= err; });
-        clearTimeout(watchdog);
-        if (failure) rejectDone(failure);
-        else resolveDone();
-      })();
-    };
-    process.on('SIGTERM', onSignal);
-    process.on('SIGINT', onSignal);
-  });
+  const signal = await stop.promise;
+  logger.info({ signal }, 'shutting down');
+  const watchdog = setTimeout(() => {
+    printError(toStrataError(new Error('shutdown took longer than 30s; exiting')), false);
+    process.exit(1);
+  }, 30_000);
+  watchdog.unref();
+  let failure: unknown;
+  if (server) await server.close().catch((err: unknown) => { failure ??= err; });
+  await coordinator.close().catch((err: unknown) => { failure ??= err; });
+  clearTimeout(watchdog);
+  if (failure) throw failure;
+}
+
+/**
+ * Install SIGTERM/SIGINT handlers: the first signal resolves `promise` (a clean shutdown),
+ * a second one exits with 1 at once.
+ */
+function onStopSignal(): { promise: Promise<NodeJS.Signals>; readonly requested: boolean } {
+  let requested = false;
+  let resolveStop!: (s: NodeJS.Signals) => void;
+  const promise = new Promise<NodeJS.Signals>((r) => { resolveStop = r; });
+  const handler = (signal: NodeJS.Signals): void => {
+    if (requested) {
+      printError(toStrataError(new Error(`second ${signal} while shutting down; exiting now`)), false);
+      process.exit(1);
+    }
+    requested = true;
+    resolveStop(signal);
+  };
+  process.on('SIGTERM', handler);
+  process.on('SIGINT', handler);
+  return { promise, get requested() { return requested; } };
 }
 
 /** The `server` command. */
