@@ -160,7 +160,7 @@ function section(title: string, entries: Array<[string, string]>): string {
   return `${title}\n` + entries.map(([k, v]) => `  ${k.padEnd(w)}   ${v}`).join('\n') + '\n';
 }
 
-function counters(r: Record<string, number>, sizeKeys: RegExp = /bytes$/i): Array<[string, string]> {
+function counters(r: Record<string, number>, sizeKeys: RegExp = /bytes/i): Array<[string, string]> {
   return Object.entries(r)
     .sort(([a], [b]) => a.localeCompare(b))
     .map(([k, v]) => [k, sizeKeys.test(k) ? `${v} (${formatSize(v)})` : String(v)]);
@@ -177,7 +177,7 @@ function formatUptime(ms: number): string {
 export function formatReport(r: Report): string {
   const c = r.cache;
   const pct = c.capacityBytes > 0 ? ` (${((100 * c.usedBytes) / c.capacityBytes).toFixed(1)}%)` : '';
-  const ufsTotal = Object.values(r.ufsCalls).reduce((a, b) => a + b, 0);
+  const ufsTotal = Object.entries(r.ufsCalls).filter(([k]) => !/bytes$/i.test(k)).reduce((a, [, v]) => a + v, 0);
   const parts = [
     `Strata ${r.server.version}, started ${r.server.startedAt}, up ${formatUptime(r.server.uptimeMs)}\n`,
     section('Namespace', [['inodes', String(r.namespace.inodes)], ['mounts', String(r.namespace.mounts)]]),
