@@ -870,7 +870,7 @@ export class Coordinator implements FileSystem {
     const r = await this.getReport();
     return this.metrics.prometheus({
       cacheUsedBytes: r.cache.usedBytes, cacheCapacityBytes: r.cache.capacityBytes, inodes: r.namespace.inodes,
-      persistPending: r.persist.pending ?? 0, persistFailed: r.persist.failing ?? 0,
+      persistPending: r.persist.pending ?? 0, persistFailed: r.persist.failed ?? 0,
     });
   }
 

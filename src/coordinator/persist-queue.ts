@@ -157,19 +157,19 @@ export class PersistQueue {
     }
   }
 
-  /** Queue figures for the report: pending, in flight, failing, oldest pending age. */
+  /** Queue figures for the report: pending, in flight, failed (retrying after an error), oldest pending age. */
   stats(): Record<string, number> {
     let pending = 0;
-    let failing = 0;
+    let failed = 0;
     let oldest = 0;
     const now = Date.now();
     for (const { value } of this.d.store.range<PersistJob>('persist', {})) {
       pending++;
-      if (value.attempts > 0) failing++;
+      if (value.attempts > 0) failed++;
       oldest = Math.max(oldest, now - value.enqueuedMs);
       if (pending >= 100_000) break; // the report stays cheap on a huge backlog
     }
-    return { pending, inFlight: this.running.size, failing, oldestPendingMs: oldest };
+    return { pending, inFlight: this.running.size, failed, oldestPendingMs: oldest };
   }
 
   async stop(): Promise<void> {
