@@ -115,10 +115,18 @@ export async function runServer(opts: ServerCliOptions): Promise<void> {
 
   const coordinator = await Coordinator.open({ dataDir, rootUfs, config, logger });
   let server: InstanceType<typeof StrataServer> | undefined;
+  let metricsClose: (() => Promise<void>) | undefined;
   if (!stop.requested) {
     try {
       server = new StrataServer(coordinator, { host: opts.host, port, maxFrameBytes: config.get('protocol.max.frame'), logger });
       const bound = await server.listen();
+      const metricsPort = config.get('metrics.port');
+      if (metricsPort >= 0) {
+        const { startMetricsServer } = await import('../server/metrics-http.js');
+        const m = await startMetricsServer(coordinator, opts.host, metricsPort);
+        metricsClose = m.close;
+        logger.info({ port: m.port }, `Prometheus metrics on http://${opts.host}:${m.port}/metrics`);
+      }
       process.stdout.write(`strata listening on ${bound.host}:${bound.port}\n`);
     } catch (err) {
       await coordinator.close().catch(() => {});
@@ -135,6 +143,7 @@ export async function runServer(opts: ServerCliOptions): Promise<void> {
   watchdog.unref();
   let failure: unknown;
   if (server) await server.close().catch((err: unknown) => { failure ??= err; });
+  if (metricsClose) await metricsClose().catch(() => {});
   await coordinator.close().catch((err: unknown) => { failure ??= err; });
   clearTimeout(watchdog);
   if (failure) throw failure;
