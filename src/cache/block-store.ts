@@ -7,13 +7,18 @@ import { mkdirSync, openSync, closeSync, writeSync, fsyncSync, rmSync, statfsSyn
 import { readFile, writeFile, rm, open as openFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ErrorCode, StrataError } from '../errors.js';
-import type { MetaStore } from '../meta/meta-store.js';
+import type { MetaStore, MetaTxn } from '../meta/meta-store.js';
 
 export interface BlockRecord {
   size: number;
   /** Persisted in the UFS and not pinned: may be evicted. */
   evictable: boolean;
+  /** The bytes of a small block, kept in LMDB itself (durable by the commit, no file). */
+  data?: Uint8Array;
 }
+
+/** Blocks up to this size live inline in the index (a small file costs no file and no fsync). */
+export const INLINE_MAX = 32 * 1024;
 
 type BlockKey = [number, number];
 
@@ -42,11 +47,11 @@ export class BlockStore {
 
   constructor(private readonly store: MetaStore, dataDir: string, public capacity: number, readonly blockSize: number) {
     this.root = join(dataDir, 'cache');
-    mkdirSync(this.root, { recursive: true });
+    for (let i = 0; i < 256; i++) mkdirSync(join(this.root, i.toString(16).padStart(2, '0')), { recursive: true });
     // The index is O(cached blocks), read once at start.
     for (const { key, value } of store.range<BlockRecord>('block', {})) {
       const [fileId, index] = key as BlockKey;
-      this.account(fileId, index, value, +1);
+      this.account(fileId, index, { size: value.size, evictable: value.evictable }, +1);
     }
   }
 
@@ -68,6 +73,7 @@ export class BlockStore {
     if (lru) { this.lru.delete(k); this.lru.set(k, lru); }
     const end = Math.min(rec.size, offset + length);
     if (end <= offset) return Buffer.alloc(0);
+    if (rec.data) return Buffer.from(rec.data.buffer, rec.data.byteOffset + offset, end - offset);
     try {
       if (offset === 0 && end === rec.size) return await readFile(this.file(fileId, index));
       const fh = await openFile(this.file(fileId, index), 'r');
@@ -84,8 +90,11 @@ export class BlockStore {
     }
   }
 
-  /** Make room for `size` bytes, evicting LRU evictable blocks; RESOURCE_EXHAUSTED if impossible. */
-  private async reserve(size: number): Promise<void> {
+  /**
+   * Make room for `size` bytes, evicting LRU evictable blocks; RESOURCE_EXHAUSTED if
+   * impossible. Resolves with the function that ends the reservation.
+   */
+  async reserve(size: number): Promise<() => void> {
     const victims: Array<{ fileId: number; index: number; size: number }> = [];
     let freeable = 0;
     const need = this.used + this.reserved + size - this.capacity;
@@ -101,7 +110,29 @@ export class BlockStore {
       }
     }
     this.reserved += size;
-    if (victims.length) await this.dropBlocks(victims.map((v) => [v.fileId, v.index] as BlockKey), true);
+    let done = false;
+    const release = (): void => { if (!done) { done = true; this.reserved -= size; } };
+    try {
+      if (victims.length) await this.dropBlocks(victims.map((v) => [v.fileId, v.index] as BlockKey), true);
+    } catch (err) {
+      release();
+      throw err;
+    }
+    return release;
+  }
+
+  /**
+   * In the caller's transaction: store a small block inline (size <= INLINE_MAX), under a
+   * reservation the caller holds. Call `committed` once the transaction committed.
+   */
+  stageInline(tx: MetaTxn, fileId: number, index: number, data: Uint8Array, evictable: boolean): void {
+    if (data.length > INLINE_MAX) throw new RangeError(`inline block of ${data.length} bytes`);
+    tx.put('block', [fileId, index], { size: data.length, evictable, data } satisfies BlockRecord);
+  }
+
+  /** Account a block staged in a committed transaction. */
+  committed(fileId: number, index: number, size: number, evictable: boolean): void {
+    this.account(fileId, index, { size, evictable }, +1);
   }
 
   /**
@@ -109,10 +140,16 @@ export class BlockStore {
    * exists nowhere else: MUST_CACHE and ASYNC_THROUGH).
    */
   async put(fileId: number, index: number, data: Uint8Array, evictable: boolean, durable: boolean): Promise<void> {
-    await this.reserve(data.length);
+    const release = await this.reserve(data.length);
     try {
+      if (data.length <= INLINE_MAX) {
+        const prev = this.store.get<BlockRecord>('block', [fileId, index]);
+        await this.store.transact((tx) => this.stageInline(tx, fileId, index, data, evictable));
+        if (prev) this.account(fileId, index, prev, -1);
+        this.committed(fileId, index, data.length, evictable);
+        return;
+      }
       const path = this.file(fileId, index);
-      mkdirSync(join(path, '..'), { recursive: true });
       if (durable) {
         const fd = openSync(path, 'w');
         try {
@@ -129,7 +166,7 @@ export class BlockStore {
       if (prev) this.account(fileId, index, prev, -1);
       this.account(fileId, index, { size: data.length, evictable }, +1);
     } finally {
-      this.reserved -= data.length;
+      release();
     }
   }
 
@@ -158,7 +195,7 @@ export class BlockStore {
       bytes += rec.size;
     });
     if (eviction) this.evicted += bytes;
-    await Promise.all(keys.map((k) => rm(this.file(k[0], k[1]), { force: true })));
+    await Promise.all(keys.filter((_, i) => !recs[i]?.data).map((k) => rm(this.file(k[0], k[1]), { force: true })));
     return bytes;
   }
 
@@ -184,7 +221,7 @@ export class BlockStore {
         const rec = tx.get<BlockRecord>('block', k);
         if (rec && rec.evictable !== evictable) {
           tx.put('block', k, { ...rec, evictable });
-          changed.push([k, rec]);
+          changed.push([k, { size: rec.size, evictable: rec.evictable }]);
         }
       }
     });

@@ -22,7 +22,7 @@ import type { Logger } from '../log.js';
 import { AbsentPathCache } from '../meta/absent-cache.js';
 import type { InodeRecord } from '../meta/inode.js';
 import { ROOT_ID } from '../meta/inode.js';
-import { InodeTree } from '../meta/inode-tree.js';
+import { IdAllocator, InodeTree } from '../meta/inode-tree.js';
 import { LmdbStore } from '../meta/lmdb-store.js';
 import type { MetaStore } from '../meta/meta-store.js';
 import { MountTable } from '../meta/mount-table.js';
@@ -77,6 +77,7 @@ export class Coordinator implements FileSystem {
     private readonly activeSync: ActiveSyncManager,
     private readonly log: Logger,
   ) {
+    this.ids = new IdAllocator(store);
     this.ttl = new TtlChecker(store, {
       pathOf: (id) => tree.pathOf(id),
       free: (p) => this.free(p, { recursive: true }),
@@ -85,6 +86,7 @@ export class Coordinator implements FileSystem {
   }
 
   private readonly ttl: TtlChecker;
+  private readonly ids: IdAllocator;
 
   /** Open (or create) a Strata instance on a data directory. */
   static async open(opts: CoordinatorOptions): Promise<Coordinator> {
@@ -409,52 +411,66 @@ export class Coordinator implements FileSystem {
         if (existing.mountId !== undefined) throw mountConflict(`${p} is a mount point`);
       }
       await this.ensureParent(p, options.recursive ?? false, writeType, options);
-      const fileId = await this.store.transact((tx) => {
-        const id = InodeTree.allocId(tx);
-        tx.put('pending', id, { path: p, ms: Date.now() });
-        return id;
-      });
+      const fileId = await this.ids.take();
+      let recorded = false;
+      const ps = writeType === 'MUST_CACHE' ? 'NOT_PERSISTED' : writeType === 'ASYNC_THROUGH' ? 'TO_BE_PERSISTED' : 'PERSISTED';
       let outcome;
       try {
         outcome = await this.data.write(data, {
-          fileId, writeType, blockSize, ufs: this.ufsOf(mount), ufsPath,
+          fileId, writeType, blockSize, ufs: this.ufsOf(mount), ufsPath, evictable: ps === 'PERSISTED',
+          // Block files written before the commit are found and discarded after a crash.
+          beforeBlocks: async () => {
+            recorded = true;
+            await this.store.transact((tx) => tx.put('pending', fileId, { path: p, ms: Date.now() }));
+          },
           onBytes: options.onProgress ? (n) => options.onProgress!({ done: n, bytes: n, phase: 'write' }) : undefined,
         });
       } catch (err) {
         await this.blocks.removeFile(fileId).catch(() => undefined);
-        await this.store.transact((tx) => tx.del('pending', fileId));
+        if (recorded) await this.store.transact((tx) => tx.del('pending', fileId));
         throw err;
       }
       this.metrics.inc('ops', `write.${writeType}`);
       this.metrics.inc('ops', 'bytesWritten', outcome.length);
-      const ps = writeType === 'MUST_CACHE' ? 'NOT_PERSISTED' : writeType === 'ASYNC_THROUGH' ? 'TO_BE_PERSISTED' : 'PERSISTED';
+      const inlineBytes = outcome.inline;
+      const release = inlineBytes ? await this.blocks.reserve(inlineBytes.length) : undefined;
       const old: number[] = [];
-      const inode = await this.store.transact((tx) => {
-        const now = Date.now();
-        const parent = this.tree.resolve(parentPath(p)).inode;
-        if (!parent || parent.type !== 'directory') throw notFound(parentPath(p), 'parent directory');
-        const prev = InodeTree.child(tx, parent.id, baseName(p));
-        if (prev) {
-          if (prev.type === 'directory') throw isADirectory(p);
-          InodeTree.removeSubtree(tx, prev, (i) => { old.push(i.fileId); tx.del('persist', i.fileId); });
-        }
-        const created = InodeTree.create(tx, tx.get<InodeRecord>('inode', parent.id)!, baseName(p), {
-          type: 'file', fileId, length: outcome.length, ps, blockSize,
-          mtimeMs: outcome.ufs?.mtimeMs ?? now,
-          ufsContent: outcome.ufs?.contentHash, ufsMeta: outcome.ufs?.metaHash,
-          ...(outcome.ufs?.mode !== undefined ? { mode: outcome.ufs.mode & 0o7777 } : {}),
-          pinned: ps === 'TO_BE_PERSISTED',
-          ttlMs: options.ttlMs ?? -1, ttlAction: options.ttlAction ?? 'free',
-          syncMs: now,
-        }, now);
-        tx.del('pending', fileId);
-        TtlChecker.index(tx, undefined, created);
-        AbsentPathCache.clearPath(tx, p);
-        if (ps === 'TO_BE_PERSISTED') PersistQueue.enqueue(tx, created, now);
-        return created;
-      });
+      let inode: InodeRecord;
+      try {
+        inode = await this.store.transact((tx) => {
+          const now = Date.now();
+          const parent = this.tree.resolve(parentPath(p)).inode;
+          if (!parent || parent.type !== 'directory') throw notFound(parentPath(p), 'parent directory');
+          const prev = InodeTree.child(tx, parent.id, baseName(p));
+          if (prev) {
+            if (prev.type === 'directory') throw isADirectory(p);
+            InodeTree.removeSubtree(tx, prev, (i) => { old.push(i.fileId); tx.del('persist', i.fileId); });
+          }
+          const created = InodeTree.create(tx, tx.get<InodeRecord>('inode', parent.id)!, baseName(p), {
+            type: 'file', fileId, length: outcome.length, ps, blockSize,
+            mtimeMs: outcome.ufs?.mtimeMs ?? now,
+            ufsContent: outcome.ufs?.contentHash, ufsMeta: outcome.ufs?.metaHash,
+            ...(outcome.ufs?.mode !== undefined ? { mode: outcome.ufs.mode & 0o7777 } : {}),
+            pinned: ps === 'TO_BE_PERSISTED',
+            ttlMs: options.ttlMs ?? -1, ttlAction: options.ttlAction ?? 'free',
+            syncMs: now,
+          }, now);
+          if (inlineBytes) this.blocks.stageInline(tx, fileId, 0, inlineBytes, ps === 'PERSISTED');
+          if (recorded) tx.del('pending', fileId);
+          TtlChecker.index(tx, undefined, created);
+          AbsentPathCache.clearPath(tx, p);
+          if (ps === 'TO_BE_PERSISTED') PersistQueue.enqueue(tx, created, now);
+          return created;
+        });
+        if (inlineBytes) this.blocks.committed(fileId, 0, inlineBytes.length, ps === 'PERSISTED');
+      } catch (err) {
+        if (!inlineBytes) await this.blocks.removeFile(fileId).catch(() => undefined);
+        if (recorded) await this.store.transact((tx) => tx.del('pending', fileId)).catch(() => undefined);
+        throw err;
+      } finally {
+        release?.();
+      }
       for (const id of old) if (id !== fileId) await this.blocks.removeFile(id);
-      if (ps === 'PERSISTED') await this.blocks.setEvictable(fileId, true);
       if (ps === 'TO_BE_PERSISTED') this.persistQueue.wake();
       return this.info(p, inode);
     });

@@ -3,6 +3,7 @@
 // (hot: no UFS call) and fetch missing ones from the UFS, caching them on the way under
 // read type CACHE. Concurrent cold reads of one block share one UFS read.
 
+import { INLINE_MAX } from '../cache/block-store.js';
 import type { BlockStore } from '../cache/block-store.js';
 import { ErrorCode, StrataError } from '../errors.js';
 import type { InodeRecord } from '../meta/inode.js';
@@ -27,6 +28,11 @@ export async function* chunksOf(data: Source): AsyncIterable<Uint8Array> {
 export interface WriteOutcome {
   length: number;
   ufs?: UfsStatus;
+  /**
+   * The whole content of a small cached file, not yet stored: the caller stages it inline
+   * in the transaction that creates the file (one commit, no block file, no fsync).
+   */
+  inline?: Uint8Array;
 }
 
 /** Where the bytes of one write go. */
@@ -36,6 +42,10 @@ export interface WriteTarget {
   blockSize: number;
   ufs?: Ufs;
   ufsPath?: string;
+  /** Cached blocks may be evicted at once (the UFS will hold the bytes: CACHE_THROUGH). */
+  evictable: boolean;
+  /** Called once before the first block goes to the cache (to record the write for crash cleanup). */
+  beforeBlocks?: () => Promise<void>;
   onBytes?: (total: number) => void;
 }
 
@@ -47,7 +57,7 @@ export class DataPath {
   /**
    * Write a stream per the write type: MUST_CACHE and ASYNC_THROUGH to durable cache blocks,
    * THROUGH to the UFS only, CACHE_THROUGH to both (the call returns when both hold it).
-   * Cached blocks start unevictable; the caller marks them evictable once persisted.
+   * A file that fits in one inline block is returned as `inline` for the caller to commit.
    */
   async write(data: Source, t: WriteTarget): Promise<WriteOutcome> {
     const toCache = t.writeType !== 'THROUGH';
@@ -57,12 +67,20 @@ export class DataPath {
     let index = 0;
     let pending: Uint8Array[] = [];
     let pendingBytes = 0;
+    let inline: Uint8Array | undefined;
     const blocks = this.blocks;
     const flush = async (final: boolean): Promise<void> => {
+      if (final && index === 0 && pendingBytes <= INLINE_MAX) {
+        inline = pending.length === 1 ? pending[0]! : Buffer.concat(pending, pendingBytes);
+        pending = [];
+        pendingBytes = 0;
+        return;
+      }
       while (pendingBytes >= t.blockSize || (final && pendingBytes > 0)) {
         const all = pending.length === 1 ? pending[0]! : Buffer.concat(pending, pendingBytes);
         const size = Math.min(t.blockSize, pendingBytes);
-        await blocks.put(t.fileId, index++, all.subarray(0, size), false, durable);
+        if (index === 0) await t.beforeBlocks?.();
+        await blocks.put(t.fileId, index++, all.subarray(0, size), t.evictable, durable);
         const rest = all.subarray(size);
         pending = rest.length ? [rest] : [];
         pendingBytes = rest.length;
@@ -84,10 +102,10 @@ export class DataPath {
     }
     if (toUfs) {
       const ufs = await t.ufs!.write(t.ufsPath!, tee(), { overwrite: true, recursive: true });
-      return { length, ufs };
+      return { length, ufs, inline };
     }
     for await (const _ of tee()) { /* cache only: tee() did the work */ }
-    return { length };
+    return { length, inline };
   }
 
   /**
