@@ -37,6 +37,7 @@ import type {
 } from '../types.js';
 import { MountedUfsCache } from '../ufs/mounted-ufs.js';
 import { createUfs } from '../ufs/registry.js';
+import { LocalUfs } from '../ufs/local/local-ufs.js';
 import type { Ufs } from '../ufs/ufs.js';
 import { DataPath } from './data-path.js';
 import { Metrics } from './metrics.js';
@@ -181,6 +182,19 @@ export class Coordinator implements FileSystem {
     if (pending.length) {
       await this.store.transact((tx) => { for (const id of pending) tx.del('pending', id); });
       this.log.info({ writes: pending.length }, 'discarded uncommitted writes after a crash');
+    }
+    // Temp files of UFS writes (persists, CACHE_THROUGH, THROUGH) cut short by a crash. Nothing
+    // is in flight yet at start, so every temp file is an orphan (minimum age 0).
+    for (const m of this.mounts.list()) {
+      if (!m.ufsUri.startsWith('file:')) continue;
+      const ufs = this.ufsCache.rawUfs(m);
+      if (!(ufs instanceof LocalUfs)) continue;
+      try {
+        const removed = await ufs.cleanupTempFiles(0);
+        if (removed) this.log.info({ mount: m.path, removed }, 'removed temp files of interrupted UFS writes');
+      } catch (err) {
+        this.logError(`temp file cleanup of ${m.path} failed`, err);
+      }
     }
   }
 
