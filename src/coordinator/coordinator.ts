@@ -525,7 +525,10 @@ export class Coordinator implements FileSystem {
         inode = await this.sync.access(p, options, true); // see the UFS children before deciding
         if (!options.recursive && this.tree.hasChildren(inode.id)) throw directoryNotEmpty(p);
       }
-      const inUfs = inode.ps === 'PERSISTED' || inode.type === 'directory';
+      // A file whose ASYNC_THROUGH persist is pending may have overwritten an older persisted
+      // copy, still in the UFS: delete it too (a missing UFS path is no error), or a sync
+      // would resurrect it.
+      const inUfs = inode.ps === 'PERSISTED' || inode.ps === 'TO_BE_PERSISTED' || inode.type === 'directory';
       if (inUfs && !options.strataOnly) await this.ufsOf(mount).delete(ufsPath, { recursive: true });
       const freed: number[] = [];
       await this.store.transact((tx) => {
@@ -568,6 +571,9 @@ export class Coordinator implements FileSystem {
       if (inode.type === 'directory') await this.sync.access(s, options, true);
       const inUfs = inode.ps === 'PERSISTED' || inode.type === 'directory';
       if (inUfs) await this.ufsOf(sm.mount).rename(sm.ufsPath, dm.ufsPath);
+      // A pending ASYNC_THROUGH file may have overwritten an older persisted copy: drop it from
+      // the old name; the queued persist writes the current bytes under the new one.
+      else if (inode.ps === 'TO_BE_PERSISTED') await this.ufsOf(sm.mount).delete(sm.ufsPath);
       await this.store.transact((tx) => {
         const cur = tx.get<InodeRecord>('inode', inode.id);
         const par = tx.get<InodeRecord>('inode', parent.id);
