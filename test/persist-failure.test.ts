@@ -80,7 +80,10 @@ test('a failing persist is retried, visible, never silent, and completes once th
   // The UFS recovers: both files are persisted by the queue, marks cleared.
   rmSync(join(env.ufsDir, 'out'));
   mkdirSync(join(env.ufsDir, 'out'));
-  await waitFor(async () => (await env.fs.getReport()).persist.pending === 0, 'the queue drains after recovery', 15_000);
+  await waitFor(async () => {
+    const q = (await env.fs.getReport()).persist;
+    return q.pending === 0 && q.inFlight === 0;
+  }, 'the queue drains after recovery', 15_000);
   for (const [p, name, data] of [['/out/a', 'a', small], ['/out/b', 'b', big]] as const) {
     const s = await env.fs.getStatus(p);
     assert.is(s.persistenceState, 'PERSISTED', `${p} PERSISTED`);

@@ -135,7 +135,10 @@ test('the report: persist queue figures and cached bytes by state', async () => 
   assert.ok(r2.cache.bytesByState.unevictable >= 64 * 1024 * 2);
   await sleep(20);
   assert.ok((await env.fs.getReport()).persist.oldestPendingMs > 0);
-  await waitFor(async () => (await env.fs.getReport()).persist.pending === 0, 'persist', 10_000);
+  await waitFor(async () => {
+    const q = (await env.fs.getReport()).persist;
+    return q.pending === 0 && q.inFlight === 0;
+  }, 'persist', 10_000);
   const r3 = await env.fs.getReport();
   assert.is(r3.persist.oldestPendingMs, 0);
   assert.is(r3.cache.bytesByState.unevictable, 0);
