@@ -433,6 +433,40 @@ test('throttling (503 SlowDown) is retried with back-off; without retries it is 
   }
 });
 
+test('a prefetched page that fails while the consumer is busy surfaces as UFS_UNAVAILABLE, no crash', async () => {
+  const srv = await ensureS3Server();
+  let requests = 0;
+  const http: Server = createServer((req, res) => {
+    requests++;
+    req.resume();
+    if (!req.url?.includes('continuation-token')) {
+      res.writeHead(200, { 'content-type': 'application/xml' });
+      res.end('<?xml version="1.0" encoding="UTF-8"?><ListBucketResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Name>b</Name><Prefix></Prefix><KeyCount>1</KeyCount><MaxKeys>1000</MaxKeys><IsTruncated>true</IsTruncated><NextContinuationToken>tok</NextContinuationToken><Contents><Key>a</Key><Size>1</Size><ETag>"x"</ETag><LastModified>2024-01-01T00:00:00.000Z</LastModified></Contents></ListBucketResult>');
+      return;
+    }
+    res.writeHead(500, { 'content-type': 'application/xml' });
+    res.end('<?xml version="1.0" encoding="UTF-8"?><Error><Code>InternalError</Code><Message>boom</Message></Error>');
+  });
+  await new Promise<void>((r) => http.listen(0, '127.0.0.1', r));
+  const endpoint = `http://127.0.0.1:${(http.address() as AddressInfo).port}`;
+  const ufs = new S3Ufs('s3://bucket-x', s3Options(srv, { endpoint, maxAttempts: '1' }));
+  try {
+    const seen: string[] = [];
+    const e = await rejects(async () => {
+      for await (const page of ufs.list('')) {
+        seen.push(...page.map((x) => x.name));
+        await new Promise((r) => setTimeout(r, 300)); // the next page fails meanwhile
+      }
+    }, 'UFS_UNAVAILABLE');
+    assert.equal(seen, ['a']);
+    assert.match(e.message, /InternalError/);
+    assert.is(requests, 2);
+  } finally {
+    await ufs.close();
+    await new Promise<void>((r) => http.close(() => r()));
+  }
+});
+
 test('options: s3.* keys, environment fall-back, validation, redaction', async () => {
   const u = new S3Ufs('s3://my-bucket/a/b/', { 's3.endpoint': 'http://127.0.0.1:1', 's3.region': 'eu-west-1', 's3.partSize': '16MB', 'ufs.timeout': '5s' });
   assert.is(u.uri, 's3://my-bucket/a/b');

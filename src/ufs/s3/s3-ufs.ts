@@ -441,28 +441,29 @@ export class S3Ufs implements Ufs {
 
   /** ListObjectsV2 pages of `prefix`, the next one requested before the current is yielded. */
   private async *listPages(prefix: string, delimiter: string | undefined, maxKeys: number, signal: AbortSignal | undefined, what: string): AsyncGenerator<ListObjectsV2CommandOutput> {
-    const fetch = (token: string | undefined, startAfter: string | undefined): Promise<ListObjectsV2CommandOutput> =>
-      this.send<ListObjectsV2CommandOutput>(new ListObjectsV2Command({
+    const fetch = (token: string | undefined, startAfter: string | undefined): Promise<ListObjectsV2CommandOutput> => {
+      const p = this.send<ListObjectsV2CommandOutput>(new ListObjectsV2Command({
         Bucket: this.settings.bucket, Prefix: prefix, MaxKeys: maxKeys,
         ...(delimiter ? { Delimiter: delimiter } : {}),
         ...(token ? { ContinuationToken: token } : {}),
         ...(startAfter ? { StartAfter: startAfter } : {}),
       }), signal).catch((err: unknown) => { throw mapS3Error(err, what, this.endpointLabel); });
+      // A prefetched page may fail while the consumer is busy: handled here, rethrown when awaited.
+      p.catch(() => undefined);
+      return p;
+    };
+    // A consumer that stops early simply drops the prefetched page.
     let next: Promise<ListObjectsV2CommandOutput> | undefined = fetch(undefined, undefined);
-    try {
-      while (next) {
-        const page: ListObjectsV2CommandOutput = await next;
-        next = undefined;
-        if (page.IsTruncated) {
-          const last = lastKeyOf(page);
-          if (page.NextContinuationToken) next = fetch(page.NextContinuationToken, undefined);
-          else if (last) next = fetch(undefined, last);
-          else throw new StrataError(ErrorCode.UFS_UNAVAILABLE, `${what}: the S3 server returned a truncated listing without a continuation token`);
-        }
-        yield page;
+    while (next) {
+      const page: ListObjectsV2CommandOutput = await next;
+      next = undefined;
+      if (page.IsTruncated) {
+        const last = lastKeyOf(page);
+        if (page.NextContinuationToken) next = fetch(page.NextContinuationToken, undefined);
+        else if (last) next = fetch(undefined, last);
+        else throw new StrataError(ErrorCode.UFS_UNAVAILABLE, `${what}: the S3 server returned a truncated listing without a continuation token`);
       }
-    } finally {
-      next?.catch(() => undefined); // consumer stopped early: drop the prefetched page
+      yield page;
     }
   }
 
