@@ -12,7 +12,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { StrataClient } from '../src/client/tcp-client.js';
-import { fileUri, readAll, sleep, tempDir } from './helpers/fixture.js';
+import { fileUri, openEnv, readAll, sleep, tempDir, waitFor } from './helpers/fixture.js';
 import { startServer } from './helpers/server.js';
 import type { ServerHandle } from './helpers/server.js';
 
@@ -152,12 +152,43 @@ test(`kill -9 at random moments over ${ROUNDS} rounds loses no acknowledged ASYN
   assert.equal(tempFiles(rootUfs), [], 'no temp files left in the root UFS');
   const r = await c.getReport();
   assert.is(r.persist.failed, 0);
+  assert.is(r.cache.bytesByState.unevictable, 0, `persisted data is evictable: ${JSON.stringify(r.cache.bytesByState)}`);
   assert.ok(typeof r.persist.oldestPendingMs === 'number');
   console.log(`  ${ROUNDS} rounds, ${acked.size} acknowledged files, ${unacked.size} interrupted writes, ${killedMidWrite} kills mid-write`);
   await client!.close();
   client = undefined;
   await server!.stop();
   server = undefined;
+});
+
+test('a crash between the PERSISTED commit and the clean-up: the restart finishes it', async () => {
+  const env = await openEnv({ 'persist.initial.wait': '0ms', 'cache.block.size': '64KB' });
+  try {
+    const data = randomBytes(BLOCK * 3 + 5);
+    await env.fs.writeFile('/f', data, { writeType: 'ASYNC_THROUGH' });
+    await waitFor(async () => (await env.fs.getReport()).persist.pending === 0 && (await env.fs.getReport()).persist.inFlight === 0, 'persist');
+    const st = await env.fs.getStatus('/f');
+    assert.is(st.persistenceState, 'PERSISTED');
+    // The state a kill -9 leaves right after the PERSISTED commit: the job still queued and
+    // the blocks not yet evictable.
+    const inodeId = env.fs.tree.resolve('/f').inode!.id;
+    await env.fs.store.transact((tx) => tx.put('persist', st.fileId, { inodeId, fileId: st.fileId, enqueuedMs: Date.now(), nextMs: 0, attempts: 0 }));
+    await env.fs.blocks.setEvictable(st.fileId, false);
+    await env.restart();
+    await waitFor(async () => {
+      const r = await env.fs.getReport();
+      return r.persist.pending === 0 && r.persist.inFlight === 0;
+    }, 'the leftover job to finish', 10_000);
+    const r = await env.fs.getReport();
+    assert.is(r.cache.bytesByState.unevictable, 0, `blocks evictable again: ${JSON.stringify(r.cache.bytesByState)}`);
+    const after = await env.fs.getStatus('/f');
+    assert.is(after.persistenceState, 'PERSISTED');
+    assert.is(after.fileId, st.fileId);
+    assert.ok(readFileSync(join(env.ufsDir, 'f')).equals(data));
+    assert.ok((await readAll(env.fs.readFile('/f'))).equals(data));
+  } finally {
+    await env.dispose();
+  }
 });
 
 test.run();

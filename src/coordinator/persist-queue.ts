@@ -116,7 +116,12 @@ export class PersistQueue {
         const inode = this.d.tree.getInode(job.inodeId);
         // Deleted, renamed or rewritten while waiting for the lock: the next tick sees the truth.
         if (!inode || inode.fileId !== job.fileId || this.pathOf(job.inodeId) !== path) return;
-        if (inode.ps === 'PERSISTED') return;
+        if (inode.ps === 'PERSISTED') {
+          // Persisted before a crash cut the clean-up short: finish it.
+          if (!inode.pinned) await this.d.blocks.setEvictable(job.fileId, true);
+          await this.d.store.transact((tx) => tx.del('persist', job.fileId));
+          return;
+        }
         const { mount, ufsPath } = this.d.mounts.resolve(path);
         if (mount.readOnly) throw new StrataError(ErrorCode.READ_ONLY, `${path} is under the read-only mount ${mount.path}`);
         const blocks = this.d.blocks;
@@ -131,12 +136,14 @@ export class PersistQueue {
         const st = await this.d.ufsOf(mount).write(ufsPath, bytes(), { overwrite: true, size: inode.length, recursive: true });
         await this.d.store.transact((tx) => {
           const cur = tx.get<InodeRecord>('inode', inode.id);
-          tx.del('persist', job.fileId);
-          if (!cur || cur.fileId !== job.fileId) return;
+          if (!cur || cur.fileId !== job.fileId) { tx.del('persist', job.fileId); return; }
           const { persistAttempts: _a, lastPersistError: _e, ...rest } = cur;
           tx.put('inode', cur.id, { ...rest, ps: 'PERSISTED', pinned: false, ufsContent: st.contentHash, ufsMeta: st.metaHash, mtimeMs: st.mtimeMs, syncMs: Date.now() });
         });
         await blocks.setEvictable(job.fileId, true);
+        // The job goes last: a crash before this line leaves it, and the next run finishes
+        // the clean-up above (blocks evictable), so persisted data never stays unevictable.
+        await this.d.store.transact((tx) => tx.del('persist', job.fileId));
         this.d.metrics.inc('persist', 'persisted');
         this.d.metrics.inc('persist', 'bytes', inode.length);
       });
