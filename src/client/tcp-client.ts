@@ -14,6 +14,7 @@ import type {
 } from '../types.js';
 import { DEFAULT_MAX_FRAME_BYTES, FrameDecoder } from '../protocol/codec.js';
 import {
+  INITIAL_UPLOAD_CREDIT,
   DEFAULT_PORT, PROTOCOL_VERSION, fromWireError, parseServerMessage,
   type OpName, type ResponseMsg, type ServerMessage,
 } from '../protocol/messages.js';
@@ -305,7 +306,7 @@ export class StrataClient implements FileSystem {
     if (this.closedError) throw this.closedError;
     const { onProgress, ...rest } = options ?? {};
     const id = this.alloc();
-    let credits = 0;
+    let credits = INITIAL_UPLOAD_CREDIT; // sent without waiting: a small file costs one round trip
     let done = false;
     let wake: (() => void) | undefined;
     const result = new Promise<FileInfo>((resolve, reject) => {

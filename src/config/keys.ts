@@ -53,7 +53,8 @@ export function isConfigKey(key: string): key is ConfigKey {
 /** Keys that belong to a UFS (credentials, endpoint, ...), passed through to its factory. */
 export function isUfsOptionKey(key: string): boolean {
   return /^(s3\.|local\.)/.test(key) ||
-    ['endpoint', 'region', 'accessKeyId', 'secretAccessKey', 'sessionToken', 'pathStyle', 'partSize', 'maxAttempts'].includes(key);
+    ['endpoint', 'region', 'accessKeyId', 'secretAccessKey', 'sessionToken', 'pathStyle', 'partSize', 'maxAttempts',
+      'batchDelete', 'multipartCopyThreshold'].includes(key);
 }
 
 /** Check one key=value, throwing INVALID_ARGUMENT naming the key and value. */

@@ -126,6 +126,13 @@ export type Message = ClientMessage | ServerMessage;
 /** Largest credit grant accepted in one frame. */
 export const MAX_CREDIT = 1 << 20;
 
+/**
+ * Data frames a client may send on an upload before any `credit` arrives: a small file
+ * travels as `req` + `data` + `end` in one write, answered in one round trip. The server's
+ * first `credit` grants its window minus these.
+ */
+export const INITIAL_UPLOAD_CREDIT = 2;
+
 function bad(message: string): StrataError {
   return new StrataError(ErrorCode.BAD_REQUEST, message);
 }

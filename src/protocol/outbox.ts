@@ -1,5 +1,6 @@
 // Outgoing frame batching shared by the server and the client: every frame sent during one
-// tick is written to the socket in one go (small frames concatenated into one buffer, large
+// turn of the event loop (flushed by setImmediate, after the I/O callbacks that produced
+// them) is written to the socket in one go (small frames concatenated into one buffer, large
 // data frames passed through without a copy), so pipelined calls cost one syscall per batch.
 
 import { encodeDataFrameHead, encodeFrame } from './codec.js';
@@ -30,7 +31,7 @@ export class Outbox {
     this.parts.push(encodeFrame(msg));
     if (!this.scheduled) {
       this.scheduled = true;
-      process.nextTick(this.flushBound);
+      setImmediate(this.flushBound);
     }
   }
 
@@ -43,7 +44,7 @@ export class Outbox {
     this.parts.push(encodeDataFrameHead(id, chunk.length), chunk);
     if (!this.scheduled) {
       this.scheduled = true;
-      process.nextTick(this.flushBound);
+      setImmediate(this.flushBound);
     }
   }
 

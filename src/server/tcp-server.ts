@@ -9,6 +9,7 @@ import type { FileSystem } from '../fs.js';
 import { logger as rootLogger, type Logger } from '../log.js';
 import { DEFAULT_MAX_FRAME_BYTES, FrameDecoder } from '../protocol/codec.js';
 import {
+  INITIAL_UPLOAD_CREDIT,
   DEFAULT_PORT, OPS, PROTOCOL_VERSION, checkArgs, isOpName, parseClientMessage, toWireError,
   type ClientMessage, type OpName, type RequestMsg,
 } from '../protocol/messages.js';
@@ -485,7 +486,7 @@ class Connection {
   }
 
   private runUpload(id: number, op: OpName, args: unknown[], progressArg: number | undefined): void {
-    const window = this.settings.uploadWindow;
+    const window = Math.max(this.settings.uploadWindow, INITIAL_UPLOAD_CREDIT);
     const channel = new UploadChannel(window, (n) => {
       if (!call.finished && this.state === 'open') this.outbox.send({ t: 'credit', id, n });
     }, (message) => {
@@ -499,7 +500,8 @@ class Connection {
     this.calls.set(id, call);
     this.attachProgress(call, args, progressArg);
     args[1] = channel;
-    this.outbox.send({ t: 'credit', id, n: window });
+    // The client already holds INITIAL_UPLOAD_CREDIT; grant the rest of the window.
+    if (window > INITIAL_UPLOAD_CREDIT) this.outbox.send({ t: 'credit', id, n: window - INITIAL_UPLOAD_CREDIT });
     let p: Promise<unknown>;
     try {
       p = (this.fs[op] as (...a: unknown[]) => Promise<unknown>).apply(this.fs, args);
