@@ -27,6 +27,7 @@ import { ErrorCode, StrataError, invalidArgument, invalidPath } from '../../erro
 import type { Ufs, UfsListOptions, UfsReadOptions, UfsStatus, UfsWriteOptions } from '../ufs.js';
 import { httpStatus, mapS3Error, s3ErrorName } from './s3-errors.js';
 import { redactUrl, resolveS3Settings } from './s3-options.js';
+import { bucketHasNotification } from './notified-buckets.js';
 import type { S3Settings } from './s3-options.js';
 
 export { redactOptions } from './s3-options.js';
@@ -628,7 +629,8 @@ export class S3Ufs implements Ufs {
   private async deleteKeys(keys: string[], path: string): Promise<void> {
     const Bucket = this.settings.bucket;
     try {
-      if (!this.settings.batchDelete) {
+      // DeleteObjects crashes radosgw (beast) on a bucket with a notification: see docs/s3.md.
+      if (!this.settings.batchDelete || bucketHasNotification(this.settings.endpoint, Bucket)) {
         const limit = pLimit(OBJECT_CONCURRENCY);
         await Promise.all(keys.map((Key) => limit(() => this.send(new DeleteObjectCommand({ Bucket, Key })))));
         return;
