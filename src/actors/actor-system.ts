@@ -86,6 +86,12 @@ export class ActorSystem {
     }
   }
 
+  /** Resolves when every worker thread has loaded (TypeScript compiled, LMDB open). */
+  async warmUp(): Promise<void> {
+    const n = this.opts.threads * (this.opts.tasksPerThread ?? 8);
+    await Promise.all(Array.from({ length: n }, () => this.runOnPool({ kind: 'ping' })));
+  }
+
   stats(): { shards: number; queued: number; handled: number; poolThreads: number; poolQueue: number } {
     let queued = 0;
     let handled = 0;

@@ -19,7 +19,12 @@ export interface SyncDirMessage {
   job: DirSyncJob;
 }
 
-export type WorkerMessage = SyncDirMessage;
+/** Answered at once: used to have every thread loaded before work arrives. */
+export interface PingMessage {
+  kind: 'ping';
+}
+
+export type WorkerMessage = SyncDirMessage | PingMessage;
 
 export interface WorkerReply<T> {
   result: T;

@@ -37,6 +37,8 @@ export default async function handle(msg: WorkerMessage): Promise<WorkerReply<un
         const result = await syncDirectory(store, ufs, msg.job);
         return { result, counters: counters.groups };
       }
+      case 'ping':
+        return { result: true, counters: counters.groups };
       default:
         throw new StrataError(ErrorCode.BAD_REQUEST, `unknown worker message ${(msg as { kind: string }).kind}`);
     }

@@ -137,6 +137,7 @@ export class Coordinator implements FileSystem {
     });
     const c = new Coordinator(metrics, dataDir, config, store, tree, mounts, pathConf, absent, options, blocks, actors, ufsCache, sync, data, persistQueue, activeSync, log);
     await c.recover();
+    await actors.warmUp();
     persistQueue.start();
     c.ttl.start();
     await activeSync.startAll();

@@ -161,16 +161,22 @@ export class InodeTree {
 
   /** Allocate a new id (inode ids and file ids share one counter, never reused). */
   static allocId(tx: MetaTxn): number {
+    return InodeTree.allocIds(tx, 1);
+  }
+
+  /** Allocate `n` consecutive ids; returns the first. */
+  static allocIds(tx: MetaTxn, n: number): number {
     const id = tx.get<number>('sys', 'nextId') ?? ROOT_ID + 1;
-    tx.put('sys', 'nextId', id + 1);
+    tx.put('sys', 'nextId', id + n);
     return id;
   }
 
   /** Create a child inode in a transaction; the caller checked that the name is free. */
-  static create(tx: MetaTxn, parent: InodeRecord, name: string, fields: NewInode, now = Date.now()): InodeRecord {
+  static create(tx: MetaTxn, parent: InodeRecord, name: string, fields: NewInode, now = Date.now(), ids?: () => number): InodeRecord {
     if (parent.type !== 'directory') throw notADirectory(name);
-    const id = InodeTree.allocId(tx);
-    const fileId = fields.fileId ?? (fields.type === 'file' ? InodeTree.allocId(tx) : id);
+    const next = ids ?? (() => InodeTree.allocId(tx));
+    const id = next();
+    const fileId = fields.fileId ?? (fields.type === 'file' ? next() : id);
     const inode = newRecord(fields, id, parent.id, name, fileId, now);
     tx.put('inode', id, inode);
     tx.put('edge', edgeKey(parent.id, name), id);

@@ -91,7 +91,11 @@ export class LmdbStore implements MetaStore {
       mapSize: 64 * 1024 * 1024 * 1024,
       pageSize: 8192,
     });
-    for (const t of TABLES) this.dbs.set(t, this.env.openDB({ name: t }));
+    for (const t of TABLES) {
+      // Inode records share msgpack structures (field names stored once in the DB): smaller
+      // values and much faster encode/decode on the sync and lookup paths.
+      this.dbs.set(t, this.env.openDB(t === 'inode' ? { name: t, sharedStructuresKey: Symbol.for('structures') } : { name: t }));
+    }
   }
 
   /** Open (or create) the store under `dir`. */

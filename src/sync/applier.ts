@@ -75,10 +75,32 @@ export function syncMayDelete(inode: InodeRecord, startMs: number): boolean {
   return inode.touchMs < startMs;
 }
 
+/** What a directory sync knows up front about absent-cache entries of its children. */
+export interface ApplyContext {
+  /** Absent entries of the directory's children by name; absent means "none exist". */
+  absent?: Map<string, { ms: number; deleted?: boolean }>;
+  /** Id source for new inodes (ids reserved per page). */
+  ids?: () => number;
+}
+
 /** Was this path deleted through Strata after `startMs` (so a stale listing must not resurrect it)? */
-function deletedSince(tx: MetaTxn, path: string, startMs: number): boolean {
-  const t = tx.get<{ ms: number; deleted?: boolean }>('absent', path);
+function deletedSince(t: { ms: number; deleted?: boolean } | undefined, startMs: number): boolean {
   return !!t?.deleted && t.ms >= startMs;
+}
+
+/**
+ * Absent-cache entries (and tombstones) of a directory's direct children, read with one
+ * range scan (usually empty) so that applying a page needs no lookup per entry.
+ */
+export function absentChildren(store: Pick<MetaTxn, 'range'>, dirPath: string): Map<string, { ms: number; deleted?: boolean }> {
+  const out = new Map<string, { ms: number; deleted?: boolean }>();
+  const prefix = dirPath === '/' ? '/' : dirPath + '/';
+  const end = dirPath === '/' ? '0' : dirPath + '0'; // '0' follows '/' in byte order
+  for (const { key, value } of store.range<{ ms: number; deleted?: boolean }>('absent', { start: prefix, end })) {
+    const rest = (key as string).slice(prefix.length);
+    if (rest && !rest.includes('/')) out.set(rest, value);
+  }
+  return out;
 }
 
 /**
@@ -86,14 +108,15 @@ function deletedSince(tx: MetaTxn, path: string, startMs: number): boolean {
  * content change, the stale content id.
  */
 export function applyEntry(
-  tx: MetaTxn, dir: InodeRecord, dirPath: string, st: UfsStatus, startMs: number, now: number,
+  tx: MetaTxn, dir: InodeRecord, dirPath: string, st: UfsStatus, startMs: number, now: number, ctx: ApplyContext = {},
 ): { outcome: keyof SyncSummary; stale?: number; inode?: InodeRecord } {
   const path = joinPath(dirPath, st.name);
   const existing = InodeTree.child(tx, dir.id, st.name);
   if (!existing) {
-    if (deletedSince(tx, path, startMs)) return { outcome: 'unchanged' };
-    const inode = InodeTree.create(tx, dir, st.name, { ...fromUfs(st), createdMs: now, touchMs: 0 }, now);
-    tx.del('absent', path);
+    const absent = ctx.absent ? ctx.absent.get(st.name) : tx.get<{ ms: number; deleted?: boolean }>('absent', path);
+    if (deletedSince(absent, startMs)) return { outcome: 'unchanged' };
+    const inode = InodeTree.create(tx, dir, st.name, { ...fromUfs(st), createdMs: now, touchMs: 0 }, now, ctx.ids);
+    if (absent) tx.del('absent', path);
     return { outcome: 'created', inode };
   }
   if (existing.mountId !== undefined) return { outcome: 'unchanged', inode: existing }; // a mount point is never replaced
@@ -169,9 +192,13 @@ export async function syncDirectory(store: MetaStore, ufs: Ufs, job: DirSyncJob,
         const dir = tx.get<InodeRecord>('inode', job.dirId);
         if (!dir || dir.type !== 'directory') return;
         const t = now();
+        // Read inside the page's transaction: a delete through Strata during this sync is seen.
+        const absent = absentChildren(tx, job.dirPath);
+        let nextId = InodeTree.allocIds(tx, page.length * 2);
+        const ctx: ApplyContext = { absent, ids: () => nextId++ };
         for (const st of page) {
           seen.add(st.name);
-          const r = applyEntry(tx, dir, job.dirPath, st, job.startMs, t);
+          const r = applyEntry(tx, dir, job.dirPath, st, job.startMs, t, ctx);
           summary[r.outcome]++;
           if (r.stale !== undefined) staleFileIds.push(r.stale);
           if (r.inode?.type === 'directory') {
