@@ -16,6 +16,7 @@ import type { SyncPointInfo } from '../types.js';
 import { ufsScheme } from '../ufs/registry.js';
 import type { ChangeEvent, ChangeWatcher, WatchCallbacks } from './watcher.js';
 import { InotifyWatcher, PollingWatcher } from './watcher.js';
+import { S3NotifyWatcher } from './s3-notify.js';
 
 export interface SyncPointRecord {
   path: string;
@@ -42,7 +43,14 @@ export interface ActiveSyncDeps {
   batchMax: number;
   /** Build a watcher for a mount (tests may substitute). */
   watcherFor?: (mount: MountRecord, ufsDir: string, cb: WatchCallbacks) => ChangeWatcher;
+  /** The UFS options of a mount (server defaults under the mount's own), for S3 notifications. */
+  ufsOptions?: (mount: MountRecord) => Record<string, string>;
+  /** Port of the S3 notification endpoint on 127.0.0.1 (0: any free port). */
+  notifyPort?: number;
 }
+
+/** Reconciliation period used when `active.sync.interval` is not positive. */
+const DEFAULT_RECONCILE_MS = 30_000;
 
 interface Pending {
   event: ChangeEvent;
@@ -61,6 +69,8 @@ class SyncPoint {
   restartTimer: NodeJS.Timeout | undefined;
   applying: Promise<void> = Promise.resolve();
   fullResyncPending = false;
+  /** The watcher was restarted after a loss: resync once its new watch is established. */
+  resyncOnReady = false;
   stopped = false;
   constructor(readonly record: SyncPointRecord) {}
 }
@@ -143,10 +153,27 @@ export class ActiveSyncManager {
     return ufsRel === '' ? mount.path : joinPath(mount.path, ufsRel);
   }
 
-  private watcherFor(mount: MountRecord, ufsDir: string, cb: WatchCallbacks): ChangeWatcher {
+  private watcherFor(mount: MountRecord, ufsDir: string, cb: WatchCallbacks, syncPoint: string): ChangeWatcher {
     if (this.d.watcherFor) return this.d.watcherFor(mount, ufsDir, cb);
-    if (ufsScheme(mount.ufsUri) === 'file') return InotifyWatcher.fromUri(mount.ufsUri, ufsDir, cb);
+    const scheme = ufsScheme(mount.ufsUri);
+    if (scheme === 'file') return InotifyWatcher.fromUri(mount.ufsUri, ufsDir, cb);
+    if (scheme === 's3') {
+      try {
+        return new S3NotifyWatcher({
+          uri: mount.ufsUri, options: this.d.ufsOptions?.(mount) ?? mount.options, dir: ufsDir, syncPoint, cb,
+          log: this.d.log, port: this.d.notifyPort ?? 0,
+          count: (name, n = 1) => this.d.metrics.inc('activeSync', name, n),
+        });
+      } catch (err) {
+        this.d.log.info({ path: syncPoint, err: (err as Error).message }, 'S3 notifications unavailable; reconciling by listing');
+      }
+    }
     return new PollingWatcher(cb);
+  }
+
+  /** The watcher of a sync point (tests). */
+  watcherOf(path: string): ChangeWatcher | undefined {
+    return this.points.get(path)?.watcher;
   }
 
   private activate(record: SyncPointRecord): void {
@@ -157,7 +184,13 @@ export class ActiveSyncManager {
     let initialDone = false;
     const cb: WatchCallbacks = {
       onReady: () => {
-        if (initialDone) return;
+        if (initialDone) {
+          if (p.resyncOnReady) {
+            p.resyncOnReady = false;
+            void this.fullResync(p, 'watcher restarted', false);
+          }
+          return;
+        }
         initialDone = true;
         // Changes made before the watch existed (or while Strata was down) come from a full sync.
         void this.fullResync(p, 'initial sync').then(() => {
@@ -169,8 +202,12 @@ export class ActiveSyncManager {
         this.d.log.warn({ path: record.path, reason }, 'active sync lost events; full resync');
         this.d.metrics.inc('activeSync', 'lostStreams');
         void this.fullResync(p, reason);
-        if (reason.startsWith('inotifywait exited')) this.restartWatcher(p, mount, ufsPath, cb);
+        if (reason.startsWith('inotifywait exited')) {
+          p.resyncOnReady = true;
+          this.restartWatcher(p, mount, ufsPath, cb);
+        }
       },
+      onNotice: (message) => { p.message = message; },
       onDegraded: (reason) => {
         if (p.state === 'degraded') return;
         this.d.log.warn({ path: record.path, reason }, 'active sync degraded to interval reconciliation');
@@ -183,9 +220,10 @@ export class ActiveSyncManager {
         this.scheduleReconcile(p);
       },
     };
-    p.watcher = this.watcherFor(mount, ufsPath, cb);
+    p.watcher = this.watcherFor(mount, ufsPath, cb, record.path);
     p.watcher.start();
-    if (p.watcher.kind === 'poll') this.scheduleReconcile(p);
+    // Watchers without a stream, or whose events are only a hint (S3), also reconcile.
+    if (p.watcher.kind === 'poll' || p.watcher.reconcile) this.scheduleReconcile(p);
   }
 
   private restartWatcher(p: SyncPoint, mount: MountRecord, ufsPath: string, cb: WatchCallbacks): void {
@@ -193,7 +231,7 @@ export class ActiveSyncManager {
     clearTimeout(p.restartTimer);
     p.restartTimer = setTimeout(() => {
       if (p.stopped) return;
-      p.watcher = this.watcherFor(mount, ufsPath, cb);
+      p.watcher = this.watcherFor(mount, ufsPath, cb, p.record.path);
       p.watcher.start();
     }, 1000);
     p.restartTimer.unref();
@@ -203,7 +241,8 @@ export class ActiveSyncManager {
   private scheduleReconcile(p: SyncPoint): void {
     if (p.stopped) return;
     clearTimeout(p.reconcileTimer);
-    const every = Math.max(100, this.d.intervalMs(p.record.path));
+    const configured = this.d.intervalMs(p.record.path);
+    const every = configured > 0 ? Math.max(100, configured) : DEFAULT_RECONCILE_MS;
     p.reconcileTimer = setTimeout(() => {
       this.d.metrics.inc('activeSync', 'reconciliations');
       void this.fullResync(p, 'reconciliation', false).finally(() => this.scheduleReconcile(p));

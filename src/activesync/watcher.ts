@@ -28,10 +28,14 @@ export interface WatchCallbacks {
   onLost(reason: string): void;
   /** The watcher cannot watch (e.g. inotify watch limit): fall back to interval sync. */
   onDegraded(reason: string): void;
+  /** Something the sync point's listing should show (e.g. a fall-back to listing only). */
+  onNotice?(message: string): void;
 }
 
 export interface ChangeWatcher {
   readonly kind: string;
+  /** Its events are only a hint: the owner must also reconcile periodically (S3). */
+  readonly reconcile?: boolean;
   start(): void;
   stop(): Promise<void>;
 }

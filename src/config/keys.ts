@@ -35,6 +35,7 @@ export const KEYS = {
   'persist.parallelism': { kind: 'int', default: '4', perPath: false, doc: 'Files persisted at once.' },
   'active.sync.interval': { kind: 'duration', default: '30s', perPath: true, doc: 'Reconciliation period of active sync.' },
   'active.sync.batch': { kind: 'int', default: '1000', perPath: false, doc: 'Max events applied in one batch by active sync.' },
+  'active.sync.notify.port': { kind: 'int', default: '0', perPath: false, doc: 'Port of the S3 bucket-notification endpoint on 127.0.0.1 (0: any free port).' },
   'activeSync': { kind: 'bool', default: 'false', perPath: true, doc: 'Start active sync on this mount.' },
   'ufs.timeout': { kind: 'duration', default: '30s', perPath: true, doc: 'A UFS call that takes longer fails with UFS_UNAVAILABLE.' },
   'shard.count': { kind: 'int', default: '64', perPath: false, doc: 'Number of subtree shard actors.' },
@@ -109,6 +110,7 @@ export interface ConfigValues {
   'persist.parallelism': number;
   'active.sync.interval': number;
   'active.sync.batch': number;
+  'active.sync.notify.port': number;
   'activeSync': boolean;
   'ufs.timeout': number;
   'shard.count': number;

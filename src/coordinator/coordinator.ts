@@ -134,6 +134,8 @@ export class Coordinator implements FileSystem {
       },
       intervalMs: (p) => options.get(p, 'active.sync.interval'),
       batchMax: config.get('active.sync.batch'),
+      ufsOptions: (m) => ufsCache.optionsOf(m),
+      notifyPort: config.get('active.sync.notify.port'),
     });
     const c = new Coordinator(metrics, dataDir, config, store, tree, mounts, pathConf, absent, options, blocks, actors, ufsCache, sync, data, persistQueue, activeSync, log);
     await c.recover();
