@@ -103,13 +103,22 @@ export function absentChildren(store: Pick<MetaTxn, 'range'>, dirPath: string): 
   return out;
 }
 
+/** True when applying `st` to `existing` would change nothing (the re-sync fast path). */
+export function isUnchanged(existing: InodeRecord | undefined, st: UfsStatus, startMs: number): boolean {
+  if (!existing) return false;
+  if (existing.mountId !== undefined || existing.touchMs >= startMs) return true;
+  if (existing.ps === 'NOT_PERSISTED' || existing.ps === 'TO_BE_PERSISTED') return true;
+  if (existing.type !== st.type || existing.ufsMeta !== st.metaHash) return false;
+  return existing.ufsContent === st.contentHash;
+}
+
 /**
  * Apply one UFS entry to the child `name` of `dir`. Returns what happened and, for a
- * content change, the stale content id.
+ * content change or a replaced entry, the stale content ids.
  */
 export function applyEntry(
   tx: MetaTxn, dir: InodeRecord, dirPath: string, st: UfsStatus, startMs: number, now: number, ctx: ApplyContext = {},
-): { outcome: keyof SyncSummary; stale?: number; inode?: InodeRecord } {
+): { outcome: keyof SyncSummary; stale?: number[]; inode?: InodeRecord } {
   const path = joinPath(dirPath, st.name);
   const existing = InodeTree.child(tx, dir.id, st.name);
   if (!existing) {
@@ -127,14 +136,14 @@ export function applyEntry(
     const stale: number[] = [];
     InodeTree.removeSubtree(tx, existing, (i) => { if (i.type === 'file') stale.push(i.fileId); });
     const inode = InodeTree.create(tx, dir, st.name, { ...fromUfs(st), createdMs: now, touchMs: 0 }, now);
-    return { outcome: 'updated', stale: stale[0], inode };
+    return { outcome: 'updated', stale, inode };
   }
   if (existing.ufsContent !== st.contentHash && st.type === 'file') {
     // New content: new content id, the old cached blocks are never served again.
     const fileId = InodeTree.allocId(tx);
     const updated: InodeRecord = { ...existing, ...fromUfs(st), fileId, cachedBytes: 0, syncMs: now };
     tx.put('inode', existing.id, updated);
-    return { outcome: 'updated', stale: existing.fileId, inode: updated };
+    return { outcome: 'updated', stale: [existing.fileId], inode: updated };
   }
   if (existing.ufsMeta !== st.metaHash || (st.type === 'directory' && existing.ufsContent !== st.contentHash)) {
     // For a directory this is its own status, not its listing: leave its listing's sync time.
@@ -188,19 +197,42 @@ export async function syncDirectory(store: MetaStore, ufs: Ufs, job: DirSyncJob,
   const pages = ufs.list(job.ufsPath, { pageSize: job.pageSize ?? 1000 });
   try {
     for await (const page of pages) {
+      // Fast path of a re-sync: a page whose entries all match needs no write transaction.
+      const known = page.map((st) => {
+        const id = store.get<number>('edge', [job.dirId, st.name]);
+        return id === undefined ? undefined : store.get<InodeRecord>('inode', id);
+      });
+      if (known.every((e, i) => isUnchanged(e, page[i]!, job.startMs))) {
+        known.forEach((e, i) => {
+          const st = page[i]!;
+          seen.add(st.name);
+          summary.unchanged++;
+          if (e!.type === 'directory') {
+            const mounted = e!.mountId !== undefined;
+            childDirs.push({ id: e!.id, path: joinPath(job.dirPath, st.name), ufsPath: mounted ? '' : ufsJoin(job.ufsPath, st.name), mountId: e!.mountId });
+          }
+        });
+        continue;
+      }
       await store.transact((tx) => {
         const dir = tx.get<InodeRecord>('inode', job.dirId);
         if (!dir || dir.type !== 'directory') return;
         const t = now();
         // Read inside the page's transaction: a delete through Strata during this sync is seen.
         const absent = absentChildren(tx, job.dirPath);
-        let nextId = InodeTree.allocIds(tx, page.length * 2);
-        const ctx: ApplyContext = { absent, ids: () => nextId++ };
+        let nextId = -1;
+        const ctx: ApplyContext = {
+          absent,
+          ids: () => {
+            if (nextId < 0) nextId = InodeTree.allocIds(tx, page.length * 2);
+            return nextId++;
+          },
+        };
         for (const st of page) {
           seen.add(st.name);
           const r = applyEntry(tx, dir, job.dirPath, st, job.startMs, t, ctx);
           summary[r.outcome]++;
-          if (r.stale !== undefined) staleFileIds.push(r.stale);
+          if (r.stale) staleFileIds.push(...r.stale);
           if (r.inode?.type === 'directory') {
             const mounted = r.inode.mountId !== undefined;
             childDirs.push({ id: r.inode.id, path: joinPath(job.dirPath, st.name), ufsPath: mounted ? '' : ufsJoin(job.ufsPath, st.name), mountId: r.inode.mountId });
@@ -214,17 +246,20 @@ export async function syncDirectory(store: MetaStore, ufs: Ufs, job: DirSyncJob,
     }
     throw err;
   }
-  // Children Strata has but the UFS does not: remove, page by page.
+  // Children Strata has but the UFS does not: remove, page by page. Only edges are read
+  // (the name is in the key); an inode is decoded only when its child is gone.
   let after: string | undefined;
   for (;;) {
-    const batch: InodeRecord[] = [];
-    for (const { value } of store.range<number>('edge', { start: [job.dirId, after === undefined ? '' : after + '\u0000'], end: [job.dirId + 1], limit: 1000 })) {
+    let scanned = 0;
+    const gone: InodeRecord[] = [];
+    for (const { key, value } of store.range<number>('edge', { start: [job.dirId, after === undefined ? '' : after + '\u0000'], end: [job.dirId + 1], limit: 1000 })) {
+      scanned++;
+      after = (key as [number, string])[1];
+      if (seen.has(after)) continue;
       const c = store.get<InodeRecord>('inode', value);
-      if (c) batch.push(c);
+      if (c) gone.push(c);
     }
-    if (batch.length === 0) break;
-    after = batch[batch.length - 1]!.name;
-    const gone = batch.filter((c) => !seen.has(c.name));
+    if (scanned === 0) break;
     if (gone.length) {
       await store.transact((tx) => {
         for (const g of gone) {
@@ -239,7 +274,7 @@ export async function syncDirectory(store: MetaStore, ufs: Ufs, job: DirSyncJob,
         childDirs.push({ id: g.id, path: joinPath(job.dirPath, g.name), ufsPath: '', mountId: g.mountId });
       }
     }
-    if (batch.length < 1000) break;
+    if (scanned < 1000) break;
   }
   await store.transact((tx) => {
     const dir = tx.get<InodeRecord>('inode', job.dirId);
