@@ -151,6 +151,7 @@ export class ServerConfig {
     if (isConfigKey(key)) {
       validateProperty(key, value);
       this.values.set(key, value);
+      this.typed?.delete(key);
     } else if (isUfsOptionKey(key)) {
       this.ufsDefaults[key] = value;
     } else {
@@ -162,8 +163,14 @@ export class ServerConfig {
     return this.values.get(key) ?? KEYS[key].default;
   }
 
+  /** Typed values already parsed (config reads sit on every call's path). */
+  private readonly typed = new Map<ConfigKey, unknown>();
+
   get<K extends ConfigKey>(key: K): ConfigValues[K] {
-    return typedValue(key, this.raw(key));
+    if (this.typed.has(key)) return this.typed.get(key) as ConfigValues[K];
+    const v = typedValue(key, this.raw(key));
+    this.typed.set(key, v);
+    return v;
   }
 
   /** Explicitly set keys (for the report and for workers). */
