@@ -43,8 +43,10 @@ export default async function handle(msg: WorkerMessage): Promise<WorkerReply<un
         throw new StrataError(ErrorCode.BAD_REQUEST, `unknown worker message ${(msg as { kind: string }).kind}`);
     }
   } catch (err) {
-    // Errors cross the thread as plain objects; keep code and message.
+    // Errors cross the thread by structured clone, which keeps only message and stack of an
+    // Error (its code would be lost and every failure would arrive as INTERNAL): throw a plain
+    // object, which toStrataError turns back into a StrataError with its code.
     const e = toStrataError(err);
-    throw Object.assign(new Error(e.message), { code: e.code, counters: counters.groups });
+    throw { name: 'StrataError', code: e.code, message: e.message, counters: counters.groups };
   }
 }
