@@ -226,9 +226,24 @@ export class Coordinator implements FileSystem {
   /** The public status of an inode at a path. */
   private info(path: string, inode: InodeRecord): FileInfo {
     const { mount, ufsPath } = this.mounts.resolve(path);
+    return this.infoOf(path, path === ROOT ? '' : baseName(path), inode, mount.path, this.ufsUriOf(mount, ufsPath));
+  }
+
+  /**
+   * The status of a child of a listed directory: the mount and UFS location come from the
+   * directory's (computed once per directory), except for a nested mount point.
+   */
+  private childInfo(dir: { path: string; mountPath: string; ufsUri: string }, inode: InodeRecord): FileInfo {
+    const path = joinPath(dir.path, inode.name);
+    if (inode.mountId !== undefined) return this.info(path, inode);
+    const ufsUri = dir.ufsUri.endsWith('/') ? dir.ufsUri + inode.name : `${dir.ufsUri}/${inode.name}`;
+    return this.infoOf(path, inode.name, inode, dir.mountPath, ufsUri);
+  }
+
+  private infoOf(path: string, name: string, inode: InodeRecord, mountPoint: string, ufsPath: string): FileInfo {
     const info: FileInfo = {
       path,
-      name: path === ROOT ? '' : baseName(path),
+      name,
       type: inode.type,
       length: inode.length,
       mtimeMs: inode.mtimeMs,
@@ -236,8 +251,8 @@ export class Coordinator implements FileSystem {
       persistenceState: inode.ps,
       cachedBytes: inode.type === 'file' ? this.blocks.cachedBytes(inode.fileId) : 0,
       pinned: inode.pinned,
-      mountPoint: mount.path,
-      ufsPath: this.ufsUriOf(mount, ufsPath),
+      mountPoint,
+      ufsPath,
       mode: inode.mode,
       ttlMs: inode.ttlMs,
       ttlAction: inode.ttlAction,
@@ -300,35 +315,40 @@ export class Coordinator implements FileSystem {
         root = this.tree.getInode(root.id) ?? root;
       }
     }
-    // Pre-order walk with a stack of cursors: memory grows with depth, not with size.
-    const stack: Array<{ id: number; path: string; after?: string }> = [{ id: root.id, path: p }];
+    // Depth-first walk, each directory listed in full (paged) before its subdirectories, so
+    // every directory appears before its children. The stack holds the subdirectories still
+    // to visit (ids and paths only): memory grows with the width of the tree, not its size.
+    const stack: Array<{ id: number; path: string }> = [{ id: root.id, path: p }];
     let page: FileInfo[] = [];
     while (stack.length > 0) {
-      const top = stack[stack.length - 1]!;
-      const children = this.tree.listChildren(top.id, top.after, pageSize);
-      if (children.length === 0) {
-        stack.pop();
-        continue;
-      }
-      top.after = children[children.length - 1]!.name;
-      for (let i = 0; i < children.length; i++) {
-        const c = children[i]!;
-        const cp = joinPath(top.path, c.name);
-        page.push(this.info(cp, c));
-        if (options.recursive && c.type === 'directory') {
-          // Descend now (parents before children); resume this directory after the child.
-          top.after = c.name;
-          let child = c;
-          if (!c.loaded && this.options.loadType(cp, options.loadType) !== 'NEVER') {
-            child = await this.sync.access(cp, options, true);
+      const dir = stack.pop()!;
+      const { mount, ufsPath } = this.mounts.resolve(dir.path);
+      const ctx = { path: dir.path, mountPath: mount.path, ufsUri: this.ufsUriOf(mount, ufsPath) };
+      const subdirs: Array<{ id: number; path: string }> = [];
+      let after: string | undefined;
+      for (;;) {
+        const children = this.tree.listChildren(dir.id, after, pageSize);
+        for (const c of children) {
+          page.push(this.childInfo(ctx, c));
+          if (options.recursive && c.type === 'directory') subdirs.push({ id: c.id, path: joinPath(dir.path, c.name) });
+          if (page.length >= pageSize) {
+            yield page;
+            page = [];
           }
-          stack.push({ id: child.id, path: cp });
-          break;
         }
+        if (children.length < pageSize) break;
+        after = children[children.length - 1]!.name;
       }
-      if (page.length >= pageSize) {
-        yield page;
-        page = [];
+      for (let i = subdirs.length - 1; i >= 0; i--) {
+        const sd = subdirs[i]!;
+        const inode = this.tree.getInode(sd.id);
+        if (!inode) continue; // removed meanwhile
+        if (!inode.loaded && this.options.loadType(sd.path, options.loadType) !== 'NEVER') {
+          const loaded = await this.sync.access(sd.path, options, true);
+          stack.push({ id: loaded.id, path: sd.path });
+        } else {
+          stack.push(sd);
+        }
       }
     }
     if (page.length) yield page;
@@ -916,7 +936,7 @@ export class Coordinator implements FileSystem {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    this.ttl.stop();
+    await this.ttl.stop();
     await this.activeSync.close();
     await this.persistQueue.stop();
     await this.actors.close();
