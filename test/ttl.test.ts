@@ -145,4 +145,14 @@ test('the report: persist queue figures and cached bytes by state', async () => 
   assert.is(r3.cache.bytesByState.evictable, r3.cache.usedBytes);
 });
 
+test('more than 1000 TTL entries that keep failing do not hide a later one', async () => {
+  await env.fs.createDirectory('/stuck');
+  // MUST_CACHE files whose TTL free is refused at every check (their data is the only copy).
+  for (let i = 0; i < 1005; i++) await env.fs.writeFile(`/stuck/f${i}`, Buffer.from([i & 0xff]), { writeType: 'MUST_CACHE', ttlMs: 1, ttlAction: 'free' });
+  await env.fs.writeFile('/behind', body(3000, 43), { ttlMs: 300, ttlAction: 'delete' });
+  await waitFor(async () => !(await env.fs.exists('/behind')), 'the TTL behind the failing ones', 6000);
+  assert.ok(await env.fs.exists('/stuck/f0'), 'unpersisted files are kept');
+  await env.fs.delete('/stuck', { recursive: true });
+});
+
 test.run();

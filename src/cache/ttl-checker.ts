@@ -18,6 +18,8 @@ export interface TtlTarget {
 export class TtlChecker {
   private timer: NodeJS.Timeout | undefined;
   private running = false;
+  private stopped = false;
+  private idle: Promise<void> = Promise.resolve();
 
   constructor(private readonly store: MetaStore, private readonly target: TtlTarget, private readonly metrics: Metrics,
     private readonly log: Logger, private readonly periodMs = 1000) {}
@@ -35,33 +37,49 @@ export class TtlChecker {
 
   /** Act on every expired entry (also called by tests). */
   async check(now = Date.now()): Promise<number> {
-    if (this.running) return 0;
+    if (this.running || this.stopped) return 0;
     this.running = true;
+    let done!: () => void;
+    this.idle = new Promise((r) => { done = r; });
     let acted = 0;
     try {
-      const due: Array<[number, number]> = [];
-      for (const { key } of this.store.range('ttl', { end: [now + 1], limit: 1000 })) due.push(key as [number, number]);
-      for (const key of due) {
-        const inode = this.store.get<InodeRecord>('inode', key[1]);
-        const path = inode ? this.target.pathOf(inode.id) : undefined;
-        const action: TtlAction | undefined = inode && inode.ttlMs >= 0 && inode.createdMs + inode.ttlMs === key[0] ? inode.ttlAction : undefined;
-        try {
-          if (path && action === 'delete') await this.target.delete(path);
-          else if (path && action === 'free') await this.target.free(path);
-          if (action) { acted++; this.metrics.inc('cache', action === 'delete' ? 'ttlDeleted' : 'ttlFreed'); }
-          await this.store.transact((tx) => tx.del('ttl', key));
-        } catch (err) {
-          // Leave the entry: the next check tries again (e.g. an unpersisted file cannot be freed yet).
-          this.log.warn({ path, action, err: (err as Error).message }, 'TTL action failed; will retry');
+      // In pages of 1000, each starting after the previous one: entries that keep failing
+      // (e.g. TTL free of unpersisted files) must not hide the ones behind them.
+      let start: [number, number] | undefined;
+      for (let page = 0; page < 100; page++) {
+        const due: Array<[number, number]> = [];
+        for (const { key } of this.store.range('ttl', { start, end: [now + 1], limit: 1000 })) due.push(key as [number, number]);
+        if (due.length === 0) break;
+        const last = due[due.length - 1]!;
+        start = [last[0], last[1] + 1];
+        for (const key of due) {
+          if (this.stopped) return acted;
+          const inode = this.store.get<InodeRecord>('inode', key[1]);
+          const path = inode ? this.target.pathOf(inode.id) : undefined;
+          const action: TtlAction | undefined = inode && inode.ttlMs >= 0 && inode.createdMs + inode.ttlMs === key[0] ? inode.ttlAction : undefined;
+          try {
+            if (path && action === 'delete') await this.target.delete(path);
+            else if (path && action === 'free') await this.target.free(path);
+            if (action) { acted++; this.metrics.inc('cache', action === 'delete' ? 'ttlDeleted' : 'ttlFreed'); }
+            await this.store.transact((tx) => tx.del('ttl', key));
+          } catch (err) {
+            // Leave the entry: the next check tries again (e.g. an unpersisted file cannot be freed yet).
+            this.log.warn({ path, action, err: (err as Error).message }, 'TTL action failed; will retry');
+          }
         }
+        if (due.length < 1000) break;
       }
     } finally {
       this.running = false;
+      done();
     }
     return acted;
   }
 
-  stop(): void {
+  /** Stop checking; resolves once a check in progress has finished its current entry. */
+  stop(): Promise<void> {
+    this.stopped = true;
     if (this.timer) clearInterval(this.timer);
+    return this.idle;
   }
 }
