@@ -276,6 +276,12 @@ export class ActiveSyncManager {
   /** Apply up to one batch of queued events as targeted syncs. */
   private async flush(p: SyncPoint): Promise<void> {
     if (p.stopped || p.queue.size === 0) return;
+    if (p.fullResyncPending) {
+      // A full resync is queued behind this flush: its listing covers every queued event.
+      this.d.metrics.inc('activeSync', 'eventsCoalesced', p.queue.size);
+      p.queue.clear();
+      return;
+    }
     const batch: Array<[string, Pending]> = [];
     for (const entry of p.queue) {
       batch.push(entry);
@@ -287,6 +293,7 @@ export class ActiveSyncManager {
     batch.sort(([a], [b]) => a.length - b.length);
     const rescanned: string[] = [];
     for (const [rel, { event, rescan }] of batch) {
+      if (p.fullResyncPending) { this.d.metrics.inc('activeSync', 'eventsCoalesced'); continue; }
       const path = this.strataPath(p, rel);
       if (!path) continue;
       if (rescanned.some((r) => isUnder(path, r))) { this.d.metrics.inc('activeSync', 'eventsCoalesced'); continue; }
@@ -319,6 +326,11 @@ export class ActiveSyncManager {
     if (p.fullResyncPending) return p.applying;
     p.fullResyncPending = true;
     if (count) this.d.metrics.inc('activeSync', 'fullResyncs');
+    // Events not yet applied are covered by the resync's listing.
+    if (p.queue.size) {
+      this.d.metrics.inc('activeSync', 'eventsCoalesced', p.queue.size);
+      p.queue.clear();
+    }
     p.applying = p.applying.then(async () => {
       p.fullResyncPending = false;
       if (p.stopped) return;
