@@ -89,7 +89,9 @@ test('mounting an S3 endpoint that hangs or is closed: UFS_UNAVAILABLE within a 
 test('S3 server hangs, then comes back, then is gone: UFS_UNAVAILABLE under /data/s3 while / and the local mount keep serving', async () => {
   const p = await s3Proxy(new URL(srv.endpoint));
   try {
-    await env.fs.mount('/data/s3', `s3://${bucket.bucket}/out`, { options: s3Options(srv, { endpoint: p.endpoint, 'ufs.timeout': '1s' }) });
+    // 3s rather than 1s: the local work below must finish while the S3 calls still hang,
+    // which must not depend on a loaded machine doing it within 1s.
+    await env.fs.mount('/data/s3', `s3://${bucket.bucket}/out`, { options: s3Options(srv, { endpoint: p.endpoint, 'ufs.timeout': '3s' }) });
     await env.fs.writeFile('/data/s3/f.txt', Buffer.from('in s3'), { writeType: 'THROUGH' });
     await env.fs.createDirectory('/data/s3/dir');
     assert.equal(await names(env.fs, '/data/s3', { syncIntervalMs: 0 }), ['dir', 'f.txt']);
