@@ -2,6 +2,7 @@
 // table of the MetaStore (so they survive restart) and in memory for routing; resolution
 // is the longest mount path that is a prefix of the path. Overlaps are refused.
 
+import { redactOptions } from '../config/redact.js';
 import { mountConflict } from '../errors.js';
 import type { MountInfo } from '../types.js';
 import type { MetaStore, MetaTxn } from './meta-store.js';
@@ -21,15 +22,6 @@ export interface MountResolution {
   mount: MountRecord;
   /** UFS-relative path ('' for the mount point itself). */
   ufsPath: string;
-}
-
-const SECRET = /secret|token|password|credential/i;
-
-/** Mount options with secret values replaced, for listings and logs. */
-export function redactOptions(options: Record<string, string>): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const [k, v] of Object.entries(options)) out[k] = SECRET.test(k) ? '***' : v;
-  return out;
 }
 
 /** Normalised form of a UFS URI for overlap checks (no trailing slash). */

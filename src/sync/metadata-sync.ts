@@ -134,7 +134,6 @@ export class MetadataSync {
     if (deepest.type !== 'directory') throw notADirectory(joinPath('/', res.components.slice(0, res.found).join('/')));
     if (loadType === 'ONCE') {
       // A loaded listing of the deepest existing directory is authoritative while fresh.
-      const deepestPath = '/' + res.components.slice(0, res.found).join('/');
       const last = this.lastSynced(res.chain, true);
       if (deepest.loaded && !this.due(interval, last, now)) {
         this.d.metrics.inc('sync', 'listingHits');
@@ -145,7 +144,6 @@ export class MetadataSync {
         this.d.metrics.inc('sync', 'absentHits');
         throw notFound(path);
       }
-      void deepestPath;
     }
     await this.joined(`self:${path}`, () => this.syncSelf(path));
     const after = this.d.tree.resolve(path);

@@ -2,6 +2,7 @@
 // prefixed), and the standard AWS environment variables as fall-back. Also owns redaction:
 // secrets given as options never leave this process in a listing or a log line.
 
+import { redactUrl } from '../../config/redact.js';
 import { invalidArgument } from '../../errors.js';
 import { parseDuration, parseSize } from '../../config/units.js';
 
@@ -41,28 +42,6 @@ export const S3_OPTION_NAMES = [
   'endpoint', 'region', 'accessKeyId', 'secretAccessKey', 'sessionToken', 'pathStyle',
   'partSize', 'maxAttempts', 'batchDelete', 'multipartCopyThreshold',
 ] as const;
-
-const SECRET_OPTION = /^(s3\.)?(secretAccessKey|sessionToken)$|secret|password|token/i;
-
-/**
- * A copy of mount options with secret values (`secretAccessKey`, `sessionToken`, their
- * `s3.` forms, anything named like a secret, password or token) replaced by `***`, and
- * user:password removed from endpoint URLs. Use it for every listing and log line.
- */
-export function redactOptions(options: Record<string, string>): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const [k, v] of Object.entries(options)) {
-    if (SECRET_OPTION.test(k)) out[k] = '***';
-    else if (/(^|\.)endpoint$/i.test(k)) out[k] = redactUrl(v);
-    else out[k] = v;
-  }
-  return out;
-}
-
-/** An URL without its user-info part (http://user:pw@host -> http://***@host). */
-export function redactUrl(url: string): string {
-  return url.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/@]*@/i, '$1***@');
-}
 
 /** Parse `s3://bucket/prefix` into bucket and normalised key prefix ('' or 'a/b/'). */
 export function parseS3Uri(uri: string): { bucket: string; prefix: string } {

@@ -26,11 +26,12 @@ import pLimit from 'p-limit';
 import { ErrorCode, StrataError, invalidArgument, invalidPath } from '../../errors.js';
 import type { Ufs, UfsListOptions, UfsReadOptions, UfsStatus, UfsWriteOptions } from '../ufs.js';
 import { httpStatus, mapS3Error, s3ErrorName } from './s3-errors.js';
-import { redactUrl, resolveS3Settings } from './s3-options.js';
+import { redactUrl } from '../../config/redact.js';
+import { resolveS3Settings } from './s3-options.js';
 import { bucketHasNotification } from './notified-buckets.js';
 import type { S3Settings } from './s3-options.js';
 
-export { redactOptions } from './s3-options.js';
+export { redactOptions } from '../../config/redact.js';
 
 // The SDK release is pinned (3.1169.0, see docs/s3.md); its notice about future releases
 // needing Node 22 is noise for Strata's users.
