@@ -440,8 +440,15 @@ export class Coordinator implements FileSystem {
     const { mount, ufsPath } = this.writable(p);
     const writeType = this.options.writeType(p, options.writeType);
     const blockSize = options.blockSize ?? this.blocks.blockSize;
+    const cacheFirst = writeType === 'MUST_CACHE' || writeType === 'ASYNC_THROUGH';
     return this.mutate(p, async () => {
-      const existing = await this.tryStat(p, options);
+      // A cache-first write must not depend on the UFS answering: when it cannot tell whether
+      // the path exists there, the file is new as far as Strata knows (its persist overwrites).
+      const existing = await this.tryStat(p, options).catch((err: unknown) => {
+        if (!cacheFirst || (err as StrataError).code !== ErrorCode.UFS_UNAVAILABLE) throw err;
+        this.metrics.inc('ops', 'writesDuringUfsOutage');
+        return undefined;
+      });
       if (existing) {
         if (existing.type === 'directory') throw isADirectory(p);
         if (!options.overwrite) throw alreadyExists(p);
@@ -508,7 +515,8 @@ export class Coordinator implements FileSystem {
         release?.();
       }
       for (const id of old) if (id !== fileId) await this.blocks.removeFile(id);
-      if (ps === 'TO_BE_PERSISTED') this.persistQueue.wake();
+      this.persistQueue.forget(old);
+      if (ps === 'TO_BE_PERSISTED') this.persistQueue.added(fileId);
       return this.info(p, inode);
     });
   }
@@ -563,6 +571,7 @@ export class Coordinator implements FileSystem {
         });
         AbsentPathCache.tombstone(tx, p);
       });
+      this.persistQueue.forget(freed);
       for (const id of freed) await this.blocks.removeFile(id);
     }, [], true);
   }

@@ -4,6 +4,10 @@
 // `persist.max.interval`, and never give up: a failing file stays cached, pinned and
 // TO_BE_PERSISTED with its attempt count and last error. A persist holds the file's path
 // lock while it uploads, so a delete or rename waits and the UFS ends as the client asked.
+// Due jobs are found through an in-memory heap (rebuilt from the table at start), so the
+// cost of a tick grows with the jobs it runs, not with the backlog. When a UFS is
+// unavailable its jobs pause (no attempts burnt) while the UFS is probed; they resume as
+// soon as it answers again.
 
 import type { ActorSystem } from '../actors/actor-system.js';
 import type { BlockStore } from '../cache/block-store.js';
@@ -39,13 +43,83 @@ export interface PersistDeps {
   parallelism: number;
 }
 
+/** A binary min-heap of [due ms, file id]; stale entries are skipped when popped. */
+class DueHeap {
+  private readonly a: Array<[number, number]> = [];
+  get size(): number { return this.a.length; }
+  peek(): [number, number] | undefined { return this.a[0]; }
+  push(e: [number, number]): void {
+    const a = this.a;
+    a.push(e);
+    for (let i = a.length - 1; i > 0;) {
+      const p = (i - 1) >> 1;
+      if (a[p]![0] <= a[i]![0]) break;
+      [a[p], a[i]] = [a[i]!, a[p]!];
+      i = p;
+    }
+  }
+  pop(): [number, number] | undefined {
+    const a = this.a;
+    const top = a[0];
+    const last = a.pop();
+    if (a.length > 0 && last) {
+      a[0] = last;
+      for (let i = 0; ;) {
+        const l = 2 * i + 1;
+        const r = l + 1;
+        let m = i;
+        if (l < a.length && a[l]![0] < a[m]![0]) m = l;
+        if (r < a.length && a[r]![0] < a[m]![0]) m = r;
+        if (m === i) break;
+        [a[m], a[i]] = [a[i]!, a[m]!];
+        i = m;
+      }
+    }
+    return top;
+  }
+}
+
+interface Tracked {
+  due: number;
+  enqueuedMs: number;
+  attempts: number;
+}
+
 export class PersistQueue {
   private timer: NodeJS.Timeout | undefined;
   private running = new Set<number>();
   private stopped = false;
   private ticking = false;
+  /** Every queued job by file id (mirrors the 'persist' table). */
+  private readonly jobs = new Map<number, Tracked>();
+  private readonly heap = new DueHeap();
+  /** Mounts whose UFS is unavailable: their paused jobs and the probe timer. */
+  private readonly outages = new Map<number, { fileIds: Set<number>; timer?: NodeJS.Timeout }>();
 
   constructor(private readonly d: PersistDeps) {}
+
+  private track(fileId: number, job: PersistJob, due: number): void {
+    this.jobs.set(fileId, { due, enqueuedMs: job.enqueuedMs, attempts: job.attempts });
+    this.heap.push([due, fileId]);
+  }
+
+  /** The due time of a stored job: after the initial wait, or its back-off. */
+  private dueOf(job: PersistJob): number {
+    const path = this.pathOf(job.inodeId);
+    return job.attempts === 0 && path ? job.enqueuedMs + this.d.initialWaitMs(path) : job.nextMs;
+  }
+
+  /** A job was committed (ASYNC_THROUGH write): track it. */
+  added(fileId: number): void {
+    const job = this.d.store.get<PersistJob>('persist', fileId);
+    if (job) this.track(fileId, job, this.dueOf(job));
+    this.schedule(50);
+  }
+
+  /** Jobs removed with their files (delete, overwrite). */
+  forget(fileIds: Iterable<number>): void {
+    for (const id of fileIds) this.jobs.delete(id);
+  }
 
   /** In the transaction that creates an ASYNC_THROUGH file: queue its persist. */
   static enqueue(tx: MetaTxn, inode: InodeRecord, now: number, initialWaitMs = 0): void {
@@ -53,13 +127,10 @@ export class PersistQueue {
     tx.put('persist', inode.fileId, job);
   }
 
+  /** Load the stored jobs (after a restart every pending persist resumes) and start. */
   start(): void {
+    for (const { key, value } of this.d.store.range<PersistJob>('persist', {})) this.track(key as number, value, this.dueOf(value));
     this.schedule(10);
-  }
-
-  /** A new job arrived: look at the queue soon. */
-  wake(): void {
-    this.schedule(50);
   }
 
   private schedule(ms: number): void {
@@ -76,22 +147,72 @@ export class PersistQueue {
   private async tick(): Promise<void> {
     if (this.ticking || this.stopped) return;
     this.ticking = true;
-    let nextDue = Infinity;
     try {
       const now = Date.now();
-      for (const { value: job } of this.d.store.range<PersistJob>('persist', {})) {
-        if (this.running.size >= this.d.parallelism) break;
-        if (this.running.has(job.fileId)) continue;
+      while (this.running.size < this.d.parallelism) {
+        const top = this.heap.peek();
+        if (!top || top[0] > now) break;
+        this.heap.pop();
+        const [due, fileId] = top;
+        const t = this.jobs.get(fileId);
+        if (!t || t.due !== due || this.running.has(fileId)) continue; // stale heap entry
+        const job = this.d.store.get<PersistJob>('persist', fileId);
+        if (!job) { this.jobs.delete(fileId); continue; }
         const path = this.pathOf(job.inodeId);
-        const due = job.attempts === 0 && path ? job.enqueuedMs + this.d.initialWaitMs(path) : job.nextMs;
-        if (due > now) { nextDue = Math.min(nextDue, due); continue; }
-        this.running.add(job.fileId);
-        void this.run(job).finally(() => { this.running.delete(job.fileId); this.schedule(0); });
+        const mountId = path ? this.d.mounts.resolve(path).mount.mountId : undefined;
+        const outage = mountId !== undefined ? this.outages.get(mountId) : undefined;
+        if (outage) { outage.fileIds.add(fileId); continue; } // resumes when the UFS answers
+        this.running.add(fileId);
+        void this.run(job).finally(() => {
+          this.running.delete(fileId);
+          this.resync(fileId, job.attempts);
+          this.schedule(0);
+        });
       }
     } finally {
       this.ticking = false;
     }
-    if (Number.isFinite(nextDue)) this.schedule(Math.max(10, nextDue - Date.now()));
+    const next = this.heap.peek();
+    if (next) this.schedule(Math.max(10, next[0] - Date.now()));
+  }
+
+  /** After a run: mirror the table (the job may be gone, failed, or left for a renamed file). */
+  private resync(fileId: number, attemptsBefore: number): void {
+    const job = this.d.store.get<PersistJob>('persist', fileId);
+    if (!job) { this.jobs.delete(fileId); return; }
+    this.track(fileId, job, job.attempts > attemptsBefore ? job.nextMs : Date.now());
+  }
+
+  /** A UFS failed as unavailable: pause its jobs and probe it until it answers. */
+  private pauseMount(mount: MountRecord, fileId: number): void {
+    let o = this.outages.get(mount.mountId);
+    if (!o) {
+      o = { fileIds: new Set() };
+      this.outages.set(mount.mountId, o);
+      this.d.metrics.inc('persist', 'outages');
+      this.d.log.warn({ mount: mount.path }, 'UFS unavailable: persists to it are paused until it answers again');
+      const probe = async (): Promise<void> => {
+        if (this.stopped) return;
+        try {
+          await this.d.ufsOf(mount).check();
+        } catch {
+          o!.timer = setTimeout(() => void probe(), Math.min(2000, this.d.maxIntervalMs));
+          o!.timer.unref();
+          return;
+        }
+        this.outages.delete(mount.mountId);
+        this.d.log.info({ mount: mount.path, jobs: o!.fileIds.size }, 'UFS answers again: persists resume');
+        const now = Date.now();
+        for (const id of o!.fileIds) {
+          const t = this.jobs.get(id);
+          if (t) { t.due = now; this.heap.push([now, id]); }
+        }
+        this.schedule(0);
+      };
+      o.timer = setTimeout(() => void probe(), Math.min(2000, this.d.maxIntervalMs));
+      o.timer.unref();
+    }
+    o.fileIds.add(fileId);
   }
 
   /** Persist one file now (the `persist` command), waiting for the result. */
@@ -154,6 +275,7 @@ export class PersistQueue {
       const backoff = Math.min(this.d.maxIntervalMs, 1000 * 2 ** Math.min(attempts - 1, 20));
       this.d.metrics.inc('persist', 'failures');
       this.d.log.warn({ path, attempts, code: e.code, error: e.message }, 'persist failed; will retry');
+      if (e.code === ErrorCode.UFS_UNAVAILABLE) this.pauseMount(this.d.mounts.resolve(path).mount, job.fileId);
       await this.d.store.transact((tx) => {
         const cur = tx.get<PersistJob>('persist', job.fileId);
         if (cur) tx.put('persist', job.fileId, { ...cur, attempts, nextMs: Date.now() + backoff, lastError: `${e.code}: ${e.message}` });
@@ -164,24 +286,26 @@ export class PersistQueue {
     }
   }
 
-  /** Queue figures for the report: pending, in flight, failed (retrying after an error), oldest pending age. */
+  /** Queue figures for the report: pending, in flight, failed (retrying after an error), oldest pending age, paused by an outage. */
   stats(): Record<string, number> {
-    let pending = 0;
     let failed = 0;
-    let oldest = 0;
-    const now = Date.now();
-    for (const { value } of this.d.store.range<PersistJob>('persist', {})) {
-      pending++;
-      if (value.attempts > 0) failed++;
-      oldest = Math.max(oldest, now - value.enqueuedMs);
-      if (pending >= 100_000) break; // the report stays cheap on a huge backlog
+    let oldest = Infinity;
+    for (const t of this.jobs.values()) {
+      if (t.attempts > 0) failed++;
+      if (t.enqueuedMs < oldest) oldest = t.enqueuedMs;
     }
-    return { pending, inFlight: this.running.size, failed, oldestPendingMs: oldest };
+    let paused = 0;
+    for (const o of this.outages.values()) paused += o.fileIds.size;
+    return {
+      pending: this.jobs.size, inFlight: this.running.size, failed,
+      oldestPendingMs: this.jobs.size ? Date.now() - oldest : 0, pausedByOutage: paused,
+    };
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
+    for (const o of this.outages.values()) clearTimeout(o.timer);
     while (this.running.size > 0) await new Promise((r) => setTimeout(r, 20));
   }
 }
