@@ -3,6 +3,8 @@
 // the root itself, 'a/b.txt' a file below it; a Ufs never touches anything outside its
 // root. Adding HDFS or GCS is a new folder implementing this and one line in registry.ts.
 
+import { invalidPath } from '../errors.js';
+
 export type UfsEntryType = 'file' | 'directory';
 
 /** What a UFS says about one entry. */
@@ -79,6 +81,21 @@ export interface Ufs {
 
 /** Builds a Ufs from its URI and the mount's options. */
 export type UfsFactory = (uri: string, options: Record<string, string>) => Ufs;
+
+/**
+ * Validate a UFS-relative path: '' or 'a/b'; no '.', '..', empty segments, NUL or leading
+ * '/'. Every Ufs checks its paths with this (plus its own limits) before touching storage.
+ */
+export function checkUfsPath(path: string): void {
+  if (typeof path !== 'string') throw invalidPath(String(path), 'a UFS path must be a string');
+  if (path === '') return;
+  if (path.includes('\0')) throw invalidPath(path, 'contains a NUL character');
+  if (path.startsWith('/')) throw invalidPath(path, 'a UFS path is relative to the UFS root and must not start with /');
+  for (const seg of path.split('/')) {
+    if (seg === '') throw invalidPath(path, 'contains an empty segment');
+    if (seg === '.' || seg === '..') throw invalidPath(path, `contains a '${seg}' segment`);
+  }
+}
 
 /** Join UFS-relative path segments ('' is the root). */
 export function ufsJoin(dir: string, name: string): string {

@@ -23,7 +23,7 @@ import { promisify } from 'node:util';
 
 import { ErrorCode, StrataError, invalidArgument, invalidPath } from '../../errors.js';
 import type { Ufs, UfsListOptions, UfsReadOptions, UfsStatus, UfsWriteOptions } from '../ufs.js';
-import { ufsJoin } from '../ufs.js';
+import { checkUfsPath, ufsJoin } from '../ufs.js';
 
 const link = promisify(linkCb);
 
@@ -630,13 +630,8 @@ function parseFileUri(uri: string): string {
 
 /** Validate a UFS-relative path: '' or 'a/b', no '.', '..', empty segments, NUL or temp names. */
 export function checkRelPath(path: string): void {
-  if (typeof path !== 'string') throw invalidPath(String(path), 'a UFS path must be a string');
-  if (path === '') return;
-  if (path.includes('\0')) throw invalidPath(path, 'contains a NUL character');
-  if (path.startsWith('/')) throw invalidPath(path, 'a UFS path is relative to the UFS root and must not start with /');
+  checkUfsPath(path);
   for (const seg of path.split('/')) {
-    if (seg === '') throw invalidPath(path, 'contains an empty segment');
-    if (seg === '.' || seg === '..') throw invalidPath(path, `contains a '${seg}' segment`);
     if (seg.startsWith(TEMP_PREFIX)) throw invalidPath(path, `names starting with ${TEMP_PREFIX} are reserved for in-flight writes`);
   }
 }

@@ -25,6 +25,7 @@ import pLimit from 'p-limit';
 
 import { ErrorCode, StrataError, invalidArgument, invalidPath } from '../../errors.js';
 import type { Ufs, UfsListOptions, UfsReadOptions, UfsStatus, UfsWriteOptions } from '../ufs.js';
+import { checkUfsPath } from '../ufs.js';
 import { httpStatus, mapS3Error, s3ErrorName } from './s3-errors.js';
 import { redactUrl } from '../../config/redact.js';
 import { resolveS3Settings } from './s3-options.js';
@@ -784,14 +785,7 @@ function parentOf(path: string): string {
 
 /** Validate a UFS-relative path: '' or 'a/b'; no '.', '..', empty segments or NUL. */
 function checkPath(path: string): void {
-  if (typeof path !== 'string') throw invalidPath(String(path), 'a UFS path must be a string');
-  if (path === '') return;
-  if (path.includes('\0')) throw invalidPath(path, 'contains a NUL character');
-  if (path.startsWith('/')) throw invalidPath(path, 'a UFS path is relative to the UFS root and must not start with /');
-  for (const seg of path.split('/')) {
-    if (seg === '') throw invalidPath(path, 'contains an empty segment');
-    if (seg === '.' || seg === '..') throw invalidPath(path, `contains a '${seg}' segment`);
-  }
+  checkUfsPath(path);
   if (Buffer.byteLength(path) > 1000) throw invalidPath(path, 'longer than S3 keys allow');
 }
 
