@@ -15,6 +15,7 @@ import { StrataServer } from '../src/server/tcp-server.js';
 import { StrataClient, parseAddress } from '../src/client/tcp-client.js';
 import { FrameDecoder, encodeFrame } from '../src/protocol/codec.js';
 import { parseServerMessage, type ServerMessage } from '../src/protocol/messages.js';
+import { rejects } from './helpers/assert.js';
 
 const quiet = pino({ level: process.env.STRATA_LOG_LEVEL ?? 'silent' });
 
@@ -173,17 +174,6 @@ async function setup(opts: { window?: number; uploadWindow?: number } = {}) {
   };
 }
 
-async function expectError(p: Promise<unknown>, code: string): Promise<StrataError> {
-  try {
-    await p;
-  } catch (err) {
-    assert.instance(err, StrataError);
-    assert.is((err as StrataError).code, code, (err as Error).message);
-    return err as StrataError;
-  }
-  assert.unreachable(`expected ${code}`);
-  throw new Error('unreachable');
-}
 
 test('addresses parse as host:port with the default port 19998', () => {
   assert.equal(parseAddress('10.0.0.1:1234'), { host: '10.0.0.1', port: 1234 });
@@ -223,17 +213,17 @@ test('answers come back out of order, matched by id', async () => {
 test('typed errors are rethrown with the same class, code and message', async () => {
   const t = await setup();
   try {
-    const e = await expectError(t.client.getStatus('/missing'), ErrorCode.NOT_FOUND);
+    const e = await rejects(t.client.getStatus('/missing'), ErrorCode.NOT_FOUND);
     assert.is(e.message, 'path does not exist: /missing');
     assert.is(e.name, 'StrataError');
     await t.client.createDirectory('/d');
-    await expectError(t.client.createDirectory('/d'), ErrorCode.ALREADY_EXISTS);
-    const boom = await expectError(t.client.getStatus('/boom'), ErrorCode.INTERNAL);
+    await rejects(t.client.createDirectory('/d'), ErrorCode.ALREADY_EXISTS);
+    const boom = await rejects(t.client.getStatus('/boom'), ErrorCode.INTERNAL);
     assert.is(boom.message, 'boom');
     // a non-Strata code from the FileSystem is not a stable code: INTERNAL
-    await expectError(t.client.getStatus('/weird'), ErrorCode.INTERNAL);
+    await rejects(t.client.getStatus('/weird'), ErrorCode.INTERNAL);
     // arguments of the wrong type are refused before the FileSystem sees them
-    await expectError(t.client.getStatus(42 as unknown as string), ErrorCode.BAD_REQUEST);
+    await rejects(t.client.getStatus(42 as unknown as string), ErrorCode.BAD_REQUEST);
     // the connection still works
     assert.is((await t.client.createDirectory('/e')).path, '/e');
   } finally {
@@ -277,7 +267,7 @@ test('readFile streams several MB, paced by a slow consumer', async () => {
     // window 4 credits + the chunk being pulled: the server never ran far ahead
     assert.ok(maxAhead <= 6, `server produced ${maxAhead} chunks ahead of the consumer`);
     assert.is(t.fs.readClosed, 1);
-    await expectError((async () => { for await (const _ of t.client.readFile('/none')) { /* */ } })(), ErrorCode.NOT_FOUND);
+    await rejects((async () => { for await (const _ of t.client.readFile('/none')) { /* */ } })(), ErrorCode.NOT_FOUND);
   } finally {
     await t.done();
   }
@@ -328,7 +318,7 @@ test('a client disconnecting mid-stream closes the server iterator', async () =>
     await t.client.close();
     for (let i = 0; i < 50 && t.fs.readClosed === 0; i++) await sleep(10);
     assert.is(t.fs.readClosed, 1);
-    await expectError(t.client.getStatus('/x'), ErrorCode.CONNECTION_CLOSED);
+    await rejects(t.client.getStatus('/x'), ErrorCode.CONNECTION_CLOSED);
   } finally {
     await t.server.close();
   }
@@ -376,7 +366,7 @@ test('a writeFile refused mid-upload stops the upload and rethrows the error', a
         yield Buffer.alloc(256 * 1024, 1);
       }
     }
-    await expectError(t.client.writeFile('/full', endless()), ErrorCode.RESOURCE_EXHAUSTED);
+    await rejects(t.client.writeFile('/full', endless()), ErrorCode.RESOURCE_EXHAUSTED);
     assert.ok(pulled < 200, `source pulled ${pulled} times`);
     // a failing source cancels the upload and surfaces the source's error
     async function* broken() {
@@ -407,7 +397,7 @@ test('listStatus streams pages and splits oversized ones', async () => {
     const none: FileInfo[][] = [];
     for await (const page of t.client.listStatus('/empty')) none.push(page);
     assert.is(none.flat().length, 0);
-    await expectError((async () => { for await (const _ of t.client.listStatus('/nope')) { /* */ } })(), ErrorCode.NOT_FOUND);
+    await rejects((async () => { for await (const _ of t.client.listStatus('/nope')) { /* */ } })(), ErrorCode.NOT_FOUND);
     assert.is(t.fs.listClosed, 3);
   } finally {
     await t.done();
@@ -436,11 +426,11 @@ test('progress frames reach the onProgress callback', async () => {
 
 test('losing the connection rejects every pending call with CONNECTION_CLOSED', async () => {
   const t = await setup();
-  const pending = [t.client.getStatus('/hang'), t.client.getStatus('/hang')].map((p) => expectError(p, ErrorCode.CONNECTION_CLOSED));
+  const pending = [t.client.getStatus('/hang'), t.client.getStatus('/hang')].map((p) => rejects(p, ErrorCode.CONNECTION_CLOSED));
   await sleep(20);
   await t.server.close();
   await Promise.all(pending);
-  await expectError(t.client.getStatus('/x'), ErrorCode.CONNECTION_CLOSED);
+  await rejects(t.client.getStatus('/x'), ErrorCode.CONNECTION_CLOSED);
   await t.client.close();
 });
 
@@ -449,7 +439,7 @@ test('connecting to a closed port fails with CONNECTION_CLOSED', async () => {
   await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
   const port = (srv.address() as net.AddressInfo).port;
   await new Promise<void>((r) => srv.close(() => r()));
-  await expectError(StrataClient.connect({ host: '127.0.0.1', port }), ErrorCode.CONNECTION_CLOSED);
+  await rejects(StrataClient.connect({ host: '127.0.0.1', port }), ErrorCode.CONNECTION_CLOSED);
 });
 
 test('a hello with another protocol version gets UNSUPPORTED_VERSION, then the connection closes', async () => {

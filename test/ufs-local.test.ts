@@ -9,7 +9,7 @@ import { pathToFileURL } from 'node:url';
 
 import { StrataError } from '../src/errors.js';
 import { LocalUfs, createLocalUfs } from '../src/ufs/local/local-ufs.js';
-import type { UfsStatus } from '../src/ufs/ufs.js';
+import { listAll, readAll, rejects } from './helpers/assert.js';
 
 const dirs: string[] = [];
 function fresh(): { dir: string; ufs: LocalUfs } {
@@ -22,29 +22,8 @@ async function* chunks(...parts: (string | Uint8Array)[]): AsyncGenerator<Uint8A
   for (const p of parts) yield typeof p === 'string' ? Buffer.from(p) : p;
 }
 
-async function readAll(it: AsyncIterable<Uint8Array>): Promise<Buffer> {
-  const out: Buffer[] = [];
-  for await (const c of it) out.push(Buffer.from(c));
-  return Buffer.concat(out);
-}
 
-async function listAll(ufs: LocalUfs, path: string, opts: { recursive?: boolean; pageSize?: number } = {}): Promise<{ pages: UfsStatus[][]; entries: UfsStatus[] }> {
-  const pages: UfsStatus[][] = [];
-  for await (const p of ufs.list(path, opts)) pages.push(p);
-  return { pages, entries: pages.flat() };
-}
 
-async function rejects(p: Promise<unknown> | (() => Promise<unknown>), code: string): Promise<StrataError> {
-  try {
-    await (typeof p === 'function' ? p() : p);
-  } catch (err) {
-    assert.instance(err, StrataError);
-    assert.is((err as StrataError).code, code, (err as Error).message);
-    return err as StrataError;
-  }
-  assert.unreachable(`expected ${code}`);
-  throw new Error('unreachable');
-}
 
 test.after(() => {
   for (const d of dirs) rmSync(d, { recursive: true, force: true });

@@ -13,11 +13,11 @@ import type { AddressInfo, Socket } from 'node:net';
 import { GetObjectCommand, ListMultipartUploadsCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import pLimit from 'p-limit';
 
-import { StrataError } from '../src/errors.js';
 import { S3Ufs, createS3Ufs, redactOptions } from '../src/ufs/s3/s3-ufs.js';
 import type { UfsStatus } from '../src/ufs/ufs.js';
 import { chunksOf, ensureS3Server, freshBucket, readAll, s3Options } from './helpers/s3.js';
 import type { FreshBucket } from './helpers/s3.js';
+import { listAll, rejects } from './helpers/assert.js';
 
 const MB = 1024 * 1024;
 const buckets: FreshBucket[] = [];
@@ -27,23 +27,7 @@ async function bucket(name: string): Promise<FreshBucket> {
   return b;
 }
 
-async function listAll(ufs: S3Ufs, path: string, opts: { recursive?: boolean; pageSize?: number } = {}): Promise<{ pages: UfsStatus[][]; entries: UfsStatus[] }> {
-  const pages: UfsStatus[][] = [];
-  for await (const p of ufs.list(path, opts)) pages.push(p);
-  return { pages, entries: pages.flat() };
-}
 
-async function rejects(p: Promise<unknown> | (() => Promise<unknown>), code: string): Promise<StrataError> {
-  try {
-    await (typeof p === 'function' ? p() : p);
-  } catch (err) {
-    assert.instance(err, StrataError, `expected StrataError ${code}, got ${String(err)}`);
-    assert.is((err as StrataError).code, code, (err as Error).message);
-    return err as StrataError;
-  }
-  assert.unreachable(`expected rejection with ${code}`);
-  throw new Error('unreachable');
-}
 
 const names = (es: UfsStatus[]): string[] => es.map((e) => `${e.name}${e.type === 'directory' ? '/' : ''}`);
 const sha = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');

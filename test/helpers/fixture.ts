@@ -12,6 +12,8 @@ import { Coordinator } from '../../src/coordinator/coordinator.js';
 import type { FileSystem } from '../../src/fs.js';
 import { StrataServer } from '../../src/server/tcp-server.js';
 import type { FileInfo, ListStatusOptions } from '../../src/types.js';
+import { readAll } from './assert.js';
+export { readAll };
 
 export { ServerConfig };
 
@@ -92,11 +94,6 @@ export async function names(fs: FileSystem, path: string, options: ListStatusOpt
 }
 
 /** The bytes of a read stream. */
-export async function readAll(it: AsyncIterable<Uint8Array>): Promise<Buffer> {
-  const parts: Buffer[] = [];
-  for await (const c of it) parts.push(Buffer.from(c));
-  return Buffer.concat(parts);
-}
 
 export async function readText(fs: FileSystem, path: string, options = {}): Promise<string> {
   return (await readAll(fs.readFile(path, options))).toString('utf8');

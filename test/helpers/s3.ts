@@ -19,6 +19,7 @@ import {
 } from '@aws-sdk/client-s3';
 
 import { S3Ufs } from '../../src/ufs/s3/s3-ufs.js';
+export { readAll } from './assert.js';
 
 const run = promisify(execFile);
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -152,8 +153,3 @@ export async function* chunksOf(...parts: Array<string | Uint8Array>): AsyncGene
 }
 
 /** All bytes of an async iterable. */
-export async function readAll(it: AsyncIterable<Uint8Array>): Promise<Buffer> {
-  const out: Buffer[] = [];
-  for await (const c of it) out.push(Buffer.from(c.buffer, c.byteOffset, c.byteLength));
-  return Buffer.concat(out);
-}
