@@ -3,7 +3,7 @@
 
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { readFileSync, readdirSync } from 'node:fs';
+import { mkdirSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { list, names, openEnv, readText, serveTcp } from './helpers/fixture.js';
 import type { Env } from './helpers/fixture.js';
@@ -101,6 +101,18 @@ test('concurrent delete and write of one path: the namespace and the UFS agree',
     assert.is(inStrata, inUfs !== undefined, `round ${round}`);
     if (inStrata) assert.is(await readText(env.fs, '/race/dw'), inUfs);
   }
+});
+
+test('a full mailbox cannot deadlock: 300 concurrent creates in one shard that each need a UFS check', async () => {
+  // Each create of a path Strata has not seen asks the UFS first (load type ONCE, parent never
+  // listed); that check runs in the shard's sync lane, never waiting for a slot of the
+  // mutation mailbox it is called from.
+  mkdirSync(join(env.ufsDir, 'outside', 'sub'), { recursive: true });
+  const n = 300;
+  const r = await settle(Array.from({ length: n }, (_, i) =>
+    env.fs.writeFile(`/outside/sub/f${i}`, Buffer.from(String(i)), { writeType: 'MUST_CACHE' })));
+  assert.is(r.codes.length, 0, r.codes.join(','));
+  assert.is((await names(env.fs, '/outside/sub')).length, n);
 });
 
 test('many clients over TCP on disjoint paths, pipelined on each connection', async () => {

@@ -39,11 +39,19 @@ function hash(s: string): number {
 
 export class ActorSystem {
   readonly locks = new PathLocks();
+  /** Each shard's mailbox for mutations (which take path locks). */
   private readonly shards: ShardActor[];
+  /**
+   * Each shard's second mailbox, for syncs (which take no locks). A mutation may need a
+   * sync (a path to load before a create); keeping syncs in their own lane means a message
+   * never waits for a slot of its own mailbox, so a full mailbox cannot deadlock.
+   */
+  private readonly syncLanes: ShardActor[];
   private readonly pool: Piscina;
 
   constructor(private readonly opts: ActorSystemOptions) {
     this.shards = Array.from({ length: opts.shardCount }, (_, i) => new ShardActor(i, this.locks, opts.actorConcurrency ?? 32));
+    this.syncLanes = Array.from({ length: opts.shardCount }, (_, i) => new ShardActor(i, this.locks, opts.actorConcurrency ?? 32));
     this.pool = new Piscina({
       filename: new URL('./worker-shim.mjs', import.meta.url).href,
       minThreads: opts.threads,
@@ -58,19 +66,24 @@ export class ActorSystem {
   }
 
   /** The shard owning a path: its subtree prefix of `shardDepth` components. */
-  shardOf(path: string): ShardActor {
+  shardIndex(path: string): number {
     const prefix = pathComponents(path).slice(0, this.opts.shardDepth).join('/');
-    return this.shards[hash(prefix) % this.shards.length]!;
+    return hash(prefix) % this.shards.length;
   }
 
-  /** Run a message on the shard actor of `path`, holding `locks` while it runs. */
+  /** Run a mutation on the shard actor of `path`, holding `locks` while it runs. */
   tell<T>(path: string, locks: LockRequest[], run: () => Promise<T>): Promise<T> {
-    return this.shardOf(path).tell(locks, run);
+    return this.shards[this.shardIndex(path)]!.tell(locks, run);
   }
 
-  /** Run a message's behaviour on the pool, through the shard actor of `path`. */
-  offload<T>(path: string, msg: WorkerMessage, locks: LockRequest[] = []): Promise<T> {
-    return this.tell(path, locks, () => this.runOnPool<T>(msg));
+  /** Run a sync step (no locks) in the sync lane of the shard of `path`. */
+  tellSync<T>(path: string, run: () => Promise<T>): Promise<T> {
+    return this.syncLanes[this.shardIndex(path)]!.tell([], run);
+  }
+
+  /** Run a sync message's behaviour on the pool, through the sync lane of the shard of `path`. */
+  offload<T>(path: string, msg: WorkerMessage): Promise<T> {
+    return this.tellSync(path, () => this.runOnPool<T>(msg));
   }
 
   /** Run a message on the pool directly (callers that already hold their actor's turn). */
@@ -95,7 +108,7 @@ export class ActorSystem {
   stats(): { shards: number; queued: number; handled: number; poolThreads: number; poolQueue: number } {
     let queued = 0;
     let handled = 0;
-    for (const s of this.shards) { queued += s.queued; handled += s.handled; }
+    for (const s of [...this.shards, ...this.syncLanes]) { queued += s.queued; handled += s.handled; }
     return { shards: this.shards.length, queued, handled, poolThreads: this.pool.threads.length, poolQueue: this.pool.queueSize };
   }
 

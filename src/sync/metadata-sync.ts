@@ -161,7 +161,7 @@ export class MetadataSync {
     this.d.metrics.inc('sync', 'paths');
     const st = await this.ufsOf(mount).getStatus(ufsPath);
     const stale: number[] = [];
-    await this.d.actors.tell(path, [], () => this.d.store.transact((tx) => {
+    await this.d.actors.tellSync(path, () => this.d.store.transact((tx) => {
       const now = Date.now();
       // Walk (creating missing directories when the UFS has the path).
       const comps = pathComponents(path);
