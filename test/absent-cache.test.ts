@@ -8,6 +8,8 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { codeOf, fileUri, openEnv, readText, tempDir, ufsCounter } from './helpers/fixture.js';
 import type { Env } from './helpers/fixture.js';
+import { AbsentPathCache } from '../src/meta/absent-cache.js';
+import { LmdbStore } from '../src/meta/lmdb-store.js';
 
 let env: Env;
 
@@ -94,6 +96,26 @@ test('the absent cache survives restart', async () => {
   const c = await ufsCounter(env.fs);
   assert.is(await env.fs.exists('/ghost/path'), false);
   assert.is(await c.total(), 0);
+});
+
+test('expired delete tombstones are swept in bounded steps; recent ones and plain absent entries stay', async () => {
+  const dir = await tempDir('strata-absent-');
+  env.track(dir);
+  const store = LmdbStore.open(dir);
+  const cache = new AbsentPathCache(store);
+  const old = Date.now() - 3_600_000;
+  await store.transact((tx) => {
+    for (let i = 0; i < 25; i++) AbsentPathCache.tombstone(tx, `/old/f${String(i).padStart(2, '0')}`, old);
+    for (let i = 0; i < 5; i++) AbsentPathCache.tombstone(tx, `/new/f${i}`);
+  });
+  await cache.add('/plain/missing', old);
+  let removed = 0;
+  for (let round = 0; round < 20; round++) removed += await cache.sweepTombstones(Date.now() - 600_000, 4);
+  assert.is(removed, 25);
+  assert.is(store.count('absent'), 6);
+  assert.ok(cache.check('/new/f0', -1) !== undefined);
+  assert.ok(cache.check('/plain/missing', -1) !== undefined);
+  await store.close();
 });
 
 test.run();

@@ -53,6 +53,8 @@ export interface CoordinatorOptions {
 }
 
 const VERSION = '0.1.0';
+/** How long a delete through Strata keeps a sync that started earlier from resurrecting the path. */
+const TOMBSTONE_TTL_MS = 10 * 60_000;
 const MAX_PAGE = 1000;
 
 export class Coordinator implements FileSystem {
@@ -142,6 +144,7 @@ export class Coordinator implements FileSystem {
     await actors.warmUp();
     persistQueue.start();
     c.ttl.start();
+    c.startHousekeeping();
     await activeSync.startAll();
     for (const m of mounts.list()) await c.autoActiveSync(m);
     return c;
@@ -199,6 +202,16 @@ export class Coordinator implements FileSystem {
         this.logError(`temp file cleanup of ${m.path} failed`, err);
       }
     }
+  }
+
+  private housekeeping: NodeJS.Timeout | undefined;
+
+  /** Periodic bounded clean-ups: expired delete tombstones in the absent-path table. */
+  private startHousekeeping(): void {
+    this.housekeeping = setInterval(() => {
+      this.absent.sweepTombstones(Date.now() - TOMBSTONE_TTL_MS).catch((err) => this.logError('tombstone sweep failed', err));
+    }, 60_000);
+    this.housekeeping.unref();
   }
 
   // ---------------------------------------------------------------- helpers
@@ -945,6 +958,7 @@ export class Coordinator implements FileSystem {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    clearInterval(this.housekeeping);
     await this.ttl.stop();
     await this.activeSync.close();
     await this.persistQueue.stop();

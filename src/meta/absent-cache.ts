@@ -49,13 +49,25 @@ export class AbsentPathCache {
     if (keys.length) await this.store.transact((tx) => { for (const k of keys) tx.del('absent', k); });
   }
 
-  /** Drop tombstones older than `ms` (they only matter while a sync could still be running). */
-  async expireTombstones(olderThan: number): Promise<void> {
-    const keys: string[] = [];
-    for (const { key, value } of this.store.range<AbsentEntry>('absent', {})) {
-      if (value.deleted && value.ms < olderThan) keys.push(key as string);
-      if (keys.length >= 10_000) break;
+  private sweepCursor: string | undefined;
+
+  /**
+   * Drop tombstones older than `olderThan` (they only matter while a sync that started before
+   * the delete could still be running), looking at no more than `budget` entries per call and
+   * resuming where the previous call stopped, so the cost per call stays bounded however
+   * large the table grows.
+   */
+  async sweepTombstones(olderThan: number, budget = 10_000): Promise<number> {
+    const expired: string[] = [];
+    let seen = 0;
+    let last: string | undefined;
+    for (const { key, value } of this.store.range<AbsentEntry>('absent', { start: this.sweepCursor === undefined ? undefined : this.sweepCursor + '\u0000', limit: budget })) {
+      seen++;
+      last = key as string;
+      if (value.deleted && value.ms < olderThan) expired.push(last);
     }
-    if (keys.length) await this.store.transact((tx) => { for (const k of keys) tx.del('absent', k); });
+    this.sweepCursor = seen < budget ? undefined : last; // wrap around at the end
+    if (expired.length) await this.store.transact((tx) => { for (const k of expired) tx.del('absent', k); });
+    return expired.length;
   }
 }
