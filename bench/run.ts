@@ -1,7 +1,8 @@
 // Strata's bench: every figure beside its physical limit, measured in the same run on the
 // same machine, and their ratio. `npm run bench` (quick, a few minutes on 2 cores) or
 // `npm run bench -- --full` (1M files, 1 GiB). Other flags:
-//   --only 1,2,3      run only these figures (1-2 sync, 3-4 metadata ops, 5-6 data, 7 scale, 8 rclone)
+//   --only 1,2,3      run only these figures (1-2 sync, 3-4 metadata ops, 5-6 data, 7 scale, 8 rclone,
+//                     9 active sync lag and idle UFS calls, S3 sync of a radosgw prefix + rclone on it)
 //   --profile         run the servers under `node --cpu-prof` and print their top functions
 //   --time MS         time per tinybench measurement (default 1500 quick, 3000 full)
 //   --no-write        do not write bench/results/<date>.json
@@ -21,7 +22,9 @@ import { BENCH_ROOT, ensureTree } from './lib/tree.js';
 import { parallelWalk } from './lib/walk.js';
 import { fsyncCreateRow, metadataRows } from './metadata-ops.js';
 import { printSummary, profileFiles, summarise } from './profile-top.js';
+import { activeSyncRows } from './active-sync.js';
 import { rcloneRows } from './rclone.js';
+import { s3Rows } from './s3.js';
 import { syncRows, syncRun } from './sync.js';
 import type { SyncRun } from './sync.js';
 
@@ -121,11 +124,11 @@ if (want('3') || want('4') || want('5') || want('6')) {
   }
 }
 
-// ---------------------------------------------------------------- S3 (later)
-rows.push(
-  { fig: 'S3', name: `sync of an S3 prefix, ${full ? '100k' : '10k'} objects (local radosgw)`, value: null, unit: 'objects/s', limitName: 'paged ListObjectsV2, sequential and same parallelism', limit: null, ratio: null, target: '≥ 0.9× listing', note: 'TODO: not measured yet (S3 UFS not landed)' },
-  { fig: 'S3', name: 'rclone lsjson -R against radosgw, same prefix', value: null, unit: 'objects/s', limitName: 'Strata S3 sync', limit: null, ratio: null, target: 'Strata faster', note: 'TODO: not measured yet (S3 UFS not landed)' },
-);
+// ---------------------------------------------------------------- figure 9: active sync
+if (want('9')) rows.push(...await activeSyncRows({ n: full ? 10_000 : 1000, child: child('active-sync'), log }));
+
+// ---------------------------------------------------------------- S3 (figure "S3")
+if (want('S3') || want('s3')) rows.push(...await s3Rows(full, child('s3'), log));
 
 // ---------------------------------------------------------------- output
 const date = new Date().toISOString().slice(0, 10);
@@ -134,7 +137,7 @@ console.log(`\nStrata bench ${date} (${full ? 'full' : 'quick'}): ${machine.core
 console.log(table);
 const result = { date, mode: full ? 'full' : 'quick', machine, timeMs, durationS: (Date.now() - started) / 1000, rows, profiles: [] as unknown[] };
 if (profDir) {
-  for (const name of ['sync', 'sync10k', 'strata-tcp']) {
+  for (const name of ['sync', 'sync10k', 'strata-tcp', 'active-sync', 's3']) {
     let files: string[] = [];
     try { files = profileFiles(join(profDir, name)); } catch { continue; }
     for (const f of files) {
