@@ -147,6 +147,36 @@ function syncSuite(kindName: UfsKindName) {
     assert.is(await fs().exists(`${M}/s5/n1/g`, { loadType: 'ONCE' }), true, 'after needsSync');
   });
 
+  test(`[${kindName}] a recursive sync of a tree with look-alike names, deep deletes, unpersisted files and Strata deletes`, async () => {
+    // Names that sort around '/' ('b.txt' < 'b/' < 'b0') and a deep subtree.
+    for (const f of ['t/a/b.txt', 't/a/b/c.txt', 't/a/b/d/e.txt', 't/a/b0', 't/a/c.txt', 't/z/deep/er/f.txt', 't/gone/x/y.txt']) {
+      await ufs().putFile(f, f);
+    }
+    const s1 = await fs().loadMetadata(`${M}/t`, { recursive: true });
+    assert.is(s1.created, 16, JSON.stringify(s1)); // t itself, 7 files, a, a/b, a/b/d, z, z/deep, z/deep/er, gone, gone/x
+    assert.equal(await names(fs(), `${M}/t/a`, NEVER_HIDE), ['b', 'b.txt', 'b0', 'c.txt']);
+    assert.equal(await names(fs(), `${M}/t/a/b`, NEVER_HIDE), ['c.txt', 'd']);
+    // Outside: a deep subtree goes away, a file changes; inside: an unpersisted file, a delete.
+    await ufs().deleteFile('t/gone/x/y.txt');
+    await ufs().putFile('t/a/b/c.txt', 'changed content');
+    await fs().writeFile(`${M}/t/z/local-only`, Buffer.from('cache only'), { writeType: 'MUST_CACHE' });
+    await fs().delete(`${M}/t/a/b0`);
+    const s2 = await fs().loadMetadata(`${M}/t`, { recursive: true });
+    assert.is(s2.created, 0, JSON.stringify(s2));
+    assert.is(s2.updated, 1, JSON.stringify(s2));
+    // S3: the directories existed only through that key and go with it; a local disk keeps them.
+    const s3 = kindName === 's3';
+    assert.is(s2.deleted, s3 ? 3 : 1, JSON.stringify(s2)); // gone, gone/x, gone/x/y.txt
+    assert.equal(await names(fs(), `${M}/t`, NEVER_HIDE), s3 ? ['a', 'z'] : ['a', 'gone', 'z']);
+    assert.equal(await names(fs(), `${M}/t/a`, NEVER_HIDE), ['b', 'b.txt', 'c.txt']);
+    assert.equal(await names(fs(), `${M}/t/z`, NEVER_HIDE), ['deep', 'local-only']);
+    assert.is(await readText(fs(), `${M}/t/a/b/c.txt`), 'changed content');
+    // The whole tree counts as synced: a listing with a long interval costs no UFS call.
+    const c = await ufsCounter(fs());
+    assert.equal(await names(fs(), `${M}/t/z/deep/er`, { syncIntervalMs: 3_600_000 }), ['f.txt']);
+    assert.is(await c.total(), 0);
+  });
+
   return test;
 }
 

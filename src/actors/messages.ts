@@ -3,7 +3,7 @@
 // beyond caches of the LMDB environment and UFS clients, so a recycled thread loses nothing.
 
 import type { CounterGroup } from '../coordinator/metrics.js';
-import type { DirSyncJob, DirSyncResult } from '../sync/applier.js';
+import type { DirSyncJob, DirSyncResult, TreeSyncResult } from '../sync/applier.js';
 
 /** Data every worker gets at start (Piscina workerData). */
 export interface WorkerInit {
@@ -19,12 +19,19 @@ export interface SyncDirMessage {
   job: DirSyncJob;
 }
 
+/** Sync a whole subtree from one flat recursive listing (UFSs that list flat cheaply: S3). */
+export interface SyncTreeMessage {
+  kind: 'syncTree';
+  mountId: number;
+  job: Omit<DirSyncJob, 'recursive'>;
+}
+
 /** Answered at once: used to have every thread loaded before work arrives. */
 export interface PingMessage {
   kind: 'ping';
 }
 
-export type WorkerMessage = SyncDirMessage | PingMessage;
+export type WorkerMessage = SyncDirMessage | SyncTreeMessage | PingMessage;
 
 export interface WorkerReply<T> {
   result: T;
@@ -32,3 +39,4 @@ export interface WorkerReply<T> {
 }
 
 export type SyncDirReply = WorkerReply<DirSyncResult>;
+export type SyncTreeReply = WorkerReply<TreeSyncResult>;

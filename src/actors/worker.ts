@@ -9,7 +9,7 @@ import { LmdbStore } from '../meta/lmdb-store.js';
 import { MountTable } from '../meta/mount-table.js';
 import { StrataError, ErrorCode, toStrataError } from '../errors.js';
 import { MountedUfsCache } from '../ufs/mounted-ufs.js';
-import { syncDirectory } from '../sync/applier.js';
+import { syncDirectory, syncTreeFlat } from '../sync/applier.js';
 import type { WorkerInit, WorkerMessage, WorkerReply } from './messages.js';
 
 const init = workerData as WorkerInit;
@@ -35,6 +35,11 @@ export default async function handle(msg: WorkerMessage): Promise<WorkerReply<un
       case 'syncDir': {
         const ufs = ufsCache.get(mountOf(msg.mountId), counters.ufsCall);
         const result = await syncDirectory(store, ufs, msg.job);
+        return { result, counters: counters.groups };
+      }
+      case 'syncTree': {
+        const ufs = ufsCache.get(mountOf(msg.mountId), counters.ufsCall);
+        const result = await syncTreeFlat(store, ufs, msg.job);
         return { result, counters: counters.groups };
       }
       case 'ping':

@@ -282,3 +282,83 @@ export async function syncDirectory(store: MetaStore, ufs: Ufs, job: DirSyncJob,
   });
   return { summary, childDirs, staleFileIds };
 }
+
+/** A directory of a flat tree sync whose listing is still arriving. */
+interface OpenDir {
+  id: number;
+  /** Path relative to the synced root ('' for the root). */
+  rel: string;
+  path: string;
+  seen: Set<string>;
+}
+
+export interface TreeSyncResult {
+  summary: SyncSummary;
+  staleFileIds: number[];
+  directories: number;
+  /** The root no longer exists in the UFS. */
+  missing?: boolean;
+}
+
+/**
+ * Sync a whole subtree from ONE flat recursive listing (S3: ListObjectsV2 without a
+ * delimiter, ~1,000 keys per call instead of one call per directory). Keys arrive in sorted
+ * order, so all entries below a directory are contiguous: a stack of the directories still
+ * open (bounded by the depth) holds their seen-names; a directory is closed — its missing
+ * children removed, its listing marked synced (recursively) — as soon as the listing moves
+ * past it. Each page is one transaction; the same safety rules as syncDirectory apply.
+ * The subtree must not contain nested mount points (the caller checks).
+ */
+export async function syncTreeFlat(store: MetaStore, ufs: Ufs, job: Omit<DirSyncJob, 'recursive'>, now = Date.now): Promise<TreeSyncResult> {
+  const summary = emptySummary();
+  const staleFileIds: number[] = [];
+  let directories = 0;
+  const stack: OpenDir[] = [{ id: job.dirId, rel: '', path: job.dirPath, seen: new Set() }];
+
+  const close = (tx: MetaTxn, dir: OpenDir): void => {
+    for (const { key, value } of tx.range<number>('edge', { start: [dir.id, ''], end: [dir.id + 1] })) {
+      if (dir.seen.has((key as [number, string])[1])) continue;
+      const c = tx.get<InodeRecord>('inode', value);
+      if (c) summary.deleted += pruneMissing(tx, c, job.startMs, staleFileIds);
+    }
+    const inode = tx.get<InodeRecord>('inode', dir.id);
+    if (inode) tx.put('inode', dir.id, { ...inode, syncMs: job.startMs, syncRec: true, loaded: true });
+    directories++;
+  };
+  const isInside = (rel: string, dirRel: string): boolean => dirRel === '' || rel === dirRel || rel.startsWith(dirRel + '/');
+
+  try {
+    for await (const page of ufs.list(job.ufsPath, { recursive: true, pageSize: job.pageSize ?? 1000 })) {
+      await store.transact((tx) => {
+        const t = now();
+        for (const st of page) {
+          const slash = st.name.lastIndexOf('/');
+          const parentRel = slash < 0 ? '' : st.name.slice(0, slash);
+          const name = st.name.slice(slash + 1);
+          // Directories the listing has moved past are complete.
+          while (stack.length > 1 && !isInside(parentRel, stack[stack.length - 1]!.rel)) close(tx, stack.pop()!);
+          const top = stack[stack.length - 1]!;
+          if (top.rel !== parentRel) continue; // a parent the listing skipped (invalid name): not ours to judge
+          const dir = tx.get<InodeRecord>('inode', top.id);
+          if (!dir || dir.type !== 'directory') continue;
+          top.seen.add(name);
+          const r = applyEntry(tx, dir, top.path, { ...st, name }, job.startMs, t);
+          summary[r.outcome]++;
+          if (r.stale) staleFileIds.push(...r.stale);
+          if (r.inode?.type === 'directory' && r.inode.mountId === undefined) {
+            stack.push({ id: r.inode.id, rel: st.name, path: joinPath(top.path, name), seen: new Set() });
+          }
+        }
+      });
+    }
+  } catch (err) {
+    const code = (err as { code?: string }).code;
+    if (code !== 'NOT_FOUND' && code !== 'NOT_A_DIRECTORY') throw err;
+    // The root is gone from the UFS: the caller reconciles its own entry.
+    return { summary, staleFileIds, directories, missing: true };
+  }
+  await store.transact((tx) => {
+    while (stack.length > 0) close(tx, stack.pop()!);
+  });
+  return { summary, staleFileIds, directories };
+}

@@ -5,7 +5,7 @@
 // the same path are joined (the task tracker), not repeated.
 
 import type { ActorSystem } from '../actors/actor-system.js';
-import type { SyncDirMessage } from '../actors/messages.js';
+import type { SyncDirMessage, SyncTreeMessage } from '../actors/messages.js';
 import type { BlockStore } from '../cache/block-store.js';
 import type { Metrics } from '../coordinator/metrics.js';
 import type { OptionResolver } from '../coordinator/options.js';
@@ -21,7 +21,8 @@ import type { LoadType, ProgressListener, SyncSummary } from '../types.js';
 import type { MountedUfsCache } from '../ufs/mounted-ufs.js';
 import type { Ufs } from '../ufs/ufs.js';
 import { addSummary, applyEntry, emptySummary, pruneMissing } from './applier.js';
-import type { ChildDir, DirSyncResult } from './applier.js';
+import type { ChildDir, DirSyncResult, TreeSyncResult } from './applier.js';
+
 
 /** `syncMs` value that forces the next access to sync (set by needsSync). */
 export const FORCE_SYNC = -1;
@@ -270,9 +271,13 @@ export class MetadataSync {
    * skipped; the tree stays consistent and the next sync completes it.
    */
   private async syncTree(path: string, root: InodeRecord, onProgress?: ProgressListener): Promise<SyncSummary> {
+    const { mountId, ufsPath } = this.mountIdFor(path, root);
+    const mount = this.d.mounts.byId(mountId);
+    if (mount && this.d.ufs.rawUfs(mount).flatListing && this.d.mounts.nestedUnder(path).length === 0) {
+      return this.syncTreeFlat(path, root, mountId, ufsPath, onProgress);
+    }
     const total = emptySummary();
     const { dirs: maxDirs, prefetch: maxPrefetch } = this.d.parallelism();
-    const { mountId, ufsPath } = this.mountIdFor(path, root);
     type Dir = ChildDir & { mountId: number };
     // Queues and running counts of the current level and the next one.
     const queued: [Dir[], Dir[]] = [[{ id: root.id, path, ufsPath, mountId }], []];
@@ -317,6 +322,25 @@ export class MetadataSync {
     });
     if (firstError) throw firstError;
     return total;
+  }
+
+  /**
+   * A recursive sync from one flat listing of the subtree (object stores list ~1,000 keys
+   * per call without a delimiter, against one call per directory for the BFS), applied on
+   * the pool through the sync lane of the root's shard.
+   */
+  private async syncTreeFlat(path: string, root: InodeRecord, mountId: number, ufsPath: string, onProgress?: ProgressListener): Promise<SyncSummary> {
+    const t0 = Date.now();
+    const msg: SyncTreeMessage = { kind: 'syncTree', mountId, job: { dirId: root.id, dirPath: path, ufsPath, startMs: t0 } };
+    const result = await this.d.actors.offload<TreeSyncResult>(path, msg);
+    this.d.metrics.inc('sync', 'directories', result.directories);
+    this.d.metrics.inc('sync', 'flatTreeSyncs');
+    this.d.metrics.inc('sync', 'timeMs', Date.now() - t0);
+    await this.dropStale(result.staleFileIds);
+    if (result.missing) await this.syncSelf(path);
+    const s = result.summary;
+    onProgress?.({ done: s.created + s.updated + s.deleted + s.unchanged, phase: 'sync' });
+    return s;
   }
 
   /** Force the next access of a path (and anything below) to consult the UFS. */

@@ -34,6 +34,7 @@ export interface InstrumentedUfsOptions {
 export class InstrumentedUfs implements Ufs {
   readonly scheme: string;
   readonly uri: string;
+  readonly flatListing?: boolean;
   private readonly count: UfsCallCounter;
   private readonly timeoutMs: number;
 
@@ -44,6 +45,7 @@ export class InstrumentedUfs implements Ufs {
   constructor(readonly inner: Ufs, options: InstrumentedUfsOptions = {}) {
     this.scheme = inner.scheme;
     this.uri = inner.uri;
+    if (inner.flatListing) this.flatListing = true;
     this.count = options.count ?? (() => undefined);
     const t = options.timeoutMs ?? -1;
     if (!Number.isFinite(t)) throw new StrataError(ErrorCode.INVALID_ARGUMENT, `timeoutMs must be a number of ms, got ${t}`);

@@ -59,6 +59,11 @@ export interface Ufs {
   readonly scheme: string;
   /** The mounted root URI, e.g. file:///data or s3://bucket/prefix. */
   readonly uri: string;
+  /**
+   * Set when a recursive `list` is one stream of entries in sorted path order and far
+   * cheaper than one listing per directory (object stores): recursive syncs then use it.
+   */
+  readonly flatListing?: boolean;
   /** Status of a path; null when it does not exist. */
   getStatus(path: string, options?: { signal?: AbortSignal }): Promise<UfsStatus | null>;
   /** Entries of a directory, in pages. Throws NOT_FOUND / NOT_A_DIRECTORY. */

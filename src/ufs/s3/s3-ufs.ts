@@ -68,6 +68,8 @@ export function s3ContentHash(length: number, etag: string, mtimeMs: number): st
 
 /** One S3 bucket prefix served through the Ufs interface. */
 export class S3Ufs implements Ufs {
+  /** A recursive listing is one ListObjectsV2 stream in key order: recursive syncs use it. */
+  readonly flatListing = true;
   readonly scheme = 's3';
   readonly uri: string;
   readonly settings: Readonly<S3Settings>;
