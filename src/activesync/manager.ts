@@ -18,6 +18,11 @@ import type { ChangeEvent, ChangeWatcher, WatchCallbacks } from './watcher.js';
 import { InotifyWatcher, PollingWatcher } from './watcher.js';
 import { S3NotifyWatcher } from './s3-notify.js';
 
+/** Wait after an event before applying, so a burst lands in one batch. */
+const FLUSH_DELAY_MS = 10;
+/** Events in one directory from which one listing of it replaces per-path syncs. */
+const DIR_LISTING_THRESHOLD = 8;
+
 export interface SyncPointRecord {
   path: string;
   mountId: number;
@@ -28,6 +33,8 @@ export interface SyncPointRecord {
 export interface SyncTarget {
   /** Sync one path's own status (create, update or remove it). */
   syncPath(path: string): Promise<void>;
+  /** Sync one directory's listing (one level). */
+  syncDir(path: string): Promise<void>;
   /** Sync a subtree recursively. */
   syncTree(path: string): Promise<void>;
 }
@@ -261,7 +268,7 @@ export class ActiveSyncManager {
       p.lastEventMs = e.timeMs;
     }
     if (p.queue.size >= this.d.batchMax) this.flushSoon(p, 0);
-    else this.flushSoon(p, 25);
+    else this.flushSoon(p, FLUSH_DELAY_MS);
   }
 
   private flushSoon(p: SyncPoint, ms: number): void {
@@ -292,15 +299,33 @@ export class ActiveSyncManager {
     // Parents before children: a rescanned directory covers what is below it.
     batch.sort(([a], [b]) => a.length - b.length);
     const rescanned: string[] = [];
+    // Many events in one directory: one listing of it serves them all (a burst of outside
+    // creates costs one listing, not one status call and one commit per file).
+    const perParent = new Map<string, number>();
+    for (const [rel, { rescan }] of batch) {
+      if (rescan) continue;
+      const parent = rel.includes('/') ? rel.slice(0, rel.lastIndexOf('/')) : '';
+      perParent.set(parent, (perParent.get(parent) ?? 0) + 1);
+    }
+    const listed = new Set<string>();
     for (const [rel, { event, rescan }] of batch) {
       if (p.fullResyncPending) { this.d.metrics.inc('activeSync', 'eventsCoalesced'); continue; }
       const path = this.strataPath(p, rel);
       if (!path) continue;
       if (rescanned.some((r) => isUnder(path, r))) { this.d.metrics.inc('activeSync', 'eventsCoalesced'); continue; }
+      const parentRel = rel.includes('/') ? rel.slice(0, rel.lastIndexOf('/')) : '';
       try {
         if (rescan) {
           await this.d.target.syncTree(path);
           rescanned.push(path);
+        } else if ((perParent.get(parentRel) ?? 0) >= DIR_LISTING_THRESHOLD) {
+          if (!listed.has(parentRel)) {
+            listed.add(parentRel);
+            await this.d.target.syncDir(this.strataPath(p, parentRel)!);
+            this.d.metrics.inc('activeSync', 'directoryListings');
+          } else {
+            this.d.metrics.inc('activeSync', 'eventsCoalesced');
+          }
         } else {
           await this.d.target.syncPath(path);
         }

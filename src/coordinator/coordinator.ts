@@ -132,7 +132,8 @@ export class Coordinator implements FileSystem {
       store, mounts, metrics, log,
       target: {
         syncPath: (p) => sync.syncSelf(p).catch(ignoreMissing),
-        syncTree: (p) => sync.loadMetadata(p, true).then(() => undefined, ignoreMissing),
+        syncDir: (p) => sync.syncListingNow(p).catch(ignoreMissing),
+        syncTree: (p) => sync.syncTreeNow(p).catch(ignoreMissing),
       },
       intervalMs: (p) => options.get(p, 'active.sync.interval'),
       batchMax: config.get('active.sync.batch'),

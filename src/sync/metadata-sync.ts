@@ -242,6 +242,28 @@ export class MetadataSync {
     });
   }
 
+  /**
+   * Sync a directory's listing now, never joining a sync already in flight (it may have
+   * listed before the change that asks for this one: active sync events).
+   */
+  async syncListingNow(path: string): Promise<void> {
+    const inode = this.d.tree.resolve(path).inode;
+    if (!inode) return this.syncSelf(path);
+    if (inode.type !== 'directory') return this.syncSelf(path);
+    const { mountId, ufsPath } = this.mountIdFor(path, inode);
+    await this.syncDir({ id: inode.id, path, ufsPath, mountId }, false);
+  }
+
+  /** Sync a subtree now, never joining a recursive sync already in flight (see syncListingNow). */
+  async syncTreeNow(path: string): Promise<void> {
+    const inode = this.d.tree.resolve(path).inode;
+    if (!inode || inode.type !== 'directory') {
+      await this.loadMetadata(path, true);
+      return;
+    }
+    await this.syncTree(path, inode);
+  }
+
   /** `loadMetadata`: sync a path now, one level or its whole subtree (BFS). */
   async loadMetadata(path: string, recursive: boolean, onProgress?: ProgressListener): Promise<SyncSummary> {
     this.d.metrics.inc('sync', 'loadMetadata');
