@@ -73,8 +73,12 @@ class BufferedTxn implements MetaTxn {
   }
 }
 
+/** A string identity for a key in a transaction's write set (distinct keys, distinct ids). */
 function keyId(key: Key): string {
-  return typeof key === 'object' ? JSON.stringify(key) : typeof key + ':' + String(key);
+  if (typeof key !== 'object') return (typeof key === 'number' ? 'n' : 's') + key;
+  // The common shapes ([id, name] edges, [id, index] blocks) without JSON's cost.
+  if (key.length === 2 && typeof key[0] === 'number') return `a${key[0]}\u0001${typeof key[1] === 'number' ? 'n' : 's'}${key[1]}`;
+  return 'j' + JSON.stringify(key);
 }
 
 /** LMDB-backed MetaStore. */
