@@ -80,7 +80,8 @@ if (want('1') || want('2') || want('7') || want('8')) {
       fig: '7', name: `peak RSS of the server while syncing ${tree.entries.toLocaleString('en-US')} entries`, value: mb(Math.max(sync!.peakRss, 0)), unit: 'MiB',
       limitName: '—', limit: null, ratio: null,
       target: full ? '≤ 300 MB at 1M' : '(target applies at 1M: --full)', meets: full ? sync!.peakRss <= 300e6 : undefined,
-      note: `sampled every 50 ms; VmHWM since start ${mb(sync!.hwm).toFixed(0)} MiB`, extra: { peakRss: sync!.peakRss, hwm: sync!.hwm },
+      note: `sampled every 50 ms; VmHWM since start ${mb(sync!.hwm).toFixed(0)} MiB; of it anonymous (heaps of main + worker threads) peak ${mb(sync!.peakAnon).toFixed(0)} MiB, the rest file-backed LMDB map pages`,
+      extra: { peakRss: sync!.peakRss, peakAnon: sync!.peakAnon, hwm: sync!.hwm },
     });
     if (full) {
       const small = ensureTree(10, 1000, log);

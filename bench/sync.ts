@@ -23,6 +23,8 @@ export interface SyncRun {
   cold: SyncSummary;
   resync: SyncSummary;
   peakRss: number;
+  /** Peak anonymous RSS (heaps; excludes LMDB's file-backed map pages). */
+  peakAnon: number;
   hwm: number;
   getStatus?: DepthResult;
 }
@@ -39,6 +41,7 @@ export async function syncRun(tree: Tree, child: ChildOptions, opts: { getStatus
     const cold = await cl.loadMetadata('/bench', { recursive: true });
     const coldMs = performance.now() - t0;
     const peakRss = sampler.stop();
+    const peakAnon = sampler.peakAnon();
     const hwm = rssOf(srv.pid).hwm;
     opts.log(`cold sync ${tree.entries} entries: ${coldMs.toFixed(0)} ms ${JSON.stringify(cold)}`);
     await cl.needsSync('/bench');
@@ -52,7 +55,7 @@ export async function syncRun(tree: Tree, child: ChildOptions, opts: { getStatus
       const n = tree.files;
       getStatus = await atDepth('getStatus', 1, () => cl.getStatus(`/bench/${treeFile(tree, (i = (i * 7919 + 104729) % n))}`), opts.getStatusMs);
     }
-    return { coldMs, resyncMs, cold, resync, peakRss, hwm, getStatus };
+    return { coldMs, resyncMs, cold, resync, peakRss, peakAnon, hwm, getStatus };
   } finally {
     await cl.close();
     await srv.stop();

@@ -43,19 +43,25 @@ export async function startChild(args: string[], opts: ChildOptions = {}): Promi
 }
 
 /** Current and peak resident set (bytes) of a process, from /proc/<pid>/status. */
-export function rssOf(pid: number): { rss: number; hwm: number } {
+export function rssOf(pid: number): { rss: number; hwm: number; anon: number; file: number } {
   try {
     const s = readFileSync(`/proc/${pid}/status`, 'utf8');
     const kb = (k: string): number => Number(new RegExp(`^${k}:\\s+(\\d+)`, 'm').exec(s)?.[1] ?? 0) * 1024;
-    return { rss: kb('VmRSS'), hwm: kb('VmHWM') };
+    // RssFile is mostly LMDB's memory-mapped pages (page cache the kernel can drop);
+    // RssAnon is the process's own memory (heaps of the main and worker threads).
+    return { rss: kb('VmRSS'), hwm: kb('VmHWM'), anon: kb('RssAnon'), file: kb('RssFile') };
   } catch {
-    return { rss: 0, hwm: 0 };
+    return { rss: 0, hwm: 0, anon: 0, file: 0 };
   }
 }
 
 /** Sample a process's RSS every `everyMs` until stopped; returns the peak seen. */
-export function sampleRss(pid: number, everyMs = 50): { stop(): number } {
+export function sampleRss(pid: number, everyMs = 50): { stop(): number; peakAnon(): number } {
   let peak = rssOf(pid).rss;
-  const t = setInterval(() => { peak = Math.max(peak, rssOf(pid).rss); }, everyMs);
-  return { stop: () => { clearInterval(t); return Math.max(peak, rssOf(pid).rss); } };
+  let anon = rssOf(pid).anon;
+  const t = setInterval(() => { const r = rssOf(pid); peak = Math.max(peak, r.rss); anon = Math.max(anon, r.anon); }, everyMs);
+  return {
+    stop: () => { clearInterval(t); const r = rssOf(pid); anon = Math.max(anon, r.anon); return Math.max(peak, r.rss); },
+    peakAnon: () => anon,
+  };
 }
