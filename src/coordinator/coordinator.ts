@@ -687,7 +687,7 @@ export class Coordinator implements FileSystem {
       await this.activeSync.stopUnder(p);
       const inode = this.tree.require(p);
       // Unpersisted data exists nowhere else: refuse rather than lose it.
-      for (const i of this.walk(inode)) {
+      for (const { inode: i } of this.tree.walk(p, inode)) {
         if (i.type === 'file' && (i.ps === 'TO_BE_PERSISTED' || i.ps === 'NOT_PERSISTED')) {
           throw new StrataError(ErrorCode.FAILED_PRECONDITION, `${p} holds files not persisted to its UFS (e.g. inode ${i.name}): persist or delete them first`);
         }
@@ -711,33 +711,6 @@ export class Coordinator implements FileSystem {
     return this.mounts.list().map(MountTable.info);
   }
 
-  /** Every inode of a subtree, depth first, streamed from LMDB (namespace only). */
-  private *walk(root: InodeRecord): Iterable<InodeRecord> {
-    const stack = [root];
-    while (stack.length) {
-      const cur = stack.pop()!;
-      yield cur;
-      if (cur.type === 'directory') for (const c of this.tree.iterateChildren(cur.id)) stack.push(c);
-    }
-  }
-
-  /** Every file of a subtree with its path (pre-order, iterators per level). */
-  private *walkFiles(path: string, root: InodeRecord): Iterable<{ path: string; inode: InodeRecord }> {
-    if (root.type === 'file') {
-      yield { path, inode: root };
-      return;
-    }
-    const stack: Array<{ path: string; it: Iterator<InodeRecord> }> = [{ path, it: this.tree.iterateChildren(root.id)[Symbol.iterator]() }];
-    while (stack.length) {
-      const top = stack[stack.length - 1]!;
-      const n = top.it.next();
-      if (n.done) { stack.pop(); continue; }
-      const cp = joinPath(top.path, n.value.name);
-      if (n.value.type === 'file') yield { path: cp, inode: n.value };
-      else stack.push({ path: cp, it: this.tree.iterateChildren(n.value.id)[Symbol.iterator]() });
-    }
-  }
-
   // ---------------------------------------------------------------- sync
 
   async loadMetadata(path: string, options: LoadMetadataOptions & WithProgress = {}): Promise<SyncSummary> {
@@ -750,36 +723,7 @@ export class Coordinator implements FileSystem {
     this.op('checkConsistency');
     const p = normalizePath(path);
     const root = await this.statInode(p, { syncIntervalMs: -1 });
-    const inconsistent: string[] = [];
-    const check = async (cp: string, inode: InodeRecord): Promise<void> => {
-      if (inode.mountId !== undefined && cp !== ROOT && cp !== p) return;
-      if (inode.ps !== 'PERSISTED') return;
-      const { mount, ufsPath } = this.mounts.resolve(cp);
-      const st = await this.ufsOf(mount).getStatus(ufsPath);
-      const same = st && st.type === inode.type && (inode.type === 'directory' || (st.contentHash === inode.ufsContent && st.metaHash === inode.ufsMeta));
-      if (!same) inconsistent.push(cp);
-    };
-    await check(p, root);
-    if (root.type === 'directory') {
-      const stack: Array<{ path: string; inode: InodeRecord }> = [{ path: p, inode: root }];
-      while (stack.length) {
-        const { path: dp, inode: d } = stack.pop()!;
-        for (const c of this.tree.iterateChildren(d.id)) {
-          const cp = joinPath(dp, c.name);
-          if (c.mountId !== undefined) continue;
-          await check(cp, c);
-          if (options.recursive && c.type === 'directory') stack.push({ path: cp, inode: c });
-        }
-      }
-    }
-    let repaired = 0;
-    if (options.repair) {
-      for (const ip of inconsistent) {
-        await this.sync.syncSelf(ip);
-        repaired++;
-      }
-    }
-    return { inconsistent, repaired };
+    return this.sync.checkConsistency(p, root, !!options.recursive, !!options.repair);
   }
 
   async needsSync(path: string): Promise<void> {
@@ -796,7 +740,7 @@ export class Coordinator implements FileSystem {
     if (root.type === 'directory' && options.recursive !== false) await this.sync.loadMetadata(p, true);
     let files = 0;
     let bytes = 0;
-    for (const { path: fp, inode } of this.walkFiles(p, this.tree.getInode(root.id) ?? root)) {
+    for (const { path: fp, inode } of this.tree.walkFiles(p, this.tree.getInode(root.id) ?? root)) {
       if (this.blocks.cachedBytes(inode.fileId) >= inode.length) { files++; continue; }
       for await (const c of this.readFile(fp, { readType: 'CACHE', syncIntervalMs: -1 })) bytes += c.length;
       files++;
@@ -810,7 +754,7 @@ export class Coordinator implements FileSystem {
     const p = normalizePath(path);
     const root = await this.statInode(p, options);
     const targets: InodeRecord[] = [];
-    for (const { path: fp, inode } of this.walkFiles(p, root)) {
+    for (const { path: fp, inode } of this.tree.walkFiles(p, root)) {
       if (this.blocks.cachedBytes(inode.fileId) === 0) continue;
       if (inode.ps !== 'PERSISTED') {
         throw new StrataError(ErrorCode.FAILED_PRECONDITION, `cannot free ${fp}: it is ${inode.ps} and its cached data is the only copy`);
@@ -830,7 +774,7 @@ export class Coordinator implements FileSystem {
     this.writable(p);
     let files = 0;
     let bytes = 0;
-    for (const { path: fp, inode } of this.walkFiles(p, root)) {
+    for (const { path: fp, inode } of this.tree.walkFiles(p, root)) {
       if (inode.ps === 'PERSISTED') continue;
       await this.persistQueue.persistNow(fp, inode.id);
       files++;
@@ -844,7 +788,7 @@ export class Coordinator implements FileSystem {
     const p = normalizePath(path);
     const root = await this.statInode(p, options);
     let files = 0;
-    for (const { inode } of this.walkFiles(p, root)) {
+    for (const { inode } of this.tree.walkFiles(p, root)) {
       // Unpersisted files stay pinned whatever is asked: their blocks are the only copy.
       const effective = pinned || inode.ps !== 'PERSISTED';
       await this.store.transact((tx) => {

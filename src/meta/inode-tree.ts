@@ -6,7 +6,7 @@ import { ErrorCode, StrataError, notADirectory, notFound } from '../errors.js';
 import type { Key, MetaStore, MetaTxn } from './meta-store.js';
 import { ROOT_ID, childRange, edgeKey } from './inode.js';
 import type { InodeRecord } from './inode.js';
-import { pathComponents } from './path.js';
+import { joinPath, pathComponents } from './path.js';
 
 /** Where a path resolution ended. */
 export interface Resolution {
@@ -152,6 +152,29 @@ export class InodeTree {
       if (page.length < pageSize) return;
       after = page[page.length - 1]!.name;
     }
+  }
+
+  /**
+   * Every inode of a subtree with its path, pre-order (a directory before its children),
+   * one child iterator per level: memory grows with the depth, not the size.
+   */
+  *walk(path: string, root: InodeRecord): Iterable<{ path: string; inode: InodeRecord }> {
+    yield { path, inode: root };
+    if (root.type !== 'directory') return;
+    const stack: Array<{ path: string; it: Iterator<InodeRecord> }> = [{ path, it: this.iterateChildren(root.id)[Symbol.iterator]() }];
+    while (stack.length) {
+      const top = stack[stack.length - 1]!;
+      const n = top.it.next();
+      if (n.done) { stack.pop(); continue; }
+      const cp = joinPath(top.path, n.value.name);
+      yield { path: cp, inode: n.value };
+      if (n.value.type === 'directory') stack.push({ path: cp, it: this.iterateChildren(n.value.id)[Symbol.iterator]() });
+    }
+  }
+
+  /** Every file of a subtree with its path. */
+  *walkFiles(path: string, root: InodeRecord): Iterable<{ path: string; inode: InodeRecord }> {
+    for (const e of this.walk(path, root)) if (e.inode.type === 'file') yield e;
   }
 
   hasChildren(dirId: number): boolean {

@@ -17,7 +17,7 @@ import type { Resolution } from '../meta/inode-tree.js';
 import type { MetaStore } from '../meta/meta-store.js';
 import type { MountRecord, MountTable } from '../meta/mount-table.js';
 import { joinPath, parentPath, pathComponents } from '../meta/path.js';
-import type { LoadType, ProgressListener, SyncSummary } from '../types.js';
+import type { ConsistencyReport, LoadType, ProgressListener, SyncSummary } from '../types.js';
 import type { MountedUfsCache } from '../ufs/mounted-ufs.js';
 import type { Ufs } from '../ufs/ufs.js';
 import { addSummary, applyEntry, emptySummary, pruneMissing } from './applier.js';
@@ -363,6 +363,43 @@ export class MetadataSync {
     const s = result.summary;
     onProgress?.({ done: s.created + s.updated + s.deleted + s.unchanged, phase: 'sync' });
     return s;
+  }
+
+  /**
+   * Paths under `path` (one level, or the subtree) whose Strata metadata differs from the
+   * UFS: missing there, another type, or another fingerprint. Unpersisted files and nested
+   * mount points are skipped. With `repair`, each is synced.
+   */
+  async checkConsistency(path: string, root: InodeRecord, recursive: boolean, repair: boolean): Promise<ConsistencyReport> {
+    const inconsistent: string[] = [];
+    const check = async (cp: string, inode: InodeRecord): Promise<void> => {
+      if (inode.ps !== 'PERSISTED') return;
+      const { mount, ufsPath } = this.d.mounts.resolve(cp);
+      const st = await this.ufsOf(mount).getStatus(ufsPath);
+      const same = st && st.type === inode.type && (inode.type === 'directory' || (st.contentHash === inode.ufsContent && st.metaHash === inode.ufsMeta));
+      if (!same) inconsistent.push(cp);
+    };
+    await check(path, root);
+    if (root.type === 'directory') {
+      const entries = recursive ? this.d.tree.walk(path, root) : this.children(path, root);
+      for (const { path: cp, inode } of entries) {
+        if (inode.id === root.id || inode.mountId !== undefined) continue;
+        if (this.d.mounts.resolve(cp).mount.mountId !== this.d.mounts.resolve(path).mount.mountId) continue; // below a nested mount
+        await check(cp, inode);
+      }
+    }
+    let repaired = 0;
+    if (repair) {
+      for (const ip of inconsistent) {
+        await this.syncSelf(ip);
+        repaired++;
+      }
+    }
+    return { inconsistent, repaired };
+  }
+
+  private *children(path: string, dir: InodeRecord): Iterable<{ path: string; inode: InodeRecord }> {
+    for (const c of this.d.tree.iterateChildren(dir.id)) yield { path: joinPath(path, c.name), inode: c };
   }
 
   /** Force the next access of a path (and anything below) to consult the UFS. */
