@@ -358,8 +358,9 @@ export class Coordinator implements FileSystem {
         const inode = this.tree.getInode(sd.id);
         if (!inode) continue; // removed meanwhile
         if (!inode.loaded && this.options.loadType(sd.path, options.loadType) !== 'NEVER') {
-          const loaded = await this.sync.access(sd.path, options, true);
-          stack.push({ id: loaded.id, path: sd.path });
+          // A subtree never listed: load all of it at once (a parallel BFS), not level by level.
+          await this.sync.loadMetadata(sd.path, true);
+          stack.push(sd);
         } else {
           stack.push(sd);
         }
