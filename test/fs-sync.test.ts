@@ -152,7 +152,12 @@ function syncSuite(kindName: UfsKindName) {
     for (const f of ['t/a/b.txt', 't/a/b/c.txt', 't/a/b/d/e.txt', 't/a/b0', 't/a/c.txt', 't/z/deep/er/f.txt', 't/gone/x/y.txt']) {
       await ufs().putFile(f, f);
     }
-    const s1 = await fs().loadMetadata(`${M}/t`, { recursive: true });
+    const progress: number[] = [];
+    const s1 = await fs().loadMetadata(`${M}/t`, { recursive: true, onProgress: (p) => progress.push(p.done) });
+    // Progress comes from the BFS per directory (local) or from the worker's flat sync over a
+    // comlink port (S3); either way it is reported and grows.
+    assert.ok(progress.length > 0, 'progress reported');
+    assert.ok(progress.every((d, i) => i === 0 || d >= progress[i - 1]!), `progress grows: ${progress.join(',')}`);
     assert.is(s1.created, 16, JSON.stringify(s1)); // t itself, 7 files, a, a/b, a/b/d, z, z/deep, z/deep/er, gone, gone/x
     assert.equal(await names(fs(), `${M}/t/a`, NEVER_HIDE), ['b', 'b.txt', 'b0', 'c.txt']);
     assert.equal(await names(fs(), `${M}/t/a/b`, NEVER_HIDE), ['c.txt', 'd']);

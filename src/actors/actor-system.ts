@@ -6,6 +6,7 @@
 // pool. See docs/architecture.md.
 
 import { Piscina } from 'piscina';
+import type { Transferable } from 'node:worker_threads';
 import { pathComponents } from '../meta/path.js';
 import type { CounterGroup } from '../coordinator/metrics.js';
 import { toStrataError } from '../errors.js';
@@ -82,14 +83,14 @@ export class ActorSystem {
   }
 
   /** Run a sync message's behaviour on the pool, through the sync lane of the shard of `path`. */
-  offload<T>(path: string, msg: WorkerMessage): Promise<T> {
-    return this.tellSync(path, () => this.runOnPool<T>(msg));
+  offload<T>(path: string, msg: WorkerMessage, transferList?: Transferable[]): Promise<T> {
+    return this.tellSync(path, () => this.runOnPool<T>(msg, transferList));
   }
 
   /** Run a message on the pool directly (callers that already hold their actor's turn). */
-  async runOnPool<T>(msg: WorkerMessage): Promise<T> {
+  async runOnPool<T>(msg: WorkerMessage, transferList?: Transferable[]): Promise<T> {
     try {
-      const reply = (await this.pool.run(msg)) as WorkerReply<T>;
+      const reply = (await this.pool.run(msg, transferList ? { transferList } : undefined)) as WorkerReply<T>;
       this.opts.onCounters(reply.counters);
       return reply.result;
     } catch (err) {

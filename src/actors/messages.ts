@@ -2,6 +2,7 @@
 // everything the worker needs (ids, paths, times): workers hold no state of their own
 // beyond caches of the LMDB environment and UFS clients, so a recycled thread loses nothing.
 
+import type { MessagePort } from 'node:worker_threads';
 import type { CounterGroup } from '../coordinator/metrics.js';
 import type { DirSyncJob, DirSyncResult, TreeSyncResult } from '../sync/applier.js';
 
@@ -24,6 +25,8 @@ export interface SyncTreeMessage {
   kind: 'syncTree';
   mountId: number;
   job: Omit<DirSyncJob, 'recursive'>;
+  /** Where to report entries applied so far (a comlink-exposed sink; transferred). */
+  progress?: MessagePort;
 }
 
 /** Answered at once: used to have every thread loaded before work arrives. */

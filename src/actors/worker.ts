@@ -11,6 +11,7 @@ import { StrataError, ErrorCode, toStrataError } from '../errors.js';
 import { MountedUfsCache } from '../ufs/mounted-ufs.js';
 import { syncDirectory, syncTreeFlat } from '../sync/applier.js';
 import type { WorkerInit, WorkerMessage, WorkerReply } from './messages.js';
+import { progressReporter } from './progress-port.js';
 
 const init = workerData as WorkerInit;
 const store = LmdbStore.open(init.metaDir);
@@ -39,8 +40,13 @@ export default async function handle(msg: WorkerMessage): Promise<WorkerReply<un
       }
       case 'syncTree': {
         const ufs = ufsCache.get(mountOf(msg.mountId), counters.ufsCall);
-        const result = await syncTreeFlat(store, ufs, msg.job);
-        return { result, counters: counters.groups };
+        const reporter = msg.progress ? progressReporter(msg.progress) : undefined;
+        try {
+          const result = await syncTreeFlat(store, ufs, msg.job, Date.now, reporter?.report);
+          return { result, counters: counters.groups };
+        } finally {
+          reporter?.close();
+        }
       }
       case 'ping':
         return { result: true, counters: counters.groups };

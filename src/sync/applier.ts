@@ -309,7 +309,9 @@ export interface TreeSyncResult {
  * past it. Each page is one transaction; the same safety rules as syncDirectory apply.
  * The subtree must not contain nested mount points (the caller checks).
  */
-export async function syncTreeFlat(store: MetaStore, ufs: Ufs, job: Omit<DirSyncJob, 'recursive'>, now = Date.now): Promise<TreeSyncResult> {
+export async function syncTreeFlat(store: MetaStore, ufs: Ufs, job: Omit<DirSyncJob, 'recursive'>, now = Date.now,
+  onProgress?: (entries: number) => void): Promise<TreeSyncResult> {
+  let entries = 0;
   const summary = emptySummary();
   const staleFileIds: number[] = [];
   let directories = 0;
@@ -350,6 +352,8 @@ export async function syncTreeFlat(store: MetaStore, ufs: Ufs, job: Omit<DirSync
           }
         }
       });
+      entries += page.length;
+      onProgress?.(entries);
     }
   } catch (err) {
     const code = (err as { code?: string }).code;

@@ -6,6 +6,7 @@
 
 import type { ActorSystem } from '../actors/actor-system.js';
 import type { SyncDirMessage, SyncTreeMessage } from '../actors/messages.js';
+import { exposeProgress } from '../actors/progress-port.js';
 import type { BlockStore } from '../cache/block-store.js';
 import type { Metrics } from '../coordinator/metrics.js';
 import type { OptionResolver } from '../coordinator/options.js';
@@ -354,7 +355,15 @@ export class MetadataSync {
   private async syncTreeFlat(path: string, root: InodeRecord, mountId: number, ufsPath: string, onProgress?: ProgressListener): Promise<SyncSummary> {
     const t0 = Date.now();
     const msg: SyncTreeMessage = { kind: 'syncTree', mountId, job: { dirId: root.id, dirPath: path, ufsPath, startMs: t0 } };
-    const result = await this.d.actors.offload<TreeSyncResult>(path, msg);
+    // One long task: the worker reports entries applied through a comlink-exposed port.
+    const channel = onProgress ? exposeProgress((done) => onProgress({ done, phase: 'sync' })) : undefined;
+    if (channel) msg.progress = channel.port;
+    let result: TreeSyncResult;
+    try {
+      result = await this.d.actors.offload<TreeSyncResult>(path, msg, channel ? [channel.port] : undefined);
+    } finally {
+      channel?.close();
+    }
     this.d.metrics.inc('sync', 'directories', result.directories);
     this.d.metrics.inc('sync', 'flatTreeSyncs');
     this.d.metrics.inc('sync', 'timeMs', Date.now() - t0);
