@@ -10,6 +10,7 @@ import { ActiveSyncManager } from '../activesync/manager.js';
 import { ActorSystem } from '../actors/actor-system.js';
 import type { LockRequest } from '../actors/path-locks.js';
 import { BlockStore } from '../cache/block-store.js';
+import { CacheManagement } from '../cache/cache-management.js';
 import { TtlChecker } from '../cache/ttl-checker.js';
 import { ServerConfig, isConfigKey, isUfsOptionKey, validateProperty } from '../config/keys.js';
 import {
@@ -81,6 +82,12 @@ export class Coordinator implements FileSystem {
     private readonly log: Logger,
   ) {
     this.ids = new IdAllocator(store);
+    this.cacheOps = new CacheManagement({
+      tree, store, blocks, persistQueue,
+      access: (p, o, listing) => sync.access(p, o, listing),
+      loadTree: (p) => sync.loadMetadata(p, true).then(() => undefined),
+      read: (p, o) => this.readFile(p, o),
+    });
     this.ttl = new TtlChecker(store, {
       pathOf: (id) => tree.pathOf(id),
       free: (p) => this.free(p, { recursive: true }),
@@ -90,6 +97,7 @@ export class Coordinator implements FileSystem {
 
   private readonly ttl: TtlChecker;
   private readonly ids: IdAllocator;
+  private readonly cacheOps: CacheManagement;
 
   /** Open (or create) a Strata instance on a data directory. */
   static async open(opts: CoordinatorOptions): Promise<Coordinator> {
@@ -736,85 +744,29 @@ export class Coordinator implements FileSystem {
 
   async load(path: string, options: CacheOpOptions & WithProgress = {}): Promise<CacheOpResult> {
     this.op('load');
-    const p = normalizePath(path);
-    const root = await this.sync.access(p, options, true);
-    if (root.type === 'directory' && options.recursive !== false) await this.sync.loadMetadata(p, true);
-    let files = 0;
-    let bytes = 0;
-    for (const { path: fp, inode } of this.tree.walkFiles(p, this.tree.getInode(root.id) ?? root)) {
-      if (this.blocks.cachedBytes(inode.fileId) >= inode.length) { files++; continue; }
-      for await (const c of this.readFile(fp, { readType: 'CACHE', syncIntervalMs: -1 })) bytes += c.length;
-      files++;
-      options.onProgress?.({ done: files, bytes, phase: 'load' });
-    }
-    return { files, bytes };
+    return this.cacheOps.load(normalizePath(path), options);
   }
 
   async free(path: string, options: CacheOpOptions = {}): Promise<CacheOpResult> {
     this.op('free');
-    const p = normalizePath(path);
-    const root = await this.statInode(p, options);
-    const targets: InodeRecord[] = [];
-    for (const { path: fp, inode } of this.tree.walkFiles(p, root)) {
-      if (this.blocks.cachedBytes(inode.fileId) === 0) continue;
-      if (inode.ps !== 'PERSISTED') {
-        throw new StrataError(ErrorCode.FAILED_PRECONDITION, `cannot free ${fp}: it is ${inode.ps} and its cached data is the only copy`);
-      }
-      if (inode.pinned) throw new StrataError(ErrorCode.FAILED_PRECONDITION, `cannot free ${fp}: it is pinned (unpin it first)`);
-      targets.push(inode);
-    }
-    let bytes = 0;
-    for (const t of targets) bytes += await this.blocks.removeFile(t.fileId);
-    return { files: targets.length, bytes };
+    return this.cacheOps.free(normalizePath(path), options);
   }
 
   async persist(path: string, options: CacheOpOptions = {}): Promise<CacheOpResult> {
     this.op('persist');
     const p = normalizePath(path);
-    const root = await this.statInode(p, options);
     this.writable(p);
-    let files = 0;
-    let bytes = 0;
-    for (const { path: fp, inode } of this.tree.walkFiles(p, root)) {
-      if (inode.ps === 'PERSISTED') continue;
-      await this.persistQueue.persistNow(fp, inode.id);
-      files++;
-      bytes += inode.length;
-    }
-    return { files, bytes };
+    return this.cacheOps.persist(p, options);
   }
 
   async setPinned(path: string, pinned: boolean, options: CacheOpOptions = {}): Promise<CacheOpResult> {
     this.op(pinned ? 'pin' : 'unpin');
-    const p = normalizePath(path);
-    const root = await this.statInode(p, options);
-    let files = 0;
-    for (const { inode } of this.tree.walkFiles(p, root)) {
-      // Unpersisted files stay pinned whatever is asked: their blocks are the only copy.
-      const effective = pinned || inode.ps !== 'PERSISTED';
-      await this.store.transact((tx) => {
-        const cur = tx.get<InodeRecord>('inode', inode.id);
-        if (cur) tx.put('inode', cur.id, { ...cur, pinned: effective });
-      });
-      await this.blocks.setEvictable(inode.fileId, !effective && inode.ps === 'PERSISTED');
-      files++;
-    }
-    return { files, bytes: 0 };
+    return this.cacheOps.setPinned(normalizePath(path), pinned, options);
   }
 
   async setTtl(path: string, ttlMs: number, action: TtlAction = 'free'): Promise<void> {
     this.op('setTtl');
-    const p = normalizePath(path);
-    if (!Number.isSafeInteger(ttlMs) || (ttlMs < 0 && ttlMs !== -1)) throw invalidArgument(`TTL must be a duration or -1, got ${ttlMs}`);
-    if (action !== 'free' && action !== 'delete') throw invalidArgument(`TTL action must be free or delete, got ${String(action)}`);
-    const inode = await this.statInode(p);
-    await this.store.transact((tx) => {
-      const cur = tx.get<InodeRecord>('inode', inode.id);
-      if (!cur) throw notFound(p);
-      const next: InodeRecord = { ...cur, ttlMs, ttlAction: action };
-      tx.put('inode', cur.id, next);
-      TtlChecker.index(tx, cur, next);
-    });
+    return this.cacheOps.setTtl(normalizePath(path), ttlMs, action);
   }
 
   // ---------------------------------------------------------------- active sync
