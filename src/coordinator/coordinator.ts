@@ -693,14 +693,14 @@ export class Coordinator implements FileSystem {
     const nested = this.mounts.nestedUnder(p);
     if (nested.length) throw mountConflict(`${p} has the nested mount ${nested[0]!.path}: unmount it first`);
     return this.mutate(p, async () => {
-      await this.activeSync.stopUnder(p);
       const inode = this.tree.require(p);
-      // Unpersisted data exists nowhere else: refuse rather than lose it.
-      for (const { inode: i } of this.tree.walk(p, inode)) {
+      // Unpersisted data exists nowhere else: refuse rather than lose it (before changing anything).
+      for (const { path: ip, inode: i } of this.tree.walk(p, inode)) {
         if (i.type === 'file' && (i.ps === 'TO_BE_PERSISTED' || i.ps === 'NOT_PERSISTED')) {
-          throw new StrataError(ErrorCode.FAILED_PRECONDITION, `${p} holds files not persisted to its UFS (e.g. inode ${i.name}): persist or delete them first`);
+          throw new StrataError(ErrorCode.FAILED_PRECONDITION, `${p} holds files not persisted to its UFS (e.g. ${ip}): persist or delete them first`);
         }
       }
+      await this.activeSync.stopUnder(p);
       const freed: number[] = [];
       await this.store.transact((tx) => {
         const cur = tx.get<InodeRecord>('inode', inode.id);
