@@ -36,7 +36,8 @@ import type {
   DeleteOptions, FileInfo, GetStatusOptions, ListStatusOptions, LoadMetadataOptions, MountInfo, MountOptions,
   PathConfEntry, ReadOptions, RenameOptions, Report, SyncPointInfo, SyncSummary, TtlAction, WithProgress, WriteType,
 } from '../types.js';
-import { MountedUfsCache } from '../ufs/mounted-ufs.js';
+import { MountedUfsCache, ufsTimeoutMs } from '../ufs/mounted-ufs.js';
+import { InstrumentedUfs } from '../ufs/instrumented.js';
 import { createUfs } from '../ufs/registry.js';
 import { LocalUfs } from '../ufs/local/local-ufs.js';
 import type { Ufs } from '../ufs/ufs.js';
@@ -662,7 +663,9 @@ export class Coordinator implements FileSystem {
       const parent = await this.tryStat(parentPath(p));
       if (!parent) throw notFound(parentPath(p), 'parent directory of the mount point');
       if (parent.type !== 'directory') throw notADirectory(parentPath(p));
-      const ufs = createUfs(ufsUri, { ...this.config.ufsDefaults, ...opts });
+      // Checked under the mount's timeout: a server that hangs fails the mount, never the caller.
+      const ufs = new InstrumentedUfs(createUfs(ufsUri, { ...this.config.ufsDefaults, ...opts }),
+        { count: this.metrics.ufsCall, timeoutMs: ufsTimeoutMs(opts, this.config.get('ufs.timeout')) });
       try {
         await ufs.check();
       } finally {

@@ -9,6 +9,12 @@ import type { UfsCallCounter } from './instrumented.js';
 import { createUfs } from './registry.js';
 import type { Ufs } from './ufs.js';
 
+/** The UFS call timeout of a mount: its `ufs.timeout` option, else the server's. */
+export function ufsTimeoutMs(options: Record<string, string>, defaultMs: number): number {
+  const t = options['ufs.timeout'];
+  return t !== undefined ? parseDuration(t, 'ufs.timeout') : defaultMs;
+}
+
 export class MountedUfsCache {
   private readonly raw = new Map<number, { key: string; ufs: Ufs }>();
 
@@ -36,9 +42,7 @@ export class MountedUfsCache {
 
   /** The mount's Ufs with counting into `count` and the mount's timeout. */
   get(mount: MountRecord, count: UfsCallCounter): Ufs {
-    const t = mount.options['ufs.timeout'];
-    const timeoutMs = t !== undefined ? parseDuration(t, 'ufs.timeout') : this.defaultTimeoutMs;
-    return new InstrumentedUfs(this.rawUfs(mount), { count, timeoutMs });
+    return new InstrumentedUfs(this.rawUfs(mount), { count, timeoutMs: ufsTimeoutMs(mount.options, this.defaultTimeoutMs) });
   }
 
   /** Forget a mount's client (unmount). */
