@@ -138,4 +138,23 @@ test('concurrent recursive syncs of the same path are joined', async () => {
   assert.ok(((await env.fs.getReport()).sync.joined ?? 0) > joinedBefore);
 });
 
+test('a directory loaded later below a recursively synced tree is listed in full on first access', async () => {
+  const u = (rel: string) => join(env.ufsDir, rel);
+  mkdirSync(u('rs/base'), { recursive: true });
+  writeFileSync(u('rs/base/f'), 'f');
+  await env.fs.loadMetadata('/rs', { recursive: true });
+  // Outside, after that sync: a new directory with two entries.
+  mkdirSync(u('rs/late/deep'), { recursive: true });
+  writeFileSync(u('rs/late/deep/file'), 'x');
+  writeFileSync(u('rs/late/other'), 'o');
+  // One path loaded on its own (its parents are created on the way, never listed)...
+  assert.is((await env.fs.getStatus('/rs/late/deep/file', { loadType: 'ALWAYS' })).length, 1);
+  // ...so the recursive sync of /rs does not vouch for /rs/late's listing: it is listed in full.
+  assert.equal(await names(env.fs, '/rs/late'), ['deep', 'other']);
+  // Directories that sync did list stay covered: no UFS call for them.
+  const c = await ufsCounter(env.fs);
+  assert.equal(await names(env.fs, '/rs/base'), ['f']);
+  assert.is(await c.total(), 0);
+});
+
 test.run();

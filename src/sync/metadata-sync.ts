@@ -120,7 +120,10 @@ export class MetadataSync {
     let inode = res.inode!;
     if (listing && inode.type === 'directory') {
       const last = this.lastSynced(res.chain, true);
-      const firstLoad = !inode.loaded && last === undefined && loadType !== 'NEVER';
+      // A directory never listed is listed on first access, even below a recursively synced
+      // ancestor: every directory that sync visited is marked loaded, so one that is not was
+      // created later (by a single-path load) and that sync does not vouch for its children.
+      const firstLoad = !inode.loaded && loadType !== 'NEVER';
       if (firstLoad || loadType === 'ALWAYS' || this.due(interval, last, now)) {
         await this.syncChildren(path, inode);
         inode = this.d.tree.getInode(inode.id) ?? inode;
