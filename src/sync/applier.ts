@@ -78,7 +78,7 @@ export function syncMayDelete(inode: InodeRecord, startMs: number): boolean {
 /** What a directory sync knows up front about absent-cache entries of its children. */
 export interface ApplyContext {
   /** Absent entries of the directory's children by name; absent means "none exist". */
-  absent?: Map<string, { ms: number; deleted?: boolean }>;
+  absent?: (path: string, name: string) => { ms: number; deleted?: boolean } | undefined;
   /** Id source for new inodes (ids reserved per page). */
   ids?: () => number;
 }
@@ -122,7 +122,7 @@ export function applyEntry(
   const path = joinPath(dirPath, st.name);
   const existing = InodeTree.child(tx, dir.id, st.name);
   if (!existing) {
-    const absent = ctx.absent ? ctx.absent.get(st.name) : tx.get<{ ms: number; deleted?: boolean }>('absent', path);
+    const absent = ctx.absent ? ctx.absent(path, st.name) : tx.get<{ ms: number; deleted?: boolean }>('absent', path);
     if (deletedSince(absent, startMs)) return { outcome: 'unchanged' };
     const inode = InodeTree.create(tx, dir, st.name, { ...fromUfs(st), createdMs: now, touchMs: 0 }, now, ctx.ids);
     if (absent) tx.del('absent', path);
@@ -222,7 +222,7 @@ export async function syncDirectory(store: MetaStore, ufs: Ufs, job: DirSyncJob,
         const absent = absentChildren(tx, job.dirPath);
         let nextId = -1;
         const ctx: ApplyContext = {
-          absent,
+          absent: (_path, name) => absent.get(name),
           ids: () => {
             if (nextId < 0) nextId = InodeTree.allocIds(tx, page.length * 2);
             return nextId++;
@@ -283,6 +283,20 @@ export async function syncDirectory(store: MetaStore, ufs: Ufs, job: DirSyncJob,
   return { summary, childDirs, staleFileIds };
 }
 
+/**
+ * Absent-cache entries anywhere below `dirPath`, by path, with one range read; undefined
+ * when there are too many to hold (the caller then looks each path up).
+ */
+function absentBelow(tx: Pick<MetaTxn, 'range'>, dirPath: string, max = 10_000): Map<string, { ms: number; deleted?: boolean }> | undefined {
+  const out = new Map<string, { ms: number; deleted?: boolean }>();
+  const prefix = dirPath === '/' ? '/' : dirPath + '/';
+  const end = dirPath === '/' ? '0' : dirPath + '0'; // '0' follows '/' in byte order
+  for (const { key, value } of tx.range<{ ms: number; deleted?: boolean }>('absent', { start: prefix, end, limit: max + 1 })) {
+    out.set(key as string, value);
+  }
+  return out.size > max ? undefined : out;
+}
+
 /** A directory of a flat tree sync whose listing is still arriving. */
 interface OpenDir {
   id: number;
@@ -333,6 +347,16 @@ export async function syncTreeFlat(store: MetaStore, ufs: Ufs, job: Omit<DirSync
     for await (const page of ufs.list(job.ufsPath, { recursive: true, pageSize: job.pageSize ?? 1000 })) {
       await store.transact((tx) => {
         const t = now();
+        // Absent entries below the root, read once per page (usually none); ids per page.
+        const absent = absentBelow(tx, job.dirPath);
+        let nextId = -1;
+        const ctx: ApplyContext = {
+          absent: absent ? (path) => absent.get(path) : undefined,
+          ids: () => {
+            if (nextId < 0) nextId = InodeTree.allocIds(tx, page.length * 2);
+            return nextId++;
+          },
+        };
         for (const st of page) {
           const slash = st.name.lastIndexOf('/');
           const parentRel = slash < 0 ? '' : st.name.slice(0, slash);
@@ -344,7 +368,7 @@ export async function syncTreeFlat(store: MetaStore, ufs: Ufs, job: Omit<DirSync
           const dir = tx.get<InodeRecord>('inode', top.id);
           if (!dir || dir.type !== 'directory') continue;
           top.seen.add(name);
-          const r = applyEntry(tx, dir, top.path, { ...st, name }, job.startMs, t);
+          const r = applyEntry(tx, dir, top.path, { ...st, name }, job.startMs, t, ctx);
           summary[r.outcome]++;
           if (r.stale) staleFileIds.push(...r.stale);
           if (r.inode?.type === 'directory' && r.inode.mountId === undefined) {
