@@ -28,21 +28,27 @@ export function ensureRclone(log: (s: string) => void): string | undefined {
   return haveRclone() ? undefined : 'rclone still missing after apt-get';
 }
 
-/** Time one `rclone lsjson -R --files-only DIR`, counting the files it lists. */
-async function lsjson(dir: string): Promise<{ ms: number; files: number }> {
+/**
+ * Time one `rclone lsjson -R --files-only TARGET` (extra flags and environment as given),
+ * counting the files it lists from the streamed JSON without holding it.
+ */
+export async function rcloneLsjson(target: string, opts: { extra?: string[]; env?: NodeJS.ProcessEnv } = {}): Promise<{ ms: number; files: number }> {
   const t0 = performance.now();
   let files = 0;
+  let err = '';
   await new Promise<void>((resolve, reject) => {
-    const p = spawn('rclone', ['lsjson', '-R', '--files-only', '--config', '/dev/null', dir], { stdio: ['ignore', 'pipe', 'ignore'] });
+    const p = spawn('rclone', ['lsjson', '-R', '--files-only', '--config', '/dev/null', ...(opts.extra ?? []), target],
+      { env: opts.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'] });
     let tail = '';
     p.stdout.on('data', (b: Buffer) => {
-      const s = tail + b.toString('latin1');
+      const str = tail + b.toString('latin1');
       let i = -1;
-      while ((i = s.indexOf('"Path":', i + 1)) !== -1) files++;
-      tail = s.slice(-6);
+      while ((i = str.indexOf('"Path":', i + 1)) !== -1) files++;
+      tail = str.slice(-6); // shorter than the needle: a match split across chunks is counted once
     });
+    p.stderr.on('data', (b: Buffer) => { err += b.toString(); });
     p.on('error', reject);
-    p.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`rclone exited with ${code}`))));
+    p.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`rclone exited with ${code}: ${err.split('\n').slice(-3).join(' ')}`))));
   });
   return { ms: performance.now() - t0, files };
 }
@@ -53,8 +59,8 @@ export async function rcloneRows(tree: Tree, strataColdMs: number | undefined, l
     return [{ fig: '8', name: 'rclone lsjson -R --files-only (local tree)', value: null, unit: 'files/s', limitName: '—', limit: null, ratio: null, note: `skipped: ${why}` }];
   }
   const version = execFileSync('rclone', ['version'], { encoding: 'utf8' }).split('\n')[0];
-  let best = await lsjson(tree.dir);
-  const again = await lsjson(tree.dir);
+  let best = await rcloneLsjson(tree.dir);
+  const again = await rcloneLsjson(tree.dir);
   if (again.ms < best.ms) best = again;
   log(`rclone: ${best.files} files in ${best.ms.toFixed(0)} ms`);
   const rcloneRate = best.files / (best.ms / 1000);

@@ -8,7 +8,7 @@
 // PutObject in the bucket `strata-bench` and reused while the radosgw keeps them (its OSD is
 // in memory: a restart of the server loses them, the next run creates them again).
 
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { CreateBucketCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
@@ -22,7 +22,7 @@ import type { ChildOptions } from './lib/child.js';
 import { ratio } from './lib/report.js';
 import type { Row } from './lib/report.js';
 import { BENCH_ROOT } from './lib/tree.js';
-import { ensureRclone } from './rclone.js';
+import { ensureRclone, rcloneLsjson } from './rclone.js';
 
 export const S3_BUCKET = 'strata-bench';
 /** In-flight listings of the parallel limit: Strata's default `sync.parallelism`. */
@@ -121,23 +121,7 @@ async function rcloneS3(s: S3Server, prefix: string, extra: string[]): Promise<{
     RCLONE_CONFIG_BENCHS3_SECRET_ACCESS_KEY: s.secretAccessKey,
     RCLONE_CONFIG_BENCHS3_REGION: s.region,
   };
-  const t0 = performance.now();
-  let files = 0;
-  let err = '';
-  await new Promise<void>((resolve, reject) => {
-    const p = spawn('rclone', ['lsjson', '-R', '--files-only', '--config', '/dev/null', ...extra, `benchs3:${S3_BUCKET}/${prefix}`], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let tail = '';
-    p.stdout.on('data', (b: Buffer) => {
-      const str = tail + b.toString('latin1');
-      let i = -1;
-      while ((i = str.indexOf('"Path":', i + 1)) !== -1) files++;
-      tail = str.slice(-6);
-    });
-    p.stderr.on('data', (b: Buffer) => { err += b.toString(); });
-    p.on('error', reject);
-    p.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`rclone exited with ${code}: ${err.split('\n').slice(-3).join(' ')}`))));
-  });
-  return { ms: performance.now() - t0, files };
+  return rcloneLsjson(`benchs3:${S3_BUCKET}/${prefix}`, { extra, env });
 }
 
 export async function s3Rows(full: boolean, child: ChildOptions, log: (s: string) => void): Promise<Row[]> {
