@@ -326,17 +326,9 @@ export class Coordinator implements FileSystem {
       yield [this.info(p, root)];
       return;
     }
-    if (options.recursive) {
-      const interval = this.options.syncInterval(p, options.syncIntervalMs);
-      const loadType = this.options.loadType(p, options.loadType);
-      const chain = this.tree.resolve(p).chain;
-      const last = this.sync.lastSynced(chain, true);
-      const due = interval === 0 || (interval > 0 && (last === undefined || Date.now() - last > interval)) || last === -1;
-      // A due interval re-syncs even a tree synced recursively before (ls -R -f).
-      if (loadType !== 'NEVER' && (due || ((!root.loaded || loadType === 'ALWAYS') && !root.syncRec))) {
-        await this.sync.loadMetadata(p, true);
-        root = this.tree.getInode(root.id) ?? root;
-      }
+    if (options.recursive && this.sync.treeSyncDue(p, root, options)) {
+      await this.sync.loadMetadata(p, true);
+      root = this.tree.getInode(root.id) ?? root;
     }
     // Depth-first walk, each directory listed in full (paged) before its subdirectories, so
     // every directory appears before its children. The stack holds the subdirectories still

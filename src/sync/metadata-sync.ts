@@ -132,6 +132,19 @@ export class MetadataSync {
     return inode;
   }
 
+  /**
+   * Does a recursive listing of the directory `path` need a recursive sync first? When its
+   * interval is due (a due interval re-syncs even a tree synced recursively before: ls -R -f),
+   * or when it was never listed (or load type ALWAYS) and no recursive sync covers it.
+   */
+  treeSyncDue(path: string, root: InodeRecord, opts: AccessOptions): boolean {
+    const loadType = this.d.options.loadType(path, opts.loadType);
+    if (loadType === 'NEVER') return false;
+    const interval = this.d.options.syncInterval(path, opts.syncIntervalMs);
+    const last = this.lastSynced(this.d.tree.resolve(path).chain, true);
+    return this.due(interval, last, Date.now()) || ((!root.loaded || loadType === 'ALWAYS') && !root.syncRec);
+  }
+
   /** Load a path that is not in the namespace, per the load type. */
   private async loadMissing(path: string, res: Resolution, loadType: LoadType, interval: number, now: number): Promise<Resolution> {
     if (loadType === 'NEVER') throw notFound(path);
