@@ -105,7 +105,7 @@ export class PersistQueue {
 
   /** The due time of a stored job: after the initial wait, or its back-off. */
   private dueOf(job: PersistJob): number {
-    const path = this.pathOf(job.inodeId);
+    const path = this.d.tree.pathOf(job.inodeId);
     return job.attempts === 0 && path ? job.enqueuedMs + this.d.initialWaitMs(path) : job.nextMs;
   }
 
@@ -140,10 +140,6 @@ export class PersistQueue {
     this.timer.unref();
   }
 
-  private pathOf(inodeId: number): string | undefined {
-    return this.d.tree.pathOf(inodeId);
-  }
-
   private async tick(): Promise<void> {
     if (this.ticking || this.stopped) return;
     this.ticking = true;
@@ -158,7 +154,7 @@ export class PersistQueue {
         if (!t || t.due !== due || this.running.has(fileId)) continue; // stale heap entry
         const job = this.d.store.get<PersistJob>('persist', fileId);
         if (!job) { this.jobs.delete(fileId); continue; }
-        const path = this.pathOf(job.inodeId);
+        const path = this.d.tree.pathOf(job.inodeId);
         const mountId = path ? this.d.mounts.resolve(path).mount.mountId : undefined;
         const outage = mountId !== undefined ? this.outages.get(mountId) : undefined;
         if (outage) { outage.fileIds.add(fileId); continue; } // resumes when the UFS answers
@@ -226,7 +222,7 @@ export class PersistQueue {
 
   /** Upload a file's cached blocks to its UFS and mark it PERSISTED. Returns the error, if any. */
   private async run(job: PersistJob): Promise<StrataError | undefined> {
-    const path = this.pathOf(job.inodeId);
+    const path = this.d.tree.pathOf(job.inodeId);
     if (!path) {
       await this.d.store.transact((tx) => tx.del('persist', job.fileId));
       return undefined;
@@ -236,7 +232,7 @@ export class PersistQueue {
       await this.d.actors.tell(path, [{ path, exclusive: true }], async () => {
         const inode = this.d.tree.getInode(job.inodeId);
         // Deleted, renamed or rewritten while waiting for the lock: the next tick sees the truth.
-        if (!inode || inode.fileId !== job.fileId || this.pathOf(job.inodeId) !== path) return;
+        if (!inode || inode.fileId !== job.fileId || this.d.tree.pathOf(job.inodeId) !== path) return;
         if (inode.ps === 'PERSISTED') {
           // Persisted before a crash cut the clean-up short: finish it.
           if (!inode.pinned) await this.d.blocks.setEvictable(job.fileId, true);
