@@ -13,6 +13,11 @@ export interface AbsentEntry {
   deleted?: boolean;
 }
 
+/** The key range of the paths strictly below `path` ('0' follows '/' in byte order). */
+function keysBelow(path: string): { start: string; end: string } {
+  return path === '/' ? { start: '/', end: '0' } : { start: path + '/', end: path + '0' };
+}
+
 export class AbsentPathCache {
   constructor(private readonly store: MetaStore) {}
 
@@ -42,8 +47,7 @@ export class AbsentPathCache {
   /** Forget everything at or under a prefix (remount, needsSync). Range scan over the prefix. */
   async clearUnder(prefix: string): Promise<void> {
     const keys: string[] = [];
-    const end = prefix === '/' ? '0' : prefix + '0'; // '0' follows '/' in byte order
-    for (const { key } of this.store.range('absent', { start: prefix, end })) {
+    for (const { key } of this.store.range('absent', { start: prefix, end: keysBelow(prefix).end })) {
       if (isUnder(key as string, prefix)) keys.push(key as string);
     }
     if (keys.length) await this.store.transact((tx) => { for (const k of keys) tx.del('absent', k); });
@@ -69,5 +73,31 @@ export class AbsentPathCache {
     this.sweepCursor = seen < budget ? undefined : last; // wrap around at the end
     if (expired.length) await this.store.transact((tx) => { for (const k of expired) tx.del('absent', k); });
     return expired.length;
+  }
+
+  /**
+   * Entries of a directory's direct children by name, with one range read (usually empty),
+   * so that applying a page of a listing needs no lookup per entry.
+   */
+  static children(tx: Pick<MetaTxn, 'range'>, dirPath: string): Map<string, AbsentEntry> {
+    const out = new Map<string, AbsentEntry>();
+    const range = keysBelow(dirPath);
+    for (const { key, value } of tx.range<AbsentEntry>('absent', range)) {
+      const rest = (key as string).slice(range.start.length);
+      if (rest && !rest.includes('/')) out.set(rest, value);
+    }
+    return out;
+  }
+
+  /**
+   * Entries anywhere below `dirPath`, by path, with one range read; undefined when there are
+   * more than `max` (the caller then looks each path up).
+   */
+  static below(tx: Pick<MetaTxn, 'range'>, dirPath: string, max = 10_000): Map<string, AbsentEntry> | undefined {
+    const out = new Map<string, AbsentEntry>();
+    for (const { key, value } of tx.range<AbsentEntry>('absent', { ...keysBelow(dirPath), limit: max + 1 })) {
+      out.set(key as string, value);
+    }
+    return out.size > max ? undefined : out;
   }
 }

@@ -6,6 +6,8 @@
 // deleted or replaced; a path deleted through Strata after the listing started is never
 // resurrected. The same code runs on a Piscina worker (recursive sync) and inline.
 
+import { AbsentPathCache } from '../meta/absent-cache.js';
+import type { AbsentEntry } from '../meta/absent-cache.js';
 import type { MetaStore, MetaTxn } from '../meta/meta-store.js';
 import { InodeTree } from '../meta/inode-tree.js';
 import type { InodeRecord } from '../meta/inode.js';
@@ -77,30 +79,15 @@ export function syncMayDelete(inode: InodeRecord, startMs: number): boolean {
 
 /** What a directory sync knows up front about absent-cache entries of its children. */
 export interface ApplyContext {
-  /** Absent entries of the directory's children by name; absent means "none exist". */
-  absent?: (path: string, name: string) => { ms: number; deleted?: boolean } | undefined;
+  /** The absent-cache entry of a child (read up front per page); when unset, each is looked up. */
+  absent?: (path: string, name: string) => AbsentEntry | undefined;
   /** Id source for new inodes (ids reserved per page). */
   ids?: () => number;
 }
 
 /** Was this path deleted through Strata after `startMs` (so a stale listing must not resurrect it)? */
-function deletedSince(t: { ms: number; deleted?: boolean } | undefined, startMs: number): boolean {
+function deletedSince(t: AbsentEntry | undefined, startMs: number): boolean {
   return !!t?.deleted && t.ms >= startMs;
-}
-
-/**
- * Absent-cache entries (and tombstones) of a directory's direct children, read with one
- * range scan (usually empty) so that applying a page needs no lookup per entry.
- */
-export function absentChildren(store: Pick<MetaTxn, 'range'>, dirPath: string): Map<string, { ms: number; deleted?: boolean }> {
-  const out = new Map<string, { ms: number; deleted?: boolean }>();
-  const prefix = dirPath === '/' ? '/' : dirPath + '/';
-  const end = dirPath === '/' ? '0' : dirPath + '0'; // '0' follows '/' in byte order
-  for (const { key, value } of store.range<{ ms: number; deleted?: boolean }>('absent', { start: prefix, end })) {
-    const rest = (key as string).slice(prefix.length);
-    if (rest && !rest.includes('/')) out.set(rest, value);
-  }
-  return out;
 }
 
 /** True when applying `st` to `existing` would change nothing (the re-sync fast path). */
@@ -122,7 +109,7 @@ export function applyEntry(
   const path = joinPath(dirPath, st.name);
   const existing = InodeTree.child(tx, dir.id, st.name);
   if (!existing) {
-    const absent = ctx.absent ? ctx.absent(path, st.name) : tx.get<{ ms: number; deleted?: boolean }>('absent', path);
+    const absent = ctx.absent ? ctx.absent(path, st.name) : tx.get<AbsentEntry>('absent', path);
     if (deletedSince(absent, startMs)) return { outcome: 'unchanged' };
     const inode = InodeTree.create(tx, dir, st.name, { ...fromUfs(st), createdMs: now, touchMs: 0 }, now, ctx.ids);
     if (absent) tx.del('absent', path);
@@ -219,7 +206,7 @@ export async function syncDirectory(store: MetaStore, ufs: Ufs, job: DirSyncJob,
         if (!dir || dir.type !== 'directory') return;
         const t = now();
         // Read inside the page's transaction: a delete through Strata during this sync is seen.
-        const absent = absentChildren(tx, job.dirPath);
+        const absent = AbsentPathCache.children(tx, job.dirPath);
         let nextId = -1;
         const ctx: ApplyContext = {
           absent: (_path, name) => absent.get(name),
@@ -283,20 +270,6 @@ export async function syncDirectory(store: MetaStore, ufs: Ufs, job: DirSyncJob,
   return { summary, childDirs, staleFileIds };
 }
 
-/**
- * Absent-cache entries anywhere below `dirPath`, by path, with one range read; undefined
- * when there are too many to hold (the caller then looks each path up).
- */
-function absentBelow(tx: Pick<MetaTxn, 'range'>, dirPath: string, max = 10_000): Map<string, { ms: number; deleted?: boolean }> | undefined {
-  const out = new Map<string, { ms: number; deleted?: boolean }>();
-  const prefix = dirPath === '/' ? '/' : dirPath + '/';
-  const end = dirPath === '/' ? '0' : dirPath + '0'; // '0' follows '/' in byte order
-  for (const { key, value } of tx.range<{ ms: number; deleted?: boolean }>('absent', { start: prefix, end, limit: max + 1 })) {
-    out.set(key as string, value);
-  }
-  return out.size > max ? undefined : out;
-}
-
 /** A directory of a flat tree sync whose listing is still arriving. */
 interface OpenDir {
   id: number;
@@ -348,7 +321,7 @@ export async function syncTreeFlat(store: MetaStore, ufs: Ufs, job: Omit<DirSync
       await store.transact((tx) => {
         const t = now();
         // Absent entries below the root, read once per page (usually none); ids per page.
-        const absent = absentBelow(tx, job.dirPath);
+        const absent = AbsentPathCache.below(tx, job.dirPath);
         let nextId = -1;
         const ctx: ApplyContext = {
           absent: absent ? (path) => absent.get(path) : undefined,
