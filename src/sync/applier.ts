@@ -172,6 +172,12 @@ export function pruneMissing(tx: MetaTxn, inode: InodeRecord, startMs: number, s
   return 1;
 }
 
+/** A child directory to walk next: a mount point is synced through its own mount's root. */
+function childDir(job: DirSyncJob, inode: InodeRecord): ChildDir {
+  const mounted = inode.mountId !== undefined;
+  return { id: inode.id, path: joinPath(job.dirPath, inode.name), ufsPath: mounted ? '' : ufsJoin(job.ufsPath, inode.name), mountId: inode.mountId };
+}
+
 /**
  * Sync one directory's children with its UFS listing. Pages are applied as they arrive;
  * the seen-name set is per directory (bounded by one directory's size, not the tree's).
@@ -194,10 +200,7 @@ export async function syncDirectory(store: MetaStore, ufs: Ufs, job: DirSyncJob,
           const st = page[i]!;
           seen.add(st.name);
           summary.unchanged++;
-          if (e!.type === 'directory') {
-            const mounted = e!.mountId !== undefined;
-            childDirs.push({ id: e!.id, path: joinPath(job.dirPath, st.name), ufsPath: mounted ? '' : ufsJoin(job.ufsPath, st.name), mountId: e!.mountId });
-          }
+          if (e!.type === 'directory') childDirs.push(childDir(job, e!));
         });
         continue;
       }
@@ -220,10 +223,7 @@ export async function syncDirectory(store: MetaStore, ufs: Ufs, job: DirSyncJob,
           const r = applyEntry(tx, dir, job.dirPath, st, job.startMs, t, ctx);
           summary[r.outcome]++;
           if (r.stale) staleFileIds.push(...r.stale);
-          if (r.inode?.type === 'directory') {
-            const mounted = r.inode.mountId !== undefined;
-            childDirs.push({ id: r.inode.id, path: joinPath(job.dirPath, st.name), ufsPath: mounted ? '' : ufsJoin(job.ufsPath, st.name), mountId: r.inode.mountId });
-          }
+          if (r.inode?.type === 'directory') childDirs.push(childDir(job, r.inode));
         }
       });
     }
@@ -258,7 +258,7 @@ export async function syncDirectory(store: MetaStore, ufs: Ufs, job: DirSyncJob,
     // Mount points and unpersisted children the UFS lacks still count as children to walk.
     for (const g of gone) {
       if (g.type === 'directory' && g.mountId !== undefined) {
-        childDirs.push({ id: g.id, path: joinPath(job.dirPath, g.name), ufsPath: '', mountId: g.mountId });
+        childDirs.push(childDir(job, g));
       }
     }
     if (scanned < 1000) break;
