@@ -20,7 +20,7 @@ if (mode === 'echo') {
 } else {
   const config = new ServerConfig([JSON.parse(configJson ?? '{}') as Record<string, string>]);
   const c = await Coordinator.open({ dataDir: dataDir!, config, logger });
-  const srv = new StrataServer(c, { host: '127.0.0.1', port: 0, logger });
+  const srv = new StrataServer(c, { host: '127.0.0.1', port: 0, logger, insecureNoAuth: true });
   port = (await srv.listen()).port;
   stop = async () => { await srv.close(); await c.close(); };
 }

@@ -36,7 +36,7 @@ async function boot(initialWait: string): Promise<void> {
     dataDir,
     args: ['--root-ufs', fileUri(rootUfs), '-D', `persist.initial.wait=${initialWait}`, '-D', 'cache.block.size=64KB', '-D', 'persist.max.interval=500ms'],
   });
-  client = await StrataClient.connect(server.address);
+  client = await StrataClient.connect(server.address, { token: server.token });
 }
 
 async function crash(): Promise<void> {

@@ -91,7 +91,7 @@ async function goodClientStillWorks(): Promise<void> {
 }
 
 test.before(async () => {
-  server = new StrataServer(tinyFs(), { port: 0, logger: quiet, helloTimeoutMs: 300, uploadWindow: 2 });
+  server = new StrataServer(tinyFs(), { port: 0, logger: quiet, helloTimeoutMs: 300, uploadWindow: 2, insecureNoAuth: true });
   ({ port } = await server.listen());
   good = await StrataClient.connect({ host: '127.0.0.1', port });
 });

@@ -162,7 +162,7 @@ class MapFs implements FileSystem {
 
 async function setup(opts: { window?: number; uploadWindow?: number } = {}) {
   const fs = new MapFs();
-  const server = new StrataServer(fs, { host: '127.0.0.1', port: 0, logger: quiet, uploadWindow: opts.uploadWindow });
+  const server = new StrataServer(fs, { host: '127.0.0.1', port: 0, logger: quiet, uploadWindow: opts.uploadWindow, insecureNoAuth: true });
   const addr = await server.listen();
   const client = await StrataClient.connect(`${addr.host}:${addr.port}`, { window: opts.window });
   return {
@@ -444,7 +444,7 @@ test('connecting to a closed port fails with CONNECTION_CLOSED', async () => {
 
 test('a hello with another protocol version gets UNSUPPORTED_VERSION, then the connection closes', async () => {
   const fs = new MapFs();
-  const server = new StrataServer(fs, { port: 0, logger: quiet });
+  const server = new StrataServer(fs, { port: 0, logger: quiet, insecureNoAuth: true });
   const { port } = await server.listen();
   try {
     const sock = net.connect({ host: '127.0.0.1', port });

@@ -3,7 +3,10 @@
 // per-call options (`--sync-interval`, `--load-type`, `--write-type`, `--read-type`) and the
 // action wrapper that closes the connection whatever happens.
 
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { Command, Option } from 'commander';
+import { ADMIN_KEY_FILE } from '../auth/users.js';
 import { ErrorCode, StrataError, toStrataError } from '../errors.js';
 import type { FileSystem } from '../fs.js';
 import { parseDuration } from '../config/units.js';
@@ -106,11 +109,30 @@ export interface ClientContext {
   opts: Record<string, unknown>;
 }
 
-/** Add `--address` and `--json` to a client command group. */
+/** Add `--address`, `--token`, `--data-dir`, `--tls`, `--ca` and `--json` to a client command group. */
 export function addClientOptions(cmd: Command): Command {
   return cmd
     .addOption(new Option('--address <host:port>', 'address of the strata server').env('STRATA_ADDRESS').default(DEFAULT_ADDRESS))
+    .addOption(new Option('--token <ACCESSKEYID:SECRET>', 'credential (default: STRATA_TOKEN, else <data-dir>/admin.key)').env('STRATA_TOKEN'))
+    .addOption(new Option('--data-dir <dir>', 'data directory of a local server, whose admin.key is used when no token is given')
+      .env('STRATA_DATA_DIR').default('./strata-data'))
     .option('--json', 'print JSON instead of human output', false);
+}
+
+/**
+ * The credential of a client command: `--token` / STRATA_TOKEN, else the admin key a local
+ * server wrote in `<data-dir>/admin.key`, else none (the server then refuses the connection).
+ */
+export function findToken(all: Record<string, unknown>): string | undefined {
+  const t = typeof all.token === 'string' ? all.token.trim() : '';
+  if (t) return t;
+  const file = join(String(all.dataDir ?? './strata-data'), ADMIN_KEY_FILE);
+  try {
+    const text = readFileSync(file, 'utf8').trim();
+    return text || undefined;
+  } catch {
+    return undefined; // absent or unreadable: connect without a credential
+  }
 }
 
 /**
@@ -137,7 +159,8 @@ export function clientAction(
         const target = parseAddress(address);
         try {
           const { StrataClient } = await import('../client/tcp-client.js');
-          const connected: FileSystem = await StrataClient.connect(target);
+          const token = findToken(all);
+          const connected: FileSystem = await StrataClient.connect(target, token ? { token } : {});
           client = connected;
           return connected;
         } catch (err) {

@@ -19,6 +19,10 @@ export interface ServerCliOptions {
   config?: string;
   preset?: string;
   define: string[];
+  /** Users file (JSON `{users: [...]}`); default DATA_DIR/users.json, created with an admin on first start. */
+  users?: string;
+  /** Serve without credentials (tests; loopback only). */
+  insecureNoAuth?: boolean;
 }
 
 /** Parse a config file: a JSON object, or `key=value` lines (`#` and `!` start comments). */
@@ -113,12 +117,13 @@ export async function runServer(opts: ServerCliOptions): Promise<void> {
   const { StrataServer } = await import('../server/tcp-server.js');
   const { logger } = await import('../log.js');
 
+  const auth = await serverAuth(opts, dataDir, logger);
   const coordinator = await Coordinator.open({ dataDir, rootUfs, config, logger });
   let server: InstanceType<typeof StrataServer> | undefined;
   let metricsClose: (() => Promise<void>) | undefined;
   if (!stop.requested) {
     try {
-      server = new StrataServer(coordinator, { host: opts.host, port, maxFrameBytes: config.get('protocol.max.frame'), logger });
+      server = new StrataServer(coordinator, { host: opts.host, port, maxFrameBytes: config.get('protocol.max.frame'), logger, ...auth });
       const bound = await server.listen();
       const metricsPort = config.get('metrics.port');
       if (metricsPort >= 0) {
@@ -147,6 +152,26 @@ export async function runServer(opts: ServerCliOptions): Promise<void> {
   await coordinator.close().catch((err: unknown) => { failure ??= err; });
   clearTimeout(watchdog);
   if (failure) throw failure;
+}
+
+/**
+ * Who may connect: `--insecure-no-auth` (loopback only), else the users of `--users FILE` or
+ * DATA_DIR/users.json; on first start an admin key is created in DATA_DIR/admin.key and its
+ * location logged (one line on stderr).
+ */
+async function serverAuth(opts: ServerCliOptions, dataDir: string, logger: import('../log.js').Logger):
+Promise<{ users: import('../auth/users.js').UserStore } | { insecureNoAuth: true }> {
+  const { isLoopbackHost } = await import('../server/guard.js');
+  if (opts.insecureNoAuth) {
+    if (opts.users) throw usageError('--insecure-no-auth and --users exclude each other');
+    if (!isLoopbackHost(opts.host)) throw usageError(`--insecure-no-auth is refused on ${opts.host}: only on a loopback address`);
+    logger.warn('serving WITHOUT authentication (--insecure-no-auth): any local process has admin rights');
+    return { insecureNoAuth: true };
+  }
+  const { UserStore } = await import('../auth/users.js');
+  const { store, created } = UserStore.openForServer(dataDir, opts.users !== undefined ? resolve(opts.users) : undefined);
+  if (created) logger.warn({ file: created }, `created an admin credential in ${created} (mode 0600); strata fs finds it there`);
+  return { users: store };
 }
 
 /**
@@ -179,6 +204,8 @@ export function serverCommand(): Command {
     .option('--port <port>', 'TCP port (0: any free port, printed on the listening line)', '19998')
     .option('--root-ufs <uri>', 'UFS of the root mount (default file://<data-dir>/ufs)')
     .option('--config <file>', 'configuration file: key=value lines or a JSON object')
+    .option('--users <file>', 'users file: JSON {"users":[{name, accessKeyId, secretKey, role, prefixes?}]} (default <data-dir>/users.json, created with an admin key on first start)')
+    .option('--insecure-no-auth', 'accept connections without credentials (tests only; refused unless --host is loopback)', false)
     .addOption(new Option('--preset <name>', `a recommended set-up (${presetNames().join(', ')})`))
     .option('-D, --define <key=value>', 'a configuration key (repeatable), e.g. -D metadata.sync.interval=1min',
       (v: string, prev: string[] = []) => [...prev, v], [] as string[])

@@ -16,9 +16,10 @@ import { DEFAULT_MAX_FRAME_BYTES, FrameDecoder } from '../protocol/codec.js';
 import {
   INITIAL_UPLOAD_CREDIT,
   DEFAULT_PORT, PROTOCOL_VERSION, fromWireError, parseServerMessage,
-  type OpName, type ResponseMsg, type ServerMessage,
+  type HelloCredential, type OpName, type ResponseMsg, type ServerMessage,
 } from '../protocol/messages.js';
 import { Outbox } from '../protocol/outbox.js';
+import { parseToken, type Credential } from '../auth/users.js';
 
 export interface StrataClientOptions {
   /** Time allowed to connect and complete the hello handshake (default 10 s). */
@@ -31,6 +32,19 @@ export interface StrataClientOptions {
   window?: number;
   /** Name sent in the hello, shown in server logs. */
   clientName?: string;
+  /**
+   * The credential sent in the hello: `ACCESSKEYID:SECRET` or `{accessKeyId, secretKey}`
+   * (default: the STRATA_TOKEN environment variable; none when it is unset).
+   */
+  token?: string | Credential;
+}
+
+/** The credential a client sends: the `token` option, else STRATA_TOKEN, else none. */
+function credentialOf(token: string | Credential | undefined): HelloCredential | undefined {
+  const t = token ?? (process.env.STRATA_TOKEN?.trim() || undefined);
+  if (t === undefined) return undefined;
+  const c = typeof t === 'string' ? parseToken(t) : t;
+  return { id: c.accessKeyId, secret: c.secretKey };
 }
 
 /** What the client does with the frames of one call. */
@@ -79,6 +93,8 @@ export class StrataClient implements FileSystem {
   private readonly onMessageBound = (m: ServerMessage): void => this.onMessage(m);
   /** Name the server gave in its hello. */
   serverName = '';
+  /** The user this connection acts as (from the server's hello; undefined without authentication). */
+  user: string | undefined;
 
   private constructor(private readonly socket: net.Socket, opts: StrataClientOptions) {
     const maxFrameBytes = opts.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES;
@@ -122,7 +138,7 @@ export class StrataClient implements FileSystem {
           `cannot connect to ${where}: ${err.message}`, { cause: err })));
       })]);
       const client = new StrataClient(socket, opts);
-      await Promise.race([timeout, client.hello(opts.clientName ?? `strata-client/${process.pid}`)]);
+      await Promise.race([timeout, client.hello(opts.clientName ?? `strata-client/${process.pid}`, credentialOf(opts.token))]);
       return client;
     } catch (err) {
       socket.destroy();
@@ -132,10 +148,10 @@ export class StrataClient implements FileSystem {
     }
   }
 
-  private hello(name: string): Promise<void> {
+  private hello(name: string, cred: HelloCredential | undefined): Promise<void> {
     return new Promise<void>((resolve, reject) => {
       this.helloWaiter = { resolve, reject };
-      this.outbox.send({ t: 'hello', v: PROTOCOL_VERSION, client: name });
+      this.outbox.send({ t: 'hello', v: PROTOCOL_VERSION, client: name, ...(cred ? { cred } : {}) });
     });
   }
 
@@ -174,6 +190,7 @@ export class StrataClient implements FileSystem {
           return;
         }
         this.serverName = (m as { server?: string }).server ?? '';
+        this.user = m.user;
         const w = this.helloWaiter;
         this.helloWaiter = undefined;
         w?.resolve();

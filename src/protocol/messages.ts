@@ -1,4 +1,4 @@
-// The messages of Strata's wire protocol (version 1), the table of remote operations and
+// The messages of Strata's wire protocol (version 2: the hello carries a credential), the table of remote operations and
 // the validators that turn an untrusted decoded msgpack value into a typed message. Every
 // frame a peer sends goes through `parseClientMessage` / `parseServerMessage`; anything
 // that does not fit is refused with StrataError(BAD_REQUEST). See docs/protocol.md.
@@ -6,7 +6,7 @@
 import { ErrorCode, StrataError, isErrorCode } from '../errors.js';
 
 /** The protocol version spoken by this build; the hello handshake must match it exactly. */
-export const PROTOCOL_VERSION = 1;
+export const PROTOCOL_VERSION = 2;
 
 /** Default TCP port of `strata server`. */
 export const DEFAULT_PORT = 19998;
@@ -89,8 +89,10 @@ export interface WireError {
 
 // ---- client -> server -------------------------------------------------------------------
 
-/** First frame of a client: the protocol version it speaks and a free-form client name. */
-export interface ClientHello { t: 'hello'; v: number; client?: string }
+/** The credential of a hello: an access key id and its secret (see src/auth/users.ts). */
+export interface HelloCredential { id: string; secret: string }
+/** First frame of a client: the protocol version it speaks, a free-form client name and its credential. */
+export interface ClientHello { t: 'hello'; v: number; client?: string; cred?: HelloCredential }
 /** A call: `op` is a FileSystem method name, `args` its positional arguments. */
 export interface RequestMsg { t: 'req'; id: number; op: string; args: unknown[]; progress?: boolean }
 /** Upload stream chunk (writeFile), only within the credits granted by the server. */
@@ -106,8 +108,8 @@ export type ClientMessage = ClientHello | RequestMsg | ClientData | EndMsg | Cre
 
 // ---- server -> client -------------------------------------------------------------------
 
-/** The server's answer to hello. */
-export interface ServerHello { t: 'hello'; v: number; server: string }
+/** The server's answer to hello: its version and name, and the user the connection acts as. */
+export interface ServerHello { t: 'hello'; v: number; server: string; user?: string; role?: string }
 /** The one terminal frame of every request: a result (`ok`, absent for void) or `err`. */
 export interface ResponseMsg { t: 'res'; id: number; ok?: unknown; err?: WireError }
 /** Download stream chunk: bytes (readFile) or a FileInfo[] page (listStatus). */
@@ -122,6 +124,9 @@ export type ServerMessage = ServerHello | ResponseMsg | ServerData | CreditMsg |
 export type Message = ClientMessage | ServerMessage;
 
 // ---- validation -------------------------------------------------------------------------
+
+/** Longest access key id or secret accepted in a hello. */
+export const MAX_CREDENTIAL_CHARS = 256;
 
 /** Largest credit grant accepted in one frame. */
 export const MAX_CREDIT = 1 << 20;
@@ -207,6 +212,13 @@ export function parseClientMessage(v: unknown): ClientMessage {
     case 'hello':
       if (typeof m.v !== 'number') throw bad('frame hello: v must be a number');
       if (m.client !== undefined && typeof m.client !== 'string') throw bad('frame hello: client must be a string');
+      if (m.cred !== undefined && m.cred !== null) {
+        const c = m.cred as Record<string, unknown>;
+        if (!isPlainObject(c) || typeof c.id !== 'string' || typeof c.secret !== 'string' ||
+            c.id.length > MAX_CREDENTIAL_CHARS || c.secret.length > MAX_CREDENTIAL_CHARS) {
+          throw bad(`frame hello: cred must be {id, secret}, strings of at most ${MAX_CREDENTIAL_CHARS} characters`);
+        }
+      }
       return m as unknown as ClientHello;
     default:
       throw bad(`unknown frame type ${JSON.stringify(m.t.slice(0, 32))}`);

@@ -14,6 +14,9 @@ import {
   type ClientMessage, type OpName, type RequestMsg,
 } from '../protocol/messages.js';
 import { Outbox } from '../protocol/outbox.js';
+import { withUser } from '../auth/access.js';
+import type { User, UserStore } from '../auth/users.js';
+import { LogLimiter, isLoopbackHost } from './guard.js';
 
 export interface StrataServerOptions {
   /** Interface to listen on (default 127.0.0.1). */
@@ -31,6 +34,13 @@ export interface StrataServerOptions {
   helloTimeoutMs?: number;
   /** Name sent in the server hello. */
   serverName?: string;
+  /**
+   * The users who may connect: every hello must carry a credential one of them holds, and
+   * the connection then serves `withUser(fs, user)`. Required unless `insecureNoAuth`.
+   */
+  users?: UserStore;
+  /** Serve every connection without a credential (tests only; refused unless `host` is loopback). */
+  insecureNoAuth?: boolean;
 }
 
 /** Largest bytes chunk sent in one data frame; larger chunks from the FileSystem are split. */
@@ -67,7 +77,19 @@ export class StrataServer {
       maxInflight: Math.max(1, opts.maxInflight ?? 4096),
       helloTimeoutMs: opts.helloTimeoutMs ?? 10_000,
       serverName: opts.serverName ?? 'strata',
+      users: opts.users,
+      logLimiter: new LogLimiter(),
     };
+    if (!opts.users && !opts.insecureNoAuth) {
+      throw new StrataError(ErrorCode.INVALID_ARGUMENT, 'a StrataServer needs users (a UserStore) or insecureNoAuth: true');
+    }
+    if (opts.users && opts.insecureNoAuth) {
+      throw new StrataError(ErrorCode.INVALID_ARGUMENT, 'users and insecureNoAuth exclude each other');
+    }
+    if (!opts.users && !isLoopbackHost(this.host)) {
+      throw new StrataError(ErrorCode.INVALID_ARGUMENT,
+        `refusing to listen on ${this.host} without credentials: --insecure-no-auth is only allowed on a loopback address`);
+    }
     this.server = net.createServer({ noDelay: true }, (socket) => this.accept(socket));
     this.server.on('error', (err) => this.log.error({ err }, 'server socket error'));
   }
@@ -135,6 +157,10 @@ interface ConnectionSettings {
   maxInflight: number;
   helloTimeoutMs: number;
   serverName: string;
+  /** Undefined: no authentication (insecureNoAuth). */
+  users: UserStore | undefined;
+  /** Rate limit of the log lines about refused connections. */
+  logLimiter: LogLimiter;
 }
 
 /** One call in flight on a connection. */
@@ -170,13 +196,18 @@ class Connection {
   private drainWaiters: (() => void)[] = [];
   private readPaused = false;
   private readonly onMessageBound = (m: ClientMessage): void => this.onMessage(m);
+  /** What this connection serves: the base FileSystem as seen by the authenticated user. */
+  private fs: FileSystem;
+  /** The authenticated user (undefined before hello, or without authentication). */
+  user: User | undefined;
 
   constructor(
     private readonly socket: net.Socket,
-    private readonly fs: FileSystem,
+    private readonly baseFs: FileSystem,
     private readonly settings: ConnectionSettings,
     private readonly log: Logger,
   ) {
+    this.fs = baseFs;
     this.decoder = new FrameDecoder({ maxFrameBytes: settings.maxFrameBytes, validate: parseClientMessage });
     this.outbox = new Outbox(socket);
     socket.setNoDelay(true);
@@ -256,7 +287,8 @@ class Connection {
   /** Close this connection after a protocol error: an error frame, then the end. */
   private fail(err: StrataError): void {
     if (this.state === 'closed') return;
-    this.log.info({ code: err.code, reason: err.message }, 'closing connection after a protocol error');
+    const n = this.settings.logLimiter.admit(err.code);
+    if (n > 0) this.log.info({ code: err.code, reason: err.message, ...(n > 1 ? { similar: n } : {}) }, 'closing connection after a protocol error');
     this.outbox.send({ t: 'error', err: toWireError(err) });
     this.outbox.flush();
     this.abortAll(new StrataError(ErrorCode.CONNECTION_CLOSED, `connection closed: ${err.message}`));
@@ -278,9 +310,22 @@ class Connection {
         throw new StrataError(ErrorCode.UNSUPPORTED_VERSION,
           `client speaks protocol version ${m.v}, this server speaks version ${PROTOCOL_VERSION}`);
       }
+      const users = this.settings.users;
+      if (users) {
+        // Checked before anything else is served; the same answer for an unknown key and a wrong secret.
+        const user = m.cred ? users.verify({ accessKeyId: m.cred.id, secretKey: m.cred.secret }) : undefined;
+        if (!user) {
+          throw new StrataError(ErrorCode.PERMISSION_DENIED, m.cred
+            ? 'invalid credential (unknown access key id or wrong secret)'
+            : 'this server requires a credential (--token, STRATA_TOKEN or DATA_DIR/admin.key)');
+        }
+        this.user = user;
+        this.fs = withUser(this.baseFs, user);
+      }
       this.state = 'open';
-      this.outbox.send({ t: 'hello', v: PROTOCOL_VERSION, server: this.settings.serverName });
-      this.log.debug({ client: m.client }, 'hello');
+      this.outbox.send({ t: 'hello', v: PROTOCOL_VERSION, server: this.settings.serverName,
+        ...(this.user ? { user: this.user.name, role: this.user.role } : {}) });
+      this.log.debug({ client: m.client, user: this.user?.name }, 'hello');
       return;
     }
     switch (m.t) {

@@ -11,6 +11,7 @@ import { ServerConfig } from '../../src/config/keys.js';
 import { Coordinator } from '../../src/coordinator/coordinator.js';
 import type { FileSystem } from '../../src/fs.js';
 import { StrataServer } from '../../src/server/tcp-server.js';
+import { UserStore, type User } from '../../src/auth/users.js';
 import type { FileInfo, ListStatusOptions } from '../../src/types.js';
 import { readAll } from './assert.js';
 export { readAll };
@@ -68,11 +69,15 @@ export interface TcpEnv {
   close(): Promise<void>;
 }
 
-/** Serve `fs` over TCP on 127.0.0.1 (any port) and connect a client. */
-export async function serveTcp(fs: FileSystem): Promise<TcpEnv> {
-  const server = new StrataServer(fs, { host: '127.0.0.1', port: 0 });
+/** An admin credential for servers the tests start in process. */
+export const TEST_ADMIN: User = { name: 'test-admin', accessKeyId: 'TESTADMINKEY', secretKey: 'test-admin-secret', role: 'admin' };
+export const TEST_ADMIN_TOKEN = `${TEST_ADMIN.accessKeyId}:${TEST_ADMIN.secretKey}`;
+
+/** Serve `fs` over TCP on 127.0.0.1 (any port, users: `users` or one admin) and connect a client as that admin. */
+export async function serveTcp(fs: FileSystem, users: UserStore = new UserStore([TEST_ADMIN])): Promise<TcpEnv> {
+  const server = new StrataServer(fs, { host: '127.0.0.1', port: 0, users });
   const addr = await server.listen();
-  const client = await StrataClient.connect(addr);
+  const client = await StrataClient.connect(addr, { token: TEST_ADMIN_TOKEN });
   return {
     client, server,
     async close() {

@@ -4,7 +4,7 @@
 
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { mkdtemp } from 'node:fs/promises';
+import { mkdtemp, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -18,6 +18,8 @@ export interface ServerHandle {
   /** `HOST:PORT` from the listening line. */
   address: string;
   dataDir: string;
+  /** The admin token the server wrote to DATA_DIR/admin.key (undefined with --users / --insecure-no-auth). */
+  token: string | undefined;
   proc: ChildProcess;
   /** Everything the server wrote to stderr so far (logs). */
   stderr(): string;
@@ -25,6 +27,14 @@ export interface ServerHandle {
   stop(): Promise<number | string>;
   /** SIGKILL (a crash), then wait for the exit. */
   kill(): Promise<void>;
+}
+
+/** Admin tokens of the servers started here, by address: runCli passes them on. */
+const tokens = new Map<string, string>();
+
+/** The admin token of the server at `address` started by startServer (for StrataClient.connect). */
+export function tokenOf(address: string): string | undefined {
+  return tokens.get(address);
 }
 
 /** A fresh temporary directory. */
@@ -71,9 +81,12 @@ export async function startServer(opts: { args?: string[]; dataDir?: string; tim
       reject(new Error(`server exited (${code ?? signal}) before listening\nstdout: ${stdout}\nstderr: ${stderr}`));
     });
   });
+  const token = (await readFile(join(dataDir, 'admin.key'), 'utf8').catch(() => '')).trim() || undefined;
+  if (token) tokens.set(address, token);
   return {
     address,
     dataDir,
+    token,
     proc,
     stderr: () => stderr,
     async stop() {
@@ -98,12 +111,20 @@ export interface CliResult {
   stdoutBytes: Buffer;
 }
 
-/** Run `node bin/strata.mjs …args` as a real process; `input` is written to its stdin. */
+/**
+ * Run `node bin/strata.mjs …args` as a real process; `input` is written to its stdin. A
+ * command naming `--address` of a server started by startServer gets its admin token in
+ * STRATA_TOKEN (unless `env` sets STRATA_TOKEN or args give `--token`).
+ */
 export function runCli(args: string[], opts: { env?: NodeJS.ProcessEnv; input?: string | Uint8Array; timeoutMs?: number; cwd?: string } = {}): Promise<CliResult> {
+  const at = args.indexOf('--address');
+  const address = at >= 0 ? args[at + 1] : opts.env?.STRATA_ADDRESS;
+  const token = address !== undefined && !args.includes('--token') && !(opts.env && 'STRATA_TOKEN' in opts.env)
+    ? tokens.get(address) : undefined;
   return new Promise((resolve, reject) => {
     const proc = spawn(process.execPath, [BIN, ...args], {
       cwd: opts.cwd ?? ROOT,
-      env: { ...process.env, STRATA_LOG_LEVEL: process.env.STRATA_LOG_LEVEL ?? 'warn', ...opts.env },
+      env: { ...process.env, STRATA_LOG_LEVEL: process.env.STRATA_LOG_LEVEL ?? 'warn', ...(token ? { STRATA_TOKEN: token } : {}), ...opts.env },
       stdio: ['pipe', 'pipe', 'pipe'],
     });
     const out: Buffer[] = [];
