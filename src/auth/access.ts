@@ -48,10 +48,15 @@ export function authorize(user: User, op: string, paths: readonly string[] = [])
   }
 }
 
+/** May `user` see that `path` exists (inside its prefixes, or on the way down to one)? */
+function mayWalk(user: User, path: string): boolean {
+  return canAccess(user, path) || ancestorOfPrefix(user, path);
+}
+
 /** Keep only the entries of a listing page the user may see. */
 function visible(user: User, page: FileInfo[]): FileInfo[] {
   if (!user.prefixes) return page;
-  return page.filter((f) => canAccess(user, f.path) || ancestorOfPrefix(user, f.path));
+  return page.filter((f) => mayWalk(user, f.path));
 }
 
 /** `fs` as seen by `user`: every call authorized first, listings filtered by prefixes. */
@@ -81,7 +86,8 @@ export function withUser(fs: FileSystem, user: User): FileSystem {
     rename: async (s, d, o) => { check('rename', s, d); return fs.rename(s, d, o); },
     mount: async (p, u, o) => { check('mount', p); return fs.mount(p, u, o); },
     unmount: async (p) => { check('unmount', p); return fs.unmount(p); },
-    getMountTable: async () => fs.getMountTable(),
+    // A prefix user sees only the mounts and sync points it can reach (or walk through).
+    getMountTable: async () => (await fs.getMountTable()).filter((m) => mayWalk(user, m.path)),
     loadMetadata: async (p, o) => { check('loadMetadata', p); return fs.loadMetadata(p, o); },
     checkConsistency: async (p, o) => { check('checkConsistency', p); return fs.checkConsistency(p, o); },
     needsSync: async (p) => { check('needsSync', p); return fs.needsSync(p); },
@@ -92,7 +98,7 @@ export function withUser(fs: FileSystem, user: User): FileSystem {
     setTtl: async (p, t, a) => { check('setTtl', p); return fs.setTtl(p, t, a); },
     startSync: async (p) => { check('startSync', p); return fs.startSync(p); },
     stopSync: async (p) => { check('stopSync', p); return fs.stopSync(p); },
-    getSyncPathList: async () => fs.getSyncPathList(),
+    getSyncPathList: async () => (await fs.getSyncPathList()).filter((s) => mayWalk(user, s.path)),
     setPathConf: async (p, props) => { check('setPathConf', p); return fs.setPathConf(p, props); },
     listPathConf: async () => { check('listPathConf'); return fs.listPathConf(); },
     removePathConf: async (p) => { check('removePathConf', p); return fs.removePathConf(p); },
