@@ -24,6 +24,7 @@ import { AbsentPathCache } from '../meta/absent-cache.js';
 import type { InodeRecord } from '../meta/inode.js';
 import { ROOT_ID } from '../meta/inode.js';
 import { IdAllocator, InodeTree } from '../meta/inode-tree.js';
+import { DataDirLock } from '../meta/data-dir-lock.js';
 import { LmdbStore } from '../meta/lmdb-store.js';
 import type { MetaStore } from '../meta/meta-store.js';
 import { MountTable } from '../meta/mount-table.js';
@@ -100,8 +101,28 @@ export class Coordinator implements FileSystem {
   private readonly ids: IdAllocator;
   private readonly cacheOps: CacheManagement;
 
-  /** Open (or create) a Strata instance on a data directory. */
+  /** The exclusive lock on the data directory, held until close(). */
+  private dirLock: DataDirLock | undefined;
+
+  /**
+   * Open (or create) a Strata instance on a data directory. Takes the directory's exclusive
+   * lock first: a directory in use by another live process fails with FAILED_PRECONDITION.
+   */
   static async open(opts: CoordinatorOptions): Promise<Coordinator> {
+    const dir = resolveFs(opts.dataDir);
+    mkdirSync(dir, { recursive: true });
+    const lock = DataDirLock.acquire(dir);
+    try {
+      const c = await Coordinator.openLocked(opts);
+      c.dirLock = lock;
+      return c;
+    } catch (err) {
+      lock.release();
+      throw err;
+    }
+  }
+
+  private static async openLocked(opts: CoordinatorOptions): Promise<Coordinator> {
     const config = opts.config ?? new ServerConfig();
     const log = opts.logger ?? defaultLogger;
     const dataDir = resolveFs(opts.dataDir);
@@ -858,6 +879,7 @@ export class Coordinator implements FileSystem {
     await this.actors.close();
     await this.ufsCache.closeAll();
     await this.store.close();
+    this.dirLock?.release();
   }
 
   /** Internal: surface errors of background work to logs. */

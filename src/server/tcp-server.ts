@@ -69,7 +69,8 @@ export class StrataServer {
       serverName: opts.serverName ?? 'strata',
     };
     this.server = net.createServer({ noDelay: true }, (socket) => this.accept(socket));
-    this.server.on('error', (err) => this.log.error({ err }, 'server socket error'));
+    // Before listening, an error (EADDRINUSE) rejects listen() and is reported by the caller once.
+    this.server.on('error', (err) => { if (this.listening) this.log.error({ err }, 'server socket error'); });
   }
 
   /** Start accepting connections; resolves with the bound address (the real port when port was 0). */
