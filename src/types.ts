@@ -189,4 +189,6 @@ export interface Report {
   sync: Record<string, number>;
   persist: Record<string, number>;
   activeSync: Record<string, number>;
+  /** Operations cut short by a crash and resolved at start (`recovered`), still open (`open`). */
+  intents?: Record<string, number>;
 }

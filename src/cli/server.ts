@@ -7,7 +7,7 @@ import { mkdir, readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { Command, Option } from 'commander';
 import { ServerConfig, presetNames, presetProperties } from '../config/keys.js';
-import { toStrataError } from '../errors.js';
+import { ErrorCode, StrataError, toStrataError } from '../errors.js';
 import { printError, usage, usageError } from './format.js';
 
 /** Options of `strata server` as commander parses them. */
@@ -135,7 +135,7 @@ export async function runServer(opts: ServerCliOptions): Promise<void> {
       process.stdout.write(`strata listening on ${bound.host}:${bound.port}\n`);
     } catch (err) {
       await coordinator.close().catch(() => {});
-      throw err;
+      throw addressInUse(err, opts.host, port) ?? err;
     }
   }
 
@@ -152,6 +152,17 @@ export async function runServer(opts: ServerCliOptions): Promise<void> {
   await coordinator.close().catch((err: unknown) => { failure ??= err; });
   clearTimeout(watchdog);
   if (failure) throw failure;
+}
+
+/** A listen failure on a taken port as one clear error (`…: address in use`), else undefined. */
+function addressInUse(err: unknown, host: string, port: number): StrataError | undefined {
+  for (let e = err as { code?: unknown; cause?: unknown; address?: unknown; port?: unknown } | undefined, i = 0; e && i < 4; e = e.cause as typeof e, i++) {
+    if (e.code === 'EADDRINUSE') {
+      const where = typeof e.address === 'string' && typeof e.port === 'number' ? `${e.address}:${e.port}` : `${host}:${port}`;
+      return new StrataError(ErrorCode.FAILED_PRECONDITION, `cannot listen on ${where}: address in use`, { cause: err });
+    }
+  }
+  return undefined;
 }
 
 /**

@@ -24,6 +24,9 @@ import { AbsentPathCache } from '../meta/absent-cache.js';
 import type { InodeRecord } from '../meta/inode.js';
 import { ROOT_ID } from '../meta/inode.js';
 import { IdAllocator, InodeTree } from '../meta/inode-tree.js';
+import { DataDirLock } from '../meta/data-dir-lock.js';
+import { IntentJournal } from '../meta/intents.js';
+import type { Intent } from '../meta/intents.js';
 import { LmdbStore } from '../meta/lmdb-store.js';
 import type { MetaStore } from '../meta/meta-store.js';
 import { MountTable } from '../meta/mount-table.js';
@@ -42,6 +45,7 @@ import { createUfs } from '../ufs/registry.js';
 import { LocalUfs } from '../ufs/local/local-ufs.js';
 import type { Ufs } from '../ufs/ufs.js';
 import { DataPath } from './data-path.js';
+import { IntentRecovery } from './intent-recovery.js';
 import { Metrics } from './metrics.js';
 import { OptionResolver } from './options.js';
 import { PersistQueue } from './persist-queue.js';
@@ -58,6 +62,8 @@ const VERSION = '0.1.0';
 /** How long a delete through Strata keeps a sync that started earlier from resurrecting the path. */
 const TOMBSTONE_TTL_MS = 10 * 60_000;
 const MAX_PAGE = 1000;
+/** UFS errors of a call refused before it changed anything. */
+const REFUSALS = new Set<string>([ErrorCode.ALREADY_EXISTS, ErrorCode.NOT_FOUND, ErrorCode.INVALID_PATH, ErrorCode.PERMISSION_DENIED, ErrorCode.READ_ONLY, ErrorCode.NOT_A_DIRECTORY]);
 
 export class Coordinator implements FileSystem {
   private readonly startedAt = Date.now();
@@ -83,6 +89,8 @@ export class Coordinator implements FileSystem {
     private readonly log: Logger,
   ) {
     this.ids = new IdAllocator(store);
+    this.journal = new IntentJournal(store);
+    this.recovery = new IntentRecovery({ store, tree, mounts, blocks, journal: this.journal, metrics, log, ufsOf: (m) => this.ufsOf(m) });
     this.cacheOps = new CacheManagement({
       tree, store, blocks, persistQueue,
       access: (p, o, listing) => sync.access(p, o, listing),
@@ -98,10 +106,33 @@ export class Coordinator implements FileSystem {
 
   private readonly ttl: TtlChecker;
   private readonly ids: IdAllocator;
+  /** Intents of operations that change a UFS and then the namespace (see src/meta/intents.ts). */
+  private readonly journal: IntentJournal;
+  private readonly recovery: IntentRecovery;
   private readonly cacheOps: CacheManagement;
 
-  /** Open (or create) a Strata instance on a data directory. */
+  /** The exclusive lock on the data directory, held until close(). */
+  private dirLock: DataDirLock | undefined;
+
+  /**
+   * Open (or create) a Strata instance on a data directory. Takes the directory's exclusive
+   * lock first: a directory in use by another live process fails with FAILED_PRECONDITION.
+   */
   static async open(opts: CoordinatorOptions): Promise<Coordinator> {
+    const dir = resolveFs(opts.dataDir);
+    mkdirSync(dir, { recursive: true });
+    const lock = DataDirLock.acquire(dir);
+    try {
+      const c = await Coordinator.openLocked(opts);
+      c.dirLock = lock;
+      return c;
+    } catch (err) {
+      lock.release();
+      throw err;
+    }
+  }
+
+  private static async openLocked(opts: CoordinatorOptions): Promise<Coordinator> {
     const config = opts.config ?? new ServerConfig();
     const log = opts.logger ?? defaultLogger;
     const dataDir = resolveFs(opts.dataDir);
@@ -212,6 +243,15 @@ export class Coordinator implements FileSystem {
         this.logError(`temp file cleanup of ${m.path} failed`, err);
       }
     }
+    // Operations cut short between their UFS change and their metadata commit.
+    const intents = await this.recovery.resolveAll();
+    if (intents.recovered || intents.unresolved) this.log.info(intents, 'resolved interrupted namespace operations');
+  }
+
+  /** After a failure past the UFS step: settle the intent now (best effort; else at the next start). */
+  private async settle(id: number | undefined, intent: Intent): Promise<void> {
+    if (id === undefined) return;
+    await this.recovery.resolve({ id, intent, ms: Date.now() }).catch((err: unknown) => this.logError(`could not settle an interrupted ${intent.op}`, err));
   }
 
   private housekeeping: NodeJS.Timeout | undefined;
@@ -404,10 +444,13 @@ export class Coordinator implements FileSystem {
     }
     if (curPath === path) return cur;
     const persisted = writeType !== 'MUST_CACHE';
-    if (persisted) await this.ufsOf(mount).mkdir(ufsPath, { recursive: true });
+    const intent: Intent = { op: 'mkdir', path };
+    const intentId = persisted ? await this.journal.begin(intent) : undefined;
+    if (persisted) await this.ufsOf(mount).mkdir(ufsPath, { recursive: true }).catch(async (err: unknown) => { await this.settle(intentId, intent); throw err; });
     const rest = pathComponents(path).slice(pathComponents(curPath).length);
     const startId = cur.id;
     return this.store.transact((tx) => {
+      IntentJournal.finish(tx, intentId);
       const now = Date.now();
       let parent = tx.get<InodeRecord>('inode', startId)!;
       let p = curPath;
@@ -474,6 +517,12 @@ export class Coordinator implements FileSystem {
       const fileId = await this.ids.take();
       let recorded = false;
       const ps = writeType === 'MUST_CACHE' ? 'NOT_PERSISTED' : writeType === 'ASYNC_THROUGH' ? 'TO_BE_PERSISTED' : 'PERSISTED';
+      // A write that goes to the UFS records its intent first (a crash after the UFS write
+      // and before the commit is rolled forward from the UFS at the next start).
+      const writeIntent: Intent = { op: 'write', path: p, fileId };
+      const intentId = cacheFirst ? undefined : await this.journal.begin(writeIntent);
+      // An unpersisted file replacing a file with a UFS copy: that copy goes too (see unlink below).
+      const unlink = { id: this.journal.id(), needed: false };
       let outcome;
       try {
         outcome = await this.data.write(data, {
@@ -488,6 +537,7 @@ export class Coordinator implements FileSystem {
       } catch (err) {
         await this.blocks.removeFile(fileId).catch(() => undefined);
         if (recorded) await this.store.transact((tx) => tx.del('pending', fileId));
+        await this.settle(intentId, writeIntent);
         throw err;
       }
       this.metrics.inc('ops', `write.${writeType}`);
@@ -505,7 +555,10 @@ export class Coordinator implements FileSystem {
           if (prev) {
             if (prev.type === 'directory') throw isADirectory(p);
             InodeTree.removeSubtree(tx, prev, (i) => { old.push(i.fileId); tx.del('persist', i.fileId); });
+            unlink.needed = ps === 'NOT_PERSISTED' && prev.ps !== 'NOT_PERSISTED';
+            if (unlink.needed) IntentJournal.put(tx, unlink.id, { op: 'unlink', path: p, fileId });
           }
+          IntentJournal.finish(tx, intentId);
           const created = InodeTree.create(tx, tx.get<InodeRecord>('inode', parent.id)!, baseName(p), {
             type: 'file', fileId, length: outcome.length, ps, blockSize,
             mtimeMs: outcome.ufs?.mtimeMs ?? now,
@@ -526,9 +579,20 @@ export class Coordinator implements FileSystem {
       } catch (err) {
         if (!inlineBytes) await this.blocks.removeFile(fileId).catch(() => undefined);
         if (recorded) await this.store.transact((tx) => tx.del('pending', fileId)).catch(() => undefined);
+        await this.settle(intentId, writeIntent);
         throw err;
       } finally {
         release?.();
+      }
+      if (unlink.needed) {
+        // The client now has an unpersisted file: the old UFS copy must not come back by a
+        // sync after a delete or rename. A UFS that fails here leaves the intent for the next start.
+        try {
+          await this.ufsOf(mount).delete(ufsPath);
+          await this.journal.end(unlink.id);
+        } catch (err) {
+          this.logError(`could not remove the old UFS copy of ${p}`, err);
+        }
       }
       for (const id of old) if (id !== fileId) await this.blocks.removeFile(id);
       this.persistQueue.forget(old);
@@ -572,13 +636,23 @@ export class Coordinator implements FileSystem {
         inode = await this.sync.access(p, options, true); // see the UFS children before deciding
         if (!options.recursive && this.tree.hasChildren(inode.id)) throw directoryNotEmpty(p);
       }
-      // A file whose ASYNC_THROUGH persist is pending may have overwritten an older persisted
-      // copy, still in the UFS: delete it too (a missing UFS path is no error), or a sync
-      // would resurrect it.
-      const inUfs = inode.ps === 'PERSISTED' || inode.ps === 'TO_BE_PERSISTED' || inode.type === 'directory';
-      if (inUfs && !options.strataOnly) await this.ufsOf(mount).delete(ufsPath, { recursive: true });
+      // The UFS entry goes whatever the persistence state: a pending ASYNC_THROUGH file or an
+      // unpersisted one may have replaced an older persisted copy still in the UFS, which a
+      // sync would otherwise resurrect (a missing UFS path is no error). Intent first: a
+      // crash between the UFS delete and the commit is finished at the next start.
+      const deleteIntent: Intent = { op: 'delete', path: p, inodeId: inode.id };
+      const intentId = options.strataOnly ? undefined : await this.journal.begin(deleteIntent);
+      if (!options.strataOnly) {
+        try {
+          await this.ufsOf(mount).delete(ufsPath, { recursive: true });
+        } catch (err) {
+          await this.journal.end(intentId); // the delete failed: the client is told, nothing is rolled forward
+          throw err;
+        }
+      }
       const freed: number[] = [];
       await this.store.transact((tx) => {
+        IntentJournal.finish(tx, intentId);
         const cur = tx.get<InodeRecord>('inode', inode.id);
         if (!cur) return;
         InodeTree.removeSubtree(tx, cur, (i) => {
@@ -618,11 +692,23 @@ export class Coordinator implements FileSystem {
       if (parent.type !== 'directory') throw notADirectory(parentPath(d));
       if (inode.type === 'directory') await this.sync.access(s, options, true);
       const inUfs = inode.ps === 'PERSISTED' || inode.type === 'directory';
-      if (inUfs) await this.ufsOf(sm.mount).rename(sm.ufsPath, dm.ufsPath);
-      // A pending ASYNC_THROUGH file may have overwritten an older persisted copy: drop it from
-      // the old name; the queued persist writes the current bytes under the new one.
-      else if (inode.ps === 'TO_BE_PERSISTED') await this.ufsOf(sm.mount).delete(sm.ufsPath);
+      // An unpersisted or pending file may have replaced an older persisted copy: drop that
+      // from the old name (the queued persist writes the current bytes under the new one).
+      // Intent first: a crash between the UFS step and the commit is resolved at the next start.
+      const renameIntent: Intent = { op: 'rename', src: s, dst: d, inodeId: inode.id, ufs: inUfs ? 'rename' : 'delete' };
+      const intentId = await this.journal.begin(renameIntent);
+      try {
+        if (inUfs) await this.ufsOf(sm.mount).rename(sm.ufsPath, dm.ufsPath);
+        else await this.ufsOf(sm.mount).delete(sm.ufsPath);
+      } catch (err) {
+        // Refused up front: nothing changed. Anything else may have been cut short half way
+        // (an object store copies, then deletes): completed or undone now.
+        if (REFUSALS.has((err as StrataError).code)) await this.journal.end(intentId);
+        else await this.settle(intentId, renameIntent);
+        throw err;
+      }
       await this.store.transact((tx) => {
+        IntentJournal.finish(tx, intentId);
         const cur = tx.get<InodeRecord>('inode', inode.id);
         const par = tx.get<InodeRecord>('inode', parent.id);
         if (!cur || !par) throw notFound(s);
@@ -630,7 +716,7 @@ export class Coordinator implements FileSystem {
         InodeTree.move(tx, cur, par, baseName(d));
         AbsentPathCache.tombstone(tx, s);
         AbsentPathCache.clearPath(tx, d);
-      });
+      }).catch(async (err: unknown) => { await this.settle(intentId, renameIntent); throw err; });
     }, [{ path: d, exclusive: true, subtree: true }], true);
   }
 
@@ -836,6 +922,7 @@ export class Coordinator implements FileSystem {
       sync: { ...this.metrics.groups.sync, actorShards: actors.shards, actorQueued: actors.queued, actorMessages: actors.handled },
       persist: { ...this.metrics.groups.persist, ...this.persistQueue.stats() },
       activeSync: { ...this.metrics.groups.activeSync, ...this.activeSync.lagStats(), syncPoints: this.activeSync.list().length },
+      intents: { recovered: 0, unresolved: 0, ...this.metrics.groups.intents, open: this.journal.count() },
     };
   }
 
@@ -858,6 +945,7 @@ export class Coordinator implements FileSystem {
     await this.actors.close();
     await this.ufsCache.closeAll();
     await this.store.close();
+    this.dirLock?.release();
   }
 
   /** Internal: surface errors of background work to logs. */

@@ -15,6 +15,8 @@ import { ErrorCode, StrataError, toStrataError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { InodeRecord } from '../meta/inode.js';
 import type { InodeTree } from '../meta/inode-tree.js';
+import { IntentJournal } from '../meta/intents.js';
+import type { Intent } from '../meta/intents.js';
 import type { MetaStore, MetaTxn } from '../meta/meta-store.js';
 import type { MountRecord, MountTable } from '../meta/mount-table.js';
 import type { Ufs } from '../ufs/ufs.js';
@@ -96,7 +98,12 @@ export class PersistQueue {
   /** Mounts whose UFS is unavailable: their paused jobs and the probe timer. */
   private readonly outages = new Map<number, { fileIds: Set<number>; timer?: NodeJS.Timeout }>();
 
-  constructor(private readonly d: PersistDeps) {}
+  /** The upload and its PERSISTED commit are one intent: a crash between them is resolved at start. */
+  private readonly journal: IntentJournal;
+
+  constructor(private readonly d: PersistDeps) {
+    this.journal = new IntentJournal(d.store);
+  }
 
   private track(fileId: number, job: PersistJob, due: number): void {
     this.jobs.set(fileId, { due, enqueuedMs: job.enqueuedMs, attempts: job.attempts });
@@ -250,8 +257,17 @@ export class PersistQueue {
             yield b;
           }
         }
-        const st = await this.d.ufsOf(mount).write(ufsPath, bytes(), { overwrite: true, size: inode.length, recursive: true });
+        const intent: Intent = { op: 'persist', path, inodeId: inode.id, fileId: job.fileId };
+        const intentId = await this.journal.begin(intent);
+        let st;
+        try {
+          st = await this.d.ufsOf(mount).write(ufsPath, bytes(), { overwrite: true, size: inode.length, recursive: true });
+        } catch (err) {
+          await this.journal.end(intentId); // an upload is atomic: nothing landed
+          throw err;
+        }
         await this.d.store.transact((tx) => {
+          IntentJournal.finish(tx, intentId);
           const cur = tx.get<InodeRecord>('inode', inode.id);
           if (!cur || cur.fileId !== job.fileId) { tx.del('persist', job.fileId); return; }
           const { persistAttempts: _a, lastPersistError: _e, ...rest } = cur;

@@ -7,6 +7,7 @@ import type { Key, MetaStore, MetaTxn } from './meta-store.js';
 import { ROOT_ID, childRange, edgeKey } from './inode.js';
 import type { InodeRecord } from './inode.js';
 import { joinPath, pathComponents } from './path.js';
+import { ensureFormat } from './store-format.js';
 
 /** Where a path resolution ended. */
 export interface Resolution {
@@ -77,8 +78,9 @@ export function newRecord(fields: NewInode, id: number, parentId: number, name: 
 export class InodeTree {
   constructor(readonly store: MetaStore) {}
 
-  /** Create the root inode on first start. */
+  /** Check the store's format record (writing it when new) and create the root inode on first start. */
   async init(now = Date.now()): Promise<void> {
+    await ensureFormat(this.store, 'of this data directory');
     if (this.store.get('inode', ROOT_ID)) return;
     await this.store.transact((tx) => {
       if (tx.get('inode', ROOT_ID)) return;

@@ -1,15 +1,41 @@
 // The embedded metadata engine: one LMDB environment under <data-dir>/meta, a named database
 // per table. Transactions buffer their writes and apply them in one lmdb-js async
 // transaction (batched with others of the same event turn, committed by LMDB's writer), so
-// a callback that throws leaves nothing behind. Safe to open from several worker threads.
+// a callback that throws leaves nothing behind: keys are checked against LMDB's key limit as
+// they are buffered, and the apply runs in a child transaction that a failure aborts. The
+// data file is checked before LMDB maps it (store-format.ts). Safe to open from several
+// worker threads.
 
+import * as lmdb from 'lmdb';
 import { compareKeys, open } from 'lmdb';
 import type { Database, RootDatabase } from 'lmdb';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { ErrorCode, StrataError } from '../errors.js';
 import type { Key, MetaStore, MetaTxn, RangeOptions, Table } from './meta-store.js';
+import { checkLmdbFile } from './store-format.js';
 
-const TABLES: Table[] = ['inode', 'edge', 'mount', 'pathconf', 'sys', 'block', 'pending', 'persist', 'absent', 'syncpoint', 'ttl'];
+const TABLES: Table[] = ['inode', 'edge', 'mount', 'pathconf', 'sys', 'block', 'pending', 'persist', 'absent', 'syncpoint', 'ttl', 'intent'];
+
+/**
+ * The largest encoded key LMDB takes with the 8 KB pages used here (lmdb-js reports 4026);
+ * a longer key is refused when it is buffered, before anything is written.
+ */
+export const MAX_KEY_BYTES = 4026;
+
+/** lmdb-js's own key encoder (exported, not declared in its types). */
+const encodeKey = (lmdb as unknown as { keyValueToBuffer(key: unknown): Uint8Array }).keyValueToBuffer;
+
+function checkKey(table: Table, key: Key): void {
+  // Cheap bound first: only keys that might be long are encoded.
+  if (typeof key === 'number') return;
+  if (typeof key === 'string' && key.length * 3 + 8 <= MAX_KEY_BYTES) return;
+  const size = encodeKey(key).length;
+  if (size > MAX_KEY_BYTES) {
+    throw new StrataError(ErrorCode.INVALID_PATH,
+      `a ${table} key of ${size} bytes exceeds the metadata store's key limit of ${MAX_KEY_BYTES} bytes (${JSON.stringify(key).slice(0, 80)}…)`);
+  }
+}
 
 const DELETED = Symbol('deleted');
 type Pending = { key: Key; value: unknown };
@@ -34,10 +60,12 @@ class BufferedTxn implements MetaTxn {
 
   put(table: Table, key: Key, value: unknown): void {
     if (value === undefined) throw new TypeError(`cannot store undefined in ${table}`);
+    checkKey(table, key);
     this.slot(table).set(keyId(key), { key, value });
   }
 
   del(table: Table, key: Key): void {
+    checkKey(table, key);
     this.slot(table).set(keyId(key), { key, value: DELETED });
   }
 
@@ -88,17 +116,23 @@ export class LmdbStore implements MetaStore {
 
   private constructor(readonly path: string) {
     mkdirSync(path, { recursive: true });
-    this.env = open({
-      path,
-      maxDbs: 32,
-      // Values are msgpack (lmdb-js default); keys ordered-binary (arrays order element-wise).
-      mapSize: 64 * 1024 * 1024 * 1024,
-      pageSize: 8192,
-    });
-    for (const t of TABLES) {
-      // Inode records share msgpack structures (field names stored once in the DB): smaller
-      // values and much faster encode/decode on the sync and lookup paths.
-      this.dbs.set(t, this.env.openDB(t === 'inode' ? { name: t, sharedStructuresKey: Symbol.for('structures') } : { name: t }));
+    checkLmdbFile(path);
+    try {
+      this.env = open({
+        path,
+        maxDbs: 32,
+        // Values are msgpack (lmdb-js default); keys ordered-binary (arrays order element-wise).
+        mapSize: 64 * 1024 * 1024 * 1024,
+        pageSize: 8192,
+      });
+      for (const t of TABLES) {
+        // Inode records share msgpack structures (field names stored once in the DB): smaller
+        // values and much faster encode/decode on the sync and lookup paths.
+        this.dbs.set(t, this.env.openDB(t === 'inode' ? { name: t, sharedStructuresKey: Symbol.for('structures') } : { name: t }));
+      }
+    } catch (err) {
+      throw new StrataError(ErrorCode.FAILED_PRECONDITION,
+        `the metadata store ${path} cannot be opened (${(err as Error).message}); restore it from a backup, or move the data directory aside to start empty`, { cause: err });
     }
   }
 
@@ -133,13 +167,18 @@ export class LmdbStore implements MetaStore {
     return this.env.transaction(() => {
       const tx = new BufferedTxn(this);
       const result = fn(tx);
-      for (const [table, writes] of tx.writes) {
-        const db = this.db(table);
-        for (const { key, value } of writes.values()) {
-          if (value === DELETED) db.removeSync(key as never);
-          else db.putSync(key as never, value);
+      if (tx.writes.size === 0) return result;
+      // lmdb-js commits what an outer transaction callback wrote even when it throws; a
+      // child transaction is aborted by a throw, so a failed apply leaves nothing.
+      this.env.childTransaction(() => {
+        for (const [table, writes] of tx.writes) {
+          const db = this.db(table);
+          for (const { key, value } of writes.values()) {
+            if (value === DELETED) db.removeSync(key as never);
+            else db.putSync(key as never, value);
+          }
         }
-      }
+      });
       return result;
     }) as Promise<T>;
   }

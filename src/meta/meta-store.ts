@@ -23,7 +23,8 @@ export type Table =
   | 'persist'    // file id -> PersistJob
   | 'absent'     // path -> time it was found absent in the UFS
   | 'syncpoint'  // path -> active sync point
-  | 'ttl';       // [expiry ms, inode id] -> 1 (TTL index)
+  | 'ttl'        // [expiry ms, inode id] -> 1 (TTL index)
+  | 'intent';    // intent id -> an open namespace operation (UFS change + commit), see intents.ts
 
 export interface RangeOptions {
   /** Inclusive start key. */

@@ -5,14 +5,20 @@
 import { invalidPath } from '../errors.js';
 
 export const ROOT = '/';
-const MAX_PATH = 4096;
+/**
+ * The longest path in UTF-8 bytes: paths are keys of the metadata store (absent-path
+ * entries, path configuration, mounts, sync points), whose key limit is 4026 bytes.
+ */
+export const MAX_PATH_BYTES = 4000;
 const MAX_NAME = 255;
 
 /** Validate and normalise a client path; throws INVALID_PATH naming the path and the reason. */
 export function normalizePath(path: unknown): string {
   if (typeof path !== 'string') throw invalidPath(String(path), 'a path must be a string');
   if (path.length === 0) throw invalidPath(path, 'the path is empty');
-  if (path.length > MAX_PATH) throw invalidPath(path.slice(0, 64) + '…', `longer than ${MAX_PATH} characters`);
+  if (path.length > MAX_PATH_BYTES / 3 && Buffer.byteLength(path) > MAX_PATH_BYTES) {
+    throw invalidPath(path.slice(0, 64) + '…', `${Buffer.byteLength(path)} bytes long; the limit is ${MAX_PATH_BYTES} bytes (the metadata store's key size)`);
+  }
   if (path.includes('\0')) throw invalidPath(path, 'contains a NUL character');
   if (path[0] !== '/') throw invalidPath(path, 'must be absolute (start with /)');
   if (path === '/') return ROOT;

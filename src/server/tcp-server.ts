@@ -91,7 +91,8 @@ export class StrataServer {
         `refusing to listen on ${this.host} without credentials: --insecure-no-auth is only allowed on a loopback address`);
     }
     this.server = net.createServer({ noDelay: true }, (socket) => this.accept(socket));
-    this.server.on('error', (err) => this.log.error({ err }, 'server socket error'));
+    // Before listening, an error (EADDRINUSE) rejects listen() and is reported by the caller once.
+    this.server.on('error', (err) => { if (this.listening) this.log.error({ err }, 'server socket error'); });
   }
 
   /** Start accepting connections; resolves with the bound address (the real port when port was 0). */

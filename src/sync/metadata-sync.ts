@@ -398,6 +398,12 @@ export class MetadataSync {
   async checkConsistency(path: string, root: InodeRecord, recursive: boolean, repair: boolean): Promise<ConsistencyReport> {
     const inconsistent: string[] = [];
     const check = async (cp: string, inode: InodeRecord): Promise<void> => {
+      if (inode.ps === 'NOT_PERSISTED' && inode.type === 'file') {
+        // An unpersisted file has no UFS copy; one there is stale and a sync would bring it back.
+        const { mount, ufsPath } = this.d.mounts.resolve(cp);
+        if (await this.ufsOf(mount).getStatus(ufsPath)) inconsistent.push(cp);
+        return;
+      }
       if (inode.ps !== 'PERSISTED') return;
       const { mount, ufsPath } = this.d.mounts.resolve(cp);
       const st = await this.ufsOf(mount).getStatus(ufsPath);

@@ -1,0 +1,95 @@
+// What Strata checks before it trusts a metadata file: the LMDB data file's two meta pages
+// (magic, format version, page size, last page inside the file) are read with plain file
+// I/O before LMDB maps the file, so a garbage, zeroed or truncated file gives a clear error
+// instead of a crash; then Strata's own format record in the 'sys' table is checked.
+
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { join } from 'node:path';
+import { ErrorCode, StrataError } from '../errors.js';
+import type { MetaStore } from './meta-store.js';
+
+const MDB_MAGIC = 0xbeefc0de;
+const MDB_DATA_VERSION = 2;
+/** Size of an LMDB page header in the lmdb-js build (the meta record starts after it). */
+const PAGE_HEADER = 24;
+const META_BYTES = 160;
+
+/** Strata's format record: `sys` / `format`. */
+export interface FormatRecord {
+  magic: 'strata-meta';
+  version: number;
+  createdMs: number;
+}
+export const FORMAT_MAGIC = 'strata-meta';
+/** The metadata layout this build writes and reads. */
+export const FORMAT_VERSION = 1;
+
+function corrupt(file: string, why: string): StrataError {
+  return new StrataError(ErrorCode.FAILED_PRECONDITION,
+    `the metadata file ${file} is not a usable Strata metadata store (${why}); restore it from a backup, or move the data directory aside to start empty`);
+}
+
+/** Parse one LMDB meta page; throws naming what is wrong. */
+function readMeta(fd: number, file: string, offset: number, size: number): { psize: number; lastPage: bigint; txnId: bigint } {
+  const buf = Buffer.alloc(PAGE_HEADER + META_BYTES);
+  if (readSync(fd, buf, 0, buf.length, offset) !== buf.length) throw corrupt(file, `truncated: ${size} bytes`);
+  const magic = buf.readUInt32LE(PAGE_HEADER);
+  if (magic !== MDB_MAGIC) throw corrupt(file, `no LMDB header at byte ${offset} (magic 0x${magic.toString(16)})`);
+  const version = buf.readUInt32LE(PAGE_HEADER + 4) & 0xffff;
+  if (version !== MDB_DATA_VERSION) throw corrupt(file, `LMDB data format ${version}, this build reads ${MDB_DATA_VERSION}`);
+  const psize = buf.readUInt32LE(PAGE_HEADER + 24);
+  if (psize < 512 || psize > 65536 || (psize & (psize - 1)) !== 0) throw corrupt(file, `page size ${psize}`);
+  return { psize, lastPage: buf.readBigUInt64LE(PAGE_HEADER + 120), txnId: buf.readBigUInt64LE(PAGE_HEADER + 128) };
+}
+
+/**
+ * Check the LMDB data file under `dir` (when it exists) before it is opened: both meta pages
+ * valid and the newest one's last page within the file. Throws FAILED_PRECONDITION.
+ */
+export function checkLmdbFile(dir: string): void {
+  const file = join(dir, 'data.mdb');
+  let fd: number;
+  try {
+    fd = openSync(file, 'r');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return; // a new store
+    throw corrupt(file, `cannot be read: ${(err as Error).message}`);
+  }
+  try {
+    const size = fstatSync(fd).size;
+    if (size === 0) throw corrupt(file, 'empty (0 bytes)');
+    const m0 = readMeta(fd, file, 0, size);
+    if (size < 2 * m0.psize) throw corrupt(file, `truncated: ${size} bytes, less than two ${m0.psize}-byte meta pages`);
+    const m1 = readMeta(fd, file, m0.psize, size);
+    if (m1.psize !== m0.psize) throw corrupt(file, `meta pages disagree on the page size (${m0.psize}, ${m1.psize})`);
+    const newest = m1.txnId > m0.txnId ? m1 : m0;
+    const pages = BigInt(Math.floor(size / m0.psize));
+    if (newest.lastPage + 1n > pages) {
+      throw corrupt(file, `truncated: the store uses ${newest.lastPage + 1n} pages of ${m0.psize} bytes, the file holds ${pages}`);
+    }
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/**
+ * Check Strata's format record, writing it into a new store (or one made before records
+ * existed). Throws UNSUPPORTED_VERSION for a newer layout, FAILED_PRECONDITION for a
+ * record that is not Strata's.
+ */
+export async function ensureFormat(store: MetaStore, where: string): Promise<void> {
+  const rec = store.get<FormatRecord>('sys', 'format');
+  if (rec === undefined) {
+    await store.transact((tx) => {
+      if (!tx.get('sys', 'format')) tx.put('sys', 'format', { magic: FORMAT_MAGIC, version: FORMAT_VERSION, createdMs: Date.now() } satisfies FormatRecord);
+    });
+    return;
+  }
+  if (typeof rec !== 'object' || rec === null || rec.magic !== FORMAT_MAGIC || typeof rec.version !== 'number') {
+    throw corrupt(where, `its format record is not Strata's: ${JSON.stringify(rec).slice(0, 80)}`);
+  }
+  if (rec.version > FORMAT_VERSION) {
+    throw new StrataError(ErrorCode.UNSUPPORTED_VERSION,
+      `the metadata store ${where} has format version ${rec.version}; this Strata reads version ${FORMAT_VERSION} (upgrade Strata)`);
+  }
+}

@@ -1,0 +1,106 @@
+// Operations cut short between their UFS change and their metadata commit are resolved at
+// start-up from the intent journal: each test builds the exact state a kill -9 leaves (the
+// intent recorded, the UFS changed, the commit missing), restarts, and checks that Strata
+// and the UFS agree, that checkConsistency is clean and that the report counts the intent.
+
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { IntentJournal } from '../src/meta/intents.js';
+import type { Intent } from '../src/meta/intents.js';
+import { codeOf, names, openEnv, readText } from './helpers/fixture.js';
+import type { Env } from './helpers/fixture.js';
+
+let env: Env;
+test.before(async () => { env = await openEnv(); });
+test.after(async () => { await env.dispose(); });
+
+async function leaveIntent(intent: Intent): Promise<void> {
+  const j = new IntentJournal(env.fs.store);
+  await env.fs.store.transact((tx) => IntentJournal.put(tx, j.id(), intent));
+}
+
+async function clean(): Promise<void> {
+  assert.equal((await env.fs.checkConsistency('/', { recursive: true })).inconsistent, [], 'checkConsistency is clean');
+}
+
+// One restart resolves every state below (restarts are the slow part of this file).
+test('the states a kill -9 leaves between UFS change and commit; one restart resolves every intent', async () => {
+  // rename: the UFS was renamed, the commit lost.
+  await env.fs.writeFile('/a', Buffer.from('A'), { writeType: 'THROUGH' });
+  await leaveIntent({ op: 'rename', src: '/a', dst: '/b', inodeId: env.fs.tree.resolve('/a').inode!.id, ufs: 'rename' });
+  renameSync(join(env.ufsDir, 'a'), join(env.ufsDir, 'b'));
+  // rename: the intent recorded, the UFS untouched.
+  await env.fs.writeFile('/c', Buffer.from('C'), { writeType: 'THROUGH' });
+  await leaveIntent({ op: 'rename', src: '/c', dst: '/d', inodeId: env.fs.tree.resolve('/c').inode!.id, ufs: 'rename' });
+  // delete: the UFS entry went, the commit lost.
+  await env.fs.createDirectory('/dd', { writeType: 'THROUGH' });
+  await env.fs.writeFile('/dd/x', Buffer.from('X'), { writeType: 'CACHE_THROUGH' });
+  await leaveIntent({ op: 'delete', path: '/dd', inodeId: env.fs.tree.resolve('/dd').inode!.id });
+  rmSync(join(env.ufsDir, 'dd'), { recursive: true });
+  // write: the UFS file landed (over an old one, and new), the commit lost.
+  await env.fs.writeFile('/w', Buffer.from('old'), { writeType: 'THROUGH' });
+  await leaveIntent({ op: 'write', path: '/w', fileId: 999_999 });
+  writeFileSync(join(env.ufsDir, 'w'), 'new content');
+  await leaveIntent({ op: 'write', path: '/w2', fileId: 999_998 });
+  writeFileSync(join(env.ufsDir, 'w2'), 'brand new');
+  // mkdir: the UFS directories exist, the inodes were lost.
+  await leaveIntent({ op: 'mkdir', path: '/m1/m2' });
+  mkdirSync(join(env.ufsDir, 'm1/m2'), { recursive: true });
+  // unlink: a MUST_CACHE overwrite committed, its old UFS copy not yet removed.
+  await env.fs.writeFile('/u', Buffer.from('persisted'), { writeType: 'THROUGH' });
+  await env.fs.writeFile('/u', Buffer.from('cached'), { writeType: 'MUST_CACHE', overwrite: true });
+  writeFileSync(join(env.ufsDir, 'u'), 'persisted');
+  await leaveIntent({ op: 'unlink', path: '/u', fileId: env.fs.tree.resolve('/u').inode!.fileId });
+  // persist command of an unpersisted file: uploaded, the commit lost.
+  await env.fs.writeFile('/p', Buffer.from('cache'), { writeType: 'MUST_CACHE' });
+  const pi = env.fs.tree.resolve('/p').inode!;
+  await leaveIntent({ op: 'persist', path: '/p', inodeId: pi.id, fileId: pi.fileId });
+  writeFileSync(join(env.ufsDir, 'p'), 'cache');
+
+  await env.restart();
+  const r = await env.fs.getReport();
+  assert.is(r.intents?.recovered, 8, JSON.stringify(r.intents));
+  assert.is(r.intents?.open, 0, 'no intent left open');
+  await clean();
+});
+
+test('rename rolled forward: the namespace follows the UFS, readable after free', async () => {
+  assert.is(await codeOf(env.fs.getStatus('/a')), 'NOT_FOUND');
+  assert.is((await env.fs.getStatus('/b')).persistenceState, 'PERSISTED');
+  await env.fs.free('/b');
+  assert.is(await readText(env.fs, '/b'), 'A');
+});
+
+test('rename never started in the UFS: nothing moved', async () => {
+  assert.is(await readText(env.fs, '/c'), 'C');
+  assert.is(await codeOf(env.fs.getStatus('/d')), 'NOT_FOUND');
+});
+
+test('delete completed', async () => {
+  assert.is(await codeOf(env.fs.getStatus('/dd')), 'NOT_FOUND');
+  assert.not.ok((await names(env.fs, '/', { syncIntervalMs: 0 })).includes('dd'));
+});
+
+test('write rolled forward: Strata serves the UFS file', async () => {
+  assert.is(await readText(env.fs, '/w'), 'new content');
+  assert.is(await readText(env.fs, '/w2'), 'brand new');
+});
+
+test('mkdir rolled forward', async () => {
+  assert.is((await env.fs.getStatus('/m1/m2', { loadType: 'NEVER' })).type, 'directory');
+});
+
+test('the old UFS copy under an unpersisted file removed', async () => {
+  assert.not.ok(existsSync(join(env.ufsDir, 'u')));
+  assert.is(await readText(env.fs, '/u'), 'cached');
+});
+
+test('an interrupted persist command leaves no UFS copy of an unpersisted file', async () => {
+  assert.not.ok(existsSync(join(env.ufsDir, 'p')));
+  assert.is((await env.fs.getStatus('/p')).persistenceState, 'NOT_PERSISTED');
+  await clean();
+});
+
+test.run();

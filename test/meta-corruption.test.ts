@@ -1,0 +1,71 @@
+// A metadata file Strata did not write (garbage, zeros, a truncated copy, a newer format)
+// gives a clear one-line error and a non-zero exit, never a crash by signal.
+
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { randomBytes } from 'node:crypto';
+import { cpSync, statSync, truncateSync, writeFileSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Coordinator } from '../src/coordinator/coordinator.js';
+import { rejects } from './helpers/assert.js';
+import { runCli, startServer, tempDir } from './helpers/server.js';
+
+const dirs: string[] = [];
+let good: string;
+
+test.before(async () => {
+  const s = await startServer();
+  good = s.dataDir;
+  dirs.push(good);
+  assert.is((await runCli(['fs', '--address', s.address, 'mkdir', '/kept'])).code, 0);
+  assert.is(await s.stop(), 0);
+});
+test.after(async () => { for (const d of dirs) await rm(d, { recursive: true, force: true }); });
+
+async function copyWith(name: string, damage: (file: string) => void): Promise<string> {
+  const dir = await tempDir(`strata-corrupt-${name}-`);
+  dirs.push(dir);
+  cpSync(good, dir, { recursive: true });
+  damage(join(dir, 'meta', 'data.mdb'));
+  return dir;
+}
+
+const cases: Array<[string, (file: string) => void, RegExp]> = [
+  ['garbage', (f) => writeFileSync(f, randomBytes(statSync(f).size)), /no LMDB header/],
+  ['zeros', (f) => writeFileSync(f, Buffer.alloc(statSync(f).size)), /no LMDB header/],
+  ['truncated', (f) => truncateSync(f, 16384), /truncated/],
+  ['one-page', (f) => truncateSync(f, 4000), /truncated|no LMDB header/],
+  ['empty', (f) => truncateSync(f, 0), /empty/],
+];
+
+for (const [name, damage, why] of cases) {
+  test(`a ${name} metadata file: the server prints one clear line and exits non-zero`, async () => {
+    const dir = await copyWith(name, damage);
+    const r = await runCli(['server', '--port', '0', '--data-dir', dir]);
+    assert.is(r.code, 1, `exit code (128+ would be a signal): ${r.code} ${r.stderr}`);
+    const lines = r.stderr.trim().split('\n');
+    assert.is(lines.length, 1, r.stderr);
+    assert.match(lines[0]!, /^strata: FAILED_PRECONDITION: the metadata file .*data\.mdb is not a usable Strata metadata store/);
+    assert.match(lines[0]!, why);
+  });
+}
+
+test('a format record of a newer Strata is refused with UNSUPPORTED_VERSION; an intact copy opens', async () => {
+  const dir = await copyWith('intact', () => undefined);
+  const c = await Coordinator.open({ dataDir: dir });
+  assert.is((await c.getStatus('/kept')).type, 'directory');
+  await c.store.transact((tx) => tx.put('sys', 'format', { magic: 'strata-meta', version: 99, createdMs: 0 }));
+  await c.close();
+  const err = await rejects(Coordinator.open({ dataDir: dir }), 'UNSUPPORTED_VERSION');
+  assert.match(err.message, 'version 99');
+  await c.close();
+  // A record that is not Strata's at all.
+  const other = await copyWith('foreign', () => undefined);
+  const c2 = await Coordinator.open({ dataDir: other });
+  await c2.store.transact((tx) => tx.put('sys', 'format', 'hello'));
+  await c2.close();
+  await rejects(Coordinator.open({ dataDir: other }), 'FAILED_PRECONDITION');
+});
+
+test.run();
