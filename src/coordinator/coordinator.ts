@@ -40,6 +40,7 @@ import { MountedUfsCache, ufsTimeoutMs } from '../ufs/mounted-ufs.js';
 import { InstrumentedUfs } from '../ufs/instrumented.js';
 import { createUfs } from '../ufs/registry.js';
 import { LocalUfs } from '../ufs/local/local-ufs.js';
+import { UfsChangedError } from '../ufs/ufs.js';
 import type { Ufs } from '../ufs/ufs.js';
 import { DataPath } from './data-path.js';
 import { Metrics } from './metrics.js';
@@ -540,6 +541,26 @@ export class Coordinator implements FileSystem {
   async *readFile(path: string, options: ReadOptions = {}): AsyncIterable<Uint8Array> {
     this.op('readFile');
     const p = normalizePath(path);
+    // A UFS object that is not the version the metadata describes is never served: before
+    // the first byte, the file is re-synced and its new version served; later, the read fails
+    // (FAILED_PRECONDITION) and the next one sees the new version (docs/semantics.md).
+    let served = false;
+    try {
+      for await (const c of this.readVersion(p, options)) {
+        served = true;
+        yield c;
+      }
+    } catch (err) {
+      if (!(err instanceof UfsChangedError)) throw err;
+      this.metrics.inc('cache', 'ufsChangedResyncs');
+      await this.sync.syncSelf(p);
+      if (served) throw err;
+      yield* this.readVersion(p, options);
+    }
+  }
+
+  /** Stream a file as its current metadata describes it (UfsChangedError if the UFS differs). */
+  private async *readVersion(p: string, options: ReadOptions): AsyncIterable<Uint8Array> {
     const inode = await this.statInode(p, options);
     if (inode.type === 'directory') throw isADirectory(p);
     let offset = options.offset ?? 0;
@@ -832,6 +853,8 @@ export class Coordinator implements FileSystem {
         hitRatio: hits + misses === 0 ? 0 : hits / (hits + misses),
         evictedBytes: cache.evictedBytes,
         bytesByState: { evictable: cache.evictableBytes, unevictable: cache.usedBytes - cache.evictableBytes },
+        bypassOnFull: this.metrics.get('cache', 'bypassOnFull'),
+        ufsChangedResyncs: this.metrics.get('cache', 'ufsChangedResyncs'),
       },
       sync: { ...this.metrics.groups.sync, actorShards: actors.shards, actorQueued: actors.queued, actorMessages: actors.handled },
       persist: { ...this.metrics.groups.persist, ...this.persistQueue.stats() },

@@ -3,7 +3,7 @@
 // the root itself, 'a/b.txt' a file below it; a Ufs never touches anything outside its
 // root. Adding HDFS or GCS is a new folder implementing this and one line in registry.ts.
 
-import { invalidPath } from '../errors.js';
+import { ErrorCode, StrataError, invalidPath } from '../errors.js';
 
 export type UfsEntryType = 'file' | 'directory';
 
@@ -41,6 +41,22 @@ export interface UfsReadOptions {
   /** Bytes to read; undefined means to the end. */
   length?: number;
   signal?: AbortSignal;
+  /**
+   * The `contentHash` the caller's metadata holds for this file. When set, the UFS checks
+   * the object it opened against it (local: fstat of the open file; S3: If-Match on the
+   * ETag of every ranged GET) and throws UfsChangedError instead of serving another version.
+   */
+  fingerprint?: string;
+}
+
+/**
+ * The UFS object is not the version the caller's metadata describes (it was replaced,
+ * grew or shrank outside Strata). Code FAILED_PRECONDITION; no byte of it was served.
+ */
+export class UfsChangedError extends StrataError {
+  constructor(what: string, options?: { cause?: unknown }) {
+    super(ErrorCode.FAILED_PRECONDITION, `${what} changed in the UFS since its metadata was loaded (another version); sync the path (ls -f / loadMetadata)`, options);
+  }
 }
 
 export interface UfsWriteOptions {

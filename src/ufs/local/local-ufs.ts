@@ -23,7 +23,7 @@ import { promisify } from 'node:util';
 
 import { ErrorCode, StrataError, invalidArgument, invalidPath } from '../../errors.js';
 import type { Ufs, UfsListOptions, UfsReadOptions, UfsStatus, UfsWriteOptions } from '../ufs.js';
-import { checkUfsPath, ufsJoin } from '../ufs.js';
+import { UfsChangedError, checkUfsPath, ufsJoin } from '../ufs.js';
 
 const link = promisify(linkCb);
 
@@ -216,8 +216,12 @@ export class LocalUfs implements Ufs {
       throw this.mapError(err, 'read', path);
     }
     try {
-      const st = await fh.stat();
+      const st = await fh.stat({ bigint: true });
       if (st.isDirectory()) throw new StrataError(ErrorCode.IS_A_DIRECTORY, `is a directory: ${this.display(path)}`);
+      // The file opened is the version the caller knows (size, mtime, inode), or nothing is read.
+      if (options.fingerprint !== undefined && fileContentHash(st) !== options.fingerprint) {
+        throw new UfsChangedError(`read ${this.display(path)}: the file`);
+      }
       let remaining = options.length ?? Number.MAX_SAFE_INTEGER;
       let position = offset;
       while (remaining > 0) {
@@ -591,6 +595,9 @@ const FS_ERROR_CODES: Record<string, ErrorCode> = {
   ENOTEMPTY: ErrorCode.DIRECTORY_NOT_EMPTY,
   ENOSPC: ErrorCode.RESOURCE_EXHAUSTED,
   EDQUOT: ErrorCode.RESOURCE_EXHAUSTED,
+  // A name or path longer than the file system allows is a bad path, never an outage.
+  ENAMETOOLONG: ErrorCode.INVALID_PATH,
+  EROFS: ErrorCode.READ_ONLY,
 };
 
 // ------------------------------------------------------------------ helpers
