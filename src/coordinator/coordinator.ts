@@ -46,6 +46,7 @@ import { DataPath } from './data-path.js';
 import { Metrics } from './metrics.js';
 import { OptionResolver } from './options.js';
 import { PersistQueue } from './persist-queue.js';
+import { validateOptions } from './validate-options.js';
 
 export interface CoordinatorOptions {
   dataDir: string;
@@ -309,17 +310,20 @@ export class Coordinator implements FileSystem {
 
   async getStatus(path: string, options: GetStatusOptions = {}): Promise<FileInfo> {
     this.op('getStatus');
+    validateOptions('getStatus', options);
     const p = normalizePath(path);
     return this.info(p, await this.statInode(p, options));
   }
 
   async exists(path: string, options: GetStatusOptions = {}): Promise<boolean> {
     this.op('exists');
+    validateOptions('getStatus', options, 'exists');
     return (await this.tryStat(normalizePath(path), options)) !== undefined;
   }
 
   async *listStatus(path: string, options: ListStatusOptions = {}): AsyncIterable<FileInfo[]> {
     this.op('listStatus');
+    validateOptions('listStatus', options);
     const p = normalizePath(path);
     const pageSize = Math.max(1, Math.min(options.pageSize ?? MAX_PAGE, MAX_PAGE));
     let root = await this.sync.access(p, options, !options.recursive);
@@ -431,6 +435,7 @@ export class Coordinator implements FileSystem {
 
   async createDirectory(path: string, options: CreateDirectoryOptions = {}): Promise<FileInfo> {
     this.op('createDirectory');
+    validateOptions('createDirectory', options);
     const p = normalizePath(path);
     if (p === ROOT) {
       if (options.allowExists) return this.getStatus(ROOT);
@@ -452,6 +457,7 @@ export class Coordinator implements FileSystem {
 
   async writeFile(path: string, data: DataSource, options: CreateFileOptions & WithProgress = {}): Promise<FileInfo> {
     this.op('writeFile');
+    validateOptions('writeFile', options);
     const p = normalizePath(path);
     if (p === ROOT) throw isADirectory(ROOT);
     const { mount, ufsPath } = this.writable(p);
@@ -540,6 +546,7 @@ export class Coordinator implements FileSystem {
 
   async *readFile(path: string, options: ReadOptions = {}): AsyncIterable<Uint8Array> {
     this.op('readFile');
+    validateOptions('readFile', options);
     const p = normalizePath(path);
     // A UFS object that is not the version the metadata describes is never served: before
     // the first byte, the file is re-synced and its new version served; later, the read fails
@@ -581,6 +588,7 @@ export class Coordinator implements FileSystem {
 
   async delete(path: string, options: DeleteOptions = {}): Promise<void> {
     this.op('delete');
+    validateOptions('delete', options);
     const p = normalizePath(path);
     if (p === ROOT) throw invalidPath(p, 'the root cannot be deleted');
     const { mount, ufsPath } = this.writable(p);
@@ -615,6 +623,7 @@ export class Coordinator implements FileSystem {
 
   async rename(src: string, dst: string, options: RenameOptions = {}): Promise<void> {
     this.op('rename');
+    validateOptions('rename', options);
     const s = normalizePath(src);
     let d = normalizePath(dst);
     if (s === ROOT) throw invalidPath(s, 'the root cannot be renamed');
@@ -659,6 +668,7 @@ export class Coordinator implements FileSystem {
 
   async mount(path: string, ufsUri: string, options: MountOptions = {}): Promise<void> {
     this.op('mount');
+    validateOptions('mount', options);
     const p = normalizePath(path);
     if (p === ROOT) throw mountConflict('/ is the root mount; mount below it');
     if (typeof ufsUri !== 'string' || !ufsUri) throw invalidArgument('a UFS URI is required');
@@ -740,12 +750,14 @@ export class Coordinator implements FileSystem {
 
   async loadMetadata(path: string, options: LoadMetadataOptions & WithProgress = {}): Promise<SyncSummary> {
     this.op('loadMetadata');
+    validateOptions('loadMetadata', options);
     const p = normalizePath(path);
     return this.sync.loadMetadata(p, !!options.recursive, options.onProgress);
   }
 
   async checkConsistency(path: string, options: ConsistencyOptions = {}): Promise<ConsistencyReport> {
     this.op('checkConsistency');
+    validateOptions('checkConsistency', options);
     const p = normalizePath(path);
     const root = await this.statInode(p, { syncIntervalMs: -1 });
     return this.sync.checkConsistency(p, root, !!options.recursive, !!options.repair);
@@ -760,16 +772,19 @@ export class Coordinator implements FileSystem {
 
   async load(path: string, options: CacheOpOptions & WithProgress = {}): Promise<CacheOpResult> {
     this.op('load');
+    validateOptions('cacheOp', options, 'load');
     return this.cacheOps.load(normalizePath(path), options);
   }
 
   async free(path: string, options: CacheOpOptions = {}): Promise<CacheOpResult> {
     this.op('free');
+    validateOptions('cacheOp', options, 'free');
     return this.cacheOps.free(normalizePath(path), options);
   }
 
   async persist(path: string, options: CacheOpOptions = {}): Promise<CacheOpResult> {
     this.op('persist');
+    validateOptions('cacheOp', options, 'persist');
     const p = normalizePath(path);
     this.writable(p);
     return this.cacheOps.persist(p, options);
@@ -777,6 +792,7 @@ export class Coordinator implements FileSystem {
 
   async setPinned(path: string, pinned: boolean, options: CacheOpOptions = {}): Promise<CacheOpResult> {
     this.op(pinned ? 'pin' : 'unpin');
+    validateOptions('cacheOp', options, 'setPinned');
     return this.cacheOps.setPinned(normalizePath(path), pinned, options);
   }
 
