@@ -240,6 +240,8 @@ export class Coordinator implements FileSystem {
   private writable(path: string): { mount: MountRecord; ufsPath: string } {
     const r = this.mounts.resolve(path);
     if (r.mount.readOnly) throw readOnly(path, r.mount.path);
+    // A name the UFS could never store is refused now, not acknowledged and failed later.
+    this.ufsOf(r.mount).validatePath?.(r.ufsPath);
     return r;
   }
 
@@ -678,6 +680,8 @@ export class Coordinator implements FileSystem {
       if (isConfigKey(k)) validateProperty(k, v, 'path');
       else if (!isUfsOptionKey(k)) throw invalidArgument(`unknown mount option ${JSON.stringify(k)}`);
     }
+    // Parse the URI first: a malformed one (s3:// without a bucket) is INVALID_ARGUMENT, not a conflict.
+    await createUfs(ufsUri, { ...this.config.ufsDefaults, ...opts }).close();
     this.mounts.checkNew(p, ufsUri);
     const under = this.mounts.resolve(p);
     if (under.mount.readOnly) throw readOnly(p, under.mount.path);

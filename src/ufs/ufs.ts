@@ -95,6 +95,12 @@ export interface Ufs {
   /** Delete a file or directory (recursive for non-empty directories). Missing is not an error. */
   delete(path: string, options?: { recursive?: boolean }): Promise<void>;
   rename(src: string, dst: string): Promise<void>;
+  /**
+   * Optional: refuse at once (INVALID_PATH naming the limit) a path this UFS could never
+   * store, such as a name longer than the file system allows, without any I/O. Called before
+   * a cache-first write is acknowledged, so that its persist can never fail on the name.
+   */
+  validatePath?(path: string): void;
   /** Check that the UFS root is reachable and usable (called at mount time). */
   check(): Promise<void>;
   close(): Promise<void>;

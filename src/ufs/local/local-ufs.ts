@@ -29,6 +29,9 @@ const link = promisify(linkCb);
 
 /** Names starting with this are in-flight writes: never listed, never accepted as paths. */
 export const TEMP_PREFIX = '.strata-tmp-';
+/** Longest name (bytes) and path (bytes, with the NUL) of Linux file systems. */
+const NAME_MAX = 255;
+const PATH_MAX = 4096;
 /** Entries per page of `list` unless asked otherwise. */
 export const DEFAULT_PAGE_SIZE = 1000;
 /** Bytes per chunk yielded by `read`. */
@@ -388,6 +391,18 @@ export class LocalUfs implements Ufs {
     } catch (err) {
       throw this.mapError(err, 'rename', `${src} -> ${dst}`);
     }
+  }
+
+  /** Each name fits NAME_MAX (255 bytes) and the whole path PATH_MAX (4096 bytes with the root). */
+  validatePath(path: string): void {
+    checkRelPath(path);
+    if (path === '') return;
+    for (const seg of path.split('/')) {
+      const n = Buffer.byteLength(seg);
+      if (n > NAME_MAX) throw invalidPath(path, `the name ${JSON.stringify(seg.slice(0, 40))}... is ${n} bytes, longer than the ${NAME_MAX} the local file system allows`);
+    }
+    const total = Buffer.byteLength(this.root) + 1 + Buffer.byteLength(path);
+    if (total >= PATH_MAX) throw invalidPath(path, `the local path would be ${total} bytes, longer than the ${PATH_MAX - 1} the local file system allows`);
   }
 
   /** The root exists and is a readable directory; else NOT_FOUND / NOT_A_DIRECTORY / PERMISSION_DENIED. */

@@ -26,7 +26,7 @@ import pLimit from 'p-limit';
 import { ErrorCode, StrataError, invalidArgument, invalidPath } from '../../errors.js';
 import type { Ufs, UfsListOptions, UfsReadOptions, UfsStatus, UfsWriteOptions } from '../ufs.js';
 import { UfsChangedError, checkUfsPath } from '../ufs.js';
-import { httpStatus, mapS3Error, s3ErrorName } from './s3-errors.js';
+import { MAX_S3_KEY_BYTES, httpStatus, mapS3Error, s3ErrorName } from './s3-errors.js';
 import { redactUrl } from '../../config/redact.js';
 import { resolveS3Settings } from './s3-options.js';
 import { bucketHasNotification } from './notified-buckets.js';
@@ -374,6 +374,13 @@ export class S3Ufs implements Ufs {
       }
     }
     await this.keepParent(src);
+  }
+
+  /** The object key of `path` fits S3's limit (1024 bytes with the mount's prefix). */
+  validatePath(path: string): void {
+    checkPath(path);
+    const bytes = Buffer.byteLength(this.key(path)) + 1; // + the '/' of a directory marker
+    if (bytes > MAX_S3_KEY_BYTES) throw invalidPath(path, `its S3 key would be ${bytes} bytes, longer than the ${MAX_S3_KEY_BYTES} S3 allows`);
   }
 
   /** The bucket exists and the credentials may use it: NOT_FOUND / PERMISSION_DENIED / UFS_UNAVAILABLE. */
