@@ -60,6 +60,11 @@ export function toStrataError(err: unknown, fallback: ErrorCode = ErrorCode.INTE
     return new StrataError(e.code, e.message, { cause: err });
   }
   const message = err instanceof Error ? err.message : String(err);
+  // A full disk is a resource limit wherever it is met (cache, metadata store, local UFS).
+  const sys = (err as { code?: unknown } | null)?.code;
+  if (sys === 'ENOSPC' || sys === 'EDQUOT' || /\bENOSPC\b|no space left on device/i.test(message)) {
+    return new StrataError(ErrorCode.RESOURCE_EXHAUSTED, `disk full: ${message}`, { cause: err });
+  }
   return new StrataError(fallback, message, { cause: err });
 }
 

@@ -185,6 +185,10 @@ export interface Report {
     hitRatio: number;
     evictedBytes: number;
     bytesByState: Record<string, number>;
+    /** Cold reads served from the UFS without caching because the cache (or its disk) was full. */
+    bypassOnFull?: number;
+    /** Reads that found the UFS object changed and re-synced the file before serving it. */
+    ufsChangedResyncs?: number;
   };
   sync: Record<string, number>;
   persist: Record<string, number>;

@@ -80,11 +80,15 @@ test('outside creates, a directory created and filled at once, a renamed directo
   assert.ok(r.lagP50Ms !== undefined, 'lag figures in the report');
 });
 
-test('a path under (or above) a sync point is refused with ALREADY_EXISTS', async () => {
+test('a sync point again is ALREADY_EXISTS; a path under (or above) one is MOUNT_CONFLICT naming it', async () => {
   await env.fs.createDirectory('/w/sub', { recursive: true });
-  assert.is(await codeOf(env.fs.startSync('/w/sub')), 'ALREADY_EXISTS');
   assert.is(await codeOf(env.fs.startSync('/w')), 'ALREADY_EXISTS');
-  assert.is(await codeOf(env.fs.startSync('/')), 'ALREADY_EXISTS');
+  const below = await env.fs.startSync('/w/sub').then(() => null, (e: { code: string; message: string }) => e);
+  assert.is(below?.code, 'MOUNT_CONFLICT');
+  assert.match(below!.message, /below the sync point \/w\b/);
+  const above = await env.fs.startSync('/').then(() => null, (e: { code: string; message: string }) => e);
+  assert.is(above?.code, 'MOUNT_CONFLICT');
+  assert.match(above!.message, /sync point \/w is below it/);
   assert.is(await codeOf(env.fs.stopSync('/nothing')), 'NOT_FOUND');
 });
 

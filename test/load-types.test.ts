@@ -59,17 +59,39 @@ test('ONCE loads an unknown path on first access, once', async () => {
   assert.is(await c.total(), 0);
 });
 
-test('ONCE does not see a directory created later until ALWAYS or needsSync', async () => {
+test('ONCE remembers a path found absent: created later, it stays unseen until ALWAYS or needsSync', async () => {
   await env.fs.createDirectory('/later');
   assert.is(await codeOf(env.fs.getStatus('/later/newdir', { loadType: 'ONCE' })), 'NOT_FOUND');
   mkdirSync(join(env.ufsDir, 'later', 'newdir'));
   assert.is(await codeOf(env.fs.getStatus('/later/newdir', { loadType: 'ONCE' })), 'NOT_FOUND');
   assert.is((await env.fs.getStatus('/later/newdir', { loadType: 'ALWAYS' })).type, 'directory');
   // and with needsSync
+  assert.is(await codeOf(env.fs.getStatus('/later/newdir2', { loadType: 'ONCE' })), 'NOT_FOUND');
   mkdirSync(join(env.ufsDir, 'later', 'newdir2'));
   assert.is(await codeOf(env.fs.getStatus('/later/newdir2', { loadType: 'ONCE' })), 'NOT_FOUND');
   await env.fs.needsSync('/later/newdir2');
   assert.is((await env.fs.getStatus('/later/newdir2', { loadType: 'ONCE' })).type, 'directory');
+});
+
+test('ONCE looks a direct path up once even after its directory was listed (Alluxio); absent.from.listing=true keeps the listing authoritative', async () => {
+  await env.fs.createDirectory('/listed');
+  assert.equal(await names(env.fs, '/listed'), []);
+  writeFileSync(join(env.ufsDir, 'listed', 'new-file'), 'made outside');
+  // cat DIR/new-file works without any sync; ls DIR keeps the loaded listing...
+  assert.is(await readText(env.fs, '/listed/new-file', { loadType: 'ONCE' }), 'made outside');
+  // ...and a path looked up and found absent is asked once, then remembered absent.
+  const c = await ufsCounter(env.fs);
+  assert.is(await codeOf(env.fs.getStatus('/listed/nothing', { loadType: 'ONCE' })), 'NOT_FOUND');
+  assert.is(await codeOf(env.fs.getStatus('/listed/nothing', { loadType: 'ONCE' })), 'NOT_FOUND');
+  assert.is((await c.delta()).getStatus, 1, 'one UFS lookup, then the absent-path cache answers');
+  // The cheaper behaviour as an explicit option.
+  await env.fs.createDirectory('/listed2');
+  await env.fs.setPathConf('/listed2', { 'absent.from.listing': 'true' });
+  assert.equal(await names(env.fs, '/listed2'), []);
+  writeFileSync(join(env.ufsDir, 'listed2', 'new-file'), 'made outside');
+  const c2 = await ufsCounter(env.fs);
+  assert.is(await codeOf(env.fs.getStatus('/listed2/new-file', { loadType: 'ONCE' })), 'NOT_FOUND');
+  assert.is(await c2.total(), 0, 'the loaded listing answered, no UFS call');
 });
 
 test('NEVER as a per-path default (pathConf metadata.load.type)', async () => {

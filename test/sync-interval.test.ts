@@ -28,7 +28,13 @@ test('per call: not visible within the interval of the last sync, visible after 
   assert.equal(await names(env.fs, '/pc', { syncIntervalMs: LONG }), [], 'within the interval');
   await sleep(I + 50);
   assert.equal(await names(env.fs, '/pc', { syncIntervalMs: I }), ['new.txt'], 'after the interval');
-  // and a status of a new file under a synced directory follows the same rule
+  // A direct path not in the namespace is looked up in the UFS once whatever the interval
+  // (load type ONCE, as in Alluxio), while the loaded listing stays as it was.
+  writeFileSync(join(env.ufsDir, 'pc', 'direct.txt'), 'direct');
+  assert.is(await env.fs.exists('/pc/direct.txt', { syncIntervalMs: LONG }), true);
+  // With absent.from.listing=true a status of a new file under a synced directory follows
+  // the listing's interval instead.
+  await env.fs.setPathConf('/pc', { 'absent.from.listing': 'true' });
   writeFileSync(join(env.ufsDir, 'pc', 'second.txt'), 'two');
   assert.is(await env.fs.exists('/pc/second.txt', { syncIntervalMs: LONG }), false);
   await sleep(I + 50);

@@ -97,11 +97,20 @@ export class ActiveSyncManager {
     }
   }
 
-  private coverOf(path: string, mountId: number): SyncPoint | undefined {
+  /**
+   * The sync point at, above or below `path`. An explicit startSync (`anyMount`) refuses
+   * every overlap in the namespace; sync points derived from a mount option only clash
+   * within their own mount (each mount of the external-writers preset gets its own).
+   */
+  private coverOf(path: string, mountId: number, anyMount = false): SyncPoint | undefined {
+    let found: SyncPoint | undefined;
     for (const p of this.points.values()) {
-      if (p.record.mountId === mountId && (isUnder(path, p.record.path) || isUnder(p.record.path, path))) return p;
+      if ((anyMount || p.record.mountId === mountId) && (isUnder(path, p.record.path) || isUnder(p.record.path, path))) {
+        if (p.record.path === path) return p;
+        found ??= p;
+      }
     }
-    return undefined;
+    return found;
   }
 
   /**
@@ -109,11 +118,13 @@ export class ActiveSyncManager {
    * (explicit startSync); sync points from a mount option or preset are derived anew at start.
    */
   async start(path: string, mount: MountRecord, persist = true): Promise<void> {
-    const clash = this.coverOf(path, mount.mountId);
+    const clash = this.coverOf(path, mount.mountId, persist);
     if (clash) {
-      throw new StrataError(ErrorCode.ALREADY_EXISTS, clash.record.path === path
-        ? `${path} is already a sync point`
-        : `${path} overlaps the sync point ${clash.record.path} (one sync point per subtree)`);
+      const other = clash.record.path;
+      if (other === path) throw new StrataError(ErrorCode.ALREADY_EXISTS, `${path} is already a sync point`);
+      throw new StrataError(ErrorCode.MOUNT_CONFLICT, isUnder(path, other)
+        ? `cannot start a sync point at ${path}: it is below the sync point ${other}, which already covers it (one sync point per subtree; stopSync ${other} first)`
+        : `cannot start a sync point at ${path}: the sync point ${other} is below it (one sync point per subtree; stopSync ${other} first)`);
     }
     const record: SyncPointRecord = { path, mountId: mount.mountId, createdMs: Date.now() };
     if (persist) await this.d.store.transact((tx) => tx.put('syncpoint', path, record));

@@ -2,9 +2,12 @@
 // <data-dir>/cache, an index in the 'block' table, and a byte capacity. Only evictable
 // blocks (persisted in the UFS and not pinned) are ever evicted, least recently used first;
 // when the cache is full of unevictable data a new block gets RESOURCE_EXHAUSTED.
+// A block is indexed only once its file holds every byte (written to `<name>.tmp`, every
+// write's length checked, fsynced when durable, renamed): a full disk (ENOSPC) fails the
+// put with RESOURCE_EXHAUSTED and leaves no block file, short or empty, behind.
 
-import { mkdirSync, openSync, closeSync, writeSync, fsyncSync, rmSync, statfsSync } from 'node:fs';
-import { readFile, writeFile, rm, open as openFile } from 'node:fs/promises';
+import { mkdirSync, rmSync, statfsSync } from 'node:fs';
+import { readFile, rename, rm, open as openFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ErrorCode, StrataError } from '../errors.js';
 import type { MetaStore, MetaTxn } from '../meta/meta-store.js';
@@ -21,6 +24,33 @@ export interface BlockRecord {
 export const INLINE_MAX = 32 * 1024;
 
 type BlockKey = [number, number];
+
+/** Suffix of a block file being written (renamed to its final name once complete). */
+const TEMP_SUFFIX = '.tmp';
+
+/** A local file-system failure of the cache as a StrataError: a full disk is RESOURCE_EXHAUSTED. */
+export function cacheIoError(err: unknown, what: string): StrataError {
+  if (err instanceof StrataError) return err;
+  const code = (err as { code?: unknown } | null)?.code;
+  const reason = err instanceof Error ? err.message : String(err);
+  if (code === 'ENOSPC' || code === 'EDQUOT') {
+    return new StrataError(ErrorCode.RESOURCE_EXHAUSTED, `${what}: the cache disk is full (${String(code)}); free or persist data, or give the data directory more room`, { cause: err });
+  }
+  return new StrataError(ErrorCode.INTERNAL, `${what}: ${reason}`, { cause: err });
+}
+
+/** fsync a directory so a rename in it is durable (ignored where unsupported). */
+async function fsyncDir(dir: string): Promise<void> {
+  let fh;
+  try {
+    fh = await openFile(dir, 'r');
+    await fh.sync();
+  } catch {
+    // some platforms refuse fsync on a directory; the file itself is synced
+  } finally {
+    await fh?.close().catch(() => undefined);
+  }
+}
 
 const keyOf = (fileId: number, index: number): string => `${fileId}:${index}`;
 
@@ -64,7 +94,7 @@ export class BlockStore {
     return this.store.get<BlockRecord>('block', [fileId, index])?.size;
   }
 
-  /** Read part of a cached block; null when the block is not (or no longer) cached. */
+  /** Read part of a cached block; null when the block is not (or no longer) cached, or its file is short. */
   async read(fileId: number, index: number, offset: number, length: number): Promise<Buffer | null> {
     const rec = this.store.get<BlockRecord>('block', [fileId, index]);
     if (!rec) return null;
@@ -75,12 +105,21 @@ export class BlockStore {
     if (end <= offset) return Buffer.alloc(0);
     if (rec.data) return Buffer.from(rec.data.buffer, rec.data.byteOffset + offset, end - offset);
     try {
-      if (offset === 0 && end === rec.size) return await readFile(this.file(fileId, index));
+      // A block file shorter than its index record (damaged outside Strata) is not served.
+      if (offset === 0 && end === rec.size) {
+        const all = await readFile(this.file(fileId, index));
+        return all.length === rec.size ? all : null;
+      }
       const fh = await openFile(this.file(fileId, index), 'r');
       try {
         const buf = Buffer.allocUnsafe(end - offset);
-        const { bytesRead } = await fh.read(buf, 0, buf.length, offset);
-        return buf.subarray(0, bytesRead);
+        let got = 0;
+        while (got < buf.length) {
+          const { bytesRead } = await fh.read(buf, got, buf.length - got, offset + got);
+          if (bytesRead === 0) return null;
+          got += bytesRead;
+        }
+        return buf;
       } finally {
         await fh.close();
       }
@@ -144,29 +183,57 @@ export class BlockStore {
     try {
       if (data.length <= INLINE_MAX) {
         const prev = this.store.get<BlockRecord>('block', [fileId, index]);
-        await this.store.transact((tx) => this.stageInline(tx, fileId, index, data, evictable));
+        await this.store.transact((tx) => this.stageInline(tx, fileId, index, data, evictable))
+          .catch((err: unknown) => { throw cacheIoError(err, `store cache block ${fileId}:${index} inline`); });
         if (prev) this.account(fileId, index, prev, -1);
         this.committed(fileId, index, data.length, evictable);
         return;
       }
-      const path = this.file(fileId, index);
-      if (durable) {
-        const fd = openSync(path, 'w');
-        try {
-          writeSync(fd, data);
-          fsyncSync(fd);
-        } finally {
-          closeSync(fd);
-        }
-      } else {
-        await writeFile(path, data);
-      }
+      await this.writeBlockFile(fileId, index, data, durable);
       const prev = this.store.get<BlockRecord>('block', [fileId, index]);
-      await this.store.transact((tx) => tx.put('block', [fileId, index], { size: data.length, evictable } satisfies BlockRecord));
+      try {
+        await this.store.transact((tx) => tx.put('block', [fileId, index], { size: data.length, evictable } satisfies BlockRecord));
+      } catch (err) {
+        if (!prev) await rm(this.file(fileId, index), { force: true }).catch(() => undefined);
+        throw cacheIoError(err, `index cache block ${fileId}:${index}`);
+      }
       if (prev) this.account(fileId, index, prev, -1);
       this.account(fileId, index, { size: data.length, evictable }, +1);
     } finally {
       release();
+    }
+  }
+
+  /**
+   * Write a block file completely: temp name, every write's byte count checked (a short
+   * write continues where it stopped), fsync when durable, rename over the final name (and
+   * the directory fsynced when durable). Any failure removes the temp file; ENOSPC / EDQUOT
+   * become RESOURCE_EXHAUSTED, other errors INTERNAL, naming the block.
+   */
+  private async writeBlockFile(fileId: number, index: number, data: Uint8Array, durable: boolean): Promise<void> {
+    const path = this.file(fileId, index);
+    const tmp = `${path}${TEMP_SUFFIX}`;
+    let placed = false;
+    try {
+      const fh = await openFile(tmp, 'w');
+      try {
+        let off = 0;
+        while (off < data.length) {
+          const { bytesWritten } = await fh.write(data, off, data.length - off, off);
+          if (bytesWritten <= 0) throw new StrataError(ErrorCode.INTERNAL, `cache block ${fileId}:${index}: write made no progress at byte ${off} of ${data.length}`);
+          off += bytesWritten;
+        }
+        if (durable) await fh.sync();
+      } finally {
+        await fh.close();
+      }
+      await rename(tmp, path);
+      placed = true;
+      if (durable) await fsyncDir(join(path, '..'));
+    } catch (err) {
+      if (!placed) await rm(tmp, { force: true }).catch(() => undefined);
+      else await rm(path, { force: true }).catch(() => undefined);
+      throw cacheIoError(err, `write cache block ${fileId}:${index} (${data.length} bytes)`);
     }
   }
 
@@ -245,7 +312,11 @@ export class BlockStore {
     await this.removeFile(fileId);
     for (let i = 0; ; i++) {
       const p = this.file(fileId, i);
-      try { rmSync(p); } catch { break; }
+      let found = false;
+      for (const f of [p, p + TEMP_SUFFIX]) {
+        try { rmSync(f); found = true; } catch { /* absent */ }
+      }
+      if (!found) break;
     }
   }
 

@@ -5,7 +5,7 @@
 
 import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdir, opendir, rm, stat } from 'node:fs/promises';
-import { basename, join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { Command, Option } from 'commander';
 import pLimit from 'p-limit';
@@ -264,8 +264,18 @@ async function downloadFile(fs: FileSystem, ctx: ClientContext, path: string, lo
     await pipeline(counted(fs.readFile(path, { ...commonOf(ctx.call), ...readTypeOf(ctx) }), onBytes), createWriteStream(local));
   } catch (err) {
     await rm(local, { force: true }).catch(() => {});
-    throw err;
+    throw localFsError(err, local);
   }
+}
+
+/** A failure of the local side of a copy as a StrataError with the code that tells the truth. */
+function localFsError(err: unknown, local: string): unknown {
+  const code = (err as { code?: unknown } | null)?.code;
+  const mapped = ({ ENOENT: ErrorCode.NOT_FOUND, ENOTDIR: ErrorCode.NOT_A_DIRECTORY, EISDIR: ErrorCode.IS_A_DIRECTORY,
+    EACCES: ErrorCode.PERMISSION_DENIED, EPERM: ErrorCode.PERMISSION_DENIED, EEXIST: ErrorCode.ALREADY_EXISTS } as Record<string, ErrorCode>)[String(code)];
+  if (!mapped || err instanceof StrataError) return err;
+  const what = code === 'ENOENT' ? `local directory does not exist: ${dirname(local)}` : `local path ${local}: ${(err as Error).message}`;
+  return new StrataError(mapped, what, { cause: err });
 }
 
 async function copyToLocal(ctx: ClientContext, path: string, local: string): Promise<void> {

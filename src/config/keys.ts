@@ -27,6 +27,7 @@ export const KEYS = {
   'sync.parallelism': { kind: 'int', default: '16', perPath: false, doc: 'Directories applied at once by a recursive sync.' },
   'sync.prefetch.parallelism': { kind: 'int', default: '32', perPath: false, doc: 'UFS listings prefetched at once while the previous level is applied.' },
   'absent.cache.enabled': { kind: 'bool', default: 'true', perPath: true, doc: 'Remember paths known absent in the UFS (under load type ONCE).' },
+  'absent.from.listing': { kind: 'bool', default: 'false', perPath: true, doc: 'Under load type ONCE, a loaded directory listing answers that a child it lacks is absent (no UFS lookup); false: a direct path not in the namespace is looked up in the UFS once.' },
   'absent.cache.ttl': { kind: 'duration', default: '-1', perPath: true, doc: 'How long an absent-path entry is trusted; -1 until invalidated.' },
   'cache.capacity': { kind: 'size', default: '1GB', perPath: false, doc: 'Bytes of block cache on local disk.' },
   'cache.block.size': { kind: 'size', default: '4MB', perPath: false, doc: 'Block size of cached data.' },
@@ -103,6 +104,7 @@ export interface ConfigValues {
   'sync.prefetch.parallelism': number;
   'absent.cache.enabled': boolean;
   'absent.cache.ttl': number;
+  'absent.from.listing': boolean;
   'cache.capacity': number;
   'cache.block.size': number;
   'persist.initial.wait': number;
@@ -128,7 +130,7 @@ export function typedValue<K extends ConfigKey>(key: K, value: string): ConfigVa
 /** The article's three recommended set-ups. */
 export const PRESETS: Record<string, Record<string, string>> = {
   /** Every write goes through Strata: the namespace is the truth, never re-check the UFS. */
-  'all-through-strata': { 'metadata.sync.interval': '-1', 'metadata.load.type': 'ONCE' },
+  'all-through-strata': { 'metadata.sync.interval': '-1', 'metadata.load.type': 'ONCE', 'absent.from.listing': 'true' },
   /** Occasional outside writers: re-check a path when its last sync is a minute old. */
   'mixed': { 'metadata.sync.interval': '1min', 'metadata.load.type': 'ONCE' },
   /** Frequent outside writers: active sync on every mount that supports it. */

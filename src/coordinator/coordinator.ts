@@ -43,12 +43,14 @@ import { MountedUfsCache, ufsTimeoutMs } from '../ufs/mounted-ufs.js';
 import { InstrumentedUfs } from '../ufs/instrumented.js';
 import { createUfs } from '../ufs/registry.js';
 import { LocalUfs } from '../ufs/local/local-ufs.js';
+import { UfsChangedError } from '../ufs/ufs.js';
 import type { Ufs } from '../ufs/ufs.js';
 import { DataPath } from './data-path.js';
 import { IntentRecovery } from './intent-recovery.js';
 import { Metrics } from './metrics.js';
 import { OptionResolver } from './options.js';
 import { PersistQueue } from './persist-queue.js';
+import { validateOptions } from './validate-options.js';
 
 export interface CoordinatorOptions {
   dataDir: string;
@@ -278,6 +280,8 @@ export class Coordinator implements FileSystem {
   private writable(path: string): { mount: MountRecord; ufsPath: string } {
     const r = this.mounts.resolve(path);
     if (r.mount.readOnly) throw readOnly(path, r.mount.path);
+    // A name the UFS could never store is refused now, not acknowledged and failed later.
+    this.ufsOf(r.mount).validatePath?.(r.ufsPath);
     return r;
   }
 
@@ -348,17 +352,20 @@ export class Coordinator implements FileSystem {
 
   async getStatus(path: string, options: GetStatusOptions = {}): Promise<FileInfo> {
     this.op('getStatus');
+    validateOptions('getStatus', options);
     const p = normalizePath(path);
     return this.info(p, await this.statInode(p, options));
   }
 
   async exists(path: string, options: GetStatusOptions = {}): Promise<boolean> {
     this.op('exists');
+    validateOptions('getStatus', options, 'exists');
     return (await this.tryStat(normalizePath(path), options)) !== undefined;
   }
 
   async *listStatus(path: string, options: ListStatusOptions = {}): AsyncIterable<FileInfo[]> {
     this.op('listStatus');
+    validateOptions('listStatus', options);
     const p = normalizePath(path);
     const pageSize = Math.max(1, Math.min(options.pageSize ?? MAX_PAGE, MAX_PAGE));
     let root = await this.sync.access(p, options, !options.recursive);
@@ -473,6 +480,7 @@ export class Coordinator implements FileSystem {
 
   async createDirectory(path: string, options: CreateDirectoryOptions = {}): Promise<FileInfo> {
     this.op('createDirectory');
+    validateOptions('createDirectory', options);
     const p = normalizePath(path);
     if (p === ROOT) {
       if (options.allowExists) return this.getStatus(ROOT);
@@ -494,6 +502,7 @@ export class Coordinator implements FileSystem {
 
   async writeFile(path: string, data: DataSource, options: CreateFileOptions & WithProgress = {}): Promise<FileInfo> {
     this.op('writeFile');
+    validateOptions('writeFile', options);
     const p = normalizePath(path);
     if (p === ROOT) throw isADirectory(ROOT);
     const { mount, ufsPath } = this.writable(p);
@@ -603,7 +612,28 @@ export class Coordinator implements FileSystem {
 
   async *readFile(path: string, options: ReadOptions = {}): AsyncIterable<Uint8Array> {
     this.op('readFile');
+    validateOptions('readFile', options);
     const p = normalizePath(path);
+    // A UFS object that is not the version the metadata describes is never served: before
+    // the first byte, the file is re-synced and its new version served; later, the read fails
+    // (FAILED_PRECONDITION) and the next one sees the new version (docs/semantics.md).
+    let served = false;
+    try {
+      for await (const c of this.readVersion(p, options)) {
+        served = true;
+        yield c;
+      }
+    } catch (err) {
+      if (!(err instanceof UfsChangedError)) throw err;
+      this.metrics.inc('cache', 'ufsChangedResyncs');
+      await this.sync.syncSelf(p);
+      if (served) throw err;
+      yield* this.readVersion(p, options);
+    }
+  }
+
+  /** Stream a file as its current metadata describes it (UfsChangedError if the UFS differs). */
+  private async *readVersion(p: string, options: ReadOptions): AsyncIterable<Uint8Array> {
     const inode = await this.statInode(p, options);
     if (inode.type === 'directory') throw isADirectory(p);
     let offset = options.offset ?? 0;
@@ -624,6 +654,7 @@ export class Coordinator implements FileSystem {
 
   async delete(path: string, options: DeleteOptions = {}): Promise<void> {
     this.op('delete');
+    validateOptions('delete', options);
     const p = normalizePath(path);
     if (p === ROOT) throw invalidPath(p, 'the root cannot be deleted');
     const { mount, ufsPath } = this.writable(p);
@@ -668,6 +699,7 @@ export class Coordinator implements FileSystem {
 
   async rename(src: string, dst: string, options: RenameOptions = {}): Promise<void> {
     this.op('rename');
+    validateOptions('rename', options);
     const s = normalizePath(src);
     let d = normalizePath(dst);
     if (s === ROOT) throw invalidPath(s, 'the root cannot be renamed');
@@ -724,6 +756,7 @@ export class Coordinator implements FileSystem {
 
   async mount(path: string, ufsUri: string, options: MountOptions = {}): Promise<void> {
     this.op('mount');
+    validateOptions('mount', options);
     const p = normalizePath(path);
     if (p === ROOT) throw mountConflict('/ is the root mount; mount below it');
     if (typeof ufsUri !== 'string' || !ufsUri) throw invalidArgument('a UFS URI is required');
@@ -733,6 +766,8 @@ export class Coordinator implements FileSystem {
       if (isConfigKey(k)) validateProperty(k, v, 'path');
       else if (!isUfsOptionKey(k)) throw invalidArgument(`unknown mount option ${JSON.stringify(k)}`);
     }
+    // Parse the URI first: a malformed one (s3:// without a bucket) is INVALID_ARGUMENT, not a conflict.
+    await createUfs(ufsUri, { ...this.config.ufsDefaults, ...opts }).close();
     this.mounts.checkNew(p, ufsUri);
     const under = this.mounts.resolve(p);
     if (under.mount.readOnly) throw readOnly(p, under.mount.path);
@@ -805,12 +840,14 @@ export class Coordinator implements FileSystem {
 
   async loadMetadata(path: string, options: LoadMetadataOptions & WithProgress = {}): Promise<SyncSummary> {
     this.op('loadMetadata');
+    validateOptions('loadMetadata', options);
     const p = normalizePath(path);
     return this.sync.loadMetadata(p, !!options.recursive, options.onProgress);
   }
 
   async checkConsistency(path: string, options: ConsistencyOptions = {}): Promise<ConsistencyReport> {
     this.op('checkConsistency');
+    validateOptions('checkConsistency', options);
     const p = normalizePath(path);
     const root = await this.statInode(p, { syncIntervalMs: -1 });
     return this.sync.checkConsistency(p, root, !!options.recursive, !!options.repair);
@@ -825,16 +862,19 @@ export class Coordinator implements FileSystem {
 
   async load(path: string, options: CacheOpOptions & WithProgress = {}): Promise<CacheOpResult> {
     this.op('load');
+    validateOptions('cacheOp', options, 'load');
     return this.cacheOps.load(normalizePath(path), options);
   }
 
   async free(path: string, options: CacheOpOptions = {}): Promise<CacheOpResult> {
     this.op('free');
+    validateOptions('cacheOp', options, 'free');
     return this.cacheOps.free(normalizePath(path), options);
   }
 
   async persist(path: string, options: CacheOpOptions = {}): Promise<CacheOpResult> {
     this.op('persist');
+    validateOptions('cacheOp', options, 'persist');
     const p = normalizePath(path);
     this.writable(p);
     return this.cacheOps.persist(p, options);
@@ -842,6 +882,7 @@ export class Coordinator implements FileSystem {
 
   async setPinned(path: string, pinned: boolean, options: CacheOpOptions = {}): Promise<CacheOpResult> {
     this.op(pinned ? 'pin' : 'unpin');
+    validateOptions('cacheOp', options, 'setPinned');
     return this.cacheOps.setPinned(normalizePath(path), pinned, options);
   }
 
@@ -918,6 +959,8 @@ export class Coordinator implements FileSystem {
         hitRatio: hits + misses === 0 ? 0 : hits / (hits + misses),
         evictedBytes: cache.evictedBytes,
         bytesByState: { evictable: cache.evictableBytes, unevictable: cache.usedBytes - cache.evictableBytes },
+        bypassOnFull: this.metrics.get('cache', 'bypassOnFull'),
+        ufsChangedResyncs: this.metrics.get('cache', 'ufsChangedResyncs'),
       },
       sync: { ...this.metrics.groups.sync, actorShards: actors.shards, actorQueued: actors.queued, actorMessages: actors.handled },
       persist: { ...this.metrics.groups.persist, ...this.persistQueue.stats() },

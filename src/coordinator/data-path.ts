@@ -8,6 +8,7 @@ import type { BlockStore } from '../cache/block-store.js';
 import { ErrorCode, StrataError } from '../errors.js';
 import type { InodeRecord } from '../meta/inode.js';
 import type { ReadType, WriteType } from '../types.js';
+import { UfsChangedError } from '../ufs/ufs.js';
 import type { Ufs, UfsStatus } from '../ufs/ufs.js';
 import type { Metrics } from './metrics.js';
 
@@ -62,7 +63,8 @@ export class DataPath {
   async write(data: Source, t: WriteTarget): Promise<WriteOutcome> {
     const toCache = t.writeType !== 'THROUGH';
     const toUfs = t.writeType === 'THROUGH' || t.writeType === 'CACHE_THROUGH';
-    const durable = t.writeType === 'MUST_CACHE' || t.writeType === 'ASYNC_THROUGH';
+    // Every block a client writes is complete and on disk before the call returns.
+    const durable = toCache;
     let length = 0;
     let index = 0;
     let pending: Uint8Array[] = [];
@@ -147,7 +149,7 @@ export class DataPath {
       }
       if (readType === 'NO_CACHE') {
         // Stream straight from the UFS, nothing cached.
-        for await (const c of ufs.read(ufsPath, { offset: pos, length: want })) {
+        for await (const c of ufs.read(ufsPath, { offset: pos, length: want, ...fingerprintOf(inode) })) {
           this.metrics.inc('cache', 'bytesReadUfs', c.length);
           yield c;
         }
@@ -168,22 +170,19 @@ export class DataPath {
       p = (async () => {
         const parts: Uint8Array[] = [];
         let n = 0;
-        for await (const c of ufs.read(ufsPath, { offset: start, length: size })) {
+        for await (const c of ufs.read(ufsPath, { offset: start, length: size, ...fingerprintOf(inode) })) {
           parts.push(c);
           n += c.length;
         }
-        if (n !== size) {
-          throw new StrataError(ErrorCode.FAILED_PRECONDITION,
-            `UFS copy of ${inode.name} changed: expected ${size} bytes of block ${index}, got ${n}; sync the path (needsSync / ls -f)`);
-        }
+        if (n !== size) throw new UfsChangedError(`${inode.name} (expected ${size} bytes of block ${index}, got ${n})`);
         this.metrics.inc('cache', 'bytesReadUfs', n);
         const buf = Buffer.concat(parts, n);
         try {
           await this.blocks.put(inode.fileId, index, buf, evictable, false);
         } catch (err) {
-          // A full cache does not fail a read: serve the bytes uncached.
+          // A full cache (capacity or disk) does not fail a read: serve the bytes uncached.
           if ((err as StrataError).code !== ErrorCode.RESOURCE_EXHAUSTED) throw err;
-          this.metrics.inc('cache', 'notCachedFull');
+          this.metrics.inc('cache', 'bypassOnFull');
         }
         return buf;
       })().finally(() => this.coldReads.delete(key));
@@ -191,6 +190,11 @@ export class DataPath {
     }
     return p;
   }
+}
+
+/** The read option that makes the UFS check it opened the version this inode describes. */
+function fingerprintOf(inode: InodeRecord): { fingerprint?: string } {
+  return inode.ufsContent !== undefined ? { fingerprint: inode.ufsContent } : {};
 }
 
 function* slices(buf: Uint8Array, chunkSize: number): Iterable<Uint8Array> {

@@ -81,6 +81,21 @@ class DueHeap {
   }
 }
 
+/** The error of a file whose cached block does not hold what the inode says (not persisted). */
+function shortBlock(path: string, index: number, want: number, got: number | undefined): StrataError {
+  return new StrataError(ErrorCode.FAILED_PRECONDITION,
+    `cached block ${index} of ${path} ${got === undefined ? 'is missing' : `holds ${got} bytes, expected ${want}`}: the file is not persisted from incomplete data`);
+}
+
+/** Check in the index that every block of the inode is cached whole. */
+function verifyBlocks(blocks: BlockStore, inode: InodeRecord, bs: number, path: string): void {
+  for (let i = 0, off = 0; off < inode.length; i++, off += bs) {
+    const want = Math.min(bs, inode.length - off);
+    const size = blocks.has(inode.fileId, i);
+    if (size !== want) throw shortBlock(path, i, want, size);
+  }
+}
+
 interface Tracked {
   due: number;
   enqueuedMs: number;
@@ -250,10 +265,17 @@ export class PersistQueue {
         if (mount.readOnly) throw new StrataError(ErrorCode.READ_ONLY, `${path} is under the read-only mount ${mount.path}`);
         const blocks = this.d.blocks;
         const bs = inode.blockSize || blocks.blockSize;
+        // Never persist from a short or missing block: every block must hold exactly the
+        // bytes the inode says, checked against the index before anything goes to the UFS
+        // and against the bytes actually read while they stream (a failed stream aborts the
+        // UFS write: temp file removed locally, multipart aborted on S3).
+        verifyBlocks(blocks, inode, bs, path);
+        const filePath = path;
         async function* bytes(): AsyncIterable<Uint8Array> {
           for (let i = 0, off = 0; off < inode!.length; i++, off += bs) {
-            const b = await blocks.read(inode!.fileId, i, 0, Math.min(bs, inode!.length - off));
-            if (!b) throw new StrataError(ErrorCode.INTERNAL, `cached block ${i} of ${path} is missing`);
+            const want = Math.min(bs, inode!.length - off);
+            const b = await blocks.read(inode!.fileId, i, 0, want);
+            if (!b || b.length !== want) throw shortBlock(filePath, i, want, b?.length);
             yield b;
           }
         }

@@ -151,9 +151,11 @@ export class MetadataSync {
     const deepest = res.chain[res.chain.length - 1]!;
     if (deepest.type !== 'directory') throw notADirectory(joinPath('/', res.components.slice(0, res.found).join('/')));
     if (loadType === 'ONCE') {
-      // A loaded listing of the deepest existing directory is authoritative while fresh.
-      const last = this.lastSynced(res.chain, true);
-      if (deepest.loaded && !this.due(interval, last, now)) {
+      // As in Alluxio, a path not in the namespace is looked up in the UFS once (then
+      // remembered absent), even when its parent's listing was loaded. With
+      // absent.from.listing=true a loaded, fresh listing answers absent children instead
+      // (cheaper; right when every write goes through Strata). See docs/semantics.md.
+      if (this.d.options.get(path, 'absent.from.listing') && deepest.loaded && !this.due(interval, this.lastSynced(res.chain, true), now)) {
         this.d.metrics.inc('sync', 'listingHits');
         throw notFound(path);
       }

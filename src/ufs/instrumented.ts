@@ -121,6 +121,11 @@ export class InstrumentedUfs implements Ufs {
     return this.call('check', '', undefined, () => this.inner.check());
   }
 
+  /** The inner UFS's path limits (no I/O, not counted). */
+  validatePath(path: string): void {
+    this.inner.validatePath?.(path);
+  }
+
   close(): Promise<void> {
     return this.inner.close();
   }

@@ -3,7 +3,7 @@
 // the root itself, 'a/b.txt' a file below it; a Ufs never touches anything outside its
 // root. Adding HDFS or GCS is a new folder implementing this and one line in registry.ts.
 
-import { invalidPath } from '../errors.js';
+import { ErrorCode, StrataError, invalidPath } from '../errors.js';
 
 export type UfsEntryType = 'file' | 'directory';
 
@@ -41,6 +41,22 @@ export interface UfsReadOptions {
   /** Bytes to read; undefined means to the end. */
   length?: number;
   signal?: AbortSignal;
+  /**
+   * The `contentHash` the caller's metadata holds for this file. When set, the UFS checks
+   * the object it opened against it (local: fstat of the open file; S3: If-Match on the
+   * ETag of every ranged GET) and throws UfsChangedError instead of serving another version.
+   */
+  fingerprint?: string;
+}
+
+/**
+ * The UFS object is not the version the caller's metadata describes (it was replaced,
+ * grew or shrank outside Strata). Code FAILED_PRECONDITION; no byte of it was served.
+ */
+export class UfsChangedError extends StrataError {
+  constructor(what: string, options?: { cause?: unknown }) {
+    super(ErrorCode.FAILED_PRECONDITION, `${what} changed in the UFS since its metadata was loaded (another version); sync the path (ls -f / loadMetadata)`, options);
+  }
 }
 
 export interface UfsWriteOptions {
@@ -79,6 +95,12 @@ export interface Ufs {
   /** Delete a file or directory (recursive for non-empty directories). Missing is not an error. */
   delete(path: string, options?: { recursive?: boolean }): Promise<void>;
   rename(src: string, dst: string): Promise<void>;
+  /**
+   * Optional: refuse at once (INVALID_PATH naming the limit) a path this UFS could never
+   * store, such as a name longer than the file system allows, without any I/O. Called before
+   * a cache-first write is acknowledged, so that its persist can never fail on the name.
+   */
+  validatePath?(path: string): void;
   /** Check that the UFS root is reachable and usable (called at mount time). */
   check(): Promise<void>;
   close(): Promise<void>;

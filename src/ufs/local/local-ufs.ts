@@ -23,12 +23,15 @@ import { promisify } from 'node:util';
 
 import { ErrorCode, StrataError, invalidArgument, invalidPath } from '../../errors.js';
 import type { Ufs, UfsListOptions, UfsReadOptions, UfsStatus, UfsWriteOptions } from '../ufs.js';
-import { checkUfsPath, ufsJoin } from '../ufs.js';
+import { UfsChangedError, checkUfsPath, ufsJoin } from '../ufs.js';
 
 const link = promisify(linkCb);
 
 /** Names starting with this are in-flight writes: never listed, never accepted as paths. */
 export const TEMP_PREFIX = '.strata-tmp-';
+/** Longest name (bytes) and path (bytes, with the NUL) of Linux file systems. */
+const NAME_MAX = 255;
+const PATH_MAX = 4096;
 /** Entries per page of `list` unless asked otherwise. */
 export const DEFAULT_PAGE_SIZE = 1000;
 /** Bytes per chunk yielded by `read`. */
@@ -216,8 +219,12 @@ export class LocalUfs implements Ufs {
       throw this.mapError(err, 'read', path);
     }
     try {
-      const st = await fh.stat();
+      const st = await fh.stat({ bigint: true });
       if (st.isDirectory()) throw new StrataError(ErrorCode.IS_A_DIRECTORY, `is a directory: ${this.display(path)}`);
+      // The file opened is the version the caller knows (size, mtime, inode), or nothing is read.
+      if (options.fingerprint !== undefined && fileContentHash(st) !== options.fingerprint) {
+        throw new UfsChangedError(`read ${this.display(path)}: the file`);
+      }
       let remaining = options.length ?? Number.MAX_SAFE_INTEGER;
       let position = offset;
       while (remaining > 0) {
@@ -384,6 +391,18 @@ export class LocalUfs implements Ufs {
     } catch (err) {
       throw this.mapError(err, 'rename', `${src} -> ${dst}`);
     }
+  }
+
+  /** Each name fits NAME_MAX (255 bytes) and the whole path PATH_MAX (4096 bytes with the root). */
+  validatePath(path: string): void {
+    checkRelPath(path);
+    if (path === '') return;
+    for (const seg of path.split('/')) {
+      const n = Buffer.byteLength(seg);
+      if (n > NAME_MAX) throw invalidPath(path, `the name ${JSON.stringify(seg.slice(0, 40))}... is ${n} bytes, longer than the ${NAME_MAX} the local file system allows`);
+    }
+    const total = Buffer.byteLength(this.root) + 1 + Buffer.byteLength(path);
+    if (total >= PATH_MAX) throw invalidPath(path, `the local path would be ${total} bytes, longer than the ${PATH_MAX - 1} the local file system allows`);
   }
 
   /** The root exists and is a readable directory; else NOT_FOUND / NOT_A_DIRECTORY / PERMISSION_DENIED. */
@@ -591,6 +610,9 @@ const FS_ERROR_CODES: Record<string, ErrorCode> = {
   ENOTEMPTY: ErrorCode.DIRECTORY_NOT_EMPTY,
   ENOSPC: ErrorCode.RESOURCE_EXHAUSTED,
   EDQUOT: ErrorCode.RESOURCE_EXHAUSTED,
+  // A name or path longer than the file system allows is a bad path, never an outage.
+  ENAMETOOLONG: ErrorCode.INVALID_PATH,
+  EROFS: ErrorCode.READ_ONLY,
 };
 
 // ------------------------------------------------------------------ helpers

@@ -4,6 +4,9 @@
 
 import { ErrorCode, StrataError } from '../../errors.js';
 
+/** Longest object key S3 accepts, in UTF-8 bytes. */
+export const MAX_S3_KEY_BYTES = 1024;
+
 /** What went wrong in one S3 call, as far as the SDK or Node tells. */
 interface SdkErrorLike {
   name?: string;
@@ -81,6 +84,9 @@ export function mapS3Error(err: unknown, what: string, endpoint: string, on412: 
   }
   if (status === 404 || NOT_FOUND_NAMES.has(name)) {
     return new StrataError(ErrorCode.NOT_FOUND, reason(`does not exist (${name})`), { cause: err });
+  }
+  if (name === 'KeyTooLongError' || name === 'KeyTooLong') {
+    return new StrataError(ErrorCode.INVALID_PATH, reason(`the key is longer than S3 allows (${MAX_S3_KEY_BYTES} bytes)`), { cause: err });
   }
   if (status === 412 || name === 'PreconditionFailed') {
     return new StrataError(on412, reason(on412 === ErrorCode.ALREADY_EXISTS ? 'already exists' : 'precondition failed (the object changed)'), { cause: err });

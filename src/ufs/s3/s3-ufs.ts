@@ -25,8 +25,8 @@ import pLimit from 'p-limit';
 
 import { ErrorCode, StrataError, invalidArgument, invalidPath } from '../../errors.js';
 import type { Ufs, UfsListOptions, UfsReadOptions, UfsStatus, UfsWriteOptions } from '../ufs.js';
-import { checkUfsPath } from '../ufs.js';
-import { httpStatus, mapS3Error, s3ErrorName } from './s3-errors.js';
+import { UfsChangedError, checkUfsPath } from '../ufs.js';
+import { MAX_S3_KEY_BYTES, httpStatus, mapS3Error, s3ErrorName } from './s3-errors.js';
 import { redactUrl } from '../../config/redact.js';
 import { resolveS3Settings } from './s3-options.js';
 import { bucketHasNotification } from './notified-buckets.js';
@@ -64,6 +64,12 @@ export function createS3Ufs(uri: string, options: Record<string, string> = {}): 
 /** Fingerprint of an object: size, ETag and Last-Modified (whole seconds, as HEAD gives it). */
 export function s3ContentHash(length: number, etag: string, mtimeMs: number): string {
   return `s3:${length}:${etag}:${mtimeMs}`;
+}
+
+/** The length and ETag inside an s3ContentHash; undefined for another UFS's fingerprint. */
+export function parseS3ContentHash(hash: string): { length: number; etag: string } | undefined {
+  const m = /^s3:(\d+):(.*):(-?\d+)$/.exec(hash);
+  return m ? { length: Number(m[1]), etag: m[2]! } : undefined;
 }
 
 /** One S3 bucket prefix served through the Ufs interface. */
@@ -168,12 +174,30 @@ export class S3Ufs implements Ufs {
       if (!(await this.headOrNull(path, signal))) throw await this.missingFileError(path, signal);
       return;
     }
+    // The version the caller knows: If-Match on its ETag (a replaced object answers 412),
+    // and the object's total size from Content-Range / Content-Length compared as well.
+    const expected = options.fingerprint !== undefined ? parseS3ContentHash(options.fingerprint) : undefined;
     let body: AsyncIterable<Uint8Array> & { destroy?: () => void };
     try {
-      const out = await this.send<{ Body?: unknown }>(new GetObjectCommand({ Bucket: this.settings.bucket, Key: this.key(path), ...(range ? { Range: range } : {}) }), signal);
+      const out = await this.send<{ Body?: unknown; ContentRange?: string; ContentLength?: number; ETag?: string }>(new GetObjectCommand({
+        Bucket: this.settings.bucket, Key: this.key(path), ...(range ? { Range: range } : {}),
+        ...(expected?.etag ? { IfMatch: `"${expected.etag}"` } : {}),
+      }), signal);
       body = out.Body as unknown as typeof body;
+      if (expected) {
+        const total = out.ContentRange ? Number(/\/(\d+)$/.exec(out.ContentRange)?.[1] ?? NaN) : range ? NaN : out.ContentLength;
+        const tag = out.ETag?.replace(/^"|"$/g, '');
+        if ((total !== undefined && Number.isFinite(total) && total !== expected.length) || (tag && expected.etag && tag !== expected.etag)) {
+          (body as { destroy?: () => void } | undefined)?.destroy?.();
+          throw new UfsChangedError(`read ${this.display(path)}: the object`);
+        }
+      }
     } catch (err) {
+      if (err instanceof UfsChangedError) throw err;
       const status = httpStatus(err);
+      if (expected && (status === 412 || s3ErrorName(err) === 'PreconditionFailed')) {
+        throw new UfsChangedError(`read ${this.display(path)}: the object`, { cause: err });
+      }
       if (status === 416 || s3ErrorName(err) === 'InvalidRange') {
         // Reading at or past the end: nothing (the object exists, or S3 would say 404).
         return;
@@ -350,6 +374,13 @@ export class S3Ufs implements Ufs {
       }
     }
     await this.keepParent(src);
+  }
+
+  /** The object key of `path` fits S3's limit (1024 bytes with the mount's prefix). */
+  validatePath(path: string): void {
+    checkPath(path);
+    const bytes = Buffer.byteLength(this.key(path)) + 1; // + the '/' of a directory marker
+    if (bytes > MAX_S3_KEY_BYTES) throw invalidPath(path, `its S3 key would be ${bytes} bytes, longer than the ${MAX_S3_KEY_BYTES} S3 allows`);
   }
 
   /** The bucket exists and the credentials may use it: NOT_FOUND / PERMISSION_DENIED / UFS_UNAVAILABLE. */
