@@ -4,6 +4,11 @@
 // STRATA_FROM_SOURCE=1 runs src/ through tsx instead (development checkouts only).
 import { existsSync } from 'node:fs';
 
+// Client commands decode small frames: msgpackr's optional native string extractor costs
+// more to load than it saves there (the server keeps it).
+const command = process.argv[2];
+if (command === 'fs' || command === 'fsadmin') process.env.MSGPACKR_NATIVE_ACCELERATION_DISABLED ??= 'true';
+
 if (process.env.STRATA_FROM_SOURCE === '1') {
   const { register } = await import('tsx/esm/api');
   register();
