@@ -1,9 +1,13 @@
 #!/usr/bin/env node
 // Runs every test/*.test.ts file in its own Node process (uvu inside, TypeScript through
-// tsx), a few at a time, after a type check. Prints each file's result and ends with the
-// totals as `N passed, N failed`. Exits non-zero when a test failed, a file crashed, or no
-// test ran at all. Usage: node scripts/test.mjs [filter...]
-import { spawn } from 'node:child_process';
+// tsx), a few at a time, after a type check and a build of dist/ when it is stale (the CLI
+// tests run bin/strata.mjs, i.e. the built package). Prints each file's result and ends
+// with the totals as `N passed, N failed`. Exits non-zero when a test failed, a file
+// crashed, or no test ran at all. Every server a run started is stopped when it ends, fails
+// or is interrupted (SIGINT/SIGTERM): each test file runs in its own process group, killed
+// whole, and the S3 servers (scripts/s3-server.sh) that were not running before the run
+// are stopped. Usage: node scripts/test.mjs [--no-typecheck] [--no-build] [filter...]
+import { spawn, spawnSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
@@ -11,6 +15,36 @@ import { join } from 'node:path';
 const root = new URL('..', import.meta.url).pathname;
 const filters = process.argv.slice(2).filter((a) => !a.startsWith('--'));
 const skipTypecheck = process.argv.includes('--no-typecheck');
+const skipBuild = process.argv.includes('--no-build');
+
+// The S3 servers the tests start and share (the default one, and the civetweb one of the
+// bucket-notification tests): those not already running now are stopped at the end.
+const S3_INSTANCES = [
+  { STRATA_S3_DIR: process.env.STRATA_S3_DIR ?? '/tmp/strata-s3', S3_PORT: process.env.S3_PORT ?? '7480' },
+  { STRATA_S3_DIR: `/tmp/strata-s3-notify-${process.env.STRATA_NOTIFY_S3_PORT ?? '7491'}`, S3_PORT: process.env.STRATA_NOTIFY_S3_PORT ?? '7491' },
+];
+const s3Script = (inst, cmd) => spawnSync('bash', [join(root, 'scripts', 's3-server.sh'), cmd],
+  { cwd: root, env: { ...process.env, ...inst }, stdio: 'ignore', timeout: 120_000 });
+const s3ToStop = S3_INSTANCES.filter((inst) => s3Script(inst, 'status').status !== 0);
+
+/** Test-file processes running now (each the leader of its own process group). */
+const running = new Set();
+let cleanedUp = false;
+function cleanup() {
+  if (cleanedUp) return;
+  cleanedUp = true;
+  for (const child of running) {
+    try { process.kill(-child.pid, 'SIGKILL'); } catch { /* already gone */ }
+  }
+  for (const inst of s3ToStop) s3Script(inst, 'stop');
+}
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
+  process.on(signal, () => {
+    process.stdout.write(`\n[test runner] ${signal}: stopping the test processes and the servers they started\n`);
+    cleanup();
+    process.exit(130);
+  });
+}
 const files = readdirSync(join(root, 'test'))
   .filter((f) => f.endsWith('.test.ts'))
   .filter((f) => filters.length === 0 || filters.some((x) => f.includes(x)))
@@ -18,13 +52,32 @@ const files = readdirSync(join(root, 'test'))
 
 function run(cmd, args, opts = {}) {
   return new Promise((resolve) => {
-    const child = spawn(cmd, args, { cwd: root, env: { ...process.env, FORCE_COLOR: '0', STRATA_LOG_LEVEL: process.env.STRATA_LOG_LEVEL ?? 'warn' }, ...opts });
+    // detached: its own process group, so that the servers it spawns are killed with it.
+    const child = spawn(cmd, args, { cwd: root, detached: true, env: { ...process.env, FORCE_COLOR: '0', STRATA_LOG_LEVEL: process.env.STRATA_LOG_LEVEL ?? 'warn' }, ...opts });
+    running.add(child);
+    const killGroup = () => { try { process.kill(-child.pid, 'SIGKILL'); } catch { /* gone */ } };
     let out = '';
     child.stdout.on('data', (d) => { out += d; });
     child.stderr.on('data', (d) => { out += d; });
-    const timer = setTimeout(() => { out += `\n[test runner] timed out after ${opts.timeoutMs / 1000}s, killed\n`; child.kill('SIGKILL'); }, opts.timeoutMs ?? 300_000);
-    child.on('close', (code, signal) => { clearTimeout(timer); resolve({ code: code ?? (signal ? 1 : 0), out }); });
+    const timer = setTimeout(() => { out += `\n[test runner] timed out after ${opts.timeoutMs / 1000}s, killed\n`; killGroup(); }, opts.timeoutMs ?? 300_000);
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      running.delete(child);
+      killGroup(); // whatever the file left behind (a server it failed to stop)
+      resolve({ code: code ?? (signal ? 1 : 0), out });
+    });
   });
+}
+
+let failedBuild = 0;
+if (!skipBuild) {
+  const b = await run(process.execPath, [join(root, 'scripts', 'build.mjs'), '--if-stale'], { timeoutMs: 300_000 });
+  if (b.code !== 0) {
+    process.stdout.write(`build failed:\n${b.out}\n`);
+    failedBuild = 1;
+  } else {
+    process.stdout.write(`build: ${/up to date/.test(b.out) ? 'dist/ up to date' : 'dist/ rebuilt'}\n`);
+  }
 }
 
 let failedTypecheck = 0;
@@ -40,7 +93,7 @@ if (!skipTypecheck) {
 
 const parallel = Math.max(1, Math.min(Number(process.env.TEST_PARALLEL ?? cpus().length), 4));
 let passed = 0;
-let failed = failedTypecheck;
+let failed = failedTypecheck + failedBuild;
 const queue = [...files];
 const started = Date.now();
 
@@ -64,4 +117,5 @@ async function worker() {
 await Promise.all(Array.from({ length: parallel }, worker));
 process.stdout.write(`\n${files.length} test files in ${((Date.now() - started) / 1000).toFixed(1)}s\n`);
 process.stdout.write(`${passed} passed, ${failed} failed\n`);
+cleanup();
 process.exit(failed > 0 || passed === 0 ? 1 : 0);

@@ -15,11 +15,8 @@ import { createServer } from 'node:http';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
-import {
-  GetBucketNotificationConfigurationCommand,
-  PutBucketNotificationConfigurationCommand,
-  S3Client,
-} from '@aws-sdk/client-s3';
+import type { S3Client } from '@aws-sdk/client-s3';
+import { s3Sdk } from '../ufs/s3/sdk.js';
 
 import type { Logger } from '../log.js';
 import { markBucketNotified } from '../ufs/s3/notified-buckets.js';
@@ -280,7 +277,7 @@ export class S3NotifyWatcher implements ChangeWatcher {
     markBucketNotified(s.endpoint, s.bucket, true);
     this.marked = true;
     this.notificationId = base;
-    this.client = new S3Client({
+    this.client = new (s3Sdk().S3Client)({
       region: s.region,
       endpoint: this.s3Endpoint,
       forcePathStyle: s.pathStyle,
@@ -290,7 +287,7 @@ export class S3NotifyWatcher implements ChangeWatcher {
       responseChecksumValidation: 'WHEN_REQUIRED',
     });
     // radosgw merges PUTs by Id: this replaces only our own entry (after a crash, too).
-    await this.client.send(new PutBucketNotificationConfigurationCommand({
+    await this.client.send(new (s3Sdk().PutBucketNotificationConfigurationCommand)({
       Bucket: s.bucket,
       NotificationConfiguration: {
         TopicConfigurations: [{
@@ -414,13 +411,13 @@ export class S3NotifyWatcher implements ChangeWatcher {
   /** The bucket's notification configuration as the server reports it (tests, diagnostics). */
   static async bucketNotifications(uri: string, options: Record<string, string>): Promise<Array<{ Id?: string; TopicArn?: string }>> {
     const s = resolveS3Settings(uri, options);
-    const c = new S3Client({
+    const c = new (s3Sdk().S3Client)({
       region: s.region, ...(s.endpoint ? { endpoint: s.endpoint } : {}), forcePathStyle: s.pathStyle,
       ...(s.credentials ? { credentials: s.credentials } : {}),
       requestChecksumCalculation: 'WHEN_REQUIRED', responseChecksumValidation: 'WHEN_REQUIRED',
     });
     try {
-      const out = await c.send(new GetBucketNotificationConfigurationCommand({ Bucket: s.bucket }));
+      const out = await c.send(new (s3Sdk().GetBucketNotificationConfigurationCommand)({ Bucket: s.bucket }));
       return out.TopicConfigurations ?? [];
     } finally {
       c.destroy();

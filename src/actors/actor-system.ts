@@ -38,6 +38,15 @@ function hash(s: string): number {
   return h >>> 0;
 }
 
+/**
+ * The Piscina worker entry beside this module: the compiled `worker.js` when running from
+ * dist/, or (sources run through tsx in development) the shim that registers tsx first.
+ */
+export function workerFile(): string {
+  const compiled = import.meta.url.endsWith('.js');
+  return new URL(compiled ? './worker.js' : './worker-shim.mjs', import.meta.url).href;
+}
+
 export class ActorSystem {
   readonly locks = new PathLocks();
   /** Each shard's mailbox for mutations (which take path locks). */
@@ -54,7 +63,7 @@ export class ActorSystem {
     this.shards = Array.from({ length: opts.shardCount }, (_, i) => new ShardActor(i, this.locks, opts.actorConcurrency ?? 32));
     this.syncLanes = Array.from({ length: opts.shardCount }, (_, i) => new ShardActor(i, this.locks, opts.actorConcurrency ?? 32));
     this.pool = new Piscina({
-      filename: new URL('./worker-shim.mjs', import.meta.url).href,
+      filename: workerFile(),
       minThreads: opts.threads,
       maxThreads: opts.threads,
       // Workers must keep their event loop running between tasks (S3 sockets, timers), and

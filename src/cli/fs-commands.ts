@@ -8,7 +8,6 @@ import { mkdir, opendir, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { Command, Option } from 'commander';
-import pLimit from 'p-limit';
 import { ErrorCode, StrataError } from '../errors.js';
 import type { FileSystem } from '../fs.js';
 import { formatDuration, formatSize, parseDuration, parseSize } from '../config/units.js';
@@ -233,6 +232,7 @@ async function copyFromLocal(ctx: ClientContext, local: string, path: string): P
     for (const e of entries.filter((x) => x.dir)) {
       await fs.createDirectory(joinStrata(target, e.rel), { ...commonOf(ctx.call), ...writeTypeOf(ctx), recursive: true, allowExists: true });
     }
+    const { default: pLimit } = await import('p-limit');
     const limit = pLimit(4);
     try {
       await Promise.all(entries.filter((x) => !x.dir).map((e) => limit(async () => {
@@ -295,6 +295,7 @@ async function copyToLocal(ctx: ClientContext, path: string, local: string): Pro
     } else {
       await mkdir(target, { recursive: true });
       const prefix = info.path === '/' ? '/' : info.path + '/';
+      const { default: pLimit } = await import('p-limit');
       const limit = pLimit(4);
       for await (const page of fs.listStatus(path, { ...commonOf(ctx.call), recursive: true })) {
         const jobs: Array<Promise<void>> = [];

@@ -2,7 +2,8 @@
 // stderr is a terminal, so scripts, pipes and `--json` consumers never see them; a bar is
 // drawn on the first update, so work that reports nothing draws nothing.
 
-import cliProgress from 'cli-progress';
+import { createRequire } from 'node:module';
+import type * as CliProgress from 'cli-progress';
 import { formatSize } from '../config/units.js';
 import type { Progress } from '../types.js';
 
@@ -34,6 +35,8 @@ export function progressEnabled(): boolean {
  */
 export function createProgress(label: string, unit: ProgressUnit, total?: number): ProgressBar {
   if (!progressEnabled()) return NOOP;
+  // Loaded only when a bar is drawn: commands on a pipe never pay for it.
+  const cliProgress = createRequire(import.meta.url)('cli-progress') as typeof CliProgress;
   const show = (v: number): string => (unit === 'bytes' ? formatSize(v) : String(v));
   let value = 0;
   let knownTotal = total;

@@ -2,7 +2,6 @@
 // hits and misses, sync and persist figures. Kept as plain numbers (cheap on hot paths),
 // exported as the `fsadmin report` object and in Prometheus text format (prom-client).
 
-import { Counter, Gauge, Registry } from 'prom-client';
 
 export type CounterGroup = 'ops' | 'ufsCalls' | 'cache' | 'sync' | 'persist' | 'activeSync' | 'intents';
 
@@ -36,6 +35,9 @@ export class Metrics {
    * rebuilt per scrape from the plain counters, so hot paths never touch prom-client.
    */
   async prometheus(gauges: Record<string, number>): Promise<string> {
+    // Loaded on the first scrape only: the server (and each worker thread, which imports
+    // CounterDelta) never pays prom-client's start-up cost unless metrics are used.
+    const { Counter, Gauge, Registry } = await import('prom-client');
     const registry = new Registry();
     for (const [group, counters] of Object.entries(this.groups)) {
       const c = new Counter({ name: `strata_${snake(group)}_total`, help: `Strata ${group} counters`, labelNames: ['name'], registers: [registry] });

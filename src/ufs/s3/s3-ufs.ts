@@ -4,22 +4,8 @@
 // number of keys without holding them; writes are one PUT or a multipart upload that is
 // aborted on any failure; rename is copy + delete and NOT atomic (see docs/s3.md).
 
-import {
-  AbortMultipartUploadCommand,
-  CompleteMultipartUploadCommand,
-  CopyObjectCommand,
-  CreateMultipartUploadCommand,
-  DeleteObjectCommand,
-  DeleteObjectsCommand,
-  GetObjectCommand,
-  HeadBucketCommand,
-  HeadObjectCommand,
-  ListObjectsV2Command,
-  PutObjectCommand,
-  S3Client,
-  UploadPartCommand,
-  UploadPartCopyCommand,
-} from '@aws-sdk/client-s3';
+import type { S3Client } from '@aws-sdk/client-s3';
+import { s3Sdk } from './sdk.js';
 import type { CompletedPart, ListObjectsV2CommandOutput } from '@aws-sdk/client-s3';
 import pLimit from 'p-limit';
 
@@ -88,7 +74,7 @@ export class S3Ufs implements Ufs {
     this.uri = `s3://${s.bucket}${s.prefix === '' ? '' : `/${s.prefix.slice(0, -1)}`}`;
     this.endpointLabel = s.endpoint ? redactUrl(s.endpoint) : `AWS S3 (${s.region})`;
     const timeout = s.timeoutMs > 0 ? s.timeoutMs : 0;
-    this.client = new S3Client({
+    this.client = new (s3Sdk().S3Client)({
       region: s.region,
       ...(s.endpoint ? { endpoint: s.endpoint } : {}),
       forcePathStyle: s.pathStyle,
@@ -179,7 +165,7 @@ export class S3Ufs implements Ufs {
     const expected = options.fingerprint !== undefined ? parseS3ContentHash(options.fingerprint) : undefined;
     let body: AsyncIterable<Uint8Array> & { destroy?: () => void };
     try {
-      const out = await this.send<{ Body?: unknown; ContentRange?: string; ContentLength?: number; ETag?: string }>(new GetObjectCommand({
+      const out = await this.send<{ Body?: unknown; ContentRange?: string; ContentLength?: number; ETag?: string }>(new (s3Sdk().GetObjectCommand)({
         Bucket: this.settings.bucket, Key: this.key(path), ...(range ? { Range: range } : {}),
         ...(expected?.etag ? { IfMatch: `"${expected.etag}"` } : {}),
       }), signal);
@@ -247,7 +233,7 @@ export class S3Ufs implements Ufs {
       if (first === null || first.length < this.settings.partSize) {
         const body = first ?? Buffer.alloc(0);
         try {
-          await this.send(new PutObjectCommand({
+          await this.send(new (s3Sdk().PutObjectCommand)({
             Bucket: this.settings.bucket, Key: this.key(path), Body: body, ContentLength: body.length,
             ...(overwrite ? {} : { IfNoneMatch: '*' }),
           }), signal);
@@ -310,7 +296,7 @@ export class S3Ufs implements Ufs {
     if (!st) return;
     if (st.type === 'file') {
       try {
-        await this.send(new DeleteObjectCommand({ Bucket: this.settings.bucket, Key: this.key(path) }));
+        await this.send(new (s3Sdk().DeleteObjectCommand)({ Bucket: this.settings.bucket, Key: this.key(path) }));
       } catch (err) {
         throw this.mapError(err, 'delete', path);
       }
@@ -351,7 +337,7 @@ export class S3Ufs implements Ufs {
     if (st.type === 'file') {
       await this.copyObject(this.key(src), this.key(dst), st.length, what);
       try {
-        await this.send(new DeleteObjectCommand({ Bucket: this.settings.bucket, Key: this.key(src) }));
+        await this.send(new (s3Sdk().DeleteObjectCommand)({ Bucket: this.settings.bucket, Key: this.key(src) }));
       } catch (err) {
         throw mapS3Error(err, what, this.endpointLabel);
       }
@@ -386,7 +372,7 @@ export class S3Ufs implements Ufs {
   /** The bucket exists and the credentials may use it: NOT_FOUND / PERMISSION_DENIED / UFS_UNAVAILABLE. */
   async check(): Promise<void> {
     try {
-      await this.send(new HeadBucketCommand({ Bucket: this.settings.bucket }));
+      await this.send(new (s3Sdk().HeadBucketCommand)({ Bucket: this.settings.bucket }));
     } catch (err) {
       const status = httpStatus(err);
       if (status === 404 || s3ErrorName(err) === 'NoSuchBucket' || s3ErrorName(err) === 'NotFound') {
@@ -449,7 +435,7 @@ export class S3Ufs implements Ufs {
   private async headOrNull(path: string, signal?: AbortSignal): Promise<UfsStatus | null> {
     try {
       const out = await this.send<{ ContentLength?: number; ETag?: string; LastModified?: Date }>(
-        new HeadObjectCommand({ Bucket: this.settings.bucket, Key: this.key(path) }), signal);
+        new (s3Sdk().HeadObjectCommand)({ Bucket: this.settings.bucket, Key: this.key(path) }), signal);
       return fileStatus(baseName(path), out.ContentLength ?? 0, out.ETag, out.LastModified);
     } catch (err) {
       if (httpStatus(err) === 404 && s3ErrorName(err) !== 'NoSuchBucket') return null;
@@ -469,7 +455,7 @@ export class S3Ufs implements Ufs {
 
   private async listOnce(prefix: string, maxKeys: number, op: string, path: string, signal?: AbortSignal): Promise<ListObjectsV2CommandOutput> {
     try {
-      return await this.send<ListObjectsV2CommandOutput>(new ListObjectsV2Command({ Bucket: this.settings.bucket, Prefix: prefix, MaxKeys: maxKeys }), signal);
+      return await this.send<ListObjectsV2CommandOutput>(new (s3Sdk().ListObjectsV2Command)({ Bucket: this.settings.bucket, Prefix: prefix, MaxKeys: maxKeys }), signal);
     } catch (err) {
       throw this.mapError(err, op, path);
     }
@@ -478,7 +464,7 @@ export class S3Ufs implements Ufs {
   /** ListObjectsV2 pages of `prefix`, the next one requested before the current is yielded. */
   private async *listPages(prefix: string, delimiter: string | undefined, maxKeys: number, signal: AbortSignal | undefined, what: string): AsyncGenerator<ListObjectsV2CommandOutput> {
     const fetch = (token: string | undefined, startAfter: string | undefined): Promise<ListObjectsV2CommandOutput> => {
-      const p = this.send<ListObjectsV2CommandOutput>(new ListObjectsV2Command({
+      const p = this.send<ListObjectsV2CommandOutput>(new (s3Sdk().ListObjectsV2Command)({
         Bucket: this.settings.bucket, Prefix: prefix, MaxKeys: maxKeys,
         ...(delimiter ? { Delimiter: delimiter } : {}),
         ...(token ? { ContinuationToken: token } : {}),
@@ -551,7 +537,7 @@ export class S3Ufs implements Ufs {
 
   private async putMarker(path: string): Promise<void> {
     try {
-      await this.send(new PutObjectCommand({ Bucket: this.settings.bucket, Key: this.dirKey(path), Body: Buffer.alloc(0), ContentLength: 0 }));
+      await this.send(new (s3Sdk().PutObjectCommand)({ Bucket: this.settings.bucket, Key: this.dirKey(path), Body: Buffer.alloc(0), ContentLength: 0 }));
     } catch (err) {
       throw this.mapError(err, 'mkdir', path);
     }
@@ -585,7 +571,7 @@ export class S3Ufs implements Ufs {
     const Key = this.key(path);
     let uploadId: string;
     try {
-      const out = await this.send<{ UploadId?: string }>(new CreateMultipartUploadCommand({ Bucket, Key }), signal);
+      const out = await this.send<{ UploadId?: string }>(new (s3Sdk().CreateMultipartUploadCommand)({ Bucket, Key }), signal);
       if (!out.UploadId) throw new Error('CreateMultipartUpload returned no UploadId');
       uploadId = out.UploadId;
     } catch (err) {
@@ -600,7 +586,7 @@ export class S3Ufs implements Ufs {
         if (n > 10_000) throw invalidArgument(`write ${this.display(path)}: more than 10,000 parts; raise the partSize option`);
         const partNumber = n;
         const body: Buffer = part;
-        const p: Promise<void> = this.send<{ ETag?: string }>(new UploadPartCommand({ Bucket, Key, UploadId: uploadId, PartNumber: partNumber, Body: body, ContentLength: body.length }), signal)
+        const p: Promise<void> = this.send<{ ETag?: string }>(new (s3Sdk().UploadPartCommand)({ Bucket, Key, UploadId: uploadId, PartNumber: partNumber, Body: body, ContentLength: body.length }), signal)
           .then((out) => { parts[partNumber - 1] = { ETag: out.ETag, PartNumber: partNumber }; }, (err: unknown) => { failure ??= err; })
           .finally(() => inFlight.delete(p));
         inFlight.add(p);
@@ -614,14 +600,14 @@ export class S3Ufs implements Ufs {
       if (!overwrite && (await this.headOrNull(path, signal))) {
         throw new StrataError(ErrorCode.ALREADY_EXISTS, `path already exists: ${this.display(path)}`);
       }
-      await this.send(new CompleteMultipartUploadCommand({
+      await this.send(new (s3Sdk().CompleteMultipartUploadCommand)({
         Bucket, Key, UploadId: uploadId, MultipartUpload: { Parts: parts },
         ...(overwrite ? {} : { IfNoneMatch: '*' }),
       }), signal);
     } catch (err) {
       failure ??= err;
       await Promise.allSettled(inFlight);
-      await this.send(new AbortMultipartUploadCommand({ Bucket, Key, UploadId: uploadId })).catch(() => undefined);
+      await this.send(new (s3Sdk().AbortMultipartUploadCommand)({ Bucket, Key, UploadId: uploadId })).catch(() => undefined);
       if (err instanceof SourceError) throw err;
       throw this.mapError(err, 'write', path, ErrorCode.ALREADY_EXISTS);
     }
@@ -633,10 +619,10 @@ export class S3Ufs implements Ufs {
     const CopySource = `${Bucket}/${fromKey.split('/').map(encodeURIComponent).join('/')}`;
     try {
       if (size < this.settings.multipartCopyThreshold) {
-        await this.send(new CopyObjectCommand({ Bucket, Key: toKey, CopySource }));
+        await this.send(new (s3Sdk().CopyObjectCommand)({ Bucket, Key: toKey, CopySource }));
         return;
       }
-      const { UploadId } = await this.send<{ UploadId?: string }>(new CreateMultipartUploadCommand({ Bucket, Key: toKey }));
+      const { UploadId } = await this.send<{ UploadId?: string }>(new (s3Sdk().CreateMultipartUploadCommand)({ Bucket, Key: toKey }));
       if (!UploadId) throw new Error('CreateMultipartUpload returned no UploadId');
       try {
         const partSize = this.settings.partSize;
@@ -645,14 +631,14 @@ export class S3Ufs implements Ufs {
         const parts = await Promise.all(Array.from({ length: count }, (_, i) => limit(async (): Promise<CompletedPart> => {
           const start = i * partSize;
           const end = Math.min(size, start + partSize) - 1;
-          const out = await this.send<{ CopyPartResult?: { ETag?: string } }>(new UploadPartCopyCommand({
+          const out = await this.send<{ CopyPartResult?: { ETag?: string } }>(new (s3Sdk().UploadPartCopyCommand)({
             Bucket, Key: toKey, UploadId, PartNumber: i + 1, CopySource, CopySourceRange: `bytes=${start}-${end}`,
           }));
           return { ETag: out.CopyPartResult?.ETag, PartNumber: i + 1 };
         })));
-        await this.send(new CompleteMultipartUploadCommand({ Bucket, Key: toKey, UploadId, MultipartUpload: { Parts: parts } }));
+        await this.send(new (s3Sdk().CompleteMultipartUploadCommand)({ Bucket, Key: toKey, UploadId, MultipartUpload: { Parts: parts } }));
       } catch (err) {
-        await this.send(new AbortMultipartUploadCommand({ Bucket, Key: toKey, UploadId })).catch(() => undefined);
+        await this.send(new (s3Sdk().AbortMultipartUploadCommand)({ Bucket, Key: toKey, UploadId })).catch(() => undefined);
         throw err;
       }
     } catch (err) {
@@ -667,13 +653,13 @@ export class S3Ufs implements Ufs {
       // DeleteObjects crashes radosgw (beast) on a bucket with a notification: see docs/s3.md.
       if (!this.settings.batchDelete || bucketHasNotification(this.settings.endpoint, Bucket)) {
         const limit = pLimit(OBJECT_CONCURRENCY);
-        await Promise.all(keys.map((Key) => limit(() => this.send(new DeleteObjectCommand({ Bucket, Key })))));
+        await Promise.all(keys.map((Key) => limit(() => this.send(new (s3Sdk().DeleteObjectCommand)({ Bucket, Key })))));
         return;
       }
       for (let i = 0; i < keys.length; i += 1000) {
         const batch = keys.slice(i, i + 1000);
         const out = await this.send<{ Errors?: Array<{ Key?: string; Code?: string; Message?: string }> }>(
-          new DeleteObjectsCommand({ Bucket, Delete: { Objects: batch.map((Key) => ({ Key })), Quiet: true } }));
+          new (s3Sdk().DeleteObjectsCommand)({ Bucket, Delete: { Objects: batch.map((Key) => ({ Key })), Quiet: true } }));
         const errors = (out.Errors ?? []).filter((e) => e.Code !== 'NoSuchKey');
         if (errors.length > 0) {
           const e = errors[0]!;

@@ -1,0 +1,110 @@
+#!/usr/bin/env node
+// Start-up and footprint of the package, beside `node -e 0` measured in the same run:
+// wall time of `strata fs ls /` (through bin/strata.mjs and through npx), server start to
+// its listening line, and the idle server's RSS with its worker threads. Plain node, no
+// tsx: it measures what users run. `--root DIR` measures another checkout (e.g. an older
+// commit extracted with `git archive`, its node_modules symlinked) for before/after.
+// Usage: node bench/startup.mjs [--root DIR] [--runs N] [--label TEXT]
+
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+
+const arg = (name, dflt) => {
+  const i = process.argv.indexOf(name);
+  return i >= 0 ? process.argv[i + 1] : dflt;
+};
+const root = resolve(arg('--root', new URL('..', import.meta.url).pathname));
+const runs = Number(arg('--runs', '15'));
+const label = arg('--label', root);
+const bin = join(root, 'bin', 'strata.mjs');
+const env = { ...process.env, STRATA_LOG_LEVEL: 'warn', STRATA_NO_PROGRESS: '1' };
+
+const median = (xs) => { const s = [...xs].sort((a, b) => a - b); return s[Math.floor(s.length / 2)]; };
+const ms = (x) => `${x.toFixed(0)} ms`;
+
+/** Wall time (ms) of one run of a command to completion; throws when it fails. */
+function wall(cmd, args, cwd = root) {
+  const t0 = process.hrtime.bigint();
+  const r = spawnSync(cmd, args, { cwd, env, stdio: ['ignore', 'ignore', 'pipe'] });
+  const t = Number(process.hrtime.bigint() - t0) / 1e6;
+  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed: ${r.stderr}`);
+  return t;
+}
+
+/** Interleaved runs of several commands (so that machine noise hits them alike). */
+function compare(cmds) {
+  const times = cmds.map(() => []);
+  for (let i = 0; i < runs; i++) cmds.forEach((c, j) => times[j].push(wall(...c)));
+  return times.map((t) => ({ median: median(t), min: Math.min(...t) }));
+}
+
+/** Start a server; resolves {proc, address, startMs} once its listening line appears. */
+function startServer(dataDir) {
+  return new Promise((resolveStart, reject) => {
+    const t0 = process.hrtime.bigint();
+    const proc = spawn(process.execPath, [bin, 'server', '--port', '0', '--data-dir', dataDir], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    proc.stderr.on('data', (d) => { err += d; });
+    const timer = setTimeout(() => { proc.kill('SIGKILL'); reject(new Error(`no listening line in 60 s: ${err}`)); }, 60_000);
+    proc.stdout.on('data', (d) => {
+      out += d;
+      const m = /^strata listening on (\S+:\d+)$/m.exec(out);
+      if (m) {
+        clearTimeout(timer);
+        resolveStart({ proc, address: m[1], startMs: Number(process.hrtime.bigint() - t0) / 1e6 });
+      }
+    });
+    proc.once('exit', (code) => { clearTimeout(timer); reject(new Error(`server exited ${code}: ${err}`)); });
+  });
+}
+
+async function stopServer(proc) {
+  const done = new Promise((r) => proc.once('exit', r));
+  proc.kill('SIGTERM');
+  await done;
+}
+
+function rssOf(pid) {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kb = (k) => Number(new RegExp(`^${k}:\\s+(\\d+)`, 'm').exec(status)?.[1] ?? NaN);
+  return { rss: kb('VmRSS') / 1024, anon: kb('RssAnon') / 1024, threads: kb('Threads') };
+}
+
+const tmp = mkdtempSync(join(tmpdir(), 'strata-startup-'));
+const rows = [];
+try {
+  const load0 = loadavg()[0];
+  // Server start to listening, fresh data directory each time (5 runs), then restart on an existing one.
+  const starts = [];
+  for (let i = 0; i < 5; i++) {
+    const s = await startServer(join(tmp, `fresh-${i}`));
+    starts.push(s.startMs);
+    await stopServer(s.proc);
+  }
+  const restart = await startServer(join(tmp, 'fresh-0'));
+  const restartMs = restart.startMs;
+  await new Promise((r) => setTimeout(r, 3000)); // idle: workers up, nothing to do
+  const idle = rssOf(restart.proc.pid);
+  const address = restart.address;
+  const [node0, ls, npx] = compare([
+    [process.execPath, ['-e', '0']],
+    [process.execPath, [bin, 'fs', '--address', address, 'ls', '/']],
+    ['npx', ['--no-install', 'strata', 'fs', '--address', address, 'ls', '/']],
+  ]);
+  await stopServer(restart.proc);
+  const load1 = loadavg()[0];
+
+  rows.push(['`node -e 0` (the floor)', ms(node0.median), `min ${ms(node0.min)}`]);
+  rows.push(['`node bin/strata.mjs fs ls /` wall time', ms(ls.median), `min ${ms(ls.min)}; ${(ls.median - node0.median).toFixed(0)} ms above node -e 0 (goal ≤ 150 ms total)`]);
+  rows.push(['`npx strata fs ls /` wall time', ms(npx.median), `min ${ms(npx.min)}; npx itself (npm start-up) is most of it`]);
+  rows.push(['server start to listening (fresh data dir)', ms(median(starts)), `min ${ms(Math.min(...starts))}; restart on that data dir ${ms(restartMs)} (goal ≤ 0.5 s)`]);
+  rows.push(['idle server RSS, with its worker threads', `${idle.rss.toFixed(0)} MiB`, `anonymous ${idle.anon.toFixed(0)} MiB; ${idle.threads} threads; 3 s after listening`]);
+  process.stdout.write(`\n### ${label}\n\nNode ${process.version}, ${runs} interleaved runs each (median), load average ${load0.toFixed(1)} → ${load1.toFixed(1)}\n\n`);
+  process.stdout.write('| figure | value | note |\n|---|---:|---|\n');
+  for (const r of rows) process.stdout.write(`| ${r.join(' | ')} |\n`);
+} finally {
+  rmSync(tmp, { recursive: true, force: true });
+}
