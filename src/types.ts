@@ -195,4 +195,6 @@ export interface Report {
   sync: Record<string, number>;
   persist: Record<string, number>;
   activeSync: Record<string, number>;
+  /** S3 gateway counters (requests.<op>.<status>, latencyMs.<op>, bytesIn, bytesOut) when it runs in the server. */
+  gateway?: Record<string, number>;
 }

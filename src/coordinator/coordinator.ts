@@ -859,6 +859,7 @@ export class Coordinator implements FileSystem {
       sync: { ...this.metrics.groups.sync, actorShards: actors.shards, actorQueued: actors.queued, actorMessages: actors.handled },
       persist: { ...this.metrics.groups.persist, ...this.persistQueue.stats() },
       activeSync: { ...this.metrics.groups.activeSync, ...this.activeSync.lagStats(), syncPoints: this.activeSync.list().length },
+      ...(Object.keys(this.metrics.groups.gateway).length ? { gateway: { ...this.metrics.groups.gateway } } : {}),
     };
   }
 

@@ -4,12 +4,12 @@
 
 import { Counter, Gauge, Registry } from 'prom-client';
 
-export type CounterGroup = 'ops' | 'ufsCalls' | 'cache' | 'sync' | 'persist' | 'activeSync';
+export type CounterGroup = 'ops' | 'ufsCalls' | 'cache' | 'sync' | 'persist' | 'activeSync' | 'gateway';
 
 /** A flat set of named counters per group. */
 export class Metrics {
   readonly groups: Record<CounterGroup, Record<string, number>> = {
-    ops: {}, ufsCalls: {}, cache: {}, sync: {}, persist: {}, activeSync: {},
+    ops: {}, ufsCalls: {}, cache: {}, sync: {}, persist: {}, activeSync: {}, gateway: {},
   };
 
   inc(group: CounterGroup, name: string, n = 1): void {

@@ -91,7 +91,7 @@ export interface WireError {
 // ---- client -> server -------------------------------------------------------------------
 
 /** First frame of a client: the protocol version it speaks and a free-form client name. */
-export interface ClientHello { t: 'hello'; v: number; client?: string }
+export interface ClientHello { t: 'hello'; v: number; client?: string; /** `ACCESSKEYID:SECRET`, when the client has one. */ token?: string }
 /** A call: `op` is a FileSystem method name, `args` its positional arguments. */
 export interface RequestMsg { t: 'req'; id: number; op: string; args: unknown[]; progress?: boolean }
 /** Upload stream chunk (writeFile), only within the credits granted by the server. */
