@@ -28,6 +28,8 @@ export interface RequestContext {
   op: string;
   bytesIn: number;
   bytesOut: number;
+  /** The S3 error the request body raised (bad digest, signature), answered in place of what the write made of it. */
+  bodyError?: unknown;
 }
 
 /** xattr key of the S3 ETag (quoted, as S3 prints it). */
@@ -114,6 +116,15 @@ export function sendEmpty(ctx: RequestContext, status: number, headers: Record<s
  * `onDone` receives the MD5 (hex) and length once the body is complete and verified.
  */
 export async function* requestBody(ctx: RequestContext, onDone?: (md5hex: string, length: number) => void): AsyncGenerator<Uint8Array> {
+  try {
+    yield* checkedBody(ctx, onDone);
+  } catch (err) {
+    ctx.bodyError = err;
+    throw err;
+  }
+}
+
+async function* checkedBody(ctx: RequestContext, onDone?: (md5hex: string, length: number) => void): AsyncGenerator<Uint8Array> {
   const { req, auth } = ctx;
   const streaming = isStreamingPayload(auth.payloadHash);
   const src: AsyncIterable<Uint8Array> = streaming ? decodeAwsChunked(req, auth) : req;

@@ -6,6 +6,7 @@
 
 import type { FileSystem } from '../../fs.js';
 import type { FileInfo } from '../../types.js';
+import { MARKER_ATTR } from './context.js';
 
 /** Compare two strings in UTF-8 byte order (S3's key order). */
 export function compareKeys(a: string, b: string): number {
@@ -64,9 +65,12 @@ export async function* walk(fs: FileSystem, dirPath: string, dirKey: string, bou
       if (after(key, bound)) yield { key, isPrefix: true, info: d };
       return;
     }
+    // An explicit marker lists before its keys; an empty directory lists as its marker.
+    const marked = !!d.xattr?.[MARKER_ATTR];
+    if (marked && after(key, bound)) yield { key, info: d };
     let n = 0;
     for await (const e of walk(fs, d.path, key, inner, true, pageSize)) { n++; yield e; }
-    if (n === 0 && after(key, bound)) yield { key, info: d };
+    if (n === 0 && !marked && after(key, bound)) yield { key, info: d };
   }
   let startName: string | undefined;
   if (rel && rel.key !== '') {
@@ -136,6 +140,16 @@ export async function listObjects(fs: FileSystem, p: ListParams): Promise<ListPa
   const pageSize = Math.min(1000, p.maxKeys + 1);
   let lastPrefix: string | undefined;
   let n = 0;
+  if (dirKey !== '' && dirKey === p.prefix && after(dirKey, bound)) {
+    // The prefix names a directory: its marker (explicit, or an empty directory) lists first.
+    let empty = true;
+    if (!dir.xattr?.[MARKER_ATTR]) for await (const page of fs.listStatus(dirPath, { pageSize: 1 })) { if (page.length) { empty = false; break; } }
+    if (empty) {
+      out.contents.push({ key: dirKey, info: dir });
+      out.last = dirKey;
+      n++;
+    }
+  }
   for await (const e of walk(fs, dirPath, dirKey, bound, !slashMode, pageSize)) {
     if (!e.key.startsWith(p.prefix)) {
       if (compareKeys(e.key, p.prefix) > 0) break;

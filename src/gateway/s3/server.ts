@@ -162,7 +162,7 @@ export async function startS3Gateway(opts: S3GatewayOptions): Promise<S3Gateway>
       ctx.op = r.op;
       await r.run(ctx);
     } catch (err) {
-      sendError(ctx, method, err);
+      sendError(ctx, method, ctx.bodyError instanceof S3Error ? ctx.bodyError : err);
     } finally {
       const ms = Number(process.hrtime.bigint() - t0) / 1e6;
       count(`requests.${ctx.op}.${res.statusCode}`, 1);

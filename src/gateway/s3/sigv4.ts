@@ -143,7 +143,7 @@ export function verifyRequest(req: SignedRequestView, users: UserStore, now = Da
     [accessKeyId, ...scopeParts] = cred.split('/') as [string, ...string[]];
     signedHeaders = sh.split(';');
     signature = sig;
-    payloadHash = 'UNSIGNED-PAYLOAD';
+    payloadHash = q.get('X-Amz-Content-Sha256') ?? q.get('x-amz-content-sha256') ?? headerValue(req.headers, 'x-amz-content-sha256') ?? 'UNSIGNED-PAYLOAD';
     queryForCanon = query.filter(([k]) => k !== 'X-Amz-Signature');
     const expires = Number(q.get('X-Amz-Expires') ?? '604800');
     const t = parseAmzDate(amzDate);
