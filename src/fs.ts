@@ -50,6 +50,8 @@ export interface FileSystem {
   setPinned(path: string, pinned: boolean, options?: CacheOpOptions): Promise<CacheOpResult>;
   /** Set a TTL (ms, -1 clears) and what to do when it expires. */
   setTtl(path: string, ttlMs: number, action?: TtlAction): Promise<void>;
+  /** Replace the extended attributes of a file (an empty map removes them). */
+  setXattr(path: string, xattr: Record<string, string>): Promise<void>;
 
   startSync(path: string): Promise<void>;
   stopSync(path: string): Promise<void>;

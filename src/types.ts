@@ -42,6 +42,8 @@ export interface FileInfo {
   /** Persist attempts and the last error, for files that are TO_BE_PERSISTED. */
   persistAttempts?: number;
   lastPersistError?: string;
+  /** Extended attributes stored with the file (S3 ETag, content type, user metadata); absent when empty. */
+  xattr?: Record<string, string>;
 }
 
 export type TtlAction = 'free' | 'delete';
@@ -59,6 +61,8 @@ export interface ListStatusOptions extends CommonOptions {
   recursive?: boolean;
   /** Entries per page of the stream (server side cap applies). */
   pageSize?: number;
+  /** Non-recursive listings only: start with the first child whose name sorts after this one (UTF-8 byte order). */
+  startAfter?: string;
 }
 
 export interface CreateDirectoryOptions extends CommonOptions {
@@ -77,6 +81,8 @@ export interface CreateFileOptions extends CommonOptions {
   blockSize?: number;
   ttlMs?: number;
   ttlAction?: TtlAction;
+  /** Extended attributes stored in the inode with the file (replaced on overwrite). */
+  xattr?: Record<string, string>;
 }
 
 export interface ReadOptions extends CommonOptions {
@@ -195,4 +201,6 @@ export interface Report {
   activeSync: Record<string, number>;
   /** Operations cut short by a crash and resolved at start (`recovered`), still open (`open`). */
   intents?: Record<string, number>;
+  /** S3 gateway counters (requests.<op>.<status>, latencyMs.<op>, bytesIn, bytesOut) when it runs in the server. */
+  gateway?: Record<string, number>;
 }

@@ -154,6 +154,7 @@ class MapFs implements FileSystem {
   async getSyncPathList() { return []; }
   conf = new Map<string, Record<string, string>>();
   async setPathConf(path: string, properties: Record<string, string>): Promise<void> { this.conf.set(path, properties); }
+  async setXattr(): Promise<void> {}
   async listPathConf() { return [...this.conf].map(([path, properties]) => ({ path, properties })); }
   async removePathConf(path: string): Promise<void> { this.conf.delete(path); }
   async getReport(): Promise<never> { throw new StrataError(ErrorCode.INTERNAL, 'no report in tests'); }

@@ -96,6 +96,7 @@ export function withUser(fs: FileSystem, user: User): FileSystem {
     persist: async (p, o) => { check('persist', p); return fs.persist(p, o); },
     setPinned: async (p, v, o) => { check('setPinned', p); return fs.setPinned(p, v, o); },
     setTtl: async (p, t, a) => { check('setTtl', p); return fs.setTtl(p, t, a); },
+    setXattr: async (p, x) => { check('setXattr', p); return fs.setXattr(p, x); },
     startSync: async (p) => { check('startSync', p); return fs.startSync(p); },
     stopSync: async (p) => { check('stopSync', p); return fs.stopSync(p); },
     getSyncPathList: async () => (await fs.getSyncPathList()).filter((s) => mayWalk(user, s.path)),

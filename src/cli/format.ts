@@ -194,6 +194,7 @@ export function formatReport(r: Report): string {
     section('Persist queue', counters(r.persist)),
     section('Active sync', counters(r.activeSync)),
     section('Operations', counters(r.ops)),
+    ...(r.gateway && Object.keys(r.gateway).length ? [section('S3 gateway', counters(r.gateway))] : []),
   ];
   return parts.join('\n');
 }

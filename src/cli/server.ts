@@ -23,6 +23,8 @@ export interface ServerCliOptions {
   users?: string;
   /** Serve without credentials (tests; loopback only). */
   insecureNoAuth?: boolean;
+  /** Port of the S3 gateway (else `s3.gateway.port`; off by default). */
+  s3Port?: string;
 }
 
 /** Parse a config file: a JSON object, or `key=value` lines (`#` and `!` start comments). */
@@ -121,6 +123,7 @@ export async function runServer(opts: ServerCliOptions): Promise<void> {
   const coordinator = await Coordinator.open({ dataDir, rootUfs, config, logger });
   let server: InstanceType<typeof StrataServer> | undefined;
   let metricsClose: (() => Promise<void>) | undefined;
+  let gatewayClose: (() => Promise<void>) | undefined;
   if (!stop.requested) {
     try {
       server = new StrataServer(coordinator, { host: opts.host, port, maxFrameBytes: config.get('protocol.max.frame'), logger, ...auth });
@@ -131,6 +134,14 @@ export async function runServer(opts: ServerCliOptions): Promise<void> {
         const m = await startMetricsServer(coordinator, opts.host, metricsPort);
         metricsClose = m.close;
         logger.info({ port: m.port }, `Prometheus metrics on http://${opts.host}:${m.port}/metrics`);
+      }
+      const s3Port = opts.s3Port !== undefined ? parsePort(opts.s3Port) : config.get('s3.gateway.port');
+      if (s3Port >= 0) {
+        const { startHostedGateway } = await import('../gateway/s3/hosting.js');
+        const gw = await startHostedGateway({ fs: coordinator, config, dataDir, host: opts.host, port: s3Port, logger,
+          ...(opts.users !== undefined ? { usersFile: resolve(opts.users) } : {}),
+          onMetric: (name, n) => coordinator.metrics.inc('gateway', name, n) });
+        gatewayClose = gw.close;
       }
       process.stdout.write(`strata listening on ${bound.host}:${bound.port}\n`);
     } catch (err) {
@@ -149,6 +160,7 @@ export async function runServer(opts: ServerCliOptions): Promise<void> {
   let failure: unknown;
   if (server) await server.close().catch((err: unknown) => { failure ??= err; });
   if (metricsClose) await metricsClose().catch(() => {});
+  if (gatewayClose) await gatewayClose().catch(() => {});
   await coordinator.close().catch((err: unknown) => { failure ??= err; });
   clearTimeout(watchdog);
   if (failure) throw failure;
@@ -217,6 +229,7 @@ export function serverCommand(): Command {
     .option('--config <file>', 'configuration file: key=value lines or a JSON object')
     .option('--users <file>', 'users file: JSON {"users":[{name, accessKeyId, secretKey, role, prefixes?}]} (default <data-dir>/users.json, created with an admin key on first start)')
     .option('--insecure-no-auth', 'accept connections without credentials (tests only; refused unless --host is loopback)', false)
+    .option('--s3-port <port>', 'serve the S3 gateway on this port (default: s3.gateway.port, off)')
     .addOption(new Option('--preset <name>', `a recommended set-up (${presetNames().join(', ')})`))
     .option('-D, --define <key=value>', 'a configuration key (repeatable), e.g. -D metadata.sync.interval=1min',
       (v: string, prev: string[] = []) => [...prev, v], [] as string[])

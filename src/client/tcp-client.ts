@@ -436,6 +436,10 @@ export class StrataClient implements FileSystem {
     return this.call('getSyncPathList', []);
   }
 
+  setXattr(path: string, xattr: Record<string, string>): Promise<void> {
+    return this.call('setXattr', [path, xattr]);
+  }
+
   setPathConf(path: string, properties: Record<string, string>): Promise<void> {
     return this.call('setPathConf', [path, properties]);
   }

@@ -44,6 +44,10 @@ export const KEYS = {
   'worker.threads': { kind: 'int', default: '2', perPath: false, doc: 'Threads of the actor pool (Piscina).' },
   'protocol.max.frame': { kind: 'size', default: '16MB', perPath: false, doc: 'Largest accepted protocol frame.' },
   'metrics.port': { kind: 'int', default: '-1', perPath: false, doc: 'Port of the Prometheus endpoint (-1: off, 0: any).' },
+  's3.gateway.port': { kind: 'int', default: '-1', perPath: false, doc: 'Port of the S3 gateway in the server process (-1: off, 0: any); same host as the protocol port.' },
+  's3.gateway.domain': { kind: 'string', default: '', perPath: false, doc: 'Domain of virtual-host style S3 requests (bucket.DOMAIN); empty: path style only.' },
+  's3.gateway.multipart.expiry': { kind: 'duration', default: '1d', perPath: false, doc: 'Unfinished S3 multipart uploads older than this are removed with their parts.' },
+  's3.gateway.access.log': { kind: 'bool', default: 'false', perPath: false, doc: 'Log one line per S3 request (pino, info level).' },
 } as const satisfies Record<string, KeyDef>;
 
 export type ConfigKey = keyof typeof KEYS;
@@ -120,6 +124,10 @@ export interface ConfigValues {
   'worker.threads': number;
   'protocol.max.frame': number;
   'metrics.port': number;
+  's3.gateway.port': number;
+  's3.gateway.domain': string;
+  's3.gateway.multipart.expiry': number;
+  's3.gateway.access.log': boolean;
 }
 
 /** Parse a key's string value into its typed value. */

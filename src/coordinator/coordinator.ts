@@ -326,6 +326,7 @@ export class Coordinator implements FileSystem {
     };
     if (inode.mountId !== undefined) info.isMountPoint = true;
     if (inode.persistAttempts) info.persistAttempts = inode.persistAttempts;
+    if (inode.xattr && Object.keys(inode.xattr).length) info.xattr = { ...inode.xattr };
     if (inode.lastPersistError) info.lastPersistError = inode.lastPersistError;
     return info;
   }
@@ -389,6 +390,7 @@ export class Coordinator implements FileSystem {
       const subdirs: Array<{ id: number; path: string }> = [];
       let after: string | undefined;
       for (;;) {
+        if (after === undefined && dir.id === root.id && !options.recursive) after = options.startAfter;
         const children = this.tree.listChildren(dir.id, after, pageSize);
         for (const c of children) {
           page.push(this.childInfo(ctx, c));
@@ -576,6 +578,7 @@ export class Coordinator implements FileSystem {
             pinned: ps === 'TO_BE_PERSISTED',
             ttlMs: options.ttlMs ?? -1, ttlAction: options.ttlAction ?? 'free',
             syncMs: now,
+            ...(options.xattr && Object.keys(options.xattr).length ? { xattr: { ...options.xattr } } : {}),
           }, now);
           if (inlineBytes) this.blocks.stageInline(tx, fileId, 0, inlineBytes, ps === 'PERSISTED');
           if (recorded) tx.del('pending', fileId);
@@ -891,6 +894,26 @@ export class Coordinator implements FileSystem {
     return this.cacheOps.setTtl(normalizePath(path), ttlMs, action);
   }
 
+  /** Replace the extended attributes of a file (S3 ETag, content type, user metadata). */
+  async setXattr(path: string, xattr: Record<string, string>): Promise<void> {
+    this.op('setXattr');
+    const p = normalizePath(path);
+    if (!xattr || typeof xattr !== 'object' || Object.values(xattr).some((v) => typeof v !== 'string')) {
+      throw invalidArgument('xattr must be an object of string values');
+    }
+    return this.mutate(p, async () => {
+      const inode = await this.statInode(p);
+      await this.store.transact((tx) => {
+        const cur = tx.get<InodeRecord>('inode', inode.id);
+        if (!cur) throw notFound(p);
+        const next: InodeRecord = { ...cur };
+        if (Object.keys(xattr).length) next.xattr = { ...xattr };
+        else delete next.xattr;
+        tx.put('inode', cur.id, next);
+      });
+    });
+  }
+
   // ---------------------------------------------------------------- active sync
 
   async startSync(path: string): Promise<void> {
@@ -966,6 +989,7 @@ export class Coordinator implements FileSystem {
       persist: { ...this.metrics.groups.persist, ...this.persistQueue.stats() },
       activeSync: { ...this.metrics.groups.activeSync, ...this.activeSync.lagStats(), syncPoints: this.activeSync.list().length },
       intents: { recovered: 0, unresolved: 0, ...this.metrics.groups.intents, open: this.journal.count() },
+      ...(Object.keys(this.metrics.groups.gateway).length ? { gateway: { ...this.metrics.groups.gateway } } : {}),
     };
   }
 

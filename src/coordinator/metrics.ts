@@ -3,12 +3,12 @@
 // exported as the `fsadmin report` object and in Prometheus text format (prom-client).
 
 
-export type CounterGroup = 'ops' | 'ufsCalls' | 'cache' | 'sync' | 'persist' | 'activeSync' | 'intents';
+export type CounterGroup = 'ops' | 'ufsCalls' | 'cache' | 'sync' | 'persist' | 'activeSync' | 'intents' | 'gateway';
 
 /** A flat set of named counters per group. */
 export class Metrics {
   readonly groups: Record<CounterGroup, Record<string, number>> = {
-    ops: {}, ufsCalls: {}, cache: {}, sync: {}, persist: {}, activeSync: {}, intents: {},
+    ops: {}, ufsCalls: {}, cache: {}, sync: {}, persist: {}, activeSync: {}, intents: {}, gateway: {},
   };
 
   inc(group: CounterGroup, name: string, n = 1): void {

@@ -43,6 +43,8 @@ export interface InodeRecord {
   cachedBytes: number;
   persistAttempts?: number;
   lastPersistError?: string;
+  /** Extended attributes of a file (S3 ETag and metadata); dropped when the content is reloaded from the UFS. */
+  xattr?: Record<string, string>;
 }
 
 /** Key of the edge from a directory to its child. */

@@ -55,6 +55,7 @@ export const OPS = {
   persist: { kind: 'unary', args: ['string', 'options'] },
   setPinned: { kind: 'unary', args: ['string', 'boolean', 'options'] },
   setTtl: { kind: 'unary', args: ['string', 'number', 'string?'] },
+  setXattr: { kind: 'unary', args: ['string', 'record'] },
   startSync: { kind: 'unary', args: ['string'] },
   stopSync: { kind: 'unary', args: ['string'] },
   getSyncPathList: { kind: 'unary', args: [] },

@@ -128,7 +128,7 @@ export function applyEntry(
   if (existing.ufsContent !== st.contentHash && st.type === 'file') {
     // New content: new content id, the old cached blocks are never served again.
     const fileId = InodeTree.allocId(tx);
-    const updated: InodeRecord = { ...existing, ...fromUfs(st), fileId, cachedBytes: 0, syncMs: now };
+    const updated: InodeRecord = { ...existing, ...fromUfs(st), fileId, cachedBytes: 0, syncMs: now, xattr: undefined };
     tx.put('inode', existing.id, updated);
     return { outcome: 'updated', stale: [existing.fileId], inode: updated };
   }

@@ -1,0 +1,182 @@
+// Bucket operations of the S3 gateway: buckets are the top-level directories of the
+// namespace (CreateBucket is a mkdir and needs the admin role; DeleteBucket only when empty),
+// and the listings (v1, v2, ?versions) answered page by page by listing.ts.
+
+import { ErrorCode, StrataError } from '../../errors.js';
+import type { FileInfo } from '../../types.js';
+import { S3Error, toS3Error } from './errors.js';
+import { bucketPath, etagOf, sendEmpty, sendXml, type RequestContext } from './context.js';
+import { listObjects, type ListEntry } from './listing.js';
+import { requireBucket } from './objects.js';
+import { uriEncode } from './sigv4.js';
+import { isoTime } from './xml.js';
+
+const OWNER = (ctx: RequestContext): Record<string, string> => ({ ID: ctx.user.accessKeyId, DisplayName: ctx.user.name });
+
+/** Bucket names Strata accepts for CreateBucket (S3's rules, loosely: one path segment). */
+export function checkBucketName(name: string): void {
+  if (!/^[a-zA-Z0-9][a-zA-Z0-9._-]{0,254}$/.test(name) || name === '.' || name === '..') {
+    throw new S3Error('InvalidBucketName', `The specified bucket is not valid: ${JSON.stringify(name)}`);
+  }
+}
+
+export async function listBuckets(ctx: RequestContext): Promise<void> {
+  const buckets: Array<Record<string, string>> = [];
+  for await (const page of ctx.fs.listStatus('/', { pageSize: 1000 })) {
+    for (const d of page) if (d.type === 'directory') buckets.push({ Name: d.name, CreationDate: isoTime(d.mtimeMs) });
+    if (buckets.length >= 10_000) break;
+  }
+  sendXml(ctx, 200, 'ListAllMyBucketsResult', { Owner: OWNER(ctx), Buckets: { Bucket: buckets } });
+}
+
+export async function createBucket(ctx: RequestContext): Promise<void> {
+  checkBucketName(ctx.bucket);
+  if (ctx.user.role !== 'admin') throw new S3Error('AccessDenied', `user ${ctx.user.name} may not create buckets: admin role required`);
+  for await (const _ of ctx.req) { /* CreateBucketConfiguration (region) is accepted and ignored */ }
+  try {
+    await ctx.fs.createDirectory(bucketPath(ctx.bucket));
+  } catch (err) {
+    if ((err as StrataError).code === ErrorCode.ALREADY_EXISTS) throw new S3Error('BucketAlreadyOwnedByYou', 'Your previous request to create the named bucket succeeded and you already own it.');
+    throw err;
+  }
+  sendEmpty(ctx, 200, { Location: `/${ctx.bucket}` });
+}
+
+export async function headBucket(ctx: RequestContext): Promise<void> {
+  await requireBucket(ctx);
+  sendEmpty(ctx, 200, { 'x-amz-bucket-region': 'us-east-1' });
+}
+
+export async function deleteBucket(ctx: RequestContext): Promise<void> {
+  if (ctx.user.role !== 'admin') throw new S3Error('AccessDenied', `user ${ctx.user.name} may not delete buckets: admin role required`);
+  await requireBucket(ctx);
+  const p = bucketPath(ctx.bucket);
+  for await (const page of ctx.fs.listStatus(p, { pageSize: 1 })) {
+    if (page.length) throw new S3Error('BucketNotEmpty', 'The bucket you tried to delete is not empty');
+  }
+  try {
+    await ctx.fs.delete(p, { recursive: false });
+  } catch (err) {
+    throw toS3Error(err, 'NoSuchBucket');
+  }
+  sendEmpty(ctx, 204);
+}
+
+export async function getBucketLocation(ctx: RequestContext): Promise<void> {
+  await requireBucket(ctx);
+  sendXml(ctx, 200, 'LocationConstraint', {});
+}
+
+function maxKeysOf(ctx: RequestContext, name = 'max-keys'): number {
+  const v = ctx.query.get(name);
+  if (v === undefined) return 1000;
+  if (!/^\d+$/.test(v)) throw new S3Error('InvalidArgument', `${name} must be a non-negative integer`);
+  return Math.min(1000, Number(v));
+}
+
+function encoder(ctx: RequestContext): (s: string) => string {
+  const enc = ctx.query.get('encoding-type');
+  if (enc !== undefined && enc !== 'url') throw new S3Error('InvalidArgument', 'Invalid Encoding Method specified in Request');
+  return enc === 'url' ? (s) => uriEncode(s, true) : (s) => s;
+}
+
+function contentOf(e: ListEntry, enc: (s: string) => string, owner?: Record<string, string>): Record<string, unknown> {
+  const info = e.info as FileInfo;
+  return {
+    Key: enc(e.key),
+    LastModified: isoTime(info.mtimeMs),
+    ETag: etagOf(info),
+    Size: info.type === 'directory' ? 0 : info.length,
+    StorageClass: 'STANDARD',
+    ...(owner ? { Owner: owner } : {}),
+  };
+}
+
+const token = (k: string): string => Buffer.from(k, 'utf8').toString('base64url');
+function untoken(t: string): string {
+  const k = Buffer.from(t, 'base64url').toString('utf8');
+  if (token(k) !== t.replace(/=+$/, '')) throw new S3Error('InvalidArgument', 'The continuation token provided is incorrect');
+  return k;
+}
+
+/** ListObjectsV2 (list-type=2) and ListObjects (v1). */
+export async function listObjectsHandler(ctx: RequestContext): Promise<void> {
+  await requireBucket(ctx);
+  const v2 = ctx.query.get('list-type') === '2';
+  const enc = encoder(ctx);
+  const prefix = ctx.query.get('prefix') ?? '';
+  const delimiter = ctx.query.get('delimiter') ?? '';
+  const maxKeys = maxKeysOf(ctx);
+  const cont = ctx.query.get('continuation-token');
+  const startAfter = v2 ? (cont !== undefined ? untoken(cont) : ctx.query.get('start-after')) : ctx.query.get('marker');
+  const page = await listObjects(ctx.fs, { bucketPath: bucketPath(ctx.bucket), prefix, delimiter, startAfter: startAfter || undefined, maxKeys });
+  const fetchOwner = ctx.query.get('fetch-owner') === 'true';
+  const common = {
+    Name: ctx.bucket,
+    Prefix: enc(prefix),
+    ...(delimiter ? { Delimiter: enc(delimiter) } : {}),
+    MaxKeys: maxKeys,
+    ...(ctx.query.has('encoding-type') ? { EncodingType: 'url' } : {}),
+    IsTruncated: page.isTruncated,
+  };
+  const contents = page.contents.map((e) => contentOf(e, enc, !v2 || fetchOwner ? OWNER(ctx) : undefined));
+  const prefixes = page.commonPrefixes.map((p) => ({ Prefix: enc(p) }));
+  if (v2) {
+    sendXml(ctx, 200, 'ListBucketResult', {
+      ...common,
+      ...(cont !== undefined ? { ContinuationToken: cont } : {}),
+      ...(ctx.query.has('start-after') ? { StartAfter: enc(ctx.query.get('start-after')!) } : {}),
+      KeyCount: contents.length + prefixes.length,
+      ...(page.isTruncated && page.last !== undefined ? { NextContinuationToken: token(page.last) } : {}),
+      Contents: contents,
+      CommonPrefixes: prefixes,
+    });
+  } else {
+    sendXml(ctx, 200, 'ListBucketResult', {
+      ...common,
+      Marker: enc(ctx.query.get('marker') ?? ''),
+      ...(page.isTruncated && delimiter && page.last !== undefined ? { NextMarker: enc(page.last) } : {}),
+      Contents: contents,
+      CommonPrefixes: prefixes,
+    });
+  }
+}
+
+/** GET ?versions answered as a plain listing: every object is its one version `null`. */
+export async function listVersions(ctx: RequestContext): Promise<void> {
+  await requireBucket(ctx);
+  const enc = encoder(ctx);
+  const prefix = ctx.query.get('prefix') ?? '';
+  const delimiter = ctx.query.get('delimiter') ?? '';
+  const maxKeys = maxKeysOf(ctx);
+  const keyMarker = ctx.query.get('key-marker') ?? '';
+  const page = await listObjects(ctx.fs, { bucketPath: bucketPath(ctx.bucket), prefix, delimiter, startAfter: keyMarker || undefined, maxKeys });
+  sendXml(ctx, 200, 'ListVersionsResult', {
+    Name: ctx.bucket,
+    Prefix: enc(prefix),
+    KeyMarker: enc(keyMarker),
+    VersionIdMarker: ctx.query.get('version-id-marker') ?? '',
+    ...(page.isTruncated && page.last !== undefined ? { NextKeyMarker: enc(page.last), NextVersionIdMarker: 'null' } : {}),
+    MaxKeys: maxKeys,
+    ...(delimiter ? { Delimiter: enc(delimiter) } : {}),
+    ...(ctx.query.has('encoding-type') ? { EncodingType: 'url' } : {}),
+    IsTruncated: page.isTruncated,
+    Version: page.contents.map((e) => ({ ...contentOf(e, enc), VersionId: 'null', IsLatest: true, Owner: OWNER(ctx) })),
+    CommonPrefixes: page.commonPrefixes.map((p) => ({ Prefix: enc(p) })),
+  });
+}
+
+/** GET ?versioning: Strata keeps no versions (the status is absent, as for a never-versioned bucket). */
+export async function getVersioning(ctx: RequestContext): Promise<void> {
+  await requireBucket(ctx);
+  sendXml(ctx, 200, 'VersioningConfiguration', {});
+}
+
+/** GET ?acl: the owner has full control (ACLs are not stored; PUT ?acl is accepted and ignored). */
+export async function getAcl(ctx: RequestContext): Promise<void> {
+  await requireBucket(ctx);
+  sendXml(ctx, 200, 'AccessControlPolicy', {
+    Owner: OWNER(ctx),
+    AccessControlList: { Grant: { Grantee: { '@_xmlns:xsi': 'http://www.w3.org/2001/XMLSchema-instance', '@_xsi:type': 'CanonicalUser', ...OWNER(ctx) }, Permission: 'FULL_CONTROL' } },
+  });
+}
