@@ -10,7 +10,7 @@ import type {
   CacheOpOptions, CacheOpResult, ConsistencyOptions, ConsistencyReport, CreateDirectoryOptions,
   CreateFileOptions, DeleteOptions, FileInfo, GetStatusOptions, ListStatusOptions,
   LoadMetadataOptions, MountInfo, MountOptions, PathConfEntry, Progress, ProgressListener,
-  ReadOptions, RenameOptions, Report, SyncPointInfo, SyncSummary, TtlAction, WithProgress,
+  ReadOptions, RenameOptions, Report, SetAttributesOptions, SyncPointInfo, SyncSummary, TtlAction, WithProgress,
 } from '../types.js';
 import { DEFAULT_MAX_FRAME_BYTES, FrameDecoder } from '../protocol/codec.js';
 import {
@@ -31,6 +31,8 @@ export interface StrataClientOptions {
   window?: number;
   /** Name sent in the hello, shown in server logs. */
   clientName?: string;
+  /** Credential (`ACCESSKEYID:SECRET`) sent in the hello when set. */
+  token?: string;
 }
 
 /** What the client does with the frames of one call. */
@@ -122,7 +124,7 @@ export class StrataClient implements FileSystem {
           `cannot connect to ${where}: ${err.message}`, { cause: err })));
       })]);
       const client = new StrataClient(socket, opts);
-      await Promise.race([timeout, client.hello(opts.clientName ?? `strata-client/${process.pid}`)]);
+      await Promise.race([timeout, client.hello(opts.clientName ?? `strata-client/${process.pid}`, opts.token)]);
       return client;
     } catch (err) {
       socket.destroy();
@@ -132,10 +134,10 @@ export class StrataClient implements FileSystem {
     }
   }
 
-  private hello(name: string): Promise<void> {
+  private hello(name: string, token?: string): Promise<void> {
     return new Promise<void>((resolve, reject) => {
       this.helloWaiter = { resolve, reject };
-      this.outbox.send({ t: 'hello', v: PROTOCOL_VERSION, client: name });
+      this.outbox.send({ t: 'hello', v: PROTOCOL_VERSION, client: name, ...(token !== undefined ? { token } : {}) });
     });
   }
 
@@ -361,6 +363,10 @@ export class StrataClient implements FileSystem {
 
   rename(src: string, dst: string, options?: RenameOptions): Promise<void> {
     return this.call('rename', [src, dst, options]);
+  }
+
+  setAttributes(path: string, attributes: SetAttributesOptions): Promise<FileInfo> {
+    return this.call('setAttributes', [path, attributes]);
   }
 
   mount(path: string, ufsUri: string, options?: MountOptions): Promise<void> {

@@ -62,6 +62,7 @@ export const OPS = {
   listPathConf: { kind: 'unary', args: [] },
   removePathConf: { kind: 'unary', args: ['string'] },
   getReport: { kind: 'unary', args: [] },
+  setAttributes: { kind: 'unary', args: ['string', 'options'] },
 } as const satisfies Record<string, OpSpec>;
 
 export type OpName = keyof typeof OPS;
@@ -90,7 +91,7 @@ export interface WireError {
 // ---- client -> server -------------------------------------------------------------------
 
 /** First frame of a client: the protocol version it speaks and a free-form client name. */
-export interface ClientHello { t: 'hello'; v: number; client?: string }
+export interface ClientHello { t: 'hello'; v: number; client?: string; token?: string }
 /** A call: `op` is a FileSystem method name, `args` its positional arguments. */
 export interface RequestMsg { t: 'req'; id: number; op: string; args: unknown[]; progress?: boolean }
 /** Upload stream chunk (writeFile), only within the credits granted by the server. */
