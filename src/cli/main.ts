@@ -8,6 +8,7 @@ import { EXIT_OK, EXIT_USAGE, exitCodeFor, printError, usage } from './format.js
 import { serverCommand } from './server.js';
 import { fsCommand } from './fs-commands.js';
 import { fsadminCommand } from './fsadmin.js';
+import { fuseCommand } from './fuse.js';
 
 const VERSION = '0.1.0';
 
@@ -21,7 +22,7 @@ export function buildProgram(): Command {
     .configureHelp({ showGlobalOptions: true, sortSubcommands: false });
   // Subcommands inherit exitOverride/configureOutput only when created through .command(),
   // so the groups built elsewhere get them explicitly.
-  for (const group of [serverCommand(), fsCommand(), fsadminCommand()]) {
+  for (const group of [serverCommand(), fsCommand(), fsadminCommand(), fuseCommand()]) {
     inherit(group, program);
     program.addCommand(group);
   }
