@@ -158,8 +158,23 @@ export class StrataFuse implements FuseHandlers {
     return last;
   }
 
+  /** A writer of a file it created that is not committed yet (the file is not in Strata). */
+  private pendingNew(path: string): FileWriter | undefined {
+    const w = this.writerOf(path);
+    return w?.exclusive ? w : undefined;
+  }
+
   async getattr(p: string): Promise<FuseStat> {
     const path = this.strataPath(p);
+    const pending = this.pendingNew(path);
+    if (pending) {
+      const t = pending.wanted.mtimeMs ?? pending.mtimeMs;
+      return {
+        mode: S_IFREG | (pending.wanted.mode ?? FILE_MODE), uid: pending.wanted.uid ?? this.o.defaultUid,
+        gid: pending.wanted.gid ?? this.o.defaultGid, size: pending.size, nlink: 1,
+        mtimeMs: t, atimeMs: t, ctimeMs: t, blksize: 1 << 20, blocks: Math.ceil(pending.size / 512),
+      };
+    }
     const st = this.statOf(await this.status(path));
     const w = this.writerOf(path);
     if (w && w.dirty) {
@@ -187,6 +202,12 @@ export class StrataFuse implements FuseHandlers {
         names.push(info.name);
         this.remember(info);
       }
+    }
+    // Files created through this mount and still open (not in Strata until their first commit).
+    const prefix = path === '/' ? '/' : path + '/';
+    for (const [wp, set] of this.writers) {
+      if (!wp.startsWith(prefix) || wp.indexOf('/', prefix.length) >= 0) continue;
+      if ([...set].some((w) => w.exclusive)) names.push(wp.slice(prefix.length));
     }
     return names;
   }
@@ -276,6 +297,7 @@ export class StrataFuse implements FuseHandlers {
 
   async open(p: string, flags: number): Promise<number> {
     const path = this.strataPath(p);
+    await this.materialize(path);
     const info = await this.status(path);
     if (info.type === 'directory') throw new FuseErrno(E.EISDIR, `${path} is a directory`);
     const access = flags & O_ACCMODE;
@@ -292,17 +314,27 @@ export class StrataFuse implements FuseHandlers {
     return this.addHandle({ kind: 'write', path, writer });
   }
 
-  /** Create a new file (exclusively: O_EXCL is atomic, see docs/fuse.md) and open it for writing. */
+  /**
+   * Create a new file and open it for writing. The file enters Strata at its first commit
+   * (close, fsync), created exclusively: one Strata write per small file. Until then this
+   * mount shows it (lookups, listings) and the kernel serialises creates in a directory, so
+   * O_EXCL is atomic within the mount; across clients the loser's close fails with EEXIST.
+   */
   async create(p: string, mode: number): Promise<number> {
     this.writable();
     const path = this.strataPath(p);
-    let info = await this.o.fs.writeFile(path, new Uint8Array(0), { ...this.o.writeOptions, overwrite: false });
+    if (this.pendingNew(path) || await this.tryStatus(path)) throw new FuseErrno(E.EEXIST, `${path} exists`);
+    const parent = await this.status(this.parentOf(path));
+    if (parent.type !== 'directory') throw new FuseErrno(E.ENOTDIR, `${this.parentOf(path)} is not a directory`);
     const wanted: WantedAttributes = { mode: mode & 0o7777, uid: this.o.defaultUid, gid: this.o.defaultGid };
-    if ((info.mode ?? FILE_MODE) !== wanted.mode) info = await this.o.fs.setAttributes(path, { mode: wanted.mode });
-    this.forget(path);
-    this.remember(info);
-    const writer = new FileWriter(this.writerContext(), path, 0, false, wanted);
+    const writer = new FileWriter(this.writerContext(), path, 0, false, wanted, true);
     return this.addHandle({ kind: 'write', path, writer });
+  }
+
+  /** Commit a file created through this mount that is not in Strata yet (another call needs it there). */
+  private async materialize(path: string): Promise<void> {
+    const w = this.pendingNew(path);
+    if (w) await w.commit();
   }
 
   async read(p: string, fh: number, buf: Buffer, position: number): Promise<number> {
@@ -402,6 +434,11 @@ export class StrataFuse implements FuseHandlers {
   async unlink(p: string): Promise<void> {
     this.writable();
     const path = this.strataPath(p);
+    const pending = this.pendingNew(path);
+    if (pending) {
+      await pending.discard();
+      return;
+    }
     const info = await this.status(path);
     if (info.type === 'directory') throw new FuseErrno(E.EISDIR, `${path} is a directory`);
     await this.settle(path);
@@ -444,6 +481,8 @@ export class StrataFuse implements FuseHandlers {
     const dst = this.strataPath(pd);
     if (src === dst) return;
     if (dst.startsWith(src + '/')) throw new FuseErrno(E.EINVAL, `cannot move ${src} into itself`);
+    await this.materialize(src);
+    await this.materialize(dst);
     const s = await this.status(src);
     if (s.isMountPoint) throw new FuseErrno(E.EBUSY, `${src} is a Strata mount point`);
     const parent = await this.status(this.parentOf(dst));
@@ -476,6 +515,7 @@ export class StrataFuse implements FuseHandlers {
     const set = this.writers.get(path);
     if (set) {
       for (const w of set) Object.assign(w.wanted, change);
+      if (this.pendingNew(path)) return; // applied at its first commit
       await this.settle(path);
     }
     const info = await this.o.fs.setAttributes(path, change);
@@ -533,7 +573,9 @@ export class StrataFuse implements FuseHandlers {
     if (!name.startsWith(XATTR_PREFIX)) return null; // security.capability on every write: answered here
     const key = name.slice(XATTR_PREFIX.length);
     if (!(XATTRS as readonly string[]).includes(key)) return null;
-    const info = await this.o.fs.getStatus(this.strataPath(p));
+    const path = this.strataPath(p);
+    await this.materialize(path);
+    const info = await this.o.fs.getStatus(path);
     const v = (info as unknown as Record<string, unknown>)[key];
     if (v === undefined) return null;
     return Buffer.from(String(v));
@@ -546,12 +588,15 @@ export class StrataFuse implements FuseHandlers {
     const v = value.toString('utf8').trim().toLowerCase();
     if (!['1', '0', 'true', 'false'].includes(v)) throw new FuseErrno(E.EINVAL, `${name} takes 1 or 0, got ${JSON.stringify(v)}`);
     const path = this.strataPath(p);
+    await this.materialize(path);
     await this.o.fs.setPinned(path, v === '1' || v === 'true', { recursive: true });
     this.forget(path);
   }
 
   async listxattr(p: string): Promise<string[]> {
-    await this.status(this.strataPath(p));
+    const path = this.strataPath(p);
+    if (this.pendingNew(path)) return [];
+    await this.status(path);
     return XATTRS.map((k) => XATTR_PREFIX + k);
   }
 

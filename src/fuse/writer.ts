@@ -116,10 +116,13 @@ export class FileWriter {
   /**
    * @param base size of the committed content this handle starts from (0: new or truncated)
    * @param truncated the handle starts empty and must commit even without writes (O_TRUNC)
+   * @param exclusive a file created by this handle that is not in Strata yet: its first
+   *   commit creates it and fails with ALREADY_EXISTS when someone else created it meanwhile
    */
-  constructor(private readonly ctx: WriterContext, public path: string, base: number, truncated: boolean, wanted: WantedAttributes) {
+  constructor(private readonly ctx: WriterContext, public path: string, base: number, truncated: boolean, wanted: WantedAttributes,
+    public exclusive = false) {
     this.size = truncated ? 0 : base;
-    this.dirty = truncated && base > 0;
+    this.dirty = (truncated && base > 0) || exclusive;
     this.mode = this.size === 0 ? 'buffer' : 'clean';
     this.wanted = { ...wanted };
   }
@@ -236,6 +239,7 @@ export class FileWriter {
 
   private async commitNow(): Promise<void> {
     if (!this.dirty) return;
+    const overwrite = !this.exclusive;
     let info: FileInfo;
     if (this.mode === 'stream') {
       info = await this.endStream();
@@ -243,17 +247,18 @@ export class FileWriter {
     } else {
       await this.ctx.settleOthers(this.path, this);
       if (this.mode === 'buffer') {
-        info = await this.ctx.fs.writeFile(this.path, Buffer.concat(this.chunks, this.buffered), { ...this.ctx.writeOptions, overwrite: true });
+        info = await this.ctx.fs.writeFile(this.path, Buffer.concat(this.chunks, this.buffered), { ...this.ctx.writeOptions, overwrite });
       } else if (this.mode === 'staged') {
         await this.staged!.file.sync().catch(() => undefined);
         const source = createReadStream('', { fd: this.staged!.file.fd, start: 0, end: Math.max(0, this.size - 1), autoClose: false, highWaterMark: 1 << 20 });
-        info = await this.ctx.fs.writeFile(this.path, this.size === 0 ? new Uint8Array(0) : source, { ...this.ctx.writeOptions, overwrite: true });
+        info = await this.ctx.fs.writeFile(this.path, this.size === 0 ? new Uint8Array(0) : source, { ...this.ctx.writeOptions, overwrite });
         if (this.size === 0) source.destroy();
       } else {
-        info = await this.ctx.fs.writeFile(this.path, new Uint8Array(0), { ...this.ctx.writeOptions, overwrite: true });
+        info = await this.ctx.fs.writeFile(this.path, new Uint8Array(0), { ...this.ctx.writeOptions, overwrite });
       }
     }
     this.dirty = false;
+    this.exclusive = false;
     await this.ctx.committed(this.path, info, this.wanted);
   }
 
@@ -261,7 +266,7 @@ export class FileWriter {
     await this.ctx.settleOthers(this.path, this);
     const channel = new ByteChannel();
     this.channel = channel;
-    this.streamDone = this.ctx.fs.writeFile(this.path, channel, { ...this.ctx.writeOptions, overwrite: true });
+    this.streamDone = this.ctx.fs.writeFile(this.path, channel, { ...this.ctx.writeOptions, overwrite: !this.exclusive });
     this.streamDone.catch((err) => channel.fail(err));
     this.mode = 'stream';
     const chunks = this.chunks;
@@ -294,10 +299,11 @@ export class FileWriter {
         if (this.mode === 'stream') {
           // The streamed part is committed first, then read back as the base of the staged file.
           const info = await this.endStream();
+          this.exclusive = false;
           await this.ctx.committed(this.path, info, this.wanted);
         }
         let at = 0;
-        if (this.size > 0) {
+        if (this.size > 0 && !this.exclusive) {
           for await (const chunk of this.ctx.fs.readFile(this.path, { ...this.ctx.readOptions, offset: 0, length: this.size })) {
             await file.write(chunk, 0, chunk.length, at);
             at += chunk.length;
