@@ -5,7 +5,7 @@
 import type {
   CacheOpOptions, CacheOpResult, ConsistencyOptions, ConsistencyReport, CreateDirectoryOptions,
   CreateFileOptions, DeleteOptions, FileInfo, GetStatusOptions, ListStatusOptions,
-  LoadMetadataOptions, MountInfo, MountOptions, PathConfEntry, ReadOptions, RenameOptions,
+  LoadMetadataOptions, MountInfo, MountOptions, PathConfEntry, ReadOptions, RenameOptions, SetAttributesOptions,
   Report, SyncPointInfo, SyncSummary, TtlAction, WithProgress,
 } from './types.js';
 
@@ -30,6 +30,8 @@ export interface FileSystem {
   readFile(path: string, options?: ReadOptions): AsyncIterable<Uint8Array>;
   delete(path: string, options?: DeleteOptions): Promise<void>;
   rename(src: string, dst: string, options?: RenameOptions): Promise<void>;
+  /** Change mode, owner, group or mtime kept in the inode (the UFS is left alone); returns the new status. */
+  setAttributes(path: string, attributes: SetAttributesOptions): Promise<FileInfo>;
 
   mount(path: string, ufsUri: string, options?: MountOptions): Promise<void>;
   unmount(path: string): Promise<void>;

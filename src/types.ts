@@ -36,6 +36,9 @@ export interface FileInfo {
   isMountPoint?: boolean;
   /** Unix mode bits from the UFS (or 0o644/0o755 for Strata-created entries). */
   mode?: number;
+  /** Owner and group kept in the inode (set through setAttributes; absent: the front end's default owner). */
+  uid?: number;
+  gid?: number;
   /** Time-to-live in ms from creation (-1: none) and what happens when it expires. */
   ttlMs?: number;
   ttlAction?: TtlAction;
@@ -102,6 +105,15 @@ export interface DeleteOptions extends CommonOptions {
 }
 
 export interface RenameOptions extends CommonOptions {}
+
+/** Attributes kept in the inode that `setAttributes` changes (each optional; absent ones stay). */
+export interface SetAttributesOptions {
+  /** Permission bits (0..0o7777). */
+  mode?: number;
+  uid?: number;
+  gid?: number;
+  mtimeMs?: number;
+}
 
 export interface MountOptions {
   readOnly?: boolean;

@@ -118,6 +118,10 @@ class MapFs implements FileSystem {
     if (!this.files.delete(path)) throw notFound(path);
   }
 
+  async setAttributes(path: string): Promise<FileInfo> {
+    return this.getStatus(path);
+  }
+
   async rename(src: string, dst: string): Promise<void> {
     const f = this.files.get(src);
     if (!f) throw notFound(src);

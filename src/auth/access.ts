@@ -84,6 +84,7 @@ export function withUser(fs: FileSystem, user: User): FileSystem {
     }),
     delete: async (p, o) => { check('delete', p); return fs.delete(p, o); },
     rename: async (s, d, o) => { check('rename', s, d); return fs.rename(s, d, o); },
+    setAttributes: async (p, a) => { check('setAttributes', p); return fs.setAttributes(p, a); },
     mount: async (p, u, o) => { check('mount', p); return fs.mount(p, u, o); },
     unmount: async (p) => { check('unmount', p); return fs.unmount(p); },
     // A prefix user sees only the mounts and sync points it can reach (or walk through).

@@ -9,6 +9,7 @@ import { serverCommand } from './server.js';
 import { fsCommand } from './fs-commands.js';
 import { fsadminCommand } from './fsadmin.js';
 import { gatewayCommand } from './gateway.js';
+import { fuseCommand } from './fuse.js';
 
 const VERSION = '0.1.0';
 
@@ -22,7 +23,7 @@ export function buildProgram(): Command {
     .configureHelp({ showGlobalOptions: true, sortSubcommands: false });
   // Subcommands inherit exitOverride/configureOutput only when created through .command(),
   // so the groups built elsewhere get them explicitly.
-  for (const group of [serverCommand(), fsCommand(), fsadminCommand(), gatewayCommand()]) {
+  for (const group of [serverCommand(), fsCommand(), fsadminCommand(), gatewayCommand(), fuseCommand()]) {
     inherit(group, program);
     program.addCommand(group);
   }

@@ -10,7 +10,7 @@ import type {
   CacheOpOptions, CacheOpResult, ConsistencyOptions, ConsistencyReport, CreateDirectoryOptions,
   CreateFileOptions, DeleteOptions, FileInfo, GetStatusOptions, ListStatusOptions,
   LoadMetadataOptions, MountInfo, MountOptions, PathConfEntry, Progress, ProgressListener,
-  ReadOptions, RenameOptions, Report, SyncPointInfo, SyncSummary, TtlAction, WithProgress,
+  ReadOptions, RenameOptions, Report, SetAttributesOptions, SyncPointInfo, SyncSummary, TtlAction, WithProgress,
 } from '../types.js';
 import { DEFAULT_MAX_FRAME_BYTES, FrameDecoder } from '../protocol/codec.js';
 import {
@@ -378,6 +378,10 @@ export class StrataClient implements FileSystem {
 
   rename(src: string, dst: string, options?: RenameOptions): Promise<void> {
     return this.call('rename', [src, dst, options]);
+  }
+
+  setAttributes(path: string, attributes: SetAttributesOptions): Promise<FileInfo> {
+    return this.call('setAttributes', [path, attributes]);
   }
 
   mount(path: string, ufsUri: string, options?: MountOptions): Promise<void> {

@@ -37,7 +37,7 @@ import { MetadataSync } from '../sync/metadata-sync.js';
 import type {
   CacheOpOptions, CacheOpResult, ConsistencyOptions, ConsistencyReport, CreateDirectoryOptions, CreateFileOptions,
   DeleteOptions, FileInfo, GetStatusOptions, ListStatusOptions, LoadMetadataOptions, MountInfo, MountOptions,
-  PathConfEntry, ReadOptions, RenameOptions, Report, SyncPointInfo, SyncSummary, TtlAction, WithProgress, WriteType,
+  PathConfEntry, ReadOptions, RenameOptions, Report, SetAttributesOptions, SyncPointInfo, SyncSummary, TtlAction, WithProgress, WriteType,
 } from '../types.js';
 import { MountedUfsCache, ufsTimeoutMs } from '../ufs/mounted-ufs.js';
 import { InstrumentedUfs } from '../ufs/instrumented.js';
@@ -321,6 +321,8 @@ export class Coordinator implements FileSystem {
       mountPoint,
       ufsPath,
       mode: inode.mode,
+      ...(inode.uid !== undefined ? { uid: inode.uid } : {}),
+      ...(inode.gid !== undefined ? { gid: inode.gid } : {}),
       ttlMs: inode.ttlMs,
       ttlAction: inode.ttlAction,
     };
@@ -753,6 +755,41 @@ export class Coordinator implements FileSystem {
         AbsentPathCache.clearPath(tx, d);
       }).catch(async (err: unknown) => { await this.settle(intentId, renameIntent); throw err; });
     }, [{ path: d, exclusive: true, subtree: true }], true);
+  }
+
+  /** Change mode, owner, group or mtime kept in the inode (the UFS keeps its own). */
+  async setAttributes(path: string, attributes: SetAttributesOptions): Promise<FileInfo> {
+    this.op('setAttributes');
+    const p = normalizePath(path);
+    const a = attributes ?? {};
+    const intIn = (name: string, v: unknown, max: number): void => {
+      if (v !== undefined && (!Number.isSafeInteger(v) || (v as number) < 0 || (v as number) > max)) {
+        throw invalidArgument(`${name} must be an integer between 0 and ${max}, got ${String(v)}`);
+      }
+    };
+    intIn('mode', a.mode, 0o7777);
+    intIn('uid', a.uid, 0xffffffff);
+    intIn('gid', a.gid, 0xffffffff);
+    if (a.mtimeMs !== undefined && !Number.isFinite(a.mtimeMs)) throw invalidArgument(`mtimeMs must be a number, got ${String(a.mtimeMs)}`);
+    this.writable(p);
+    return this.mutate(p, async () => {
+      const inode = await this.statInode(p);
+      const updated = await this.store.transact((tx) => {
+        const cur = tx.get<InodeRecord>('inode', inode.id);
+        if (!cur) throw notFound(p);
+        const next: InodeRecord = {
+          ...cur,
+          ...(a.mode !== undefined ? { mode: a.mode } : {}),
+          ...(a.uid !== undefined ? { uid: a.uid } : {}),
+          ...(a.gid !== undefined ? { gid: a.gid } : {}),
+          ...(a.mtimeMs !== undefined ? { mtimeMs: a.mtimeMs } : {}),
+          touchMs: Date.now(),
+        };
+        tx.put('inode', cur.id, next);
+        return next;
+      });
+      return this.info(p, updated);
+    });
   }
 
   // ---------------------------------------------------------------- mounts

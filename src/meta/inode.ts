@@ -14,6 +14,9 @@ export interface InodeRecord {
   length: number;
   mtimeMs: number;
   mode: number;
+  /** Owner and group set through setAttributes (absent: the front end's default owner). */
+  uid?: number;
+  gid?: number;
   /** Content id: stable while the content is unchanged, new when it is reloaded. */
   fileId: number;
   ps: PersistenceState;

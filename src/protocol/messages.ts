@@ -63,6 +63,7 @@ export const OPS = {
   listPathConf: { kind: 'unary', args: [] },
   removePathConf: { kind: 'unary', args: ['string'] },
   getReport: { kind: 'unary', args: [] },
+  setAttributes: { kind: 'unary', args: ['string', 'options'] },
 } as const satisfies Record<string, OpSpec>;
 
 export type OpName = keyof typeof OPS;

@@ -1,0 +1,271 @@
+// The one place that knows the FUSE binding (fuse-native 2.2.6, libfuse 2.9 high-level API).
+// Everything else in src/fuse/ implements `FuseHandlers` (promises, thrown errno) and asks
+// `mountFuse` for a mount, so the binding can be replaced by touching only this file.
+
+import { createHash } from 'node:crypto';
+import { createRequire } from 'node:module';
+import { execFile, execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { constants as osConstants } from 'node:os';
+import { dirname, join } from 'node:path';
+import { promisify } from 'node:util';
+
+const require = createRequire(import.meta.url);
+const run = promisify(execFile);
+
+/** POSIX errno numbers (positive), as the kernel knows them. */
+export const E = osConstants.errno;
+
+/** An error carrying the errno a FUSE handler answers with. */
+export class FuseErrno extends Error {
+  constructor(readonly errno: number, message?: string) {
+    super(message ?? `errno ${errno}`);
+  }
+}
+
+/** What a handler returns for getattr. Times in ms since the epoch. */
+export interface FuseStat {
+  mode: number;
+  uid: number;
+  gid: number;
+  size: number;
+  nlink: number;
+  mtimeMs: number;
+  atimeMs: number;
+  ctimeMs: number;
+  blksize?: number;
+  blocks?: number;
+}
+
+export interface FuseStatfs {
+  bsize: number;
+  frsize: number;
+  blocks: number;
+  bfree: number;
+  bavail: number;
+  files: number;
+  ffree: number;
+  favail: number;
+  namemax: number;
+}
+
+/**
+ * The file system operations, by path (libfuse's high-level API). Handlers reject with a
+ * FuseErrno (or anything else: mapped through `errnoOf` given to mountFuse). `fh` is the
+ * handle number returned by open/create (≥ 1).
+ */
+export interface FuseHandlers {
+  getattr(path: string): Promise<FuseStat>;
+  readdir(path: string): Promise<string[]>;
+  open(path: string, flags: number): Promise<number>;
+  create(path: string, mode: number): Promise<number>;
+  /** Fill `buf` (its length is the request size); resolves to the bytes filled (0 at EOF). */
+  read(path: string, fh: number, buf: Buffer, position: number): Promise<number>;
+  /** `data` is a copy the handler may keep. Resolves to the bytes written. */
+  write(path: string, fh: number, data: Buffer, position: number): Promise<number>;
+  flush(path: string, fh: number): Promise<void>;
+  release(path: string, fh: number): Promise<void>;
+  fsync(path: string, fh: number, datasync: boolean): Promise<void>;
+  truncate(path: string, size: number): Promise<void>;
+  ftruncate(path: string, fh: number, size: number): Promise<void>;
+  unlink(path: string): Promise<void>;
+  mkdir(path: string, mode: number): Promise<void>;
+  rmdir(path: string): Promise<void>;
+  rename(src: string, dst: string): Promise<void>;
+  utimens(path: string, atimeMs: number, mtimeMs: number): Promise<void>;
+  chmod(path: string, mode: number): Promise<void>;
+  chown(path: string, uid: number, gid: number): Promise<void>;
+  statfs(path: string): Promise<FuseStatfs>;
+  getxattr(path: string, name: string): Promise<Buffer | null>;
+  setxattr(path: string, name: string, value: Buffer): Promise<void>;
+  listxattr(path: string): Promise<string[]>;
+  removexattr(path: string, name: string): Promise<void>;
+  symlink(target: string, path: string): Promise<void>;
+  link(src: string, dst: string): Promise<void>;
+  mknod(path: string, mode: number, dev: number): Promise<void>;
+  readlink(path: string): Promise<string>;
+}
+
+export interface FuseMountOptions {
+  /** Mount options passed to libfuse as `-o a,b=c` (e.g. allow_other, default_permissions, ro). */
+  options: string[];
+  /** errno (positive) for a rejection that is not a FuseErrno. */
+  errnoOf(err: unknown): number;
+  /** Per-operation timeout of the binding in ms (false: none). */
+  timeoutMs?: number | false;
+}
+
+export interface FuseMount {
+  readonly mountpoint: string;
+  /** Unmount (lazily when busy) and stop the FUSE threads. */
+  unmount(): Promise<void>;
+}
+
+/** True when this machine can mount: /dev/fuse is usable and the binding loads. */
+export function fuseAvailable(): { ok: true } | { ok: false; why: string } {
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    require('node:fs').accessSync('/dev/fuse', 6);
+  } catch (err) {
+    return { ok: false, why: `/dev/fuse is not usable: ${(err as Error).message}` };
+  }
+  try {
+    utimensFixed = loadBinding().fixedUtimens;
+    require('fuse-native');
+  } catch (err) {
+    return { ok: false, why: `the FUSE binding (fuse-native) does not load: ${(err as Error).message}` };
+  }
+  return { ok: true };
+}
+
+/** Force-unmount a mount point (a stale one too): fusermount3 -u -z, then fusermount, then umount -l. */
+export async function forceUnmount(mountpoint: string): Promise<boolean> {
+  for (const [cmd, args] of [['fusermount3', ['-u', '-z']], ['fusermount', ['-u', '-z']], ['umount', ['-l']]] as const) {
+    try {
+      await run(cmd, [...args, mountpoint]);
+      return true;
+    } catch {
+      // next tool
+    }
+  }
+  return false;
+}
+
+type Cb = (code: number, ...rest: unknown[]) => void;
+
+/**
+ * fuse-native 2.2.6 hands `utimens` the access time twice (its C passes `atime` where `mtime`
+ * belongs), so no mtime set by touch -m, tar, rsync or cp -p would arrive. When a C compiler
+ * is there, the binding's own source is compiled once with that one line corrected (into
+ * node_modules/.cache, keyed by the source's hash) and loaded instead of the prebuilt one.
+ * Without a compiler the prebuilt binary is used and mtimes are set from the access time.
+ */
+function loadBinding(): { fixedUtimens: boolean } {
+  const fuseDir = dirname(require.resolve('fuse-native'));
+  const prebuilt: string = require('node-gyp-build').path(fuseDir);
+  if (require.cache[prebuilt]) return { fixedUtimens: loadedFixed };
+  if (process.env.STRATA_FUSE_STOCK_BINDING === '1') return { fixedUtimens: false };
+  const source = readFileSync(join(fuseDir, 'fuse-native.c'), 'utf8');
+  const wrong = 'FUSE_UINT64_TO_INTS_ARGV(l->atime, 5)';
+  if (!source.includes(wrong)) return { fixedUtimens: true }; // a release that fixed it
+  const fixed = source.replace(wrong, 'FUSE_UINT64_TO_INTS_ARGV(l->mtime, 5)');
+  const hash = createHash('sha256').update(fixed).update(process.version).digest('hex').slice(0, 16);
+  const cacheDir = join(fuseDir, '..', '.cache', 'strata-fuse-native');
+  const out = join(cacheDir, `fuse-${hash}.node`);
+  try {
+    if (!existsSync(out)) {
+      mkdirSync(cacheDir, { recursive: true });
+      const src = join(cacheDir, `fuse-native-${hash}.c`);
+      writeFileSync(src, fixed);
+      writeFileSync(join(cacheDir, 'semaphore.h'), readFileSync(join(fuseDir, 'semaphore.h')));
+      const nodeInclude = join(dirname(process.execPath), '..', 'include', 'node');
+      const tmp = `${out}.${process.pid}.tmp`;
+      execFileSync('cc', [
+        '-shared', '-fPIC', '-O2', '-D_FILE_OFFSET_BITS=64', `-I${nodeInclude}`, '-I/usr/include/node',
+        `-I${dirname(require.resolve('napi-macros'))}`, `-I${require('fuse-shared-library-linux').include}`,
+        '-o', tmp, src, join(dirname(prebuilt), 'libfuse.so'), `-Wl,-rpath,${dirname(prebuilt)}`,
+      ], { stdio: 'ignore', timeout: 120_000 });
+      renameSync(tmp, out);
+    }
+    const m = { exports: {} as unknown };
+    process.dlopen(m, out);
+    const mod = new (require('node:module').Module)(prebuilt);
+    mod.filename = prebuilt;
+    mod.loaded = true;
+    mod.exports = m.exports;
+    require.cache[prebuilt] = mod;
+    loadedFixed = true;
+    return { fixedUtimens: true };
+  } catch {
+    return { fixedUtimens: false };
+  }
+}
+let loadedFixed = false;
+
+/** Whether utimens receives the real mtime (the corrected binding loaded). */
+export let utimensFixed = false;
+
+/** Mount `handlers` at `mountpoint`; resolves once the kernel has initialised the mount. */
+export async function mountFuse(mountpoint: string, handlers: FuseHandlers, opts: FuseMountOptions): Promise<FuseMount> {
+  utimensFixed = loadBinding().fixedUtimens;
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const Fuse = require('fuse-native') as new (mnt: string, ops: object, opts: object) => {
+    mount(cb: (err: Error | null) => void): void;
+    unmount(cb: (err: Error | null) => void): void;
+  };
+  const errno = (err: unknown): number => -(err instanceof FuseErrno ? err.errno : opts.errnoOf(err));
+  const done = (p: Promise<unknown>, cb: Cb): void => { p.then(() => cb(0), (err) => cb(errno(err))); };
+  const value = <T>(p: Promise<T>, cb: Cb): void => { p.then((v) => cb(0, v), (err) => cb(errno(err))); };
+  const count = (p: Promise<number>, cb: Cb): void => { p.then((n) => cb(n), (err) => cb(errno(err))); };
+  const stat = (s: FuseStat) => ({
+    mode: s.mode, uid: s.uid, gid: s.gid, size: s.size, nlink: s.nlink,
+    mtime: s.mtimeMs, atime: s.atimeMs, ctime: s.ctimeMs,
+    blksize: s.blksize ?? 4096, blocks: s.blocks ?? Math.ceil(s.size / 512),
+  });
+  const ops = {
+    init: (cb: Cb) => cb(0),
+    getattr: (p: string, cb: Cb) => handlers.getattr(p).then((s) => cb(0, stat(s)), (err) => cb(errno(err))),
+    readdir: (p: string, cb: Cb) => value(handlers.readdir(p), cb),
+    open: (p: string, flags: number, cb: Cb) => value(handlers.open(p, flags), cb),
+    create: (p: string, mode: number, cb: Cb) => value(handlers.create(p, mode), cb),
+    read: (p: string, fh: number, buf: Buffer, len: number, pos: number, cb: Cb) =>
+      count(handlers.read(p, fh, len === buf.length ? buf : buf.subarray(0, len), pos), cb),
+    // The binding's buffer is only valid during the call: the handler gets a copy.
+    write: (p: string, fh: number, buf: Buffer, len: number, pos: number, cb: Cb) =>
+      count(handlers.write(p, fh, Buffer.from(buf.subarray(0, len)), pos), cb),
+    flush: (p: string, fh: number, cb: Cb) => done(handlers.flush(p, fh), cb),
+    release: (p: string, fh: number, cb: Cb) => done(handlers.release(p, fh), cb),
+    fsync: (p: string, datasync: number, fh: number, cb: Cb) => done(handlers.fsync(p, fh, !!datasync), cb),
+    truncate: (p: string, size: number, cb: Cb) => done(handlers.truncate(p, size), cb),
+    ftruncate: (p: string, fh: number, size: number, cb: Cb) => done(handlers.ftruncate(p, fh, size), cb),
+    unlink: (p: string, cb: Cb) => done(handlers.unlink(p), cb),
+    mkdir: (p: string, mode: number, cb: Cb) => done(handlers.mkdir(p, mode), cb),
+    rmdir: (p: string, cb: Cb) => done(handlers.rmdir(p), cb),
+    rename: (s: string, d: string, cb: Cb) => done(handlers.rename(s, d), cb),
+    utimens: (p: string, atime: number, mtime: number, cb: Cb) => done(handlers.utimens(p, atime, mtime), cb),
+    chmod: (p: string, mode: number, cb: Cb) => done(handlers.chmod(p, mode), cb),
+    chown: (p: string, uid: number, gid: number, cb: Cb) => done(handlers.chown(p, uid, gid), cb),
+    statfs: (p: string, cb: Cb) => value(handlers.statfs(p), cb),
+    getxattr: (p: string, name: string, _pos: number, cb: Cb) => value(handlers.getxattr(p, name), cb),
+    setxattr: (p: string, name: string, v: Buffer, _pos: number, _flags: number, cb: Cb) =>
+      done(handlers.setxattr(p, name, Buffer.from(v)), cb),
+    listxattr: (p: string, cb: Cb) => value(handlers.listxattr(p), cb),
+    removexattr: (p: string, name: string, cb: Cb) => done(handlers.removexattr(p, name), cb),
+    symlink: (target: string, p: string, cb: Cb) => done(handlers.symlink(target, p), cb),
+    link: (s: string, d: string, cb: Cb) => done(handlers.link(s, d), cb),
+    mknod: (p: string, mode: number, dev: number, cb: Cb) => done(handlers.mknod(p, mode, dev), cb),
+    readlink: (p: string, cb: Cb) => value(handlers.readlink(p), cb),
+  };
+  // The binding builds `-o …` from a fixed list of camel-cased options; big_writes, max_write,
+  // atomic_o_trunc and ro are not on it, so the option string is ours.
+  class StrataFuseNative extends Fuse {
+    _fuseOptions(): string {
+      return opts.options.length ? '-o' + opts.options.join(',') : '';
+    }
+  }
+  const fuse = new StrataFuseNative(mountpoint, ops, { timeout: opts.timeoutMs ?? false });
+  // The binding throws a failed mount (busy or non-empty mount point, bad option) from inside
+  // an fs callback: catch it there for the time of the mount and turn it into a rejection.
+  await new Promise<void>((resolve, reject) => {
+    const onThrow = (err: Error & { code?: string }): void => {
+      if (err?.code !== 'fuse failed') throw err;
+      reject(new Error(`libfuse refused to mount ${mountpoint} (see its message above: busy or non-empty mount point, or a bad -o option)`));
+    };
+    process.once('uncaughtException', onThrow);
+    fuse.mount((err: Error | null) => {
+      process.removeListener('uncaughtException', onThrow);
+      if (err) reject(err);
+      else resolve();
+    });
+  });
+  let unmounting: Promise<void> | undefined;
+  return {
+    mountpoint,
+    unmount() {
+      unmounting ??= new Promise<void>((resolve, reject) => {
+        fuse.unmount((err: Error | null) => (err ? reject(err) : resolve()));
+      });
+      return unmounting;
+    },
+  };
+}

@@ -1,0 +1,630 @@
+// The POSIX view of a Strata namespace (or subtree): FUSE operations by path over the
+// FileSystem interface (TCP client or in-process Coordinator). Owns the open-file table
+// (readers stream, writers buffer/stream/stage and commit atomically), a short-lived
+// status cache fed by listings, POSIX rename/unlink rules on top of Strata's, and the
+// user.strata.* extended attributes. Errors leave through the table in errno.ts.
+
+import { mkdir, rm } from 'node:fs/promises';
+import { constants as fsc } from 'node:fs';
+import type { FileSystem } from '../fs.js';
+import { ErrorCode, StrataError } from '../errors.js';
+import type { Logger } from '../log.js';
+import type { CreateFileOptions, FileInfo, ReadOptions, SetAttributesOptions } from '../types.js';
+import { E, FuseErrno, utimensFixed } from './binding.js';
+import type { FuseHandlers, FuseStat, FuseStatfs } from './binding.js';
+import { nameTooLong } from './errno.js';
+import { StreamingReader } from './reader.js';
+import { FileWriter } from './writer.js';
+import type { WantedAttributes } from './writer.js';
+
+export interface StrataFuseOptions {
+  fs: FileSystem;
+  /** Strata path shown as the mount's root. */
+  root: string;
+  readOnly: boolean;
+  /** Owner of entries whose inode has none (files loaded from a UFS). */
+  defaultUid: number;
+  defaultGid: number;
+  /** How long a status read from the server (or a listing) is reused, ms (0: never). */
+  attrTimeoutMs: number;
+  stagingDir: string;
+  /** Sequential bytes kept in memory before a write is streamed to the server. */
+  writeBufferBytes: number;
+  writeOptions: CreateFileOptions;
+  readOptions: ReadOptions;
+  log: Logger;
+}
+
+const S_IFDIR = 0o040000;
+const S_IFREG = 0o100000;
+const S_IFMT = 0o170000;
+const O_ACCMODE = 3;
+const FILE_MODE = 0o644;
+const DIR_MODE = 0o755;
+const STATUS_CACHE_MAX = 100_000;
+const STATFS_TTL_MS = 5_000;
+/** The binding hands `utimens` times as ms; UTIME_NOW/UTIME_OMIT (tv_sec 0) arrive as this. */
+const UTIME_SPECIAL_MS = Math.floor(((1 << 30) - 2) / 1e6);
+
+/** Extended attributes readable on every entry (getfattr -n user.strata.NAME). */
+export const XATTRS = ['persistenceState', 'cachedBytes', 'fileId', 'ufsPath', 'pinned', 'mountPoint'] as const;
+const XATTR_PREFIX = 'user.strata.';
+
+type Handle = { kind: 'read'; path: string; reader: StreamingReader; size: number }
+  | { kind: 'write'; path: string; writer: FileWriter; reader?: StreamingReader };
+
+export class StrataFuse implements FuseHandlers {
+  private readonly handles = new Map<number, Handle>();
+  private nextHandle = 1;
+  /** Writers by Strata path (for getattr of files being written and commits of the same path). */
+  private readonly writers = new Map<string, Set<FileWriter>>();
+  private readonly statusCache = new Map<string, { info: FileInfo; until: number }>();
+  private statfsCache: { value: FuseStatfs; until: number } | undefined;
+  private stageSeq = 0;
+
+  constructor(private readonly o: StrataFuseOptions) {}
+
+  /** Create the staging directory (empty). */
+  async start(): Promise<void> {
+    await mkdir(this.o.stagingDir, { recursive: true, mode: 0o700 });
+  }
+
+  /** Commit every open writer (called before unmounting) and drop the staging directory. */
+  async stop(): Promise<void> {
+    for (const h of this.handles.values()) {
+      if (h.kind === 'write') await h.writer.release().catch((err) => this.o.log.warn({ err, path: h.path }, 'commit at unmount failed'));
+      else await h.reader.close();
+    }
+    this.handles.clear();
+    await rm(this.o.stagingDir, { recursive: true, force: true });
+  }
+
+  /** Number of open files (tests and the daemon's shutdown log). */
+  get openFiles(): number {
+    return this.handles.size;
+  }
+
+  // ------------------------------------------------------------------ paths and status
+
+  private strataPath(p: string): string {
+    if (nameTooLong(p)) throw new FuseErrno(E.ENAMETOOLONG, `a name in ${p} is longer than 255 bytes`);
+    if (p === '/' || p === '') return this.o.root;
+    return this.o.root === '/' ? p : this.o.root + p;
+  }
+
+  private writable(): void {
+    if (this.o.readOnly) throw new FuseErrno(E.EROFS, 'the mount is read-only');
+  }
+
+  private parentOf(p: string): string {
+    const i = p.lastIndexOf('/');
+    return i <= 0 ? '/' : p.slice(0, i);
+  }
+
+  private remember(info: FileInfo): void {
+    if (this.o.attrTimeoutMs <= 0) return;
+    if (this.statusCache.size >= STATUS_CACHE_MAX) {
+      const oldest = this.statusCache.keys().next().value;
+      if (oldest !== undefined) this.statusCache.delete(oldest);
+    }
+    this.statusCache.delete(info.path);
+    this.statusCache.set(info.path, { info, until: Date.now() + this.o.attrTimeoutMs });
+  }
+
+  private forget(path: string, subtree = false): void {
+    this.statusCache.delete(path);
+    if (subtree) this.statusCache.clear();
+  }
+
+  private async status(path: string): Promise<FileInfo> {
+    const c = this.statusCache.get(path);
+    if (c && c.until > Date.now()) return c.info;
+    const info = await this.o.fs.getStatus(path);
+    this.remember(info);
+    return info;
+  }
+
+  private async tryStatus(path: string): Promise<FileInfo | undefined> {
+    try {
+      return await this.status(path);
+    } catch (err) {
+      if (err instanceof StrataError && err.code === ErrorCode.NOT_FOUND) return undefined;
+      throw err;
+    }
+  }
+
+  private statOf(info: FileInfo): FuseStat {
+    const dir = info.type === 'directory';
+    const mode = (info.mode ?? (dir ? DIR_MODE : FILE_MODE)) & 0o7777;
+    const t = info.mtimeMs;
+    return {
+      mode: (dir ? S_IFDIR : S_IFREG) | mode,
+      uid: info.uid ?? this.o.defaultUid,
+      gid: info.gid ?? this.o.defaultGid,
+      size: dir ? 4096 : info.length,
+      // Directories report 1 link: find and fts then never infer subdirectory counts from it.
+      nlink: 1,
+      mtimeMs: t, atimeMs: t, ctimeMs: t,
+      blksize: 1 << 20,
+      blocks: Math.ceil((dir ? 4096 : info.length) / 512),
+    };
+  }
+
+  private writerOf(path: string): FileWriter | undefined {
+    const set = this.writers.get(path);
+    if (!set) return undefined;
+    let last: FileWriter | undefined;
+    for (const w of set) last = w;
+    return last;
+  }
+
+  /** A writer of a file it created that is not committed yet (the file is not in Strata). */
+  private pendingNew(path: string): FileWriter | undefined {
+    const w = this.writerOf(path);
+    return w?.exclusive ? w : undefined;
+  }
+
+  async getattr(p: string): Promise<FuseStat> {
+    const path = this.strataPath(p);
+    const pending = this.pendingNew(path);
+    if (pending) {
+      const t = pending.wanted.mtimeMs ?? pending.mtimeMs;
+      return {
+        mode: S_IFREG | (pending.wanted.mode ?? FILE_MODE), uid: pending.wanted.uid ?? this.o.defaultUid,
+        gid: pending.wanted.gid ?? this.o.defaultGid, size: pending.size, nlink: 1,
+        mtimeMs: t, atimeMs: t, ctimeMs: t, blksize: 1 << 20, blocks: Math.ceil(pending.size / 512),
+      };
+    }
+    const st = this.statOf(await this.status(path));
+    const w = this.writerOf(path);
+    if (w && w.dirty) {
+      st.size = w.size;
+      st.blocks = Math.ceil(w.size / 512);
+      st.mtimeMs = st.ctimeMs = st.atimeMs = w.wanted.mtimeMs ?? w.mtimeMs;
+    }
+    return st;
+  }
+
+  /**
+   * Names of a directory, read from the server in pages (each page also primes the status
+   * cache, so the stat() calls that follow a listing are answered locally). The binding takes
+   * one array per directory, so the names themselves are collected here (see docs/fuse.md).
+   */
+  async readdir(p: string): Promise<string[]> {
+    const path = this.strataPath(p);
+    const names = ['.', '..'];
+    for await (const page of this.o.fs.listStatus(path, { pageSize: 1000 })) {
+      for (const info of page) {
+        if (info.path === path) {
+          if (info.type === 'file') throw new FuseErrno(E.ENOTDIR, `${path} is a file`);
+          continue;
+        }
+        names.push(info.name);
+        this.remember(info);
+      }
+    }
+    // Files created through this mount and still open (not in Strata until their first commit).
+    const prefix = path === '/' ? '/' : path + '/';
+    for (const [wp, set] of this.writers) {
+      if (!wp.startsWith(prefix) || wp.indexOf('/', prefix.length) >= 0) continue;
+      if ([...set].some((w) => w.exclusive)) names.push(wp.slice(prefix.length));
+    }
+    return names;
+  }
+
+  // ------------------------------------------------------------------ open files
+
+  private addHandle(h: Handle): number {
+    let fh = this.nextHandle;
+    while (this.handles.has(fh) || fh === 0) fh = (fh + 1) >>> 0;
+    this.nextHandle = (fh + 1) >>> 0 || 1;
+    this.handles.set(fh, h);
+    if (h.kind === 'write') {
+      let set = this.writers.get(h.path);
+      if (!set) this.writers.set(h.path, (set = new Set()));
+      set.add(h.writer);
+    }
+    return fh;
+  }
+
+  private handle(fh: number): Handle {
+    const h = this.handles.get(fh);
+    if (!h) throw new FuseErrno(E.EBADF, `no open file ${fh}`);
+    return h;
+  }
+
+  private unregisterWriter(path: string, w: FileWriter): void {
+    const set = this.writers.get(path);
+    if (!set) return;
+    set.delete(w);
+    if (!set.size) this.writers.delete(path);
+  }
+
+  /** Follow a path change libfuse reports (rename, hidden unlinked file) in the handle. */
+  private track(h: Handle, path: string): void {
+    if (h.path === path) return;
+    if (h.kind === 'write') {
+      this.unregisterWriter(h.path, h.writer);
+      h.writer.path = path;
+      let set = this.writers.get(path);
+      if (!set) this.writers.set(path, (set = new Set()));
+      set.add(h.writer);
+    }
+    h.path = path;
+    (h.kind === 'read' ? h.reader : h.reader)?.setPath(path);
+  }
+
+  private writerContext() {
+    return {
+      fs: this.o.fs,
+      stagingDir: this.o.stagingDir,
+      bufferBytes: this.o.writeBufferBytes,
+      writeOptions: this.o.writeOptions,
+      readOptions: this.o.readOptions,
+      nextStageName: () => `w-${process.pid}-${++this.stageSeq}`,
+      committed: (path: string, info: FileInfo, wanted: WantedAttributes) => this.afterCommit(path, info, wanted),
+      settleOthers: (path: string, self: FileWriter) => this.settle(path, self),
+    };
+  }
+
+  /** A commit makes a new inode: put back the mode, owner and mtime the file should keep. */
+  private async afterCommit(path: string, info: FileInfo, wanted: WantedAttributes): Promise<void> {
+    const change: SetAttributesOptions = {};
+    if (wanted.mode !== undefined && (info.mode ?? FILE_MODE) !== wanted.mode) change.mode = wanted.mode;
+    if (wanted.uid !== undefined && (info.uid ?? this.o.defaultUid) !== wanted.uid) change.uid = wanted.uid;
+    if (wanted.gid !== undefined && (info.gid ?? this.o.defaultGid) !== wanted.gid) change.gid = wanted.gid;
+    if (wanted.mtimeMs !== undefined) change.mtimeMs = wanted.mtimeMs;
+    let now = info;
+    if (Object.keys(change).length) now = await this.o.fs.setAttributes(path, change);
+    this.forget(path);
+    this.remember(now);
+  }
+
+  /** End the sequential streams of writers of `path` (other than `self`): they hold its lock. */
+  private async settle(path: string, self?: FileWriter): Promise<void> {
+    const set = this.writers.get(path);
+    if (!set) return;
+    for (const w of [...set]) if (w !== self) await w.settle();
+  }
+
+  private wantedOf(info: FileInfo): WantedAttributes {
+    return {
+      mode: (info.mode ?? FILE_MODE) & 0o7777,
+      ...(info.uid !== undefined ? { uid: info.uid } : {}),
+      ...(info.gid !== undefined ? { gid: info.gid } : {}),
+    };
+  }
+
+  async open(p: string, flags: number): Promise<number> {
+    const path = this.strataPath(p);
+    await this.materialize(path);
+    const info = await this.status(path);
+    if (info.type === 'directory') throw new FuseErrno(E.EISDIR, `${path} is a directory`);
+    const access = flags & O_ACCMODE;
+    if (access === fsc.O_RDONLY) {
+      if (flags & fsc.O_TRUNC) this.writable();
+      return this.addHandle({ kind: 'read', path, size: info.length, reader: new StreamingReader(this.o.fs, path, this.o.readOptions) });
+    }
+    this.writable();
+    // The file may be in the middle of a write by another handle: start from what it holds.
+    const other = this.writerOf(path);
+    const base = other?.dirty ? other.size : info.length;
+    if (other?.dirty) await other.commit();
+    const writer = new FileWriter(this.writerContext(), path, base, (flags & fsc.O_TRUNC) !== 0, this.wantedOf(info));
+    return this.addHandle({ kind: 'write', path, writer });
+  }
+
+  /**
+   * Create a new file and open it for writing. The file enters Strata at its first commit
+   * (close, fsync), created exclusively: one Strata write per small file. Until then this
+   * mount shows it (lookups, listings) and the kernel serialises creates in a directory, so
+   * O_EXCL is atomic within the mount; across clients the loser's close fails with EEXIST.
+   */
+  async create(p: string, mode: number): Promise<number> {
+    this.writable();
+    const path = this.strataPath(p);
+    if (this.pendingNew(path) || await this.tryStatus(path)) throw new FuseErrno(E.EEXIST, `${path} exists`);
+    const parent = await this.status(this.parentOf(path));
+    if (parent.type !== 'directory') throw new FuseErrno(E.ENOTDIR, `${this.parentOf(path)} is not a directory`);
+    const wanted: WantedAttributes = { mode: mode & 0o7777, uid: this.o.defaultUid, gid: this.o.defaultGid };
+    const writer = new FileWriter(this.writerContext(), path, 0, false, wanted, true);
+    return this.addHandle({ kind: 'write', path, writer });
+  }
+
+  /** Commit a file created through this mount that is not in Strata yet (another call needs it there). */
+  private async materialize(path: string): Promise<void> {
+    const w = this.pendingNew(path);
+    if (w) await w.commit();
+  }
+
+  async read(p: string, fh: number, buf: Buffer, position: number): Promise<number> {
+    const h = this.handle(fh);
+    this.track(h, this.strataPath(p));
+    if (h.kind === 'write') {
+      const n = await h.writer.read(buf, position);
+      if (n !== undefined) return n;
+      if (position >= h.writer.size) return 0;
+      h.reader ??= new StreamingReader(this.o.fs, h.path, this.o.readOptions);
+      return h.reader.read(buf.length > h.writer.size - position ? buf.subarray(0, h.writer.size - position) : buf, position);
+    }
+    if (position >= h.size) {
+      // The file may have grown since open (another writer): look again before saying EOF.
+      const info = await this.o.fs.getStatus(h.path).catch(() => undefined);
+      if (!info || position >= info.length) return 0;
+      h.size = info.length;
+    }
+    return h.reader.read(buf, position);
+  }
+
+  async write(p: string, fh: number, data: Buffer, position: number): Promise<number> {
+    const h = this.handle(fh);
+    this.track(h, this.strataPath(p));
+    if (h.kind !== 'write') throw new FuseErrno(E.EBADF, 'the file is not open for writing');
+    if (h.reader) {
+      await h.reader.close();
+      h.reader = undefined;
+    }
+    return h.writer.write(data, position);
+  }
+
+  async flush(p: string, fh: number): Promise<void> {
+    const h = this.handle(fh);
+    if (h.kind === 'write') {
+      this.track(h, this.strataPath(p));
+      await h.writer.commit();
+    }
+  }
+
+  async fsync(p: string, fh: number): Promise<void> {
+    return this.flush(p, fh);
+  }
+
+  async release(p: string, fh: number): Promise<void> {
+    const h = this.handles.get(fh);
+    if (!h) return;
+    this.handles.delete(fh);
+    try {
+      if (p) this.track(h, this.strataPath(p));
+    } catch {
+      // keep the last known path
+    }
+    if (h.kind === 'read') {
+      await h.reader.close();
+      return;
+    }
+    await h.reader?.close();
+    try {
+      await h.writer.release();
+    } finally {
+      this.unregisterWriter(h.path, h.writer);
+    }
+  }
+
+  async truncate(p: string, size: number): Promise<void> {
+    this.writable();
+    const path = this.strataPath(p);
+    const w = this.writerOf(path);
+    if (w) {
+      await w.truncate(size);
+      await w.commit();
+      return;
+    }
+    const info = await this.status(path);
+    if (info.type === 'directory') throw new FuseErrno(E.EISDIR, `${path} is a directory`);
+    if (size === info.length) return;
+    const writer = new FileWriter(this.writerContext(), path, info.length, false, this.wantedOf(info));
+    try {
+      await writer.truncate(size);
+      await writer.commit();
+    } finally {
+      await writer.release();
+    }
+  }
+
+  async ftruncate(p: string, fh: number, size: number): Promise<void> {
+    this.writable();
+    const h = this.handle(fh);
+    this.track(h, this.strataPath(p));
+    if (h.kind !== 'write') throw new FuseErrno(E.EBADF, 'the file is not open for writing');
+    await h.writer.truncate(size);
+  }
+
+  // ------------------------------------------------------------------ namespace
+
+  async unlink(p: string): Promise<void> {
+    this.writable();
+    const path = this.strataPath(p);
+    const pending = this.pendingNew(path);
+    if (pending) {
+      await pending.discard();
+      return;
+    }
+    const info = await this.status(path);
+    if (info.type === 'directory') throw new FuseErrno(E.EISDIR, `${path} is a directory`);
+    await this.settle(path);
+    await this.o.fs.delete(path);
+    this.forget(path);
+    const set = this.writers.get(path);
+    if (set) for (const w of set) await w.discard();
+  }
+
+  async mkdir(p: string, mode: number): Promise<void> {
+    this.writable();
+    const path = this.strataPath(p);
+    let info = await this.o.fs.createDirectory(path, { writeType: this.o.writeOptions.writeType });
+    const change: SetAttributesOptions = {};
+    if ((info.mode ?? DIR_MODE) !== (mode & 0o7777)) change.mode = mode & 0o7777;
+    if (Object.keys(change).length) info = await this.o.fs.setAttributes(path, change);
+    this.forget(path);
+    this.remember(info);
+  }
+
+  async rmdir(p: string): Promise<void> {
+    this.writable();
+    const path = this.strataPath(p);
+    if (path === this.o.root) throw new FuseErrno(E.EBUSY, 'the root of the mount cannot be removed');
+    const info = await this.status(path);
+    if (info.type !== 'directory') throw new FuseErrno(E.ENOTDIR, `${path} is not a directory`);
+    if (info.isMountPoint) throw new FuseErrno(E.EBUSY, `${path} is a Strata mount point`);
+    await this.o.fs.delete(path, { recursive: false });
+    this.forget(path, true);
+  }
+
+  /**
+   * POSIX rename over Strata's: an existing destination is replaced (a file by a file, an
+   * empty directory by a directory), a move between Strata mounts is EXDEV so that `mv`
+   * copies. The replacement is two calls (delete, then rename), not one atomic step.
+   */
+  async rename(ps: string, pd: string): Promise<void> {
+    this.writable();
+    const src = this.strataPath(ps);
+    const dst = this.strataPath(pd);
+    if (src === dst) return;
+    if (dst.startsWith(src + '/')) throw new FuseErrno(E.EINVAL, `cannot move ${src} into itself`);
+    await this.materialize(src);
+    await this.materialize(dst);
+    const s = await this.status(src);
+    if (s.isMountPoint) throw new FuseErrno(E.EBUSY, `${src} is a Strata mount point`);
+    const parent = await this.status(this.parentOf(dst));
+    if (parent.type !== 'directory') throw new FuseErrno(E.ENOTDIR, `${this.parentOf(dst)} is not a directory`);
+    const dstMount = parent.isMountPoint ? parent.path : parent.mountPoint;
+    if (dstMount !== s.mountPoint) throw new FuseErrno(E.EXDEV, `${src} (on ${s.mountPoint}) and ${dst} (on ${dstMount}) are on different Strata mounts`);
+    await this.settle(src);
+    await this.settle(dst);
+    const d = await this.tryStatus(dst);
+    if (d) {
+      if (d.isMountPoint) throw new FuseErrno(E.EBUSY, `${dst} is a Strata mount point`);
+      if (d.type === 'directory' && s.type !== 'directory') throw new FuseErrno(E.EISDIR, `${dst} is a directory`);
+      if (d.type !== 'directory' && s.type === 'directory') throw new FuseErrno(E.ENOTDIR, `${dst} is not a directory`);
+      await this.o.fs.delete(dst, { recursive: false });
+      this.forget(dst);
+    }
+    await this.o.fs.rename(src, dst);
+    this.forget(src, s.type === 'directory');
+    this.forget(dst);
+    // Open files below the old name follow it.
+    for (const h of this.handles.values()) {
+      if (h.path === src) this.track(h, dst);
+      else if (h.path.startsWith(src + '/')) this.track(h, dst + h.path.slice(src.length));
+    }
+  }
+
+  private async setAttributes(p: string, change: SetAttributesOptions): Promise<void> {
+    this.writable();
+    const path = this.strataPath(p);
+    const set = this.writers.get(path);
+    if (set) {
+      for (const w of set) Object.assign(w.wanted, change);
+      if (this.pendingNew(path)) return; // applied at its first commit
+      await this.settle(path);
+    }
+    const info = await this.o.fs.setAttributes(path, change);
+    this.forget(path);
+    this.remember(info);
+  }
+
+  async utimens(p: string, atimeMs: number, mtimeMs: number): Promise<void> {
+    // UTIME_NOW and UTIME_OMIT (tv_sec 0) arrive as a tiny value: both are taken as "now"
+    // for an mtime (the binding cannot tell them apart). With the stock binding the access
+    // time arrives in both arguments (see loadBinding) and is taken as the mtime.
+    const given = utimensFixed ? mtimeMs : atimeMs;
+    const t = given <= UTIME_SPECIAL_MS ? Date.now() : given;
+    await this.setAttributes(p, { mtimeMs: t });
+  }
+
+  async chmod(p: string, mode: number): Promise<void> {
+    await this.setAttributes(p, { mode: mode & 0o7777 });
+  }
+
+  async chown(p: string, uid: number, gid: number): Promise<void> {
+    const change: SetAttributesOptions = {};
+    if (uid !== 0xffffffff && uid !== -1) change.uid = uid;
+    if (gid !== 0xffffffff && gid !== -1) change.gid = gid;
+    if (Object.keys(change).length) await this.setAttributes(p, change);
+  }
+
+  async statfs(): Promise<FuseStatfs> {
+    const now = Date.now();
+    if (this.statfsCache && this.statfsCache.until > now) return this.statfsCache.value;
+    const bsize = 4096;
+    let capacity = 1 << 30;
+    let used = 0;
+    try {
+      const r = await this.o.fs.getReport();
+      capacity = r.cache.capacityBytes;
+      used = r.cache.usedBytes;
+    } catch (err) {
+      // Reports are an admin call: a user's mount shows the default figures.
+      if (!(err instanceof StrataError && err.code === ErrorCode.PERMISSION_DENIED)) throw err;
+    }
+    const blocks = Math.min(0xffffffff, Math.floor(capacity / bsize));
+    const free = Math.min(blocks, Math.max(0, Math.floor((capacity - used) / bsize)));
+    const value: FuseStatfs = {
+      bsize, frsize: bsize, blocks, bfree: free, bavail: free,
+      files: 0xffffffff, ffree: 0xfffffff0, favail: 0xfffffff0, namemax: 255,
+    };
+    this.statfsCache = { value, until: now + STATFS_TTL_MS };
+    return value;
+  }
+
+  // ------------------------------------------------------------------ extended attributes
+
+  async getxattr(p: string, name: string): Promise<Buffer | null> {
+    if (!name.startsWith(XATTR_PREFIX)) return null; // security.capability on every write: answered here
+    const key = name.slice(XATTR_PREFIX.length);
+    if (!(XATTRS as readonly string[]).includes(key)) return null;
+    const path = this.strataPath(p);
+    await this.materialize(path);
+    const info = await this.o.fs.getStatus(path);
+    const v = (info as unknown as Record<string, unknown>)[key];
+    if (v === undefined) return null;
+    return Buffer.from(String(v));
+  }
+
+  async setxattr(p: string, name: string, value: Buffer): Promise<void> {
+    if (name !== `${XATTR_PREFIX}pin` && name !== `${XATTR_PREFIX}pinned`) {
+      throw new FuseErrno(E.ENOTSUP, `extended attribute ${name} cannot be set (only ${XATTR_PREFIX}pin)`);
+    }
+    const v = value.toString('utf8').trim().toLowerCase();
+    if (!['1', '0', 'true', 'false'].includes(v)) throw new FuseErrno(E.EINVAL, `${name} takes 1 or 0, got ${JSON.stringify(v)}`);
+    const path = this.strataPath(p);
+    await this.materialize(path);
+    await this.o.fs.setPinned(path, v === '1' || v === 'true', { recursive: true });
+    this.forget(path);
+  }
+
+  async listxattr(p: string): Promise<string[]> {
+    const path = this.strataPath(p);
+    if (this.pendingNew(path)) return [];
+    await this.status(path);
+    return XATTRS.map((k) => XATTR_PREFIX + k);
+  }
+
+  async removexattr(p: string, name: string): Promise<void> {
+    if (name === `${XATTR_PREFIX}pin` || name === `${XATTR_PREFIX}pinned`) {
+      await this.o.fs.setPinned(this.strataPath(p), false, { recursive: true });
+      return;
+    }
+    throw new FuseErrno(E.ENOTSUP, `extended attribute ${name} cannot be removed`);
+  }
+
+  // ------------------------------------------------------------------ what Strata has not
+
+  async symlink(): Promise<void> {
+    throw new FuseErrno(E.ENOTSUP, 'symbolic links are not supported');
+  }
+
+  async link(): Promise<void> {
+    throw new FuseErrno(E.EPERM, 'hard links are not supported');
+  }
+
+  async mknod(p: string, mode: number): Promise<void> {
+    if ((mode & S_IFMT) !== S_IFREG) throw new FuseErrno(E.EPERM, 'device files, FIFOs and sockets are not supported');
+    const fh = await this.create(p, mode);
+    await this.release(p, fh);
+  }
+
+  async readlink(): Promise<string> {
+    throw new FuseErrno(E.EINVAL, 'not a symbolic link');
+  }
+}
