@@ -19,6 +19,8 @@ export interface ServerCliOptions {
   config?: string;
   preset?: string;
   define: string[];
+  /** Port of the web console (else `-D web.port`; off when neither). */
+  webPort?: string;
 }
 
 /** Parse a config file: a JSON object, or `key=value` lines (`#` and `!` start comments). */
@@ -116,6 +118,7 @@ export async function runServer(opts: ServerCliOptions): Promise<void> {
   const coordinator = await Coordinator.open({ dataDir, rootUfs, config, logger });
   let server: InstanceType<typeof StrataServer> | undefined;
   let metricsClose: (() => Promise<void>) | undefined;
+  let webClose: (() => Promise<void>) | undefined;
   if (!stop.requested) {
     try {
       server = new StrataServer(coordinator, { host: opts.host, port, maxFrameBytes: config.get('protocol.max.frame'), logger });
@@ -127,8 +130,14 @@ export async function runServer(opts: ServerCliOptions): Promise<void> {
         metricsClose = m.close;
         logger.info({ port: m.port }, `Prometheus metrics on http://${opts.host}:${m.port}/metrics`);
       }
+      const webPort = opts.webPort !== undefined ? parsePort(opts.webPort) : config.get('web.port');
+      if (webPort >= 0) {
+        const { startServerConsole } = await import('../web/server-hook.js');
+        webClose = (await startServerConsole({ fs: coordinator, config, dataDir, host: opts.host, port: webPort, logger })).close;
+      }
       process.stdout.write(`strata listening on ${bound.host}:${bound.port}\n`);
     } catch (err) {
+      if (webClose) await webClose().catch(() => {});
       await coordinator.close().catch(() => {});
       throw err;
     }
@@ -144,6 +153,7 @@ export async function runServer(opts: ServerCliOptions): Promise<void> {
   let failure: unknown;
   if (server) await server.close().catch((err: unknown) => { failure ??= err; });
   if (metricsClose) await metricsClose().catch(() => {});
+  if (webClose) await webClose().catch(() => {});
   await coordinator.close().catch((err: unknown) => { failure ??= err; });
   clearTimeout(watchdog);
   if (failure) throw failure;
@@ -178,6 +188,7 @@ export function serverCommand(): Command {
     .option('--host <host>', 'address to listen on', '127.0.0.1')
     .option('--port <port>', 'TCP port (0: any free port, printed on the listening line)', '19998')
     .option('--root-ufs <uri>', 'UFS of the root mount (default file://<data-dir>/ufs)')
+    .option('--web-port <port>', 'port of the web console (default off; -D web.port=N)')
     .option('--config <file>', 'configuration file: key=value lines or a JSON object')
     .addOption(new Option('--preset <name>', `a recommended set-up (${presetNames().join(', ')})`))
     .option('-D, --define <key=value>', 'a configuration key (repeatable), e.g. -D metadata.sync.interval=1min',

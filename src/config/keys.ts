@@ -43,6 +43,10 @@ export const KEYS = {
   'worker.threads': { kind: 'int', default: '2', perPath: false, doc: 'Threads of the actor pool (Piscina).' },
   'protocol.max.frame': { kind: 'size', default: '16MB', perPath: false, doc: 'Largest accepted protocol frame.' },
   'metrics.port': { kind: 'int', default: '-1', perPath: false, doc: 'Port of the Prometheus endpoint (-1: off, 0: any).' },
+  'web.port': { kind: 'int', default: '-1', perPath: false, doc: 'Port of the web console (-1: off, 0: any free port); same address as --host.' },
+  'web.sample.interval': { kind: 'duration', default: '2s', perPath: false, doc: 'How often the web console samples the report for its charts.' },
+  'web.history': { kind: 'duration', default: '15min', perPath: false, doc: 'How much metrics history the web console keeps.' },
+  'web.session.ttl': { kind: 'duration', default: '12h', perPath: false, doc: 'Lifetime of a web console login session.' },
 } as const satisfies Record<string, KeyDef>;
 
 export type ConfigKey = keyof typeof KEYS;
@@ -118,6 +122,10 @@ export interface ConfigValues {
   'worker.threads': number;
   'protocol.max.frame': number;
   'metrics.port': number;
+  'web.port': number;
+  'web.sample.interval': number;
+  'web.history': number;
+  'web.session.ttl': number;
 }
 
 /** Parse a key's string value into its typed value. */
