@@ -14,7 +14,7 @@ import { redactOptions, redactUrl } from '../config/redact.js';
 import { parseDuration } from '../config/units.js';
 import { ErrorCode, StrataError, toStrataError } from '../errors.js';
 import type { FileSystem } from '../fs.js';
-import type { FileInfo, MountInfo, Report } from '../types.js';
+import type { FileInfo, MountInfo, Report, SyncPointInfo } from '../types.js';
 import { JobTable } from './jobs.js';
 import type { Job } from './jobs.js';
 import { ListingCursors } from './listings.js';
@@ -114,6 +114,22 @@ export async function startWebConsole(opts: WebConsoleOptions): Promise<WebConso
     historyMs: opts.historyMs ?? 15 * 60_000,
     onError: (err) => warn('web console: sampling the report failed', err),
   });
+  // Sync points change rarely and every poll would count as a client op in the very charts
+  // it feeds: one shared copy, refreshed at most once per sample and only when the report
+  // says there are sync points. Each caller is still authorized for getSyncPathList.
+  let syncCache: { t: number; list: SyncPointInfo[] } | undefined;
+  async function syncPoints(user: User): Promise<SyncPointInfo[]> {
+    authorize(user, 'getSyncPathList');
+    const r = sampler.latestReport() ?? (await fs.getReport());
+    if ((r.activeSync.syncPoints ?? 0) === 0 && !syncCache) return [];
+    if (!syncCache || Date.now() - syncCache.t >= sampler.intervalMs) {
+      const list = await fs.getSyncPathList();
+      // Keep a copy only while there are sync points, so an empty list costs no call.
+      syncCache = list.length ? { t: Date.now(), list } : undefined;
+      return list;
+    }
+    return syncCache.list;
+  }
   const failedLogins = new Map<string, { count: number; sinceMs: number }>();
 
   function allowedHost(req: IncomingMessage, boundHost: string): boolean {
@@ -269,8 +285,8 @@ export async function startWebConsole(opts: WebConsoleOptions): Promise<WebConso
       case 'loadMetadata': check('loadMetadata'); work = (onProgress) => view.loadMetadata(path, { recursive, onProgress }); break;
       case 'checkConsistency': check('checkConsistency'); work = () => view.checkConsistency(path, { recursive, repair: body.repair === true }); break;
       case 'needsSync': check('needsSync'); work = async () => { await view.needsSync(path); return {}; }; break;
-      case 'startSync': check('startSync'); work = async () => { await view.startSync(path); return {}; }; break;
-      case 'stopSync': check('stopSync'); work = async () => { await view.stopSync(path); return {}; }; break;
+      case 'startSync': check('startSync'); work = async () => { await view.startSync(path); syncCache = undefined; return {}; }; break;
+      case 'stopSync': check('stopSync'); work = async () => { await view.stopSync(path); syncCache = undefined; return {}; }; break;
       case 'unmount': check('unmount'); work = async () => { await view.unmount(path); return {}; }; break;
       case 'mount': {
         check('mount');
@@ -334,8 +350,7 @@ export async function startWebConsole(opts: WebConsoleOptions): Promise<WebConso
         return send(res, 200, {}, { 'set-cookie': cookie('', 0) });
       case 'GET /overview': {
         const report: Report = await view.getReport();
-        const syncPoints = await view.getSyncPathList();
-        return send(res, 200, { report, syncPoints, latest: sampler.latest() ?? null });
+        return send(res, 200, { report, syncPoints: await syncPoints(user), latest: sampler.latest() ?? null });
       }
       case 'GET /metrics': {
         authorize(user, 'getReport');
@@ -346,7 +361,6 @@ export async function startWebConsole(opts: WebConsoleOptions): Promise<WebConso
       case 'GET /status': return send(res, 200, publicInfo(await view.getStatus(url.searchParams.get('path') ?? '/')));
       case 'GET /mounts': {
         const mounts = (await view.getMountTable()).map(publicMount);
-        const syncPoints = await view.getSyncPathList();
         let lag: Record<string, number> | null = null;
         try {
           const r = await view.getReport();
@@ -356,7 +370,7 @@ export async function startWebConsole(opts: WebConsoleOptions): Promise<WebConso
         }
         return send(res, 200, {
           mounts: mounts.map((m) => ({ ...m, sync: syncSettings(m) })),
-          syncPoints, activeSync: lag,
+          syncPoints: await syncPoints(user), activeSync: lag,
           reports: jobs.list((j) => (j.op === 'loadMetadata' || j.op === 'checkConsistency') && (user.role === 'admin' || j.user === user.name), 20),
         });
       }

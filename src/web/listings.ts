@@ -16,6 +16,8 @@ interface Cursor {
   offset: number;
   lastUsedMs: number;
   busy: boolean;
+  /** The next page, read ahead to tell whether the current one is the last. */
+  ahead?: IteratorResult<FileInfo[]>;
 }
 
 /** One page of a listing. */
@@ -66,15 +68,20 @@ export class ListingCursors {
     return this.step(c);
   }
 
+  /**
+   * Return the page read ahead (or read one now) and read the following one before
+   * answering, so that the answer knows whether it is the last page (no cursor then).
+   */
   private async step(c: Cursor): Promise<ListingPage> {
     c.busy = true;
     try {
-      const r = await c.iterator.next();
-      c.lastUsedMs = Date.now();
+      const r = c.ahead ?? (await c.iterator.next());
       const entries = r.done ? [] : r.value;
+      c.ahead = r.done ? r : await c.iterator.next();
+      c.lastUsedMs = Date.now();
       const page: ListingPage = { path: c.path, entries, offset: c.offset };
       c.offset += entries.length;
-      if (r.done) this.close(c.id);
+      if (c.ahead.done) this.close(c.id);
       else page.cursor = c.id;
       return page;
     } catch (err) {

@@ -148,6 +148,11 @@ export class MetricsSampler {
     return out;
   }
 
+  /** The newest report sampled, if any. */
+  latestReport(): Report | undefined {
+    return this.last?.r;
+  }
+
   /** The newest point, if any. */
   latest(): MetricsPoint | undefined {
     return this.count ? this.ring[(this.next - 1 + this.ring.length) % this.ring.length] : undefined;

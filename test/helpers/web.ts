@@ -2,13 +2,45 @@
 // and a small HTTP client that keeps the session cookie and sends the CSRF token, as the
 // browser does, so API tests speak to the real server exactly as the console page would.
 
-import { existsSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { ROOT } from './server.js';
 
-/** Build the console bundle unless dist/web/index.html exists. */
+function builtAndFresh(): boolean {
+  const index = join(ROOT, 'dist', 'web', 'index.html');
+  if (!existsSync(index)) return false;
+  const built = statSync(index).mtimeMs;
+  const ui = join(ROOT, 'src', 'web', 'ui');
+  return readdirSync(ui).every((f) => statSync(join(ui, f)).mtimeMs <= built);
+}
+
+/**
+ * Build the console bundle when dist/web is missing or older than a file of src/web/ui.
+ * Test files run in parallel: a lock directory lets one of them build while the others wait.
+ */
 export async function ensureWebBuilt(): Promise<void> {
-  if (existsSync(join(ROOT, 'dist', 'web', 'index.html'))) return;
+  if (builtAndFresh()) return;
+  const lock = join(ROOT, '.tmp', 'web-build.lock');
+  mkdirSync(join(ROOT, '.tmp'), { recursive: true });
+  for (let i = 0; ; i++) {
+    try {
+      mkdirSync(lock);
+      break;
+    } catch {
+      if (i > 1200) throw new Error(`the web build lock ${lock} was held for two minutes`);
+      if (existsSync(lock) && Date.now() - statSync(lock).mtimeMs > 120_000) rmSync(lock, { recursive: true, force: true });
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+  try {
+    if (builtAndFresh()) return;
+    await build();
+  } finally {
+    rmSync(lock, { recursive: true, force: true });
+  }
+}
+
+async function build(): Promise<void> {
   const mod = (await import(join(ROOT, 'scripts', 'build-web.mjs'))) as { buildWeb(): Promise<unknown> };
   await mod.buildWeb();
 }

@@ -98,6 +98,22 @@ export function Browse({ session, path }: { session: SessionInfo; path: string }
   const first = page ? page.offset + 1 : 0;
   const last = page ? page.offset + page.entries.length : 0;
   const hasNext = !!page && (index + 1 < pages.length || !!page.cursor);
+  const info = page ? (page.entries.length ? `Entries ${first}–${last}${hasNext ? '' : ' (end)'}` : 'Empty directory') : loading ? 'Loading…' : '';
+  const pager = (id: string) => (
+    <>
+      <button type="button" onClick={() => setIndex(index - 1)} disabled={index === 0 || loading}>Previous page</button>
+      <span id={id} aria-live={id === 'page-info' ? 'polite' : undefined}>{info}</span>
+      <button type="button" onClick={next} disabled={!hasNext || loading}>Next page</button>
+    </>
+  );
+  const select = (f: FileInfo) => {
+    setSelected(f);
+    requestAnimationFrame(() => {
+      const el = document.getElementById('selected-details');
+      el?.scrollIntoView({ block: 'nearest' });
+      el?.focus({ preventScroll: true });
+    });
+  };
   return (
     <section aria-labelledby="br-h">
       <h1 id="br-h">Browse</h1>
@@ -110,11 +126,10 @@ export function Browse({ session, path }: { session: SessionInfo; path: string }
             {[50, 100, 200, 500].map((n) => <option key={n} value={n}>{n}</option>)}
           </select>
         </label>
-        <button type="button" onClick={() => setIndex(index - 1)} disabled={index === 0 || loading}>Previous page</button>
-        <span id="page-info" aria-live="polite">{page ? (page.entries.length ? `Entries ${first}–${last}${hasNext ? '' : ' (end)'}` : 'Empty directory') : loading ? 'Loading…' : ''}</span>
-        <button type="button" onClick={next} disabled={!hasNext || loading}>Next page</button>
+        {pager('page-info')}
       </div>
       {dir && <Details session={session} file={dir} onChange={patch} heading="This directory" />}
+      {selected && <Details session={session} file={selected} onChange={patch} heading={`Selected: ${selected.name}`} key={selected.path} id="selected-details" />}
       <div class="scroll">
         <table class="listing">
           <thead><tr>
@@ -127,24 +142,24 @@ export function Browse({ session, path }: { session: SessionInfo; path: string }
                 <td class="name">
                   {f.type === 'directory'
                     ? <a href={`#/browse${qs({ path: f.path })}`} class="dir">{f.name}/</a>
-                    : <button type="button" class="link" onClick={() => setSelected(f)} aria-pressed={selected?.path === f.path}>{f.name}</button>}
+                    : <button type="button" class="link" onClick={() => select(f)} aria-pressed={selected?.path === f.path}>{f.name}</button>}
                   {f.isMountPoint && <span class="tag">mount</span>}
-                  {f.type === 'directory' && <button type="button" class="link small" onClick={() => setSelected(f)} aria-label={`Details of ${f.name}`}>details</button>}
+                  {f.type === 'directory' && <button type="button" class="link small" onClick={() => select(f)} aria-label={`Details of ${f.name}`}>details</button>}
                 </td>
-                <td>{f.type === 'file' ? bytes(f.length) : ''}</td>
-                <td>{time(f.mtimeMs)}</td>
-                <td><span class={`state state-${f.persistenceState}`}>{f.persistenceState}</span></td>
-                <td>{cachedPercent(f)}</td>
-                <td class="pinned">{f.pinned ? 'pinned' : ''}</td>
-                <td>{ttl(f)}</td>
-                <td>{f.mountPoint}</td>
-                <td class="ufs">{f.ufsPath}</td>
+                <td data-label="Size">{f.type === 'file' ? bytes(f.length) : ''}</td>
+                <td data-label="Modified">{time(f.mtimeMs)}</td>
+                <td data-label="Persistence"><span class={`state state-${f.persistenceState}`}>{f.persistenceState}</span></td>
+                <td data-label="Cached">{cachedPercent(f)}</td>
+                <td class="pinned" data-label="Pinned">{f.pinned ? 'pinned' : ''}</td>
+                <td data-label="TTL">{ttl(f)}</td>
+                <td data-label="Mount">{f.mountPoint}</td>
+                <td class="ufs" data-label="UFS">{f.ufsPath}</td>
               </tr>
             ))}
           </tbody>
         </table>
       </div>
-      {selected && <Details session={session} file={selected} onChange={patch} heading={`Selected: ${selected.name}`} key={selected.path} />}
+      {page && page.entries.length > 20 && <div class="toolbar pager-bottom">{pager('page-info-bottom')}</div>}
     </section>
   );
 }
@@ -162,7 +177,7 @@ const ACTIONS: Array<{ op: string; label: string; access: string; dirOnly?: bool
   { op: 'stopSync', label: 'Stop active sync', access: 'stopSync', dirOnly: true },
 ];
 
-function Details({ session, file, onChange, heading }: { session: SessionInfo; file: FileInfo; onChange: (f: FileInfo) => void; heading: string }) {
+function Details({ session, file, onChange, heading, id }: { session: SessionInfo; file: FileInfo; onChange: (f: FileInfo) => void; heading: string; id?: string }) {
   const [recursive, setRecursive] = useState(file.type === 'directory');
   const [ttlValue, setTtlValue] = useState('1h');
   const [ttlAction, setTtlAction] = useState('free');
@@ -177,7 +192,7 @@ function Details({ session, file, onChange, heading }: { session: SessionInfo; f
   const allowed = ACTIONS.filter((a) => (isAdmin || !session.adminOps.includes(a.access)) && (!a.dirOnly || file.type === 'directory'));
   const idp = `act-${file.fileId}-${heading.length}`;
   return (
-    <div class="details" aria-label={heading} role="region">
+    <div class="details" aria-label={heading} role="region" id={id} tabIndex={id ? -1 : undefined}>
       <h2>{heading}</h2>
       <dl class="inline">
         <div><dt>Path</dt><dd>{file.path}</dd></div>

@@ -41,7 +41,11 @@ export function Chart({ title, series, data, yRange, yFormat }: ChartProps) {
         { label: 'time' },
         ...series.map((s) => ({
           label: s.label, stroke: s.color, width: 2, fill: `${s.color}22`, spanGaps: false, points: { show: false },
-          value: (_u: uPlot, v: number | null) => (s.value ? s.value(v) : v === null ? '–' : compact(v)),
+          // With the cursor off the chart the legend shows the newest value.
+          value: (u: uPlot, v: number | null, si: number, idx: number | null) => {
+            const shown = idx === null ? lastValue(u.data[si] as Array<number | null> | undefined) : v;
+            return s.value ? s.value(shown) : shown === null ? '–' : compact(shown);
+          },
         })),
       ],
     };
@@ -67,6 +71,12 @@ export function Chart({ title, series, data, yRange, yFormat }: ChartProps) {
       <div ref={box} class="chart-box" role="img" aria-label={`${title}, last 15 minutes`} />
     </figure>
   );
+}
+
+function lastValue(col: Array<number | null> | undefined): number | null {
+  if (!col) return null;
+  for (let i = col.length - 1; i >= 0; i--) if (col[i] !== null && col[i] !== undefined) return col[i]!;
+  return null;
 }
 
 function compact(v: number): string {

@@ -28,7 +28,7 @@ export function Mounts({ session }: { session: SessionInfo }) {
 
   useEffect(() => {
     void reload();
-    const t = setInterval(reload, Math.max(2000, session.sampleIntervalMs));
+    const t = setInterval(reload, Math.max(5000, session.sampleIntervalMs));
     return () => clearInterval(t);
   }, []);
 
@@ -57,7 +57,7 @@ export function Mounts({ session }: { session: SessionInfo }) {
                 <td><a href={`#/browse${qs({ path: m.path })}`}>{m.path}</a></td>
                 <td class="ufs">{m.ufsUri}</td>
                 <td>{m.readOnly ? 'read-only' : 'read-write'}</td>
-                <td>{Object.entries(m.options).map(([k, v]) => <div key={k}><code>{k}={v}</code></div>)}</td>
+                <td>{Object.keys(m.options).length === 0 ? <small>none</small> : Object.entries(m.options).map(([k, v]) => <div key={k}><code>{k}={v}</code></div>)}</td>
                 <td>{Object.entries(m.sync).map(([k, v]) => <div key={k}><code>{k}={v.value}</code> <small>({v.source})</small></div>)}</td>
                 {isAdmin && <td>{m.path !== '/' && <button type="button" disabled={action.busy} onClick={() => action.run({ op: 'unmount', path: m.path })}>Unmount</button>}</td>}
               </tr>
@@ -71,7 +71,7 @@ export function Mounts({ session }: { session: SessionInfo }) {
           <label>Path <input required value={form.path} placeholder="/data/s3" onInput={(e) => setForm({ ...form, path: (e.target as HTMLInputElement).value })} /></label>
           <label>UFS URI <input required value={form.ufsUri} placeholder="s3://bucket/prefix" onInput={(e) => setForm({ ...form, ufsUri: (e.target as HTMLInputElement).value })} /></label>
           <label>Options (key=value, one a line) <textarea rows={2} value={form.options} onInput={(e) => setForm({ ...form, options: (e.target as HTMLTextAreaElement).value })} /></label>
-          <label><input type="checkbox" checked={form.readOnly} onChange={(e) => setForm({ ...form, readOnly: (e.target as HTMLInputElement).checked })} /> read-only</label>
+          <label class="check"><input type="checkbox" checked={form.readOnly} onChange={(e) => setForm({ ...form, readOnly: (e.target as HTMLInputElement).checked })} /> read-only</label>
           <button type="submit" disabled={action.busy}>Mount</button>
         </form>
       )}

@@ -103,7 +103,7 @@ export function Overview({ session }: { session: SessionInfo }) {
             ]} />
             <Card title="Namespace" rows={[
               ['Inodes', num(r.namespace.inodes)], ['Mounts', num(r.namespace.mounts)], ['Operations', num(ops)],
-              ['Ops/s', num(latest?.opsPerSec, 1)],
+              ['Ops/s', num(latest?.opsPerSec ?? 0, 1)],
             ]} id="card-namespace" />
             <Card title="Cache" rows={[
               ['Used', `${bytes(c!.usedBytes)} of ${bytes(c!.capacityBytes)}`],
@@ -114,17 +114,17 @@ export function Overview({ session }: { session: SessionInfo }) {
               <meter min={0} max={c!.capacityBytes || 1} value={c!.usedBytes} aria-label="cache used">{percent(c!.usedBytes / (c!.capacityBytes || 1))}</meter>
             </Card>
             <Card title="Persist queue" rows={[
-              ['Pending', num(r.persist.pending)], ['In flight', num(r.persist.inFlight)], ['Failed (retrying)', num(r.persist.failed)],
-              ['Oldest pending', duration(r.persist.oldestPendingMs)], ['Paused by outage', num(r.persist.pausedByOutage)],
-              ['Persisted', num(r.persist.persisted)],
+              ['Pending', num(r.persist.pending ?? 0)], ['In flight', num(r.persist.inFlight ?? 0)], ['Failed (retrying)', num(r.persist.failed ?? 0)],
+              ['Oldest pending', r.persist.pending ? duration(r.persist.oldestPendingMs) : 'none'], ['Paused by outage', num(r.persist.pausedByOutage ?? 0)],
+              ['Persisted', num(r.persist.persisted ?? 0)],
             ]} id="card-persist" />
             <Card title="Metadata sync" rows={[
-              ['Entries synced', num(r.sync.entries)], ['Directories', num(r.sync.directories)], ['loadMetadata calls', num(r.sync.loadMetadata)],
-              ['Failed directories', num(r.sync.failedDirectories)], ['Entries/s', num(latest?.syncEntriesPerSec, 1)],
+              ['Entries synced', num(r.sync.entries ?? 0)], ['Directories', num(r.sync.directories ?? 0)], ['loadMetadata calls', num(r.sync.loadMetadata ?? 0)],
+              ['Failed directories', num(r.sync.failedDirectories ?? 0)], ['Entries/s', num(latest?.syncEntriesPerSec ?? 0, 1)],
             ]} id="card-sync" />
             <Card title="Active sync" rows={[
-              ['Sync points', num(r.activeSync.syncPoints)], ['Events applied', num(r.activeSync.eventsApplied)],
-              ['Full resyncs', num(r.activeSync.fullResyncs)], ['Lag p50 / p99', `${duration(r.activeSync.lagP50Ms)} / ${duration(r.activeSync.lagP99Ms)}`],
+              ['Sync points', num(r.activeSync.syncPoints ?? 0)], ['Events applied', num(r.activeSync.eventsApplied ?? 0)],
+              ['Full resyncs', num(r.activeSync.fullResyncs ?? 0)], ['Lag p50 / p99', `${duration(r.activeSync.lagP50Ms)} / ${duration(r.activeSync.lagP99Ms)}`],
             ]} />
           </div>
           <div class="charts">
