@@ -25,6 +25,8 @@ export interface ServerCliOptions {
   insecureNoAuth?: boolean;
   /** Port of the S3 gateway (else `s3.gateway.port`; off by default). */
   s3Port?: string;
+  /** Port of the web console (else `-D web.port`; off when neither). */
+  webPort?: string;
 }
 
 /** Parse a config file: a JSON object, or `key=value` lines (`#` and `!` start comments). */
@@ -124,6 +126,7 @@ export async function runServer(opts: ServerCliOptions): Promise<void> {
   let server: InstanceType<typeof StrataServer> | undefined;
   let metricsClose: (() => Promise<void>) | undefined;
   let gatewayClose: (() => Promise<void>) | undefined;
+  let webClose: (() => Promise<void>) | undefined;
   if (!stop.requested) {
     try {
       server = new StrataServer(coordinator, { host: opts.host, port, maxFrameBytes: config.get('protocol.max.frame'), logger, ...auth });
@@ -143,8 +146,16 @@ export async function runServer(opts: ServerCliOptions): Promise<void> {
           onMetric: (name, n) => coordinator.metrics.inc('gateway', name, n) });
         gatewayClose = gw.close;
       }
+      const webPort = opts.webPort !== undefined ? parsePort(opts.webPort) : config.get('web.port');
+      if (webPort >= 0) {
+        const { startServerConsole } = await import('../web/server-hook.js');
+        webClose = (await startServerConsole({ fs: coordinator, config, dataDir, host: opts.host, port: webPort, logger,
+          ...('users' in auth ? { users: auth.users } : {}) })).close;
+      }
       process.stdout.write(`strata listening on ${bound.host}:${bound.port}\n`);
     } catch (err) {
+      if (webClose) await webClose().catch(() => {});
+      if (gatewayClose) await gatewayClose().catch(() => {});
       await coordinator.close().catch(() => {});
       throw addressInUse(err, opts.host, port) ?? err;
     }
@@ -161,6 +172,7 @@ export async function runServer(opts: ServerCliOptions): Promise<void> {
   if (server) await server.close().catch((err: unknown) => { failure ??= err; });
   if (metricsClose) await metricsClose().catch(() => {});
   if (gatewayClose) await gatewayClose().catch(() => {});
+  if (webClose) await webClose().catch(() => {});
   await coordinator.close().catch((err: unknown) => { failure ??= err; });
   clearTimeout(watchdog);
   if (failure) throw failure;
@@ -226,6 +238,7 @@ export function serverCommand(): Command {
     .option('--host <host>', 'address to listen on', '127.0.0.1')
     .option('--port <port>', 'TCP port (0: any free port, printed on the listening line)', '19998')
     .option('--root-ufs <uri>', 'UFS of the root mount (default file://<data-dir>/ufs)')
+    .option('--web-port <port>', 'port of the web console (default off; -D web.port=N)')
     .option('--config <file>', 'configuration file: key=value lines or a JSON object')
     .option('--users <file>', 'users file: JSON {"users":[{name, accessKeyId, secretKey, role, prefixes?}]} (default <data-dir>/users.json, created with an admin key on first start)')
     .option('--insecure-no-auth', 'accept connections without credentials (tests only; refused unless --host is loopback)', false)

@@ -48,6 +48,10 @@ export const KEYS = {
   's3.gateway.domain': { kind: 'string', default: '', perPath: false, doc: 'Domain of virtual-host style S3 requests (bucket.DOMAIN); empty: path style only.' },
   's3.gateway.multipart.expiry': { kind: 'duration', default: '1d', perPath: false, doc: 'Unfinished S3 multipart uploads older than this are removed with their parts.' },
   's3.gateway.access.log': { kind: 'bool', default: 'false', perPath: false, doc: 'Log one line per S3 request (pino, info level).' },
+  'web.port': { kind: 'int', default: '-1', perPath: false, doc: 'Port of the web console (-1: off, 0: any free port); same address as --host.' },
+  'web.sample.interval': { kind: 'duration', default: '2s', perPath: false, doc: 'How often the web console samples the report for its charts.' },
+  'web.history': { kind: 'duration', default: '15min', perPath: false, doc: 'How much metrics history the web console keeps.' },
+  'web.session.ttl': { kind: 'duration', default: '12h', perPath: false, doc: 'Lifetime of a web console login session.' },
 } as const satisfies Record<string, KeyDef>;
 
 export type ConfigKey = keyof typeof KEYS;
@@ -128,6 +132,10 @@ export interface ConfigValues {
   's3.gateway.domain': string;
   's3.gateway.multipart.expiry': number;
   's3.gateway.access.log': boolean;
+  'web.port': number;
+  'web.sample.interval': number;
+  'web.history': number;
+  'web.session.ttl': number;
 }
 
 /** Parse a key's string value into its typed value. */

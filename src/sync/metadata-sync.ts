@@ -243,6 +243,7 @@ export class MetadataSync {
     };
     const result = await this.d.actors.offload<DirSyncResult>(dir.path, msg);
     this.d.metrics.inc('sync', 'directories');
+    this.d.metrics.inc('sync', 'entries', entriesOf(result.summary));
     this.d.metrics.inc('sync', 'timeMs', Date.now() - t0);
     await this.dropStale(result.staleFileIds);
     if (result.missing) {
@@ -384,6 +385,7 @@ export class MetadataSync {
     }
     this.d.metrics.inc('sync', 'directories', result.directories);
     this.d.metrics.inc('sync', 'flatTreeSyncs');
+    this.d.metrics.inc('sync', 'entries', entriesOf(result.summary));
     this.d.metrics.inc('sync', 'timeMs', Date.now() - t0);
     await this.dropStale(result.staleFileIds);
     if (result.missing) await this.syncSelf(path);
@@ -462,4 +464,9 @@ export class MetadataSync {
       }
     }
   }
+}
+
+/** Entries a sync looked at: created, updated, deleted or unchanged (the `sync.entries` counter). */
+function entriesOf(s: SyncSummary): number {
+  return s.created + s.updated + s.deleted + s.unchanged;
 }
