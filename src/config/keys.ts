@@ -43,6 +43,17 @@ export const KEYS = {
   'worker.threads': { kind: 'int', default: '2', perPath: false, doc: 'Threads of the actor pool (Piscina).' },
   'protocol.max.frame': { kind: 'size', default: '16MB', perPath: false, doc: 'Largest accepted protocol frame.' },
   'metrics.port': { kind: 'int', default: '-1', perPath: false, doc: 'Port of the Prometheus endpoint (-1: off, 0: any).' },
+  // Security (docs/security.md).
+  'mount.allowed.roots': { kind: 'string', default: '', perPath: false, doc: 'Comma-separated file:///dir and s3://bucket[/prefix][?endpoint=URL] targets that mounts may name, besides the root UFS.' },
+  'metrics.host': { kind: 'string', default: '127.0.0.1', perPath: false, doc: 'Interface of the Prometheus endpoint.' },
+  'metrics.token': { kind: 'string', default: '', perPath: false, doc: 'Bearer token the Prometheus endpoint requires (empty: none).' },
+  'active.sync.notify.host': { kind: 'string', default: '127.0.0.1', perPath: false, doc: 'Interface of the S3 bucket-notification endpoint.' },
+  'upload.idle.timeout': { kind: 'duration', default: '30s', perPath: false, doc: 'An upload that receives no data for this long is aborted and its lock released.' },
+  'connection.max.uploads': { kind: 'int', default: '64', perPath: false, doc: 'Uploads one connection may have open at once.' },
+  'server.max.buffered': { kind: 'size', default: '256MB', perPath: false, doc: 'Bytes of incomplete frames and upload data buffered by the server across all connections.' },
+  'server.max.connections': { kind: 'int', default: '1024', perPath: false, doc: 'Connections open at once; more are refused.' },
+  'server.idle.timeout': { kind: 'duration', default: '10min', perPath: false, doc: 'A connection with no call in flight and no frame for this long is closed.' },
+  'path.max.depth': { kind: 'int', default: '512', perPath: false, doc: 'Deepest path accepted (components); deeper is INVALID_PATH.' },
 } as const satisfies Record<string, KeyDef>;
 
 export type ConfigKey = keyof typeof KEYS;
@@ -118,6 +129,16 @@ export interface ConfigValues {
   'worker.threads': number;
   'protocol.max.frame': number;
   'metrics.port': number;
+  'mount.allowed.roots': string;
+  'metrics.host': string;
+  'metrics.token': string;
+  'active.sync.notify.host': string;
+  'upload.idle.timeout': number;
+  'connection.max.uploads': number;
+  'server.max.buffered': number;
+  'server.max.connections': number;
+  'server.idle.timeout': number;
+  'path.max.depth': number;
 }
 
 /** Parse a key's string value into its typed value. */

@@ -41,6 +41,7 @@ import { InstrumentedUfs } from '../ufs/instrumented.js';
 import { createUfs } from '../ufs/registry.js';
 import { LocalUfs } from '../ufs/local/local-ufs.js';
 import type { Ufs } from '../ufs/ufs.js';
+import { AllowedRoots } from '../auth/allowed-roots.js';
 import { DataPath } from './data-path.js';
 import { Metrics } from './metrics.js';
 import { OptionResolver } from './options.js';
@@ -98,6 +99,15 @@ export class Coordinator implements FileSystem {
 
   private readonly ttl: TtlChecker;
   private readonly ids: IdAllocator;
+  /** The targets mounts may name (src/auth/allowed-roots.ts), built on first use. */
+  private get allowedRoots(): AllowedRoots {
+    this.allowedRootsCache ??= new AllowedRoots({
+      list: this.config.get('mount.allowed.roots'), dataDir: this.dataDir,
+      rootUfs: this.mounts.root!.ufsUri, ufsDefaults: this.config.ufsDefaults,
+    });
+    return this.allowedRootsCache;
+  }
+  private allowedRootsCache: AllowedRoots | undefined;
   private readonly cacheOps: CacheManagement;
 
   /** Open (or create) a Strata instance on a data directory. */
@@ -150,6 +160,12 @@ export class Coordinator implements FileSystem {
       notifyPort: config.get('active.sync.notify.port'),
     });
     const c = new Coordinator(metrics, dataDir, config, store, tree, mounts, pathConf, absent, options, blocks, actors, ufsCache, sync, data, persistQueue, activeSync, log);
+    try {
+      void c.allowedRoots; // a malformed mount.allowed.roots fails the start, not the first mount
+    } catch (err) {
+      await c.close().catch(() => undefined);
+      throw err;
+    }
     await c.recover();
     await actors.warmUp();
     persistQueue.start();
@@ -648,6 +664,8 @@ export class Coordinator implements FileSystem {
       else if (!isUfsOptionKey(k)) throw invalidArgument(`unknown mount option ${JSON.stringify(k)}`);
     }
     this.mounts.checkNew(p, ufsUri);
+    // What a mount may reach (mount.allowed.roots, never the data directory): before any UFS call.
+    this.allowedRoots.check(ufsUri, { ...this.config.ufsDefaults, ...opts });
     const under = this.mounts.resolve(p);
     if (under.mount.readOnly) throw readOnly(p, under.mount.path);
     return this.mutate(p, async () => {
