@@ -123,7 +123,15 @@ export async function runServer(opts: ServerCliOptions): Promise<void> {
   let metricsClose: (() => Promise<void>) | undefined;
   if (!stop.requested) {
     try {
-      server = new StrataServer(coordinator, { host: opts.host, port, maxFrameBytes: config.get('protocol.max.frame'), logger, ...auth });
+      server = new StrataServer(coordinator, {
+        host: opts.host, port, maxFrameBytes: config.get('protocol.max.frame'), logger, ...auth,
+        uploadIdleTimeoutMs: config.get('upload.idle.timeout'),
+        maxUploadsPerConnection: config.get('connection.max.uploads'),
+        maxBufferedBytes: config.get('server.max.buffered'),
+        maxConnections: config.get('server.max.connections'),
+        idleTimeoutMs: Math.max(0, config.get('server.idle.timeout')),
+        maxPathDepth: config.get('path.max.depth'),
+      });
       const bound = await server.listen();
       const metricsPort = config.get('metrics.port');
       if (metricsPort >= 0) {

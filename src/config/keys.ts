@@ -52,7 +52,7 @@ export const KEYS = {
   'connection.max.uploads': { kind: 'int', default: '64', perPath: false, doc: 'Uploads one connection may have open at once.' },
   'server.max.buffered': { kind: 'size', default: '256MB', perPath: false, doc: 'Bytes of incomplete frames and upload data buffered by the server across all connections.' },
   'server.max.connections': { kind: 'int', default: '1024', perPath: false, doc: 'Connections open at once; more are refused.' },
-  'server.idle.timeout': { kind: 'duration', default: '10min', perPath: false, doc: 'A connection with no call in flight and no frame for this long is closed.' },
+  'server.idle.timeout': { kind: 'duration', default: '30min', perPath: false, doc: 'A connection with no call in flight and no frame for this long is closed.' },
   'path.max.depth': { kind: 'int', default: '512', perPath: false, doc: 'Deepest path accepted (components); deeper is INVALID_PATH.' },
 } as const satisfies Record<string, KeyDef>;
 
