@@ -23,6 +23,9 @@ export interface ServerCliOptions {
   users?: string;
   /** Serve without credentials (tests; loopback only). */
   insecureNoAuth?: boolean;
+  /** PEM certificate and key: serve the protocol port over TLS. */
+  tlsCert?: string;
+  tlsKey?: string;
 }
 
 /** Parse a config file: a JSON object, or `key=value` lines (`#` and `!` start comments). */
@@ -118,6 +121,7 @@ export async function runServer(opts: ServerCliOptions): Promise<void> {
   const { logger } = await import('../log.js');
 
   const auth = await serverAuth(opts, dataDir, logger);
+  const tlsFiles = await serverTls(opts);
   const coordinator = await Coordinator.open({ dataDir, rootUfs, config, logger });
   let server: InstanceType<typeof StrataServer> | undefined;
   let metricsClose: (() => Promise<void>) | undefined;
@@ -131,14 +135,20 @@ export async function runServer(opts: ServerCliOptions): Promise<void> {
         maxConnections: config.get('server.max.connections'),
         idleTimeoutMs: Math.max(0, config.get('server.idle.timeout')),
         maxPathDepth: config.get('path.max.depth'),
+        ...tlsFiles,
       });
       const bound = await server.listen();
       const metricsPort = config.get('metrics.port');
       if (metricsPort >= 0) {
         const { startMetricsServer } = await import('../server/metrics-http.js');
-        const m = await startMetricsServer(coordinator, opts.host, metricsPort);
+        const metricsHost = config.get('metrics.host');
+        const { isLoopbackHost } = await import('../server/guard.js');
+        if (!isLoopbackHost(metricsHost) && !config.get('metrics.token')) {
+          logger.warn({ host: metricsHost }, 'the metrics endpoint is bound beyond loopback without metrics.token: anyone who reaches it reads the counters');
+        }
+        const m = await startMetricsServer(coordinator, metricsHost, metricsPort, config.get('metrics.token'));
         metricsClose = m.close;
-        logger.info({ port: m.port }, `Prometheus metrics on http://${opts.host}:${m.port}/metrics`);
+        logger.info({ port: m.port }, `Prometheus metrics on http://${metricsHost}:${m.port}/metrics`);
       }
       process.stdout.write(`strata listening on ${bound.host}:${bound.port}\n`);
     } catch (err) {
@@ -182,6 +192,16 @@ Promise<{ users: import('../auth/users.js').UserStore } | { insecureNoAuth: true
   return { users: store };
 }
 
+/** `--tls-cert` and `--tls-key` (both or neither), read before anything listens. */
+async function serverTls(opts: ServerCliOptions): Promise<{ tls?: { cert: Buffer; key: Buffer } }> {
+  if (opts.tlsCert === undefined && opts.tlsKey === undefined) return {};
+  if (opts.tlsCert === undefined || opts.tlsKey === undefined) throw usageError('--tls-cert and --tls-key go together');
+  const read = async (f: string, flag: string): Promise<Buffer> => readFile(f).catch((err: NodeJS.ErrnoException) => {
+    throw usageError(`${flag}: cannot read ${f}: ${err.code ?? err.message}`);
+  });
+  return { tls: { cert: await read(opts.tlsCert, '--tls-cert'), key: await read(opts.tlsKey, '--tls-key') } };
+}
+
 /**
  * Install SIGTERM/SIGINT handlers: the first signal resolves `promise` (a clean shutdown),
  * a second one exits with 1 at once.
@@ -213,6 +233,8 @@ export function serverCommand(): Command {
     .option('--root-ufs <uri>', 'UFS of the root mount (default file://<data-dir>/ufs)')
     .option('--config <file>', 'configuration file: key=value lines or a JSON object')
     .option('--users <file>', 'users file: JSON {"users":[{name, accessKeyId, secretKey, role, prefixes?}]} (default <data-dir>/users.json, created with an admin key on first start)')
+    .option('--tls-cert <file>', 'PEM certificate (chain): serve the protocol port over TLS')
+    .option('--tls-key <file>', 'PEM private key of --tls-cert')
     .option('--insecure-no-auth', 'accept connections without credentials (tests only; refused unless --host is loopback)', false)
     .addOption(new Option('--preset <name>', `a recommended set-up (${presetNames().join(', ')})`))
     .option('-D, --define <key=value>', 'a configuration key (repeatable), e.g. -D metadata.sync.interval=1min',

@@ -47,7 +47,6 @@ export const KEYS = {
   'mount.allowed.roots': { kind: 'string', default: '', perPath: false, doc: 'Comma-separated file:///dir and s3://bucket[/prefix][?endpoint=URL] targets that mounts may name, besides the root UFS.' },
   'metrics.host': { kind: 'string', default: '127.0.0.1', perPath: false, doc: 'Interface of the Prometheus endpoint.' },
   'metrics.token': { kind: 'string', default: '', perPath: false, doc: 'Bearer token the Prometheus endpoint requires (empty: none).' },
-  'active.sync.notify.host': { kind: 'string', default: '127.0.0.1', perPath: false, doc: 'Interface of the S3 bucket-notification endpoint.' },
   'upload.idle.timeout': { kind: 'duration', default: '30s', perPath: false, doc: 'An upload that receives no data for this long is aborted and its lock released.' },
   'connection.max.uploads': { kind: 'int', default: '64', perPath: false, doc: 'Uploads one connection may have open at once.' },
   'server.max.buffered': { kind: 'size', default: '256MB', perPath: false, doc: 'Bytes of incomplete frames and upload data buffered by the server across all connections.' },
@@ -132,7 +131,6 @@ export interface ConfigValues {
   'mount.allowed.roots': string;
   'metrics.host': string;
   'metrics.token': string;
-  'active.sync.notify.host': string;
   'upload.idle.timeout': number;
   'connection.max.uploads': number;
   'server.max.buffered': number;

@@ -4,6 +4,7 @@
 // directions; a bad frame or a protocol violation closes that one connection, never the server.
 
 import net from 'node:net';
+import tls from 'node:tls';
 import { ErrorCode, StrataError, toStrataError } from '../errors.js';
 import type { FileSystem } from '../fs.js';
 import { logger as rootLogger, type Logger } from '../log.js';
@@ -53,6 +54,8 @@ export interface StrataServerOptions {
   idleTimeoutMs?: number;
   /** Deepest path (in components) accepted in a call; deeper is INVALID_PATH (default 512). */
   maxPathDepth?: number;
+  /** Serve TLS instead of plain TCP: PEM certificate (chain) and private key. */
+  tls?: { cert: string | Buffer; key: string | Buffer };
 }
 
 /** Largest bytes chunk sent in one data frame; larger chunks from the FileSystem are split. */
@@ -66,7 +69,7 @@ const WRITE_BACKLOG_PAUSE = 8 * 1024 * 1024;
 
 /** Serves one FileSystem over TCP. */
 export class StrataServer {
-  private readonly server: net.Server;
+  private readonly server: net.Server | tls.Server;
   private readonly conns = new Set<Connection>();
   private readonly log: Logger;
   private readonly host: string;
@@ -113,7 +116,16 @@ export class StrataServer {
       throw new StrataError(ErrorCode.INVALID_ARGUMENT,
         `refusing to listen on ${this.host} without credentials: --insecure-no-auth is only allowed on a loopback address`);
     }
-    this.server = net.createServer({ noDelay: true }, (socket) => this.accept(socket));
+    this.server = opts.tls
+      ? tls.createServer({ cert: opts.tls.cert, key: opts.tls.key, minVersion: 'TLSv1.2', noDelay: true }, (socket) => this.accept(socket))
+      : net.createServer({ noDelay: true }, (socket) => this.accept(socket));
+    if (opts.tls) {
+      // A failed TLS handshake never reaches accept(): log it, rate limited.
+      this.server.on('tlsClientError', (err) => {
+        const n = this.settings.logLimiter.admit('tls-handshake');
+        if (n > 0) this.log.info({ err: err.message, ...(n > 1 ? { similar: n } : {}) }, 'TLS handshake failed');
+      });
+    }
     this.server.on('error', (err) => this.log.error({ err }, 'server socket error'));
   }
 
