@@ -18,7 +18,9 @@ if (mode === 'echo') {
   port = e.port;
   stop = () => e.close();
 } else {
-  const config = new ServerConfig([JSON.parse(configJson ?? '{}') as Record<string, string>]);
+  // The benches mount trees anywhere on this machine and S3 on loopback: an operator's list.
+  const allowed = { 'mount.allowed.roots': 'file:///,s3://*?endpoint=http://127.0.0.1:*' };
+  const config = new ServerConfig([allowed, JSON.parse(configJson ?? '{}') as Record<string, string>]);
   const c = await Coordinator.open({ dataDir: dataDir!, config, logger });
   const srv = new StrataServer(c, { host: '127.0.0.1', port: 0, logger, insecureNoAuth: true });
   port = (await srv.listen()).port;

@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { Coordinator } from '../src/coordinator/coordinator.js';
 import { ServerConfig } from '../src/config/keys.js';
+import { TEST_ALLOWED_ROOTS } from './helpers/fixture.js';
 import { freshBucket, s3Options } from './helpers/s3.js';
 import type { FreshBucket } from './helpers/s3.js';
 import { s3Proxy } from './helpers/tcp-proxy.js';
@@ -37,7 +38,7 @@ test.before(async () => {
   // A long back-off: only the outage probe can bring the files in quickly.
   fs = await Coordinator.open({
     dataDir: dir,
-    config: new ServerConfig([{ 'persist.initial.wait': '0ms', 'persist.max.interval': '10min' }]),
+    config: new ServerConfig([{ 'persist.initial.wait': '0ms', 'persist.max.interval': '10min', 'mount.allowed.roots': TEST_ALLOWED_ROOTS }]),
   });
   await fs.createDirectory('/data');
   await fs.mount('/data/s3', `s3://${bucket.bucket}/p`, { options: s3Options(bucket.server, { endpoint: proxy.endpoint, 'ufs.timeout': '1s' }) });

@@ -116,7 +116,21 @@ export function addClientOptions(cmd: Command): Command {
     .addOption(new Option('--token <ACCESSKEYID:SECRET>', 'credential (default: STRATA_TOKEN, else <data-dir>/admin.key)').env('STRATA_TOKEN'))
     .addOption(new Option('--data-dir <dir>', 'data directory of a local server, whose admin.key is used when no token is given')
       .env('STRATA_DATA_DIR').default('./strata-data'))
+    .option('--tls', 'connect with TLS (implied by --ca)', false)
+    .addOption(new Option('--ca <file>', 'PEM certificate of the CA (or the self-signed server certificate) to trust').env('STRATA_CA'))
     .option('--json', 'print JSON instead of human output', false);
+}
+
+/** The TLS option of a client command: `--ca FILE` (implies TLS) or `--tls`, else plain TCP. */
+export function tlsOption(all: Record<string, unknown>): { tls?: true | { ca: Buffer } } {
+  if (typeof all.ca === 'string' && all.ca) {
+    try {
+      return { tls: { ca: readFileSync(all.ca) } };
+    } catch (err) {
+      throw usageError(`--ca: cannot read ${all.ca}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    }
+  }
+  return all.tls ? { tls: true } : {};
 }
 
 /**
@@ -160,7 +174,7 @@ export function clientAction(
         try {
           const { StrataClient } = await import('../client/tcp-client.js');
           const token = findToken(all);
-          const connected: FileSystem = await StrataClient.connect(target, token ? { token } : {});
+          const connected: FileSystem = await StrataClient.connect(target, { ...(token ? { token } : {}), ...tlsOption(all) });
           client = connected;
           return connected;
         } catch (err) {

@@ -27,6 +27,9 @@ export interface ServerCliOptions {
   s3Port?: string;
   /** Port of the web console (else `-D web.port`; off when neither). */
   webPort?: string;
+  /** PEM certificate and key: serve the protocol port over TLS. */
+  tlsCert?: string;
+  tlsKey?: string;
 }
 
 /** Parse a config file: a JSON object, or `key=value` lines (`#` and `!` start comments). */
@@ -122,6 +125,7 @@ export async function runServer(opts: ServerCliOptions): Promise<void> {
   const { logger } = await import('../log.js');
 
   const auth = await serverAuth(opts, dataDir, logger);
+  const tlsFiles = await serverTls(opts);
   const coordinator = await Coordinator.open({ dataDir, rootUfs, config, logger });
   let server: InstanceType<typeof StrataServer> | undefined;
   let metricsClose: (() => Promise<void>) | undefined;
@@ -129,14 +133,28 @@ export async function runServer(opts: ServerCliOptions): Promise<void> {
   let webClose: (() => Promise<void>) | undefined;
   if (!stop.requested) {
     try {
-      server = new StrataServer(coordinator, { host: opts.host, port, maxFrameBytes: config.get('protocol.max.frame'), logger, ...auth });
+      server = new StrataServer(coordinator, {
+        host: opts.host, port, maxFrameBytes: config.get('protocol.max.frame'), logger, ...auth,
+        uploadIdleTimeoutMs: config.get('upload.idle.timeout'),
+        maxUploadsPerConnection: config.get('connection.max.uploads'),
+        maxBufferedBytes: config.get('server.max.buffered'),
+        maxConnections: config.get('server.max.connections'),
+        idleTimeoutMs: Math.max(0, config.get('server.idle.timeout')),
+        maxPathDepth: config.get('path.max.depth'),
+        ...tlsFiles,
+      });
       const bound = await server.listen();
       const metricsPort = config.get('metrics.port');
       if (metricsPort >= 0) {
         const { startMetricsServer } = await import('../server/metrics-http.js');
-        const m = await startMetricsServer(coordinator, opts.host, metricsPort);
+        const metricsHost = config.get('metrics.host');
+        const { isLoopbackHost } = await import('../server/guard.js');
+        if (!isLoopbackHost(metricsHost) && !config.get('metrics.token')) {
+          logger.warn({ host: metricsHost }, 'the metrics endpoint is bound beyond loopback without metrics.token: anyone who reaches it reads the counters');
+        }
+        const m = await startMetricsServer(coordinator, metricsHost, metricsPort, config.get('metrics.token'));
         metricsClose = m.close;
-        logger.info({ port: m.port }, `Prometheus metrics on http://${opts.host}:${m.port}/metrics`);
+        logger.info({ port: m.port }, `Prometheus metrics on http://${metricsHost}:${m.port}/metrics`);
       }
       const s3Port = opts.s3Port !== undefined ? parsePort(opts.s3Port) : config.get('s3.gateway.port');
       if (s3Port >= 0) {
@@ -209,6 +227,16 @@ Promise<{ users: import('../auth/users.js').UserStore } | { insecureNoAuth: true
   return { users: store };
 }
 
+/** `--tls-cert` and `--tls-key` (both or neither), read before anything listens. */
+async function serverTls(opts: ServerCliOptions): Promise<{ tls?: { cert: Buffer; key: Buffer } }> {
+  if (opts.tlsCert === undefined && opts.tlsKey === undefined) return {};
+  if (opts.tlsCert === undefined || opts.tlsKey === undefined) throw usageError('--tls-cert and --tls-key go together');
+  const read = async (f: string, flag: string): Promise<Buffer> => readFile(f).catch((err: NodeJS.ErrnoException) => {
+    throw usageError(`${flag}: cannot read ${f}: ${err.code ?? err.message}`);
+  });
+  return { tls: { cert: await read(opts.tlsCert, '--tls-cert'), key: await read(opts.tlsKey, '--tls-key') } };
+}
+
 /**
  * Install SIGTERM/SIGINT handlers: the first signal resolves `promise` (a clean shutdown),
  * a second one exits with 1 at once.
@@ -241,6 +269,8 @@ export function serverCommand(): Command {
     .option('--web-port <port>', 'port of the web console (default off; -D web.port=N)')
     .option('--config <file>', 'configuration file: key=value lines or a JSON object')
     .option('--users <file>', 'users file: JSON {"users":[{name, accessKeyId, secretKey, role, prefixes?}]} (default <data-dir>/users.json, created with an admin key on first start)')
+    .option('--tls-cert <file>', 'PEM certificate (chain): serve the protocol port over TLS')
+    .option('--tls-key <file>', 'PEM private key of --tls-cert')
     .option('--insecure-no-auth', 'accept connections without credentials (tests only; refused unless --host is loopback)', false)
     .option('--s3-port <port>', 'serve the S3 gateway on this port (default: s3.gateway.port, off)')
     .addOption(new Option('--preset <name>', `a recommended set-up (${presetNames().join(', ')})`))

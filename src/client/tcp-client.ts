@@ -4,6 +4,7 @@
 // the connection rejects every pending call with CONNECTION_CLOSED.
 
 import net from 'node:net';
+import tls from 'node:tls';
 import { ErrorCode, StrataError } from '../errors.js';
 import type { DataSource, FileSystem } from '../fs.js';
 import type {
@@ -37,6 +38,20 @@ export interface StrataClientOptions {
    * (default: the STRATA_TOKEN environment variable; none when it is unset).
    */
   token?: string | Credential;
+  /**
+   * Speak TLS: `true` (system CAs) or `{ ca }` (PEM of the CA or self-signed certificate to
+   * trust), `servername` for SNI/verification when it differs from the host.
+   */
+  tls?: boolean | { ca?: string | Buffer; servername?: string };
+}
+
+/** Options of a TLS connection: SNI for host names (not for IP addresses), an extra CA when given. */
+function tlsOptions(host: string, port: number, t: { ca?: string | Buffer; servername?: string }): tls.ConnectionOptions {
+  const o: tls.ConnectionOptions = { host, port };
+  if (t.ca !== undefined) o.ca = t.ca;
+  const sni = t.servername ?? (net.isIP(host) ? undefined : host);
+  if (sni !== undefined) o.servername = sni;
+  return o;
 }
 
 /** The credential a client sends: the `token` option, else STRATA_TOKEN, else none. */
@@ -125,7 +140,10 @@ export class StrataClient implements FileSystem {
   static async connect(address: string | { host: string; port: number }, opts: StrataClientOptions = {}): Promise<StrataClient> {
     const { host, port } = parseAddress(address);
     const timeoutMs = opts.timeoutMs ?? 10_000;
-    const socket = net.connect({ host, port, noDelay: true });
+    const t = opts.tls === true ? {} : opts.tls || undefined;
+    const socket = t
+      ? tls.connect(tlsOptions(host, port, t))
+      : net.connect({ host, port, noDelay: true });
     const where = `${host}:${port}`;
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
@@ -133,7 +151,7 @@ export class StrataClient implements FileSystem {
     });
     try {
       await Promise.race([timeout, new Promise<void>((resolve, reject) => {
-        socket.once('connect', resolve);
+        socket.once(t ? 'secureConnect' : 'connect', resolve);
         socket.once('error', (err) => reject(new StrataError(ErrorCode.CONNECTION_CLOSED,
           `cannot connect to ${where}: ${err.message}`, { cause: err })));
       })]);

@@ -52,6 +52,16 @@ export const KEYS = {
   'web.sample.interval': { kind: 'duration', default: '2s', perPath: false, doc: 'How often the web console samples the report for its charts.' },
   'web.history': { kind: 'duration', default: '15min', perPath: false, doc: 'How much metrics history the web console keeps.' },
   'web.session.ttl': { kind: 'duration', default: '12h', perPath: false, doc: 'Lifetime of a web console login session.' },
+  // Security (docs/security.md).
+  'mount.allowed.roots': { kind: 'string', default: '', perPath: false, doc: 'Comma-separated file:///dir and s3://bucket[/prefix][?endpoint=URL] targets that mounts may name, besides the root UFS.' },
+  'metrics.host': { kind: 'string', default: '127.0.0.1', perPath: false, doc: 'Interface of the Prometheus endpoint.' },
+  'metrics.token': { kind: 'string', default: '', perPath: false, doc: 'Bearer token the Prometheus endpoint requires (empty: none).' },
+  'upload.idle.timeout': { kind: 'duration', default: '30s', perPath: false, doc: 'An upload that receives no data for this long is aborted and its lock released.' },
+  'connection.max.uploads': { kind: 'int', default: '64', perPath: false, doc: 'Uploads one connection may have open at once.' },
+  'server.max.buffered': { kind: 'size', default: '256MB', perPath: false, doc: 'Bytes of incomplete frames and upload data buffered by the server across all connections.' },
+  'server.max.connections': { kind: 'int', default: '1024', perPath: false, doc: 'Connections open at once; more are refused.' },
+  'server.idle.timeout': { kind: 'duration', default: '30min', perPath: false, doc: 'A connection with no call in flight and no frame for this long is closed.' },
+  'path.max.depth': { kind: 'int', default: '512', perPath: false, doc: 'Deepest path accepted (components); deeper is INVALID_PATH.' },
 } as const satisfies Record<string, KeyDef>;
 
 export type ConfigKey = keyof typeof KEYS;
@@ -136,6 +146,15 @@ export interface ConfigValues {
   'web.sample.interval': number;
   'web.history': number;
   'web.session.ttl': number;
+  'mount.allowed.roots': string;
+  'metrics.host': string;
+  'metrics.token': string;
+  'upload.idle.timeout': number;
+  'connection.max.uploads': number;
+  'server.max.buffered': number;
+  'server.max.connections': number;
+  'server.idle.timeout': number;
+  'path.max.depth': number;
 }
 
 /** Parse a key's string value into its typed value. */

@@ -45,6 +45,7 @@ import { createUfs } from '../ufs/registry.js';
 import { LocalUfs } from '../ufs/local/local-ufs.js';
 import { UfsChangedError } from '../ufs/ufs.js';
 import type { Ufs } from '../ufs/ufs.js';
+import { AllowedRoots } from '../auth/allowed-roots.js';
 import { DataPath } from './data-path.js';
 import { IntentRecovery } from './intent-recovery.js';
 import { Metrics } from './metrics.js';
@@ -111,6 +112,15 @@ export class Coordinator implements FileSystem {
   /** Intents of operations that change a UFS and then the namespace (see src/meta/intents.ts). */
   private readonly journal: IntentJournal;
   private readonly recovery: IntentRecovery;
+  /** The targets mounts may name (src/auth/allowed-roots.ts), built on first use. */
+  private get allowedRoots(): AllowedRoots {
+    this.allowedRootsCache ??= new AllowedRoots({
+      list: this.config.get('mount.allowed.roots'), dataDir: this.dataDir,
+      rootUfs: this.mounts.root!.ufsUri, ufsDefaults: this.config.ufsDefaults,
+    });
+    return this.allowedRootsCache;
+  }
+  private allowedRootsCache: AllowedRoots | undefined;
   private readonly cacheOps: CacheManagement;
 
   /** The exclusive lock on the data directory, held until close(). */
@@ -183,6 +193,12 @@ export class Coordinator implements FileSystem {
       notifyPort: config.get('active.sync.notify.port'),
     });
     const c = new Coordinator(metrics, dataDir, config, store, tree, mounts, pathConf, absent, options, blocks, actors, ufsCache, sync, data, persistQueue, activeSync, log);
+    try {
+      void c.allowedRoots; // a malformed mount.allowed.roots fails the start, not the first mount
+    } catch (err) {
+      await c.close().catch(() => undefined);
+      throw err;
+    }
     await c.recover();
     await actors.warmUp();
     persistQueue.start();
@@ -809,6 +825,8 @@ export class Coordinator implements FileSystem {
     // Parse the URI first: a malformed one (s3:// without a bucket) is INVALID_ARGUMENT, not a conflict.
     await createUfs(ufsUri, { ...this.config.ufsDefaults, ...opts }).close();
     this.mounts.checkNew(p, ufsUri);
+    // What a mount may reach (mount.allowed.roots, never the data directory): before any UFS call.
+    this.allowedRoots.check(ufsUri, { ...this.config.ufsDefaults, ...opts });
     const under = this.mounts.resolve(p);
     if (under.mount.readOnly) throw readOnly(p, under.mount.path);
     return this.mutate(p, async () => {

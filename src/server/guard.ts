@@ -34,3 +34,24 @@ export class LogLimiter {
     return n;
   }
 }
+
+/** Something the budget can let read again. */
+export interface Pausable { resumeFrom(why: 'budget'): void }
+
+/**
+ * The server-wide budget of bytes buffered for incomplete frames and upload data. Holders
+ * that were paused for it resume once the total is back under 3/4 of the maximum.
+ */
+export class BufferBudget {
+  total = 0;
+  readonly paused = new Set<Pausable>();
+
+  constructor(readonly max: number) {}
+
+  change(delta: number): void {
+    this.total += delta;
+    if (delta < 0 && this.paused.size > 0 && this.total <= this.max * 0.75) {
+      for (const p of [...this.paused]) p.resumeFrom('budget');
+    }
+  }
+}

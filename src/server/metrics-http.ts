@@ -1,6 +1,9 @@
 // The Prometheus endpoint: GET /metrics answers the coordinator's counters and gauges in
-// the text exposition format; everything else is 404. Off unless `metrics.port` is set.
+// the text exposition format; everything else is 404. Off unless `metrics.port` is set;
+// binds `metrics.host` (loopback by default) and, with `metrics.token`, answers 401 to any
+// request without `Authorization: Bearer <token>` (compared in constant time).
 
+import { timingSafeEqual, createHash } from 'node:crypto';
 import { createServer } from 'node:http';
 import type { Server } from 'node:http';
 
@@ -8,9 +11,23 @@ export interface MetricsSource {
   prometheus(): Promise<string>;
 }
 
-/** Serve /metrics on host:port (0 = any free port); resolves with the bound port. */
-export async function startMetricsServer(source: MetricsSource, host: string, port: number): Promise<{ port: number; close(): Promise<void> }> {
+/** True when the request carries `Authorization: Bearer <token>` (hashes compared, constant time). */
+function bearerOk(header: string | undefined, token: string): boolean {
+  const m = /^Bearer\s+(\S+)\s*$/i.exec(header ?? '');
+  const digest = (s: string): Buffer => createHash('sha256').update(s).digest();
+  return m !== null && timingSafeEqual(digest(m[1]!), digest(token));
+}
+
+/**
+ * Serve /metrics on host:port (0 = any free port); resolves with the bound port. With
+ * `token`, requests need `Authorization: Bearer <token>`.
+ */
+export async function startMetricsServer(source: MetricsSource, host: string, port: number, token = ''): Promise<{ port: number; close(): Promise<void> }> {
   const server: Server = createServer((req, res) => {
+    if (token && !bearerOk(req.headers.authorization, token)) {
+      res.writeHead(401, { 'content-type': 'text/plain', 'www-authenticate': 'Bearer' }).end('unauthorized\n');
+      return;
+    }
     if (req.method !== 'GET' || (req.url ?? '').split('?')[0] !== '/metrics') {
       res.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');
       return;

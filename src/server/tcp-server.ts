@@ -4,10 +4,11 @@
 // directions; a bad frame or a protocol violation closes that one connection, never the server.
 
 import net from 'node:net';
+import tls from 'node:tls';
 import { ErrorCode, StrataError, toStrataError } from '../errors.js';
 import type { FileSystem } from '../fs.js';
 import { logger as rootLogger, type Logger } from '../log.js';
-import { DEFAULT_MAX_FRAME_BYTES, FrameDecoder } from '../protocol/codec.js';
+import { DEFAULT_MAX_FRAME_BYTES, FrameDecoder, encodeFrame } from '../protocol/codec.js';
 import {
   INITIAL_UPLOAD_CREDIT,
   DEFAULT_PORT, OPS, PROTOCOL_VERSION, checkArgs, isOpName, parseClientMessage, toWireError,
@@ -16,7 +17,7 @@ import {
 import { Outbox } from '../protocol/outbox.js';
 import { withUser } from '../auth/access.js';
 import type { User, UserStore } from '../auth/users.js';
-import { LogLimiter, isLoopbackHost } from './guard.js';
+import { BufferBudget, LogLimiter, isLoopbackHost } from './guard.js';
 
 export interface StrataServerOptions {
   /** Interface to listen on (default 127.0.0.1). */
@@ -41,18 +42,34 @@ export interface StrataServerOptions {
   users?: UserStore;
   /** Serve every connection without a credential (tests only; refused unless `host` is loopback). */
   insecureNoAuth?: boolean;
+  /** An upload that receives no data for this long is aborted with TIMEOUT (default 30 s). */
+  uploadIdleTimeoutMs?: number;
+  /** Uploads one connection may have open at once; more get RESOURCE_EXHAUSTED (default 64). */
+  maxUploadsPerConnection?: number;
+  /** Bytes buffered for incomplete frames and upload data across all connections (default 256 MiB). */
+  maxBufferedBytes?: number;
+  /** Connections open at once; more are refused with RESOURCE_EXHAUSTED (default 1024). */
+  maxConnections?: number;
+  /** A connection with no call in flight that sends nothing for this long is closed (default 30 min; 0 = never). */
+  idleTimeoutMs?: number;
+  /** Deepest path (in components) accepted in a call; deeper is INVALID_PATH (default 512). */
+  maxPathDepth?: number;
+  /** Serve TLS instead of plain TCP: PEM certificate (chain) and private key. */
+  tls?: { cert: string | Buffer; key: string | Buffer };
 }
 
 /** Largest bytes chunk sent in one data frame; larger chunks from the FileSystem are split. */
 const MAX_DATA_CHUNK = 1024 * 1024;
 /** Largest FileInfo[] page sent in one data frame; larger pages are split. */
 const MAX_PAGE_ENTRIES = 1000;
+/** Under budget pressure, connections holding more than this keep reading (small frames pass). */
+const BUDGET_SMALL_HOLDER = 64 * 1024;
 /** Stop reading requests from a client that does not read its responses past this backlog. */
 const WRITE_BACKLOG_PAUSE = 8 * 1024 * 1024;
 
 /** Serves one FileSystem over TCP. */
 export class StrataServer {
-  private readonly server: net.Server;
+  private readonly server: net.Server | tls.Server;
   private readonly conns = new Set<Connection>();
   private readonly log: Logger;
   private readonly host: string;
@@ -62,6 +79,9 @@ export class StrataServer {
   private listening = false;
   /** Settings shared by every connection. */
   readonly settings: ConnectionSettings;
+  private readonly maxConnections: number;
+  /** Periodic checks: idle connections, stalled uploads, the buffer budget. */
+  private sweeper: NodeJS.Timeout | undefined;
 
   /**
    * @param fs what to serve: any FileSystem implementation.
@@ -79,7 +99,13 @@ export class StrataServer {
       serverName: opts.serverName ?? 'strata',
       users: opts.users,
       logLimiter: new LogLimiter(),
+      uploadIdleTimeoutMs: opts.uploadIdleTimeoutMs ?? 30_000,
+      maxUploads: Math.max(1, opts.maxUploadsPerConnection ?? 64),
+      budget: new BufferBudget(opts.maxBufferedBytes ?? 256 * 1024 * 1024),
+      idleTimeoutMs: opts.idleTimeoutMs ?? 30 * 60_000,
+      maxPathDepth: opts.maxPathDepth ?? 512,
     };
+    this.maxConnections = Math.max(1, opts.maxConnections ?? 1024);
     if (!opts.users && !opts.insecureNoAuth) {
       throw new StrataError(ErrorCode.INVALID_ARGUMENT, 'a StrataServer needs users (a UserStore) or insecureNoAuth: true');
     }
@@ -90,7 +116,16 @@ export class StrataServer {
       throw new StrataError(ErrorCode.INVALID_ARGUMENT,
         `refusing to listen on ${this.host} without credentials: --insecure-no-auth is only allowed on a loopback address`);
     }
-    this.server = net.createServer({ noDelay: true }, (socket) => this.accept(socket));
+    this.server = opts.tls
+      ? tls.createServer({ cert: opts.tls.cert, key: opts.tls.key, minVersion: 'TLSv1.2', noDelay: true }, (socket) => this.accept(socket))
+      : net.createServer({ noDelay: true }, (socket) => this.accept(socket));
+    if (opts.tls) {
+      // A failed TLS handshake never reaches accept(): log it, rate limited.
+      this.server.on('tlsClientError', (err) => {
+        const n = this.settings.logLimiter.admit('tls-handshake');
+        if (n > 0) this.log.info({ err: err.message, ...(n > 1 ? { similar: n } : {}) }, 'TLS handshake failed');
+      });
+    }
     // Before listening, an error (EADDRINUSE) rejects listen() and is reported by the caller once.
     this.server.on('error', (err) => { if (this.listening) this.log.error({ err }, 'server socket error'); });
   }
@@ -105,6 +140,7 @@ export class StrataServer {
       this.server.listen(this.port, this.host, () => {
         this.server.off('error', onError);
         this.listening = true;
+        this.startSweeper();
         const a = this.address();
         this.log.debug(a, 'listening');
         resolve(a);
@@ -124,9 +160,36 @@ export class StrataServer {
     return this.conns.size;
   }
 
+  /** Bytes currently buffered for incomplete frames and uploads, across connections. */
+  get bufferedBytes(): number {
+    return this.settings.budget.total;
+  }
+
+  private startSweeper(): void {
+    const s = this.settings;
+    const every = Math.max(50, Math.min(1000, s.uploadIdleTimeoutMs / 4, s.idleTimeoutMs > 0 ? s.idleTimeoutMs / 4 : 1000));
+    this.sweeper = setInterval(() => this.sweep(), every);
+    this.sweeper.unref();
+  }
+
+  /** Close idle connections, abort stalled uploads, and past the budget close the largest buffer holder. */
+  private sweep(): void {
+    const now = Date.now();
+    for (const c of this.conns) c.sweep(now);
+    const budget = this.settings.budget;
+    if (budget.total > budget.max) {
+      let worst: Connection | undefined;
+      for (const c of this.conns) if (!worst || c.bufferedBytes > worst.bufferedBytes) worst = c;
+      worst?.overBudget();
+    } else if (budget.paused.size > 0) {
+      for (const p of [...budget.paused]) p.resumeFrom('budget');
+    }
+  }
+
   /** Stop accepting, end every connection (abandoning its calls and streams) and wait until all are closed. */
   close(): Promise<void> {
     if (this.closing) return this.closing;
+    clearInterval(this.sweeper);
     this.closing = new Promise<void>((resolve) => {
       if (!this.listening) {
         for (const c of this.conns) c.shutdown();
@@ -144,6 +207,17 @@ export class StrataServer {
       socket.destroy();
       return;
     }
+    if (this.conns.size >= this.maxConnections) {
+      const n = this.settings.logLimiter.admit('max-connections');
+      if (n > 0) this.log.warn({ limit: this.maxConnections, ...(n > 1 ? { similar: n } : {}) }, 'refusing a connection: server.max.connections reached');
+      socket.on('error', () => {});
+      socket.end(encodeFrame({ t: 'error', err: { code: ErrorCode.RESOURCE_EXHAUSTED,
+        message: `too many connections (server.max.connections = ${this.maxConnections})` } }));
+      setTimeout(() => socket.destroy(), 1000).unref();
+      return;
+    }
+    // Dead peers are found by the kernel (keepalive probes), not only by the idle timeout.
+    socket.setKeepAlive(true, 60_000);
     const id = this.nextConnId++;
     const log = this.log.child({ conn: id, remote: `${socket.remoteAddress}:${socket.remotePort}` });
     const conn = new Connection(socket, this.fs, this.settings, log);
@@ -162,6 +236,11 @@ interface ConnectionSettings {
   users: UserStore | undefined;
   /** Rate limit of the log lines about refused connections. */
   logLimiter: LogLimiter;
+  uploadIdleTimeoutMs: number;
+  maxUploads: number;
+  budget: BufferBudget;
+  idleTimeoutMs: number;
+  maxPathDepth: number;
 }
 
 /** One call in flight on a connection. */
@@ -195,12 +274,19 @@ class Connection {
   private state: 'hello' | 'open' | 'closed' = 'hello';
   private readonly helloTimer: NodeJS.Timeout;
   private drainWaiters: (() => void)[] = [];
-  private readPaused = false;
   private readonly onMessageBound = (m: ClientMessage): void => this.onMessage(m);
   /** What this connection serves: the base FileSystem as seen by the authenticated user. */
   private fs: FileSystem;
   /** The authenticated user (undefined before hello, or without authentication). */
   user: User | undefined;
+  /** Last time a frame arrived (for server.idle.timeout). */
+  private lastActivity = Date.now();
+  /** Uploads open on this connection. */
+  private uploads = 0;
+  /** Bytes of this connection counted in the server's budget (incomplete frame + upload queues). */
+  bufferedBytes = 0;
+  /** Why reading is paused: the client does not read (write), or the buffer budget is spent. */
+  private readonly pauses = new Set<'write' | 'budget'>();
 
   constructor(
     private readonly socket: net.Socket,
@@ -239,23 +325,78 @@ class Connection {
 
   private onData(chunk: Buffer): void {
     if (this.state === 'closed') return;
+    this.lastActivity = Date.now();
     try {
       this.decoder.push(chunk, this.onMessageBound);
     } catch (err) {
       this.fail(toStrataError(err, ErrorCode.BAD_REQUEST));
       return;
     }
-    if (!this.readPaused && this.socket.writableLength > WRITE_BACKLOG_PAUSE) {
-      this.readPaused = true;
-      this.socket.pause();
+    this.account();
+    if (this.socket.writableLength > WRITE_BACKLOG_PAUSE) this.pauseFor('write');
+    // Past the budget, a connection holding more than a small frame waits (back-pressure);
+    // small control frames of other clients still pass.
+    const budget = this.settings.budget;
+    if (budget.total > budget.max && this.bufferedBytes > BUDGET_SMALL_HOLDER) this.pauseFor('budget');
+  }
+
+  private pauseFor(why: 'write' | 'budget'): void {
+    if (this.state === 'closed' || this.pauses.has(why)) return;
+    this.pauses.add(why);
+    if (why === 'budget') this.settings.budget.paused.add(this);
+    this.socket.pause();
+  }
+
+  /** Lift one reason for pausing; reading resumes when none is left. */
+  resumeFrom(why: 'write' | 'budget'): void {
+    if (!this.pauses.delete(why)) return;
+    if (why === 'budget') this.settings.budget.paused.delete(this);
+    if (this.pauses.size === 0 && this.state !== 'closed') this.socket.resume();
+  }
+
+  /** Bring this connection's share of the server's buffer budget up to date. */
+  account(): void {
+    let now = this.state === 'closed' ? 0 : this.decoder.buffered;
+    if (now > 0 || this.uploads > 0) {
+      for (const c of this.calls.values()) {
+        const ch = (c as UploadCall).channel;
+        if (ch) now += ch.queuedBytes;
+      }
+    }
+    if (now === this.bufferedBytes) return;
+    this.settings.budget.change(now - this.bufferedBytes);
+    this.bufferedBytes = now;
+  }
+
+  /** The server is over its buffer budget and this connection holds the most: close it. */
+  overBudget(): void {
+    this.fail(new StrataError(ErrorCode.RESOURCE_EXHAUSTED,
+      `the server's buffer budget (server.max.buffered = ${this.settings.budget.max} bytes) is spent and this connection holds the most (${this.bufferedBytes} bytes)`));
+  }
+
+  /** Periodic check: idle timeout, and uploads that sent nothing for upload.idle.timeout. */
+  sweep(now: number): void {
+    if (this.state !== 'open') return;
+    const s = this.settings;
+    if (s.idleTimeoutMs > 0 && this.calls.size === 0 && now - this.lastActivity > s.idleTimeoutMs) {
+      this.fail(new StrataError(ErrorCode.TIMEOUT, `connection idle for longer than server.idle.timeout (${s.idleTimeoutMs} ms)`));
+      return;
+    }
+    if (this.uploads === 0 || s.uploadIdleTimeoutMs <= 0) return;
+    for (const c of [...this.calls.values()]) {
+      const ch = (c as UploadCall).channel;
+      if (!ch || c.finished || !ch.waitingForData) continue;
+      if (now - ch.lastDataMs > s.uploadIdleTimeoutMs) {
+        const reason = new StrataError(ErrorCode.TIMEOUT,
+          `${c.op}: no data for ${s.uploadIdleTimeoutMs} ms (upload.idle.timeout): upload aborted`);
+        this.finish(c, reason);
+        c.abort(reason);
+      }
     }
   }
 
   private onDrain(): void {
-    if (this.readPaused) {
-      this.readPaused = false;
-      this.socket.resume();
-    }
+    this.resumeFrom('write');
     const waiters = this.drainWaiters;
     this.drainWaiters = [];
     for (const w of waiters) w();
@@ -266,6 +407,8 @@ class Connection {
     if (this.calls.size > 0) this.log.debug({ calls: this.calls.size }, 'connection closed with calls in flight');
     this.abortAll(new StrataError(ErrorCode.CONNECTION_CLOSED, 'connection closed'));
     this.state = 'closed';
+    this.settings.budget.paused.delete(this);
+    this.account();
     const waiters = this.drainWaiters;
     this.drainWaiters = [];
     for (const w of waiters) w();
@@ -275,6 +418,7 @@ class Connection {
   private abortAll(reason: StrataError): void {
     const calls = [...this.calls.values()];
     this.calls.clear();
+    this.uploads = 0;
     for (const c of calls) {
       c.finished = true;
       try {
@@ -294,6 +438,8 @@ class Connection {
     this.outbox.flush();
     this.abortAll(new StrataError(ErrorCode.CONNECTION_CLOSED, `connection closed: ${err.message}`));
     this.state = 'closed';
+    this.settings.budget.paused.delete(this);
+    this.account();
     this.socket.end();
     setTimeout(() => this.socket.destroy(), 1000).unref();
   }
@@ -384,6 +530,7 @@ class Connection {
     let args: unknown[];
     try {
       args = checkArgs(op, m.args);
+      this.checkDepth(op, args);
     } catch (err) {
       this.outbox.send({ t: 'res', id, err: toWireError(err) });
       return;
@@ -403,11 +550,31 @@ class Connection {
     }
   }
 
+  /** INVALID_PATH for a path argument deeper than path.max.depth (before any work on it). */
+  private checkDepth(op: OpName, args: unknown[]): void {
+    const max = this.settings.maxPathDepth;
+    const n = op === 'rename' ? 2 : 1;
+    for (let i = 0; i < n && i < args.length; i++) {
+      const a = args[i];
+      if (typeof a !== 'string' || a.length <= max) continue; // shorter than max cannot be deeper
+      let depth = 0;
+      for (let j = 0; j < a.length; j++) if (a.charCodeAt(j) === 47 /* / */ && j + 1 < a.length && a.charCodeAt(j + 1) !== 47) depth++;
+      if (depth > max) {
+        throw new StrataError(ErrorCode.INVALID_PATH, `${op}: path of ${depth} components is deeper than path.max.depth (${max})`);
+      }
+    }
+  }
+
   /** Answer a call (once) and forget it. */
   private finish(call: Call, err: unknown, ok?: unknown): void {
     if (call.finished) return;
     call.finished = true;
     this.calls.delete(call.id);
+    if ((call as UploadCall).channel) {
+      this.uploads--;
+      (call as UploadCall).channel.close();
+      this.account();
+    }
     if (this.state !== 'open') return;
     if (call.progress) this.flushProgress(call);
     if (err !== undefined) {
@@ -532,22 +699,36 @@ class Connection {
   }
 
   private runUpload(id: number, op: OpName, args: unknown[], progressArg: number | undefined): void {
+    if (this.uploads >= this.settings.maxUploads) {
+      this.outbox.send({ t: 'res', id, err: { code: ErrorCode.RESOURCE_EXHAUSTED,
+        message: `too many uploads open on this connection (connection.max.uploads = ${this.settings.maxUploads})` } });
+      return;
+    }
     const window = Math.max(this.settings.uploadWindow, INITIAL_UPLOAD_CREDIT);
     const channel = new UploadChannel(window, (n) => {
       if (!call.finished && this.state === 'open') this.outbox.send({ t: 'credit', id, n });
     }, (message) => {
       // The client sent beyond its credit: a protocol violation.
       this.fail(new StrataError(ErrorCode.BAD_REQUEST, message));
-    });
+    }, () => this.account());
     const call: UploadCall = {
       id, op, finished: false, channel,
       abort: (reason) => channel.fail(reason),
     };
     this.calls.set(id, call);
+    this.uploads++;
     this.attachProgress(call, args, progressArg);
     args[1] = channel;
     // The client already holds INITIAL_UPLOAD_CREDIT; grant the rest of the window.
     if (window > INITIAL_UPLOAD_CREDIT) this.outbox.send({ t: 'credit', id, n: window - INITIAL_UPLOAD_CREDIT });
+    // The FileSystem call (which takes the path lock and a shard slot) starts only when the
+    // first chunk or the end arrives: an upload that never sends holds nothing.
+    channel.onStart = () => this.startUpload(call, args);
+  }
+
+  private startUpload(call: UploadCall, args: unknown[]): void {
+    const { op, channel } = call;
+    if (call.finished) return;
     let p: Promise<unknown>;
     try {
       p = (this.fs[op] as (...a: unknown[]) => Promise<unknown>).apply(this.fs, args);
@@ -580,13 +761,32 @@ class UploadChannel implements AsyncIterableIterator<Uint8Array> {
   /** Credits the client still holds (granted minus received). */
   private outstanding: number;
   private toGrant = 0;
+  /** Bytes of the chunks buffered here (counted in the server's buffer budget). */
+  queuedBytes = 0;
+  /** When the last data frame (or the request) arrived. */
+  lastDataMs = Date.now();
+  /** Called once, at the first data frame or the end: start the FileSystem call. */
+  onStart: (() => void) | undefined;
+  private started = false;
 
   constructor(
     private readonly window: number,
     private readonly grant: (n: number) => void,
     private readonly violation: (message: string) => void,
+    private readonly changed: () => void = () => {},
   ) {
     this.outstanding = window;
+  }
+
+  /** True while the upload is open and nothing it sent is waiting to be consumed. */
+  get waitingForData(): boolean {
+    return !this.ended && !this.closed && !this.error && this.queue.length === 0;
+  }
+
+  private start(): void {
+    if (this.started) return;
+    this.started = true;
+    this.onStart?.();
   }
 
   [Symbol.asyncIterator](): this {
@@ -604,6 +804,7 @@ class UploadChannel implements AsyncIterableIterator<Uint8Array> {
       return;
     }
     this.outstanding--;
+    this.lastDataMs = Date.now();
     if (this.closed) {
       this.release(1);
       return;
@@ -615,7 +816,10 @@ class UploadChannel implements AsyncIterableIterator<Uint8Array> {
       w.resolve({ value: chunk, done: false });
     } else {
       this.queue.push(chunk);
+      this.queuedBytes += chunk.length;
+      this.changed();
     }
+    this.start();
   }
 
   /** The end frame arrived. */
@@ -626,19 +830,28 @@ class UploadChannel implements AsyncIterableIterator<Uint8Array> {
       this.waiter = undefined;
       w.resolve({ value: undefined, done: true });
     }
+    this.start();
+  }
+
+  private dropQueue(): void {
+    this.queue = [];
+    if (this.queuedBytes !== 0) {
+      this.queuedBytes = 0;
+      this.changed();
+    }
   }
 
   /** The upload is over for the server (answered): drop anything buffered. */
   close(): void {
     this.closed = true;
-    this.queue = [];
+    this.dropQueue();
   }
 
   /** The client went away or cancelled: the consumer's next read throws. */
   fail(err: StrataError): void {
     if (this.error || this.ended && this.queue.length === 0) return;
     this.error = err;
-    this.queue = [];
+    this.dropQueue();
     if (this.waiter) {
       const w = this.waiter;
       this.waiter = undefined;
@@ -650,6 +863,8 @@ class UploadChannel implements AsyncIterableIterator<Uint8Array> {
     if (this.error) return Promise.reject(this.error);
     const chunk = this.queue.shift();
     if (chunk) {
+      this.queuedBytes -= chunk.length;
+      this.changed();
       this.release(1);
       return Promise.resolve({ value: chunk, done: false });
     }

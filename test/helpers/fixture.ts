@@ -38,11 +38,18 @@ export interface Env {
   track(dir: string): void;
 }
 
-/** A fresh data dir and root UFS dir, and a Coordinator on them. */
+/**
+ * What the tests may mount (`mount.allowed.roots`): temp directories and any bucket of an
+ * S3 server on loopback (radosgw and the fault proxies in front of it). The default of a
+ * real server is narrower: the root UFS only.
+ */
+export const TEST_ALLOWED_ROOTS = `${pathToFileURL(tmpdir()).href},s3://*?endpoint=http://127.0.0.1:*`;
+
+/** A fresh data dir and root UFS dir, and a Coordinator on them (allowed roots: TEST_ALLOWED_ROOTS unless set). */
 export async function openEnv(settings: Record<string, string> = {}): Promise<Env> {
   const dataDir = await tempDir('strata-data-');
   const ufsDir = await tempDir('strata-ufs-');
-  const config = new ServerConfig([settings]);
+  const config = new ServerConfig([{ 'mount.allowed.roots': TEST_ALLOWED_ROOTS }, settings]);
   const extra: string[] = [];
   const env: Env = {
     dataDir,

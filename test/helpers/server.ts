@@ -7,7 +7,7 @@ import type { ChildProcess } from 'node:child_process';
 import { mkdtemp, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
 /** The repository root and the executable. */
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -28,6 +28,9 @@ export interface ServerHandle {
   /** SIGKILL (a crash), then wait for the exit. */
   kill(): Promise<void>;
 }
+
+/** `mount.allowed.roots` of the servers started here: temp dirs and S3 on loopback. */
+export const TEST_ALLOWED_ROOTS = `${pathToFileURL(tmpdir()).href},s3://*?endpoint=http://127.0.0.1:*`;
 
 /** Admin tokens of the servers started here, by address: runCli passes them on. */
 const tokens = new Map<string, string>();
@@ -55,7 +58,10 @@ function exited(proc: ChildProcess): Promise<number | string> {
  */
 export async function startServer(opts: { args?: string[]; dataDir?: string; timeoutMs?: number; env?: NodeJS.ProcessEnv } = {}): Promise<ServerHandle> {
   const dataDir = opts.dataDir ?? await tempDir();
-  const proc = spawn(process.execPath, [BIN, 'server', '--port', '0', '--data-dir', dataDir, ...(opts.args ?? [])], {
+  const args = opts.args ?? [];
+  // What the tests may mount: temp dirs and S3 on loopback (unless the test sets the key itself).
+  const roots = args.some((a) => a.includes('mount.allowed.roots')) ? [] : ['-D', `mount.allowed.roots=${TEST_ALLOWED_ROOTS}`];
+  const proc = spawn(process.execPath, [BIN, 'server', '--port', '0', '--data-dir', dataDir, ...roots, ...args], {
     cwd: ROOT,
     env: { ...process.env, STRATA_LOG_LEVEL: process.env.STRATA_LOG_LEVEL ?? 'warn', ...opts.env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -66,8 +72,8 @@ export async function startServer(opts: { args?: string[]; dataDir?: string; tim
   const address = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(() => {
       proc.kill('SIGKILL');
-      reject(new Error(`server did not listen within ${opts.timeoutMs ?? 30_000}ms\nstdout: ${stdout}\nstderr: ${stderr}`));
-    }, opts.timeoutMs ?? 30_000);
+      reject(new Error(`server did not listen within ${opts.timeoutMs ?? 120_000}ms\nstdout: ${stdout}\nstderr: ${stderr}`));
+    }, opts.timeoutMs ?? 120_000);
     proc.stdout!.on('data', (d: Buffer) => {
       stdout += d;
       const m = /^strata listening on (\S+:\d+)$/m.exec(stdout);

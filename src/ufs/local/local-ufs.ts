@@ -10,8 +10,16 @@
 // - write/mkdir/rename resolve the parent directory the same way, so a symlinked parent that
 //   escapes is refused; writing to a symlink inside the root writes its target file.
 // - delete and rename act on a symlink itself (unlink / move the link), never its target.
-// - Limit: a concurrent local user who swaps a checked directory for a symlink between the
-//   check and the use (TOCTOU) is not defended against; Node has no openat/O_NOFOLLOW walk.
+// - Swaps racing a read or write (TOCTOU): the file is opened with O_NOFOLLOW (a last
+//   component swapped for a symlink fails with ELOOP) and, where /proc/self/fd exists
+//   (Linux), the opened descriptor's real path is checked to be inside the root before a
+//   byte is read or written — so a parent directory swapped for a symlink between the check
+//   and the open is refused too (PERMISSION_DENIED). Without /proc the window remains.
+// - Hard links: a file with several names is one file; a name inside the root may be a hard
+//   link to a file whose other name is outside it. Strata serves it (it cannot tell which
+//   name is "the" file); creating such a link needs write access to the mounted directory
+//   and, with Linux's default fs.protected_hardlinks=1, ownership of or read-write access to
+//   the target. Do not mount directories that untrusted local users can write.
 
 import { randomBytes } from 'node:crypto';
 import { constants as fsc, link as linkCb, lstatSync, readdirSync, realpathSync, statSync, unlinkSync } from 'node:fs';
@@ -26,6 +34,14 @@ import type { Ufs, UfsListOptions, UfsReadOptions, UfsStatus, UfsWriteOptions } 
 import { UfsChangedError, checkUfsPath, ufsJoin } from '../ufs.js';
 
 const link = promisify(linkCb);
+/** Linux: the real path of an open descriptor is readable at /proc/self/fd/N. */
+const HAVE_PROC_FD = (() => {
+  try {
+    return statSync('/proc/self/fd').isDirectory();
+  } catch {
+    return false;
+  }
+})();
 
 /** Names starting with this are in-flight writes: never listed, never accepted as paths. */
 export const TEMP_PREFIX = '.strata-tmp-';
@@ -214,11 +230,13 @@ export class LocalUfs implements Ufs {
     const { real } = await this.resolveExisting(path, 'read');
     let fh: fsp.FileHandle;
     try {
-      fh = await fsp.open(real, fsc.O_RDONLY);
+      fh = await fsp.open(real, fsc.O_RDONLY | fsc.O_NOFOLLOW);
     } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ELOOP') throw this.escape(path, 'read');
       throw this.mapError(err, 'read', path);
     }
     try {
+      await this.checkOpened(fh, path, 'read');
       const st = await fh.stat({ bigint: true });
       if (st.isDirectory()) throw new StrataError(ErrorCode.IS_A_DIRECTORY, `is a directory: ${this.display(path)}`);
       // The file opened is the version the caller knows (size, mtime, inode), or nothing is read.
@@ -278,7 +296,8 @@ export class LocalUfs implements Ufs {
     let fh: fsp.FileHandle | undefined;
     let placed = false;
     try {
-      fh = await fsp.open(tmp, fsc.O_WRONLY | fsc.O_CREAT | fsc.O_EXCL, 0o666);
+      fh = await fsp.open(tmp, fsc.O_WRONLY | fsc.O_CREAT | fsc.O_EXCL | fsc.O_NOFOLLOW, 0o666);
+      await this.checkOpened(fh, path, 'write');
       for await (const chunk of data) {
         throwIfAborted(signal, path);
         let off = 0;
@@ -464,6 +483,21 @@ export class LocalUfs implements Ufs {
   }
 
   // ---------------------------------------------------------------- resolution
+
+  /**
+   * The real path of an opened descriptor (/proc/self/fd, Linux) must be inside the root:
+   * closes the window between resolving a path and opening it. A no-op without /proc.
+   */
+  private async checkOpened(fh: fsp.FileHandle, rel: string, op: string): Promise<void> {
+    if (!HAVE_PROC_FD) return;
+    let real: string;
+    try {
+      real = await fsp.readlink(`/proc/self/fd/${fh.fd}`);
+    } catch {
+      return;
+    }
+    if (!isInside(real, await this.realRoot())) throw this.escape(rel, op);
+  }
 
   /** Real path of the root, resolved once (and again after check()). */
   private async realRoot(): Promise<string> {
