@@ -111,13 +111,17 @@ async function writer(c: StrataClient, w: number, stop: { now: boolean }): Promi
   }
 }
 
-/** Recursive syncs of the whole namespace, back to back, until stopped. */
+/** Recursive syncs of the whole namespace, back to back, until the kill ends one. */
 async function syncer(c: StrataClient, stop: { now: boolean }): Promise<void> {
   while (!stop.now) {
     try {
-      for await (const _ of c.listStatus('/', { recursive: true, syncIntervalMs: 0 })) { if (stop.now) break; }
-    } catch {
-      return; // the kill
+      for await (const _ of c.listStatus('/', { recursive: true, syncIntervalMs: 0 })) { /* the sync applies as it lists */ }
+    } catch (err) {
+      if (!stop.now) {
+        figures.opErrors++;
+        console.log(`  recursive sync failed before the kill: ${(err as Error).message}`);
+      }
+      return;
     }
   }
 }
@@ -205,7 +209,7 @@ test(`kill -9 during writes, renames, deletes and a recursive sync, ${ROUNDS} ro
     const until = Date.now() + 10_000;
     while (figures.acked < want && Date.now() < until) await sleep(10);
     await sleep(randomInt(0, 150));
-    stop.now = true; // the writers stop issuing; the kill lands on whatever is in flight
+    stop.now = true; // the kill lands on whatever is in flight: writes, renames, deletes and the sync
     await server!.kill();
     server = undefined;
     await Promise.all(work);
