@@ -139,7 +139,7 @@ export class Coordinator implements FileSystem {
     mkdirSync(dataDir, { recursive: true });
     const store = LmdbStore.open(join(dataDir, 'meta'));
     const tree = new InodeTree(store);
-    await tree.init();
+    await tree.init().catch(async (err: unknown) => { await store.close().catch(() => undefined); throw err; }); // a foreign or newer format
     const mounts = new MountTable(store);
     await Coordinator.ensureRootMount(store, mounts, dataDir, opts.rootUfs);
     const pathConf = new PathConf(store);
