@@ -100,7 +100,9 @@ const started = Date.now();
 async function worker() {
   for (let f = queue.shift(); f; f = queue.shift()) {
     const t0 = Date.now();
-    const r = await run(process.execPath, ['--import', 'tsx', join('test', f)], { timeoutMs: Number(process.env.TEST_FILE_TIMEOUT_MS ?? 300_000) });
+    // The fault suite (fault-*.test.ts: kill -9 rounds, each a server restart) gets twice the budget.
+    const budget = Number(process.env.TEST_FILE_TIMEOUT_MS ?? 300_000) * (f.startsWith('fault-') ? 2 : 1);
+    const r = await run(process.execPath, ['--import', 'tsx', join('test', f)], { timeoutMs: budget });
     // uvu prints "Total: N / Passed: N / Skipped: N" per file.
     const total = Number(/Total:\s+(\d+)/.exec(r.out)?.[1] ?? 0);
     const ok = Number(/Passed:\s+(\d+)/.exec(r.out)?.[1] ?? 0);

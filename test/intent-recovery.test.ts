@@ -5,7 +5,7 @@
 
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, linkSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { IntentJournal } from '../src/meta/intents.js';
 import type { Intent } from '../src/meta/intents.js';
@@ -34,6 +34,10 @@ test('the states a kill -9 leaves between UFS change and commit; one restart res
   // rename: the intent recorded, the UFS untouched.
   await env.fs.writeFile('/c', Buffer.from('C'), { writeType: 'THROUGH' });
   await leaveIntent({ op: 'rename', src: '/c', dst: '/d', inodeId: env.fs.tree.resolve('/c').inode!.id, ufs: 'rename' });
+  // rename of a local file cut between its link and unlink: both names in the UFS.
+  await env.fs.writeFile('/l1', Buffer.from('L'), { writeType: 'CACHE_THROUGH' });
+  await leaveIntent({ op: 'rename', src: '/l1', dst: '/l2', inodeId: env.fs.tree.resolve('/l1').inode!.id, ufs: 'rename' });
+  linkSync(join(env.ufsDir, 'l1'), join(env.ufsDir, 'l2'));
   // delete: the UFS entry went, the commit lost.
   await env.fs.createDirectory('/dd', { writeType: 'THROUGH' });
   await env.fs.writeFile('/dd/x', Buffer.from('X'), { writeType: 'CACHE_THROUGH' });
@@ -61,7 +65,7 @@ test('the states a kill -9 leaves between UFS change and commit; one restart res
 
   await env.restart();
   const r = await env.fs.getReport();
-  assert.is(r.intents?.recovered, 8, JSON.stringify(r.intents));
+  assert.is(r.intents?.recovered, 9, JSON.stringify(r.intents));
   assert.is(r.intents?.open, 0, 'no intent left open');
   await clean();
 });
@@ -71,6 +75,12 @@ test('rename rolled forward: the namespace follows the UFS, readable after free'
   assert.is((await env.fs.getStatus('/b')).persistenceState, 'PERSISTED');
   await env.fs.free('/b');
   assert.is(await readText(env.fs, '/b'), 'A');
+});
+
+test('rename cut between link and unlink: completed', async () => {
+  assert.is(await codeOf(env.fs.getStatus('/l1', { syncIntervalMs: 0 })), 'NOT_FOUND');
+  assert.not.ok(existsSync(join(env.ufsDir, 'l1')));
+  assert.is(await readText(env.fs, '/l2'), 'L');
 });
 
 test('rename never started in the UFS: nothing moved', async () => {

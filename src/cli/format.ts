@@ -193,6 +193,7 @@ export function formatReport(r: Report): string {
     section('Metadata sync', counters(r.sync)),
     section('Persist queue', counters(r.persist)),
     section('Active sync', counters(r.activeSync)),
+    ...(r.intents ? [section('Interrupted operations (intents)', counters(r.intents))] : []),
     section('Operations', counters(r.ops)),
     ...(r.gateway && Object.keys(r.gateway).length ? [section('S3 gateway', counters(r.gateway))] : []),
   ];

@@ -151,7 +151,7 @@ export class Coordinator implements FileSystem {
     mkdirSync(dataDir, { recursive: true });
     const store = LmdbStore.open(join(dataDir, 'meta'));
     const tree = new InodeTree(store);
-    await tree.init();
+    await tree.init().catch(async (err: unknown) => { await store.close().catch(() => undefined); throw err; }); // a foreign or newer format
     const mounts = new MountTable(store);
     await Coordinator.ensureRootMount(store, mounts, dataDir, opts.rootUfs);
     const pathConf = new PathConf(store);
@@ -760,16 +760,26 @@ export class Coordinator implements FileSystem {
         else await this.settle(intentId, renameIntent);
         throw err;
       }
+      const replaced: number[] = [];
       await this.store.transact((tx) => {
         IntentJournal.finish(tx, intentId);
-        const cur = tx.get<InodeRecord>('inode', inode.id);
         const par = tx.get<InodeRecord>('inode', parent.id);
-        if (!cur || !par) throw notFound(s);
-        if (InodeTree.child(tx, par.id, baseName(d))) throw alreadyExists(d);
+        if (!par) throw notFound(parentPath(d), 'destination directory');
+        // Both paths are locked, so a change at either since the UFS step came from a sync that
+        // listed the UFS after it: it may have dropped the source (gone from the UFS) or loaded
+        // the destination first. Neither undoes the rename: the source comes back as moved (a
+        // directory is listed again), a loaded destination gives way.
+        const cur = tx.get<InodeRecord>('inode', inode.id) ?? (inode.type === 'directory' ? { ...inode, loaded: false, syncMs: 0 } : inode);
+        const there = InodeTree.child(tx, par.id, baseName(d));
+        if (there) {
+          if (there.mountId !== undefined || there.id === cur.id) throw alreadyExists(d);
+          InodeTree.removeSubtree(tx, there, (i) => { if (i.type === 'file') replaced.push(i.fileId); tx.del('persist', i.fileId); });
+        }
         InodeTree.move(tx, cur, par, baseName(d));
         AbsentPathCache.tombstone(tx, s);
         AbsentPathCache.clearPath(tx, d);
       }).catch(async (err: unknown) => { await this.settle(intentId, renameIntent); throw err; });
+      for (const id of replaced) await this.blocks.removeFile(id);
     }, [{ path: d, exclusive: true, subtree: true }], true);
   }
 

@@ -181,14 +181,17 @@ export class IntentRecovery {
     if (srcSt && !dstSt) return 'back'; // the UFS rename never happened
     if (!srcSt && !dstSt) return 'noop'; // both gone: a sync settles it
     if (srcSt && dstSt) {
-      // A rename of a file system is atomic: both present means the destination was there
-      // before (the rename was refused). An object store copies, then deletes: complete
-      // when every source entry has its copy, else undo the copies.
-      if (!s.ufs.flatListing) return 'back';
-      if (await this.allCopied(s.ufs, s.ufsPath, dUfs.ufsPath, srcSt)) {
-        await s.ufs.delete(s.ufsPath, { recursive: true });
-      } else {
+      // Cut short half way. A local file is renamed by link + unlink (no replace): both names
+      // with one fingerprint are one file, the unlink is what is missing. An object store
+      // copies, then deletes: complete when every source entry has its copy, else undo the
+      // copies. Anything else: the destination was there before, the rename never ran.
+      const linked = srcSt.type === 'file' && dstSt.type === 'file' && srcSt.contentHash === dstSt.contentHash;
+      if (linked || (s.ufs.flatListing && await this.allCopied(s.ufs, s.ufsPath, dUfs.ufsPath, srcSt))) {
+        await s.ufs.delete(s.ufsPath, { recursive: srcSt.type === 'directory' });
+      } else if (s.ufs.flatListing) {
         await dUfs.ufs.delete(dUfs.ufsPath, { recursive: true });
+        return 'back';
+      } else {
         return 'back';
       }
     }
