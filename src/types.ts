@@ -149,8 +149,15 @@ export interface ConsistencyOptions extends CommonOptions {
 }
 
 export interface ConsistencyReport {
+  /** Every path where Strata and the UFS disagree (the three lists below together). */
   inconsistent: string[];
   repaired: number;
+  /** Another type or fingerprint in the UFS. */
+  changed?: string[];
+  /** In Strata (persisted), missing in the UFS. */
+  deleted?: string[];
+  /** In the UFS, missing from a directory whose listing Strata has loaded. */
+  ufsOnly?: string[];
 }
 
 export interface CacheOpOptions extends CommonOptions {
@@ -160,6 +167,11 @@ export interface CacheOpOptions extends CommonOptions {
 export interface CacheOpResult {
   files: number;
   bytes: number;
+  /** free of a directory: files whose data was kept, and why (at most KEPT_LIST_MAX listed). */
+  kept?: Array<{ path: string; reason: string }>;
+  /** free of a directory: how many files (and cached bytes) were kept in all. */
+  keptFiles?: number;
+  keptBytes?: number;
 }
 
 /** Progress of long work (sync, load, copy), reported while it runs. */

@@ -56,4 +56,30 @@ test('finds changed, deleted and replaced entries, one level or recursively, and
   assert.equal((await env.fs.checkConsistency('/d/mnt', { recursive: true })).inconsistent, ['/d/mnt/n/x']);
 });
 
+test('reports entries that exist only in the UFS (in loaded directories), with changed and deleted ones, and repairs them', async () => {
+  const u = (rel: string) => join(env.ufsDir, rel);
+  mkdirSync(u('e/sub'), { recursive: true });
+  writeFileSync(u('e/kept'), 'k');
+  writeFileSync(u('e/gone'), 'g');
+  writeFileSync(u('e/sub/x'), 'x');
+  await env.fs.loadMetadata('/e', { recursive: true });
+  assert.equal((await env.fs.checkConsistency('/e', { recursive: true })).inconsistent, [], 'clean after a load');
+  writeFileSync(u('e/new-outside'), 'n');
+  writeFileSync(u('e/sub/deep-new'), 'd');
+  mkdirSync(u('e/newdir'));
+  rmSync(u('e/gone'));
+  writeFileSync(u('e/kept'), 'kept, but changed');
+  const one = await env.fs.checkConsistency('/e');
+  assert.equal([...one.ufsOnly!].sort(), ['/e/new-outside', '/e/newdir']);
+  assert.equal(one.deleted, ['/e/gone']);
+  assert.equal(one.changed, ['/e/kept']);
+  assert.equal([...one.inconsistent].sort(), ['/e/gone', '/e/kept', '/e/new-outside', '/e/newdir']);
+  const all = await env.fs.checkConsistency('/e', { recursive: true });
+  assert.equal([...all.ufsOnly!].sort(), ['/e/new-outside', '/e/newdir', '/e/sub/deep-new']);
+  const fixed = await env.fs.checkConsistency('/e', { recursive: true, repair: true });
+  assert.is(fixed.repaired, 5);
+  assert.equal((await env.fs.checkConsistency('/e', { recursive: true })).inconsistent, []);
+  assert.equal(await names(env.fs, '/e', { syncIntervalMs: -1 }), ['kept', 'new-outside', 'newdir', 'sub']);
+});
+
 test.run();

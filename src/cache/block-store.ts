@@ -189,7 +189,14 @@ export class BlockStore {
         this.committed(fileId, index, data.length, evictable);
         return;
       }
-      await this.writeBlockFile(fileId, index, data, durable);
+      try {
+        await this.writeBlockFile(fileId, index, data, durable);
+      } catch (err) {
+        // The disk filled before cache.capacity did: evict evictable blocks (twice the room
+        // needed, LRU first) and try once more; with nothing evictable the put fails.
+        if ((err as StrataError).code !== ErrorCode.RESOURCE_EXHAUSTED || !(await this.evictForDisk(2 * data.length).catch(() => false))) throw err;
+        await this.writeBlockFile(fileId, index, data, durable);
+      }
       const prev = this.store.get<BlockRecord>('block', [fileId, index]);
       try {
         await this.store.transact((tx) => tx.put('block', [fileId, index], { size: data.length, evictable } satisfies BlockRecord));
@@ -203,6 +210,24 @@ export class BlockStore {
       release();
     }
   }
+
+  /** Evict LRU evictable blocks worth at least `bytes` (or all there are); false when none. */
+  private async evictForDisk(bytes: number): Promise<boolean> {
+    const victims: BlockKey[] = [];
+    let freed = 0;
+    for (const v of this.lru.values()) {
+      if (freed >= bytes) break;
+      victims.push([v.fileId, v.index]);
+      freed += v.size;
+    }
+    if (!victims.length) return false;
+    await this.dropBlocks(victims, true);
+    this.diskEvictions++;
+    return true;
+  }
+
+  /** Times the disk (not cache.capacity) was full and evictable blocks were dropped for room. */
+  diskEvictions = 0;
 
   /**
    * Write a block file completely: temp name, every write's byte count checked (a short

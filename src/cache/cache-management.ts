@@ -1,5 +1,5 @@
 // Cache management of a file or subtree: load (cache its data), free (drop cached data of
-// persisted files, refusing unpersisted or pinned ones before changing anything), persist
+// persisted files; unpersisted or pinned ones keep theirs and are reported), persist
 // now, pin/unpin (unpersisted files stay pinned: their blocks are the only copy), and TTL.
 // Walks are streamed from the inode tree; nothing holds the subtree in memory.
 
@@ -25,6 +25,16 @@ export interface CacheManagementDeps {
   read(path: string, options: ReadOptions): AsyncIterable<Uint8Array>;
 }
 
+/** Kept files listed by name in a free result (the counts cover all of them). */
+export const KEPT_LIST_MAX = 100;
+
+/** Why the cached data of a file may not be freed, or undefined when it may. */
+function keepReason(inode: InodeRecord): string | undefined {
+  if (inode.ps !== 'PERSISTED') return `it is ${inode.ps} and its cached data is the only copy (persist it first)`;
+  if (inode.pinned) return 'it is pinned (unpin it first)';
+  return undefined;
+}
+
 export class CacheManagement {
   constructor(private readonly d: CacheManagementDeps) {}
 
@@ -42,20 +52,38 @@ export class CacheManagement {
     return { files, bytes };
   }
 
+  /**
+   * Drop the cached data of persisted, unpinned files. A file that must keep its data (not
+   * persisted: the only copy; pinned) is refused with FAILED_PRECONDITION when it is the
+   * target itself; under a directory it is kept and reported (`kept`, the first
+   * KEPT_LIST_MAX with their reason, and `keptFiles` / `keptBytes` in all) while
+   * everything else is freed.
+   */
   async free(p: string, options: CacheOpOptions = {}): Promise<CacheOpResult> {
     const root = await this.d.access(p, options, false);
-    const targets: InodeRecord[] = [];
-    for (const { path: fp, inode } of this.d.tree.walkFiles(p, root)) {
-      if (this.d.blocks.cachedBytes(inode.fileId) === 0) continue;
-      if (inode.ps !== 'PERSISTED') {
-        throw new StrataError(ErrorCode.FAILED_PRECONDITION, `cannot free ${fp}: it is ${inode.ps} and its cached data is the only copy`);
-      }
-      if (inode.pinned) throw new StrataError(ErrorCode.FAILED_PRECONDITION, `cannot free ${fp}: it is pinned (unpin it first)`);
-      targets.push(inode);
+    if (root.type === 'file') {
+      const why = keepReason(root);
+      if (why && this.d.blocks.cachedBytes(root.fileId) > 0) throw new StrataError(ErrorCode.FAILED_PRECONDITION, `cannot free ${p}: ${why}`);
     }
+    let files = 0;
     let bytes = 0;
-    for (const t of targets) bytes += await this.d.blocks.removeFile(t.fileId);
-    return { files: targets.length, bytes };
+    const kept: Array<{ path: string; reason: string }> = [];
+    let keptFiles = 0;
+    let keptBytes = 0;
+    for (const { path: fp, inode } of this.d.tree.walkFiles(p, root)) {
+      const cached = this.d.blocks.cachedBytes(inode.fileId);
+      if (cached === 0) continue;
+      const why = keepReason(inode);
+      if (why) {
+        keptFiles++;
+        keptBytes += cached;
+        if (kept.length < KEPT_LIST_MAX) kept.push({ path: fp, reason: why });
+        continue;
+      }
+      bytes += await this.d.blocks.removeFile(inode.fileId);
+      files++;
+    }
+    return keptFiles ? { files, bytes, kept, keptFiles, keptBytes } : { files, bytes };
   }
 
   async persist(p: string, options: CacheOpOptions = {}): Promise<CacheOpResult> {

@@ -353,6 +353,15 @@ async function unmount(ctx: ClientContext, path: string): Promise<void> {
 
 // ---- cache and persistence ---------------------------------------------------------------
 
+/** What free kept and why (one line per listed file, and how many more). */
+function keptSummary(r: CacheOpResult): string {
+  if (!r.keptFiles) return '';
+  const listed = r.kept ?? [];
+  const more = r.keptFiles - listed.length;
+  return `\nkept ${r.keptFiles} file${r.keptFiles === 1 ? '' : 's'} (${formatSize(r.keptBytes ?? 0)}) whose data cannot be freed:` +
+    listed.map((k) => `\n  ${k.path}: ${k.reason}`).join('') + (more > 0 ? `\n  ... and ${more} more` : '');
+}
+
 const opSummary = (r: CacheOpResult): string => `${r.files} file${r.files === 1 ? '' : 's'}, ${formatSize(r.bytes)}`;
 
 async function load(ctx: ClientContext, path: string): Promise<void> {
@@ -373,7 +382,7 @@ async function cacheOp(ctx: ClientContext, path: string, op: 'free' | 'persist' 
     : op === 'persist' ? await fs.persist(path, o)
       : await fs.setPinned(path, op === 'pin', o);
   const verb = { free: 'freed from the cache', persist: 'persisted', pin: 'pinned', unpin: 'unpinned' }[op];
-  await done(ctx, `${path} was ${verb} (${opSummary(r)})`, r);
+  await done(ctx, `${path} was ${verb} (${opSummary(r)})${keptSummary(r)}`, r);
 }
 
 async function setTtl(ctx: ClientContext, path: string, duration: string): Promise<void> {
@@ -410,10 +419,15 @@ async function checkConsistency(ctx: ClientContext, path: string): Promise<void>
   const r = await (await ctx.fs()).checkConsistency(path, {
     ...commonOf(ctx.call), recursive: Boolean(ctx.opts.recursive), repair: Boolean(ctx.opts.repair),
   });
+  // Exit 1 when anything was inconsistent (also when repaired: it was found), 0 when clean.
+  if (r.inconsistent.length > 0) process.exitCode = 1;
   if (ctx.json) return printJson(r);
   if (r.inconsistent.length === 0) return out(`${path} is consistent with the under storage\n`);
+  const only = new Set(r.ufsOnly ?? []);
+  const gone = new Set(r.deleted ?? []);
+  const kindOf = (p: string): string => (only.has(p) ? 'only in the UFS' : gone.has(p) ? 'missing in the UFS' : 'changed in the UFS');
   await out(`${path} has ${r.inconsistent.length} inconsistent path${r.inconsistent.length === 1 ? '' : 's'}:\n` +
-    r.inconsistent.map((p) => `  ${p}\n`).join('') + (ctx.opts.repair ? `repaired ${r.repaired}\n` : ''));
+    r.inconsistent.map((p) => `  ${p} (${kindOf(p)})\n`).join('') + (ctx.opts.repair ? `repaired ${r.repaired}\n` : ''));
 }
 
 async function syncOp(ctx: ClientContext, path: string, op: 'needsSync' | 'startSync' | 'stopSync'): Promise<void> {

@@ -395,12 +395,17 @@ export class MetadataSync {
   }
 
   /**
-   * Paths under `path` (one level, or the subtree) whose Strata metadata differs from the
-   * UFS: missing there, another type, or another fingerprint. Unpersisted files and nested
-   * mount points are skipped. With `repair`, each is synced.
+   * Paths under `path` (one level, or the subtree) where Strata and the UFS disagree:
+   * `deleted` (in Strata, missing in the UFS), `changed` (another type or fingerprint) and
+   * `ufsOnly` (in the UFS, missing from a directory whose listing Strata has loaded);
+   * `inconsistent` is all of them. Unpersisted files, the temp files of UFS writes and nested
+   * mount points are skipped. With `repair`, each path is synced.
    */
   async checkConsistency(path: string, root: InodeRecord, recursive: boolean, repair: boolean): Promise<ConsistencyReport> {
-    const inconsistent: string[] = [];
+    const changed: string[] = [];
+    const deleted: string[] = [];
+    const ufsOnly: string[] = [];
+    const rootMount = this.d.mounts.resolve(path).mount.mountId;
     const check = async (cp: string, inode: InodeRecord): Promise<void> => {
       if (inode.ps === 'NOT_PERSISTED' && inode.type === 'file') {
         // An unpersisted file has no UFS copy; one there is stale and a sync would bring it back.
@@ -411,18 +416,38 @@ export class MetadataSync {
       if (inode.ps !== 'PERSISTED') return;
       const { mount, ufsPath } = this.d.mounts.resolve(cp);
       const st = await this.ufsOf(mount).getStatus(ufsPath);
-      const same = st && st.type === inode.type && (inode.type === 'directory' || (st.contentHash === inode.ufsContent && st.metaHash === inode.ufsMeta));
-      if (!same) inconsistent.push(cp);
+      if (!st) deleted.push(cp);
+      else if (st.type !== inode.type || (inode.type === 'file' && (st.contentHash !== inode.ufsContent || st.metaHash !== inode.ufsMeta))) changed.push(cp);
+    };
+    /** Entries of the UFS directory that the loaded Strata directory lacks. */
+    const extra = async (dp: string, dir: InodeRecord): Promise<void> => {
+      if (!dir.loaded || dir.ps !== 'PERSISTED') return;
+      const { mount, ufsPath } = this.d.mounts.resolve(dp);
+      let pages: AsyncIterable<Array<{ name: string }>>;
+      try {
+        pages = this.ufsOf(mount).list(ufsPath);
+        for await (const page of pages) {
+          for (const e of page) {
+            if (!this.d.tree.getChild(dir.id, e.name)) ufsOnly.push(joinPath(dp, e.name));
+          }
+        }
+      } catch (err) {
+        // A directory missing in the UFS is reported by check() as deleted.
+        if ((err as { code?: string }).code !== 'NOT_FOUND' && (err as { code?: string }).code !== 'NOT_A_DIRECTORY') throw err;
+      }
     };
     await check(path, root);
     if (root.type === 'directory') {
+      await extra(path, root);
       const entries = recursive ? this.d.tree.walk(path, root) : this.children(path, root);
       for (const { path: cp, inode } of entries) {
         if (inode.id === root.id || inode.mountId !== undefined) continue;
-        if (this.d.mounts.resolve(cp).mount.mountId !== this.d.mounts.resolve(path).mount.mountId) continue; // below a nested mount
+        if (this.d.mounts.resolve(cp).mount.mountId !== rootMount) continue; // below a nested mount
         await check(cp, inode);
+        if (recursive && inode.type === 'directory') await extra(cp, inode);
       }
     }
+    const inconsistent = [...deleted, ...changed, ...ufsOnly];
     let repaired = 0;
     if (repair) {
       for (const ip of inconsistent) {
@@ -430,7 +455,7 @@ export class MetadataSync {
         repaired++;
       }
     }
-    return { inconsistent, repaired };
+    return { inconsistent, repaired, changed, deleted, ufsOnly };
   }
 
   private *children(path: string, dir: InodeRecord): Iterable<{ path: string; inode: InodeRecord }> {

@@ -298,17 +298,23 @@ export class LocalUfs implements Ufs {
     try {
       fh = await fsp.open(tmp, fsc.O_WRONLY | fsc.O_CREAT | fsc.O_EXCL | fsc.O_NOFOLLOW, 0o666);
       await this.checkOpened(fh, path, 'write');
+      let total = 0;
       for await (const chunk of data) {
         throwIfAborted(signal, path);
         let off = 0;
         while (off < chunk.byteLength) {
           const { bytesWritten } = await fh.write(chunk, off, chunk.byteLength - off);
+          if (bytesWritten <= 0) throw new StrataError(ErrorCode.UFS_UNAVAILABLE, `write ${this.display(path)}: no progress after ${total + off} bytes`);
           off += bytesWritten;
         }
+        total += chunk.byteLength;
       }
       throwIfAborted(signal, path);
       if (keepMode !== undefined) await fh.chmod(keepMode);
       await fh.sync();
+      // Never place a file shorter than what was written (a lost write must fail the call).
+      const written = Number((await fh.stat()).size);
+      if (written !== total) throw new StrataError(ErrorCode.UFS_UNAVAILABLE, `write ${this.display(path)}: the file holds ${written} bytes after writing ${total}`);
       await fh.close();
       fh = undefined;
       if (overwrite) await fsp.rename(tmp, target);
