@@ -190,3 +190,13 @@ export interface Report {
   persist: Record<string, number>;
   activeSync: Record<string, number>;
 }
+
+/** One server configuration value as `getConf` reports it (secrets redacted). */
+export interface ConfEntry {
+  key: string;
+  value: string;
+  /** Where the value came from: `default`, `preset:NAME`, `file:PATH`, `-D`. */
+  source: string;
+  /** What the key means (Strata keys; UFS defaults such as `s3.endpoint` have none). */
+  description?: string;
+}

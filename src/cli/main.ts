@@ -18,7 +18,9 @@ export function buildProgram(): Command {
     .version(VERSION, '-V, --version')
     .exitOverride()
     .configureOutput({ outputError: () => {} }) // errors are printed our way, below
-    .configureHelp({ showGlobalOptions: true, sortSubcommands: false });
+    .configureHelp({ showGlobalOptions: true, sortSubcommands: false })
+    // Help is --help only (as in Alluxio): -h is human-readable sizes in ls and du.
+    .helpOption('--help', 'display help for command');
   // Subcommands inherit exitOverride/configureOutput only when created through .command(),
   // so the groups built elsewhere get them explicitly.
   for (const group of [serverCommand(), fsCommand(), fsadminCommand()]) {

@@ -63,9 +63,9 @@ export function parseDefines(defines: readonly string[]): Record<string, string>
 
 /** The server configuration from its layers: preset, then config file, then -D. */
 export async function buildServerConfig(opts: Pick<ServerCliOptions, 'preset' | 'config' | 'define'>): Promise<ServerConfig> {
-  const layers: Array<Record<string, string>> = [];
+  const layers: Array<{ values: Record<string, string>; source: string }> = [];
   try {
-    if (opts.preset !== undefined) layers.push(presetProperties(opts.preset));
+    if (opts.preset !== undefined) layers.push({ values: presetProperties(opts.preset), source: `preset:${opts.preset}` });
     if (opts.config !== undefined) {
       let text: string;
       try {
@@ -73,10 +73,13 @@ export async function buildServerConfig(opts: Pick<ServerCliOptions, 'preset' | 
       } catch (err) {
         throw usageError(`cannot read config file ${opts.config}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
       }
-      layers.push(parseConfigText(text, opts.config));
+      layers.push({ values: parseConfigText(text, opts.config), source: `file:${opts.config}` });
     }
-    layers.push(parseDefines(opts.define));
-    return new ServerConfig(layers);
+    layers.push({ values: parseDefines(opts.define), source: '-D' });
+    // Each layer records where its values came from (`strata fs getConf` shows it).
+    const config = new ServerConfig();
+    for (const layer of layers) config.apply(layer.values, layer.source);
+    return config;
   } catch (err) {
     throw usage(err);
   }

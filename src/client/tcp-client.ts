@@ -7,7 +7,7 @@ import net from 'node:net';
 import { ErrorCode, StrataError } from '../errors.js';
 import type { DataSource, FileSystem } from '../fs.js';
 import type {
-  CacheOpOptions, CacheOpResult, ConsistencyOptions, ConsistencyReport, CreateDirectoryOptions,
+  CacheOpOptions, CacheOpResult, ConfEntry, ConsistencyOptions, ConsistencyReport, CreateDirectoryOptions,
   CreateFileOptions, DeleteOptions, FileInfo, GetStatusOptions, ListStatusOptions,
   LoadMetadataOptions, MountInfo, MountOptions, PathConfEntry, Progress, ProgressListener,
   ReadOptions, RenameOptions, Report, SyncPointInfo, SyncSummary, TtlAction, WithProgress,
@@ -433,6 +433,10 @@ export class StrataClient implements FileSystem {
 
   getReport(): Promise<Report> {
     return this.call('getReport', []);
+  }
+
+  getConf(key?: string): Promise<ConfEntry[]> {
+    return this.call('getConf', key === undefined ? [] : [key]);
   }
 
   /**

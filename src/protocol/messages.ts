@@ -62,6 +62,7 @@ export const OPS = {
   listPathConf: { kind: 'unary', args: [] },
   removePathConf: { kind: 'unary', args: ['string'] },
   getReport: { kind: 'unary', args: [] },
+  getConf: { kind: 'unary', args: ['string?'] },
 } as const satisfies Record<string, OpSpec>;
 
 export type OpName = keyof typeof OPS;
