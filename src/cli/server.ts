@@ -19,6 +19,7 @@ export interface ServerCliOptions {
   config?: string;
   preset?: string;
   define: string[];
+  logLevel?: string;
 }
 
 /** Parse a config file: a JSON object, or `key=value` lines (`#` and `!` start comments). */
@@ -115,6 +116,7 @@ export async function runServer(opts: ServerCliOptions): Promise<void> {
   const { Coordinator } = await import('../coordinator/coordinator.js');
   const { StrataServer } = await import('../server/tcp-server.js');
   const { logger } = await import('../log.js');
+  if (opts.logLevel !== undefined) logger.level = opts.logLevel;
 
   const coordinator = await Coordinator.open({ dataDir, rootUfs, config, logger });
   let server: InstanceType<typeof StrataServer> | undefined;
@@ -183,6 +185,8 @@ export function serverCommand(): Command {
     .option('--root-ufs <uri>', 'UFS of the root mount (default file://<data-dir>/ufs)')
     .option('--config <file>', 'configuration file: key=value lines or a JSON object')
     .addOption(new Option('--preset <name>', `a recommended set-up (${presetNames().join(', ')})`))
+    .addOption(new Option('--log-level <level>', 'log level (also STRATA_LOG_LEVEL); logs are human-readable on a terminal, JSON lines otherwise (STRATA_LOG_FORMAT=json|pretty forces one)')
+      .choices(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']))
     .option('-D, --define <key=value>', 'a configuration key (repeatable), e.g. -D metadata.sync.interval=1min',
       (v: string, prev: string[] = []) => [...prev, v], [] as string[])
     .addHelpText('after', '\nExamples:\n  $ strata server --data-dir /var/lib/strata --port 19998\n' +
