@@ -165,7 +165,13 @@ export interface PathConfEntry {
 
 export interface SyncPointInfo {
   path: string;
-  state: 'initial-sync' | 'active' | 'degraded' | 'stopped';
+  /**
+   * `warming-up`: watching is set up but not yet known to deliver (an S3 notification topic
+   * before its first event); changes are found by reconciliation meanwhile (see message).
+   */
+  state: 'initial-sync' | 'warming-up' | 'active' | 'degraded' | 'stopped';
+  /** When the sync point degraded to interval reconciliation (state `degraded`). */
+  degradedAtMs?: number;
   lastEventMs?: number;
   eventsApplied: number;
   message?: string;

@@ -445,7 +445,7 @@ async function getSyncPathList(ctx: ClientContext): Promise<void> {
   if (ctx.json) return printJson(list);
   if (list.length === 0) return out('No active sync points\n');
   await out(formatTable([['Path', 'State', 'Events', 'Last event', 'Message'],
-    ...list.map((s) => [s.path, s.state, String(s.eventsApplied), s.lastEventMs ? new Date(s.lastEventMs).toISOString() : '-', s.message ?? ''])]));
+    ...list.map((s) => [s.path, s.degradedAtMs ? `${s.state} since ${new Date(s.degradedAtMs).toISOString()}` : s.state, String(s.eventsApplied), s.lastEventMs ? new Date(s.lastEventMs).toISOString() : '-', s.message ?? ''])]));
 }
 
 // ---- wiring ------------------------------------------------------------------------------
