@@ -243,6 +243,20 @@ const EXAMPLES: Record<string, string> = {
 };
 
 /**
+ * Help groups in order of appearance, except that a command's own `Options:` (which hold
+ * `--help` even when it has no other option) always come first. For `configureHelp`.
+ */
+export function ownOptionsFirst<T>(unsorted: T[], visible: T[], getGroup: (item: T) => string): Map<string, T[]> {
+  const groups = new Map<string, T[]>();
+  for (const item of [...unsorted, ...visible]) if (!groups.has(getGroup(item))) groups.set(getGroup(item), []);
+  for (const item of visible) groups.get(getGroup(item))!.push(item);
+  const own = groups.get('Options:');
+  if (!own) return groups;
+  groups.delete('Options:');
+  return new Map([['Options:', own], ...groups]);
+}
+
+/**
  * Give every `fs` command one example after its options (commands that already carry one
  * keep theirs). The per-call options are in their own help group (see addCallOptions).
  */

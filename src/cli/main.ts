@@ -8,6 +8,7 @@ import { EXIT_OK, EXIT_USAGE, exitCodeFor, printError, usage } from './format.js
 import { serverCommand } from './server.js';
 import { fsCommand } from './fs-commands.js';
 import { fsadminCommand } from './fsadmin.js';
+import { ownOptionsFirst } from './fs-more.js';
 
 const VERSION = '0.1.0';
 
@@ -18,7 +19,7 @@ export function buildProgram(): Command {
     .version(VERSION, '-V, --version')
     .exitOverride()
     .configureOutput({ outputError: () => {} }) // errors are printed our way, below
-    .configureHelp({ showGlobalOptions: true, sortSubcommands: false })
+    .configureHelp({ showGlobalOptions: true, sortSubcommands: false, groupItems: ownOptionsFirst })
     // Help is --help only (as in Alluxio): -h is human-readable sizes in ls and du.
     .helpOption('--help', 'display help for command');
   // Subcommands inherit exitOverride/configureOutput only when created through .command(),
