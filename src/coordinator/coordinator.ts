@@ -151,8 +151,13 @@ export class Coordinator implements FileSystem {
       notifyPort: config.get('active.sync.notify.port'),
     });
     const c = new Coordinator(metrics, dataDir, config, store, tree, mounts, pathConf, absent, options, blocks, actors, ufsCache, sync, data, persistQueue, activeSync, log);
-    await c.recover();
-    await actors.warmUp();
+    // The worker threads start (load their modules, open LMDB) while recovery runs here.
+    const warm = actors.warmUp();
+    try {
+      await c.recover();
+    } finally {
+      await warm;
+    }
     persistQueue.start();
     c.ttl.start();
     c.startHousekeeping();
