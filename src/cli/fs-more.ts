@@ -261,6 +261,8 @@ export function ownOptionsFirst<T>(unsorted: T[], visible: T[], getGroup: (item:
  * keep theirs). The per-call options are in their own help group (see addCallOptions).
  */
 export function applyHelpLayout(fs: Command): void {
+  fs.addHelpText('after', '\nPer-call options (--sync-interval, --load-type, --write-type, --read-type) go before or after the\n' +
+    'command name. Help is --help only: -h means human-readable sizes (ls -h, du -h). See `strata fs <command> --help`.');
   for (const c of fs.commands) {
     // The command's own options first, the per-call ones after (help lists groups in order).
     const own = c.options.filter((o) => o.helpGroupHeading === undefined);
