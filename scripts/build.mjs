@@ -5,7 +5,7 @@
 // every file of src/ (and the build configuration); a stamp file records the last build.
 // Usage: node scripts/build.mjs [--if-stale] [--quiet]
 import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 const root = new URL('..', import.meta.url).pathname;
@@ -29,7 +29,8 @@ function newest(path) {
 export function staleReason() {
   if (!existsSync(stamp)) return 'dist/ is missing';
   const built = statSync(stamp).mtimeMs;
-  for (const input of ['src', 'tsconfig.json', 'tsconfig.build.json', 'package.json', 'scripts/build.mjs', 'scripts/build-web.mjs']) {
+  // web/: sources of the console, if the console build keeps them outside src/.
+  for (const input of ['src', 'web', 'tsconfig.json', 'tsconfig.build.json', 'package.json', 'scripts/build.mjs', 'scripts/build-web.mjs']) {
     if (newest(join(root, input)) > built) return `${input} changed since the last build`;
   }
   return null;
@@ -52,13 +53,21 @@ if (ifStale) {
   say(`${why}: building`);
 }
 const t0 = Date.now();
-rmSync(dist, { recursive: true, force: true }); // no leftovers of deleted sources
 const tsc = join(root, 'node_modules', 'typescript', 'bin', 'tsc');
 if (!existsSync(tsc)) {
   process.stderr.write('build: the TypeScript compiler is not installed (run `npm ci` first)\n');
   process.exit(1);
 }
-run(process.execPath, [tsc, '-p', join(root, 'tsconfig.build.json')]);
+// Compiled beside dist/ and swapped in whole: no leftovers of deleted sources, and a server
+// or CLI running from dist/ meanwhile never sees a half-written tree.
+const fresh = `${dist}.tmp`;
+const old = `${dist}.old`;
+rmSync(fresh, { recursive: true, force: true });
+run(process.execPath, [tsc, '-p', join(root, 'tsconfig.build.json'), '--outDir', fresh]);
+rmSync(old, { recursive: true, force: true });
+if (existsSync(dist)) renameSync(dist, old);
+renameSync(fresh, dist);
+rmSync(old, { recursive: true, force: true });
 const web = join(root, 'scripts', 'build-web.mjs');
 if (existsSync(web)) run(process.execPath, [web]);
 writeFileSync(stamp, `${new Date().toISOString()}\n`);

@@ -3,7 +3,7 @@
 // changing one constructor. Every method takes one options object; data moves as streams.
 
 import type {
-  CacheOpOptions, CacheOpResult, ConsistencyOptions, ConsistencyReport, CreateDirectoryOptions,
+  CacheOpOptions, CacheOpResult, ConfEntry, ConsistencyOptions, ConsistencyReport, CreateDirectoryOptions,
   CreateFileOptions, DeleteOptions, FileInfo, GetStatusOptions, ListStatusOptions,
   LoadMetadataOptions, MountInfo, MountOptions, PathConfEntry, ReadOptions, RenameOptions, SetAttributesOptions,
   Report, SyncPointInfo, SyncSummary, TtlAction, WithProgress,
@@ -64,5 +64,7 @@ export interface FileSystem {
   removePathConf(path: string): Promise<void>;
 
   getReport(): Promise<Report>;
+  /** The server's effective configuration (one key, or all), with where each value came from. */
+  getConf(key?: string): Promise<ConfEntry[]>;
   close(): Promise<void>;
 }

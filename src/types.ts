@@ -195,7 +195,13 @@ export interface PathConfEntry {
 
 export interface SyncPointInfo {
   path: string;
-  state: 'initial-sync' | 'active' | 'degraded' | 'stopped';
+  /**
+   * `warming-up`: watching is set up but not yet known to deliver (an S3 notification topic
+   * before its first event); changes are found by reconciliation meanwhile (see message).
+   */
+  state: 'initial-sync' | 'warming-up' | 'active' | 'degraded' | 'stopped';
+  /** When the sync point degraded to interval reconciliation (state `degraded`). */
+  degradedAtMs?: number;
   lastEventMs?: number;
   eventsApplied: number;
   message?: string;
@@ -227,4 +233,14 @@ export interface Report {
   intents?: Record<string, number>;
   /** S3 gateway counters (requests.<op>.<status>, latencyMs.<op>, bytesIn, bytesOut) when it runs in the server. */
   gateway?: Record<string, number>;
+}
+
+/** One server configuration value as `getConf` reports it (secrets redacted). */
+export interface ConfEntry {
+  key: string;
+  value: string;
+  /** Where the value came from: `default`, `preset:NAME`, `file:PATH`, `-D`. */
+  source: string;
+  /** What the key means (Strata keys; UFS defaults such as `s3.endpoint` have none). */
+  description?: string;
 }

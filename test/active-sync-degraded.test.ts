@@ -39,6 +39,7 @@ test('no inotifywait: degraded with a message, interval reconciliation keeps it 
   await withPath(empty, () => env.fs.startSync('/nobin'));
   await waitFor(async () => (await point('/nobin'))?.state === 'degraded', 'degraded', 10_000);
   assert.match((await point('/nobin'))!.message ?? '', /inotifywait/);
+  assert.ok(((await point('/nobin'))!.degradedAtMs ?? 0) > 0, 'says when it degraded');
   writeFileSync(join(env.ufsDir, 'nobin', 'x'), 'x');
   await waitFor(() => exists('/nobin/x'), 'visible by reconciliation', 10_000);
   const r = (await env.fs.getReport()).activeSync;

@@ -78,6 +78,14 @@ test('outside writes through the SDK become visible; notifications arrive once t
   assert.ok(bucketHasNotification(srv.endpoint, bucket), 'bucket marked as notified');
   const watcher = (env.fs as unknown as { activeSync: { watcherOf(p: string): unknown } }).activeSync.watcherOf('/s3') as S3NotifyWatcher;
   assert.is(watcher.kind, 's3-notify');
+  // Until the topic delivers its first event, the sync point says it is warming up, and why.
+  await watcher.ready;
+  await waitFor(async () => (await env.fs.getSyncPathList())[0]!.state !== 'initial-sync', 'initial sync done', 15_000);
+  const warming = (await env.fs.getSyncPathList())[0]!;
+  if (((await env.fs.getReport()).activeSync.eventsReceived ?? 0) === 0) {
+    assert.is(warming.state, 'warming-up');
+    assert.match(warming.message ?? '', /no event delivered yet/);
+  }
   await env.fs.createDirectory('/s3/rmdir');
   await env.fs.writeFile('/s3/rmdir/f', Buffer.from('f'));
   await env.fs.delete('/s3/rmdir', { recursive: true });
@@ -85,6 +93,9 @@ test('outside writes through the SDK become visible; notifications arrive once t
   // Notifications: persistent topics start 18-22 s after creation. Wait for the first ones.
   await waitFor(async () => ((await env.fs.getReport()).activeSync.eventsReceived ?? 0) > 0, 'first notification', 45_000);
   process.stderr.write(`first notification ${Date.now() - t0} ms after startSync\n`);
+  const delivering = (await env.fs.getSyncPathList())[0]!;
+  assert.is(delivering.state, 'active', 'delivering: no longer warming up');
+  assert.is(delivering.message, undefined);
   // Now a write is seen by its notification (lag from S3 write to applied, measured).
   const lags: number[] = [];
   for (let i = 0; i < 5; i++) {

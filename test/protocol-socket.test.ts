@@ -162,6 +162,7 @@ class MapFs implements FileSystem {
   async listPathConf() { return [...this.conf].map(([path, properties]) => ({ path, properties })); }
   async removePathConf(path: string): Promise<void> { this.conf.delete(path); }
   async getReport(): Promise<never> { throw new StrataError(ErrorCode.INTERNAL, 'no report in tests'); }
+  async getConf(): Promise<never> { throw new StrataError(ErrorCode.INTERNAL, 'no configuration in tests'); }
   async close(): Promise<void> {}
 }
 

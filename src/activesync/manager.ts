@@ -67,6 +67,9 @@ interface Pending {
 class SyncPoint {
   state: SyncPointInfo['state'] = 'initial-sync';
   message: string | undefined;
+  /** Why the watcher is not yet known to deliver (S3 topic before its first event). */
+  warming: string | undefined;
+  degradedAtMs: number | undefined;
   lastEventMs: number | undefined;
   eventsApplied = 0;
   watcher: ChangeWatcher | undefined;
@@ -148,13 +151,18 @@ export class ActiveSyncManager {
   }
 
   list(): SyncPointInfo[] {
-    return [...this.points.values()].map((p) => ({
-      path: p.record.path,
-      state: p.state,
-      ...(p.lastEventMs !== undefined ? { lastEventMs: p.lastEventMs } : {}),
-      eventsApplied: p.eventsApplied,
-      ...(p.message ? { message: p.message } : {}),
-    })).sort((a, b) => a.path.localeCompare(b.path));
+    return [...this.points.values()].map((p) => {
+      const warming = p.state === 'active' && p.warming !== undefined;
+      const message = warming ? p.warming : p.message;
+      return {
+        path: p.record.path,
+        state: warming ? 'warming-up' as const : p.state,
+        ...(p.state === 'degraded' && p.degradedAtMs !== undefined ? { degradedAtMs: p.degradedAtMs } : {}),
+        ...(p.lastEventMs !== undefined ? { lastEventMs: p.lastEventMs } : {}),
+        eventsApplied: p.eventsApplied,
+        ...(message ? { message } : {}),
+      };
+    }).sort((a, b) => a.path.localeCompare(b.path));
   }
 
   /** Lag percentiles (event received → applied) over the recent window. */
@@ -225,13 +233,17 @@ export class ActiveSyncManager {
           this.restartWatcher(p, mount, ufsPath, cb);
         }
       },
-      onNotice: (message) => { p.message = message; },
+      onNotice: (message) => { p.message = message; p.warming = undefined; },
+      onWarming: (reason) => { p.warming = reason; },
+      onDelivering: () => { p.warming = undefined; },
       onDegraded: (reason) => {
         if (p.state === 'degraded') return;
         this.d.log.warn({ path: record.path, reason }, 'active sync degraded to interval reconciliation');
         this.d.metrics.inc('activeSync', 'degraded');
         p.state = 'degraded';
+        p.degradedAtMs = Date.now();
         p.message = reason;
+        p.warming = undefined;
         void p.watcher?.stop();
         p.watcher = undefined;
         if (!initialDone) { initialDone = true; void this.fullResync(p, 'initial sync (degraded)'); }

@@ -218,6 +218,8 @@ export class S3NotifyWatcher implements ChangeWatcher {
   topicArn: string | undefined;
   /** Resolves when set-up has finished (configured or fallen back). */
   ready: Promise<void> = Promise.resolve();
+  /** A notification arrived: the topic delivers. */
+  private delivering = false;
 
   private readonly settings: S3Settings;
   private readonly keyPrefix: string;
@@ -299,6 +301,11 @@ export class S3NotifyWatcher implements ChangeWatcher {
       },
     }), { abortSignal: AbortSignal.timeout(CALL_TIMEOUT_MS) });
     this.o.log.info({ path: this.o.syncPoint, topic: this.topicArn, id: base }, 'S3 bucket notification configured (events start when the persistent topic runs)');
+    if (!this.delivering) {
+      this.o.cb.onWarming?.(`bucket notification configured at ${new Date().toISOString()}; no event delivered yet ` +
+        '(a new persistent topic starts delivering about 20 s after creation); until then outside changes are found by ' +
+        'reconciliation every active.sync.interval');
+    }
     // Topics of earlier runs of this sync point (a crash left them) push to dead URLs.
     await this.removeStaleTopics(creds, base, topic).catch(() => undefined);
     if (this.stopped) await this.tearDown();
@@ -328,6 +335,10 @@ export class S3NotifyWatcher implements ChangeWatcher {
   /** A notification POST (already acknowledged). */
   private onPost(body: Buffer): void {
     if (this.stopped) return;
+    if (!this.delivering) {
+      this.delivering = true;
+      this.o.cb.onDelivering?.();
+    }
     let records: S3Record[];
     try {
       records = parseNotification(body);

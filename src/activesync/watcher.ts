@@ -31,6 +31,10 @@ export interface WatchCallbacks {
   onDegraded(reason: string): void;
   /** Something the sync point's listing should show (e.g. a fall-back to listing only). */
   onNotice?(message: string): void;
+  /** Watching is set up but not yet known to deliver events (why, in words). */
+  onWarming?(reason: string): void;
+  /** The first event arrived: the watcher delivers (ends warming up). */
+  onDelivering?(): void;
 }
 
 export interface ChangeWatcher {

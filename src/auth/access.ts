@@ -105,6 +105,8 @@ export function withUser(fs: FileSystem, user: User): FileSystem {
     listPathConf: async () => { check('listPathConf'); return fs.listPathConf(); },
     removePathConf: async (p) => { check('removePathConf', p); return fs.removePathConf(p); },
     getReport: async () => { check('getReport'); return fs.getReport(); },
+    // Readable by every user: values of secrets are redacted by the server.
+    getConf: async (key) => fs.getConf(key),
     // Closing a user's view never closes the shared file system under it.
     close: async () => {},
   };

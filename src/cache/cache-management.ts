@@ -102,6 +102,7 @@ export class CacheManagement {
   async setPinned(p: string, pinned: boolean, options: CacheOpOptions = {}): Promise<CacheOpResult> {
     const root = await this.d.access(p, options, false);
     let files = 0;
+    let bytes = 0; // the length of the files (un)pinned
     for (const { inode } of this.d.tree.walkFiles(p, root)) {
       // Unpersisted files stay pinned whatever is asked: their blocks are the only copy.
       const effective = pinned || inode.ps !== 'PERSISTED';
@@ -111,8 +112,9 @@ export class CacheManagement {
       });
       await this.d.blocks.setEvictable(inode.fileId, !effective && inode.ps === 'PERSISTED');
       files++;
+      bytes += inode.length;
     }
-    return { files, bytes: 0 };
+    return { files, bytes };
   }
 
   async setTtl(p: string, ttlMs: number, action: TtlAction): Promise<void> {

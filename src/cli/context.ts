@@ -62,13 +62,41 @@ function pickEnum<T extends string>(value: unknown, values: readonly T[], flag: 
   return v as T;
 }
 
+/** The per-call options, listed in each command's help after the command's own options. */
+function callOptionList(): Option[] {
+  return [
+    new Option('--sync-interval <duration>', 'metadata sync interval for this call (-1 never, 0 always, 250ms, 5s, 10min, 1h)'),
+    new Option('--load-type <type>', `loading of paths not yet in the namespace (${LOAD_TYPES.join('|')})`),
+    new Option('--write-type <type>', `write type (${WRITE_TYPES.join('|')})`),
+    new Option('--read-type <type>', `read type (${READ_TYPES.join('|')})`),
+  ].map((o) => o.helpGroup('Per-call options (before or after the command name):'));
+}
+
 /** Add the four per-call options to a command. */
 export function addCallOptions(cmd: Command): Command {
-  return cmd
-    .addOption(new Option('--sync-interval <duration>', 'metadata sync interval for this call (-1 never, 0 always, 250ms, 5s, 10min, 1h)'))
-    .addOption(new Option('--load-type <type>', `loading of paths not yet in the namespace (${LOAD_TYPES.join('|')})`))
-    .addOption(new Option('--write-type <type>', `write type (${WRITE_TYPES.join('|')})`))
-    .addOption(new Option('--read-type <type>', `read type (${READ_TYPES.join('|')})`));
+  for (const o of callOptionList()) cmd.addOption(o);
+  return cmd;
+}
+
+/**
+ * Accept the per-call options on a command group too (`strata fs --sync-interval 0 ls /`),
+ * hidden from help (each command lists them).
+ */
+export function addGroupCallOptions(cmd: Command): Command {
+  for (const o of callOptionList()) cmd.addOption(o.hideHelp());
+  return cmd;
+}
+
+const CALL_KEYS = ['syncInterval', 'loadType', 'writeType', 'readType'] as const;
+
+/** The per-call option values of a command and its groups; the command's own win. */
+function callOptionValues(cmd: Command): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (let c: Command | null = cmd; c; c = c.parent) {
+    const o = c.opts();
+    for (const k of CALL_KEYS) if (out[k] === undefined && o[k] !== undefined) out[k] = o[k];
+  }
+  return out;
 }
 
 /** Validate the per-call options of a parsed command. */
@@ -166,7 +194,7 @@ export function clientAction(
     const ctx: ClientContext = {
       json: Boolean(all.json),
       address,
-      call: callOptions(opts),
+      call: callOptions(callOptionValues(cmd)),
       opts,
       async fs() {
         if (client) return client;

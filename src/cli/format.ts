@@ -117,8 +117,9 @@ export function cachedPercent(f: Pick<FileInfo, 'type' | 'length' | 'cachedBytes
  * One line of `ls`, in the spirit of Alluxio's: mode, size, persistence state, modification
  * date, share of the file in the cache, path.
  */
-export function formatLsLine(f: FileInfo): string {
-  return `${formatMode(f)}  ${String(f.length).padStart(12)}  ${f.persistenceState.padEnd(15)}  ` +
+export function formatLsLine(f: FileInfo, opts: { human?: boolean } = {}): string {
+  const size = opts.human ? formatSize(f.length) : String(f.length);
+  return `${formatMode(f)}  ${size.padStart(12)}  ${f.persistenceState.padEnd(15)}  ` +
     `${formatDate(f.mtimeMs)}  ${cachedPercent(f).padStart(4)}  ${f.path}`;
 }
 

@@ -16,9 +16,12 @@ import {
   JsonArrayWriter, fileInfoJson, formatLsLine, formatMounts, formatStat, formatTable, mountJson,
   usage, usageError, writeTo,
 } from './format.js';
-import { addCallOptions, addClientOptions, clientAction, commonOf } from './context.js';
+import { addCallOptions, addClientOptions, addGroupCallOptions, clientAction, commonOf } from './context.js';
 import type { ClientContext } from './context.js';
 import { createProgress } from './progress.js';
+import {
+  addMoreFsCommands, copyFromStdin, copyToStdout, followFile, openLocalForWrite, applyHelpLayout,
+} from './fs-more.js';
 
 const out = (s: string): Promise<void> => writeTo(process.stdout, s);
 const printJson = (v: unknown): Promise<void> => out(JSON.stringify(v) + '\n');
@@ -56,12 +59,18 @@ async function ls(ctx: ClientContext, path = '/'): Promise<void> {
   const fs = await ctx.fs();
   const options = { ...commonOf(ctx.call), recursive: Boolean(ctx.opts.recursive) };
   if (ctx.opts.forceSync) options.syncIntervalMs = 0;
+  const human = Boolean(ctx.opts.humanReadable);
+  const line = (f: FileInfo): string => formatLsLine(f, { human });
+  if (ctx.opts.directory) { // -d: the directory itself, not its entries
+    const info = await fs.getStatus(path, options);
+    return ctx.json ? printJson([fileInfoJson(info)]) : out(line(info) + '\n');
+  }
   const json = ctx.json ? new JsonArrayWriter() : null;
   for await (const page of fs.listStatus(path, options)) {
     if (json) {
       for (const f of page) await json.item(fileInfoJson(f));
     } else if (page.length > 0) {
-      await out(page.map(formatLsLine).join('\n') + '\n');
+      await out(page.map(line).join('\n') + '\n');
     }
   }
   await json?.end();
@@ -102,17 +111,21 @@ const inCache = (cached: number, length: number): string =>
 async function du(ctx: ClientContext, path: string): Promise<void> {
   const fs = await ctx.fs();
   const summary = Boolean(ctx.opts.summarize);
+  const human = Boolean(ctx.opts.humanReadable);
+  const size = (n: number): string => (human ? formatSize(n) : String(n));
+  const cachedCol = (cached: number, length: number): string => (human
+    ? `${formatSize(cached)} (${length > 0 ? Math.floor((100 * cached) / length) : 100}%)` : inCache(cached, length));
   const json = ctx.json && !summary ? new JsonArrayWriter() : null;
   const row = (length: number | string, cached: string, p: string): string =>
     `${String(length).padEnd(15)} ${cached.padEnd(18)} ${p}\n`;
   if (!ctx.json) await out(row('File Size', 'In Cache', 'Path'));
   const total = await walkSizes(fs, ctx, path, summary ? undefined : async (f) => {
     if (json) await json.item({ path: f.path, length: f.length, cachedBytes: f.cachedBytes });
-    else await out(row(f.length, inCache(f.cachedBytes, f.length), f.path));
+    else await out(row(size(f.length), cachedCol(f.cachedBytes, f.length), f.path));
   });
   if (json) await json.end();
   else if (ctx.json) await printJson({ path, length: total.bytes, cachedBytes: total.cachedBytes });
-  else if (summary) await out(row(total.bytes, inCache(total.cachedBytes, total.bytes), path));
+  else if (summary) await out(row(size(total.bytes), cachedCol(total.cachedBytes, total.bytes), path));
 }
 
 async function count(ctx: ClientContext, path: string): Promise<void> {
@@ -158,6 +171,7 @@ async function headTail(which: 'head' | 'tail', ctx: ClientContext, path: string
   const n = parseSizeArg(String(ctx.opts.bytes ?? '1KB'), '-c');
   const fs = await ctx.fs();
   const base = { ...commonOf(ctx.call), ...readTypeOf(ctx) };
+  if (which === 'tail' && ctx.opts.follow) return followFile(ctx, fs, path, n);
   if (n === 0) return;
   await streamOut(fs.readFile(path, which === 'head' ? { ...base, offset: 0, length: n } : { ...base, tail: n }));
 }
@@ -169,22 +183,32 @@ async function touch(ctx: ClientContext, path: string): Promise<void> {
 
 async function mkdirCmd(ctx: ClientContext, path: string): Promise<void> {
   const p = Boolean(ctx.opts.parents);
-  const info = await (await ctx.fs()).createDirectory(path, {
+  const fs = await ctx.fs();
+  // -p of an existing directory succeeds, but says so instead of claiming to create it.
+  const before = p ? await statOrNull(fs, path, ctx) : null;
+  const info = await fs.createDirectory(path, {
     ...commonOf(ctx.call), ...writeTypeOf(ctx), recursive: p, allowExists: p,
   });
-  await done(ctx, `Successfully created directory ${path}`, fileInfoJson(info));
+  const created = !(before?.type === 'directory');
+  await done(ctx, created ? `Successfully created directory ${info.path}` : `Directory ${info.path} already exists`,
+    { ...fileInfoJson(info), created });
 }
 
 async function rmCmd(ctx: ClientContext, path: string): Promise<void> {
   await (await ctx.fs()).delete(path, {
-    ...commonOf(ctx.call), recursive: Boolean(ctx.opts.recursive), strataOnly: Boolean(ctx.opts.strataOnly),
+    ...commonOf(ctx.call), recursive: Boolean(ctx.opts.recursive || ctx.opts.r), strataOnly: Boolean(ctx.opts.strataOnly),
   });
   await done(ctx, `${path} has been removed`);
 }
 
 async function mv(ctx: ClientContext, src: string, dst: string): Promise<void> {
-  await (await ctx.fs()).rename(src, dst, commonOf(ctx.call));
-  await done(ctx, `Renamed ${src} to ${dst}`);
+  const fs = await ctx.fs();
+  // `mv F DIR` moves F into DIR: name the path it ends up at.
+  const dstInfo = await statOrNull(fs, dst, ctx);
+  const srcName = src.replace(/\/+$/, '').split('/').pop() ?? '';
+  const final = dstInfo?.type === 'directory' ? joinStrata(dstInfo.path, srcName) : dst;
+  await fs.rename(src, dst, commonOf(ctx.call));
+  await done(ctx, `Renamed ${src} to ${final}`, { ok: true, path: final });
 }
 
 /** Local files and directories under `root`, parents before children. */
@@ -214,6 +238,7 @@ async function* counted(src: AsyncIterable<Uint8Array>, onBytes: (n: number) => 
 }
 
 async function copyFromLocal(ctx: ClientContext, local: string, path: string): Promise<void> {
+  if (local === '-') return copyFromStdin(ctx, path);
   const src = resolve(local);
   const s = await stat(src).catch((err: NodeJS.ErrnoException) => {
     throw new StrataError(ErrorCode.NOT_FOUND, `local path ${src} cannot be read: ${err.code ?? err.message}`, { cause: err });
@@ -260,8 +285,9 @@ async function copyFromLocal(ctx: ClientContext, local: string, path: string): P
 }
 
 async function downloadFile(fs: FileSystem, ctx: ClientContext, path: string, local: string, onBytes: (n: number) => void): Promise<void> {
+  const sink = await openLocalForWrite(local, Boolean(ctx.opts.overwrite));
   try {
-    await pipeline(counted(fs.readFile(path, { ...commonOf(ctx.call), ...readTypeOf(ctx) }), onBytes), createWriteStream(local));
+    await pipeline(counted(fs.readFile(path, { ...commonOf(ctx.call), ...readTypeOf(ctx) }), onBytes), sink);
   } catch (err) {
     await rm(local, { force: true }).catch(() => {});
     throw localFsError(err, local);
@@ -279,6 +305,7 @@ function localFsError(err: unknown, local: string): unknown {
 }
 
 async function copyToLocal(ctx: ClientContext, path: string, local: string): Promise<void> {
+  if (local === '-') return copyToStdout(ctx, path);
   const fs = await ctx.fs();
   const info = await fs.getStatus(path, commonOf(ctx.call));
   const dst = resolve(local);
@@ -442,7 +469,7 @@ async function getSyncPathList(ctx: ClientContext): Promise<void> {
   if (ctx.json) return printJson(list);
   if (list.length === 0) return out('No active sync points\n');
   await out(formatTable([['Path', 'State', 'Events', 'Last event', 'Message'],
-    ...list.map((s) => [s.path, s.state, String(s.eventsApplied), s.lastEventMs ? new Date(s.lastEventMs).toISOString() : '-', s.message ?? ''])]));
+    ...list.map((s) => [s.path, s.degradedAtMs ? `${s.state} since ${new Date(s.degradedAtMs).toISOString()}` : s.state, String(s.eventsApplied), s.lastEventMs ? new Date(s.lastEventMs).toISOString() : '-', s.message ?? ''])]));
 }
 
 // ---- wiring ------------------------------------------------------------------------------
@@ -451,14 +478,16 @@ const collect = (v: string, prev: string[] = []): string[] => [...prev, v];
 
 /** The `fs` command group with all its subcommands. */
 export function fsCommand(): Command {
-  const fs = addClientOptions(new Command('fs'))
+  const fs = addGroupCallOptions(addClientOptions(new Command('fs'))
     .description('file system commands against a running strata server')
-    .showHelpAfterError(false);
+    .showHelpAfterError(false));
   const sub = (spec: string, description: string): Command => addCallOptions(fs.command(spec).description(description));
 
   sub('ls [path]', 'list a directory (or a file) — mode, size, persistence state, date, cached share, path')
     .option('-R, --recursive', 'list the whole subtree, depth first')
     .option('-f, --force-sync', 'sync with the under storage first (sync interval 0)')
+    .option('-d, --directory', 'list the directory itself, not its entries')
+    .option('-h, --human-readable', 'sizes as 1.5KB, 4MB, 2GB')
     .addHelpText('after', '\nExample:\n  $ strata fs ls -R /data')
     .action(clientAction(ls));
   sub('stat <path>', 'status of one path').addHelpText('after', '\nExample:\n  $ strata fs stat --json /data/a.csv').action(clientAction(statCmd));
@@ -467,6 +496,11 @@ export function fsCommand(): Command {
     sub(`${which} <path>`, `print the ${which === 'head' ? 'first' : 'last'} bytes of a file (default 1KB)`)
       .option('-c, --bytes <size>', 'how many bytes (64, 4KB, 1MB)', '1KB')
       .action(clientAction((ctx, p) => headTail(which, ctx, p!)));
+    if (which === 'tail') {
+      fs.commands.at(-1)!
+        .option('-f, --follow', 'keep printing what is appended (polls the file; Ctrl-C ends)')
+        .option('-s, --sleep-interval <duration>', 'with -f: time between polls', '1s');
+    }
   }
   sub('test <path>', 'test a path: exit 0 when true, 1 when false, no output')
     .option('-e, --exists', 'the path exists')
@@ -481,16 +515,19 @@ export function fsCommand(): Command {
     .action(clientAction(mkdirCmd));
   sub('rm <path>', 'remove a file or directory')
     .option('-R, --recursive', 'remove a directory and everything under it')
+    .option('-r', 'same as -R')
     .option('--strata-only', 'remove from Strata only, leave the under storage alone')
     .action(clientAction(rmCmd));
   sub('mv <src> <dst>', 'rename a file or directory').action(clientAction(mv));
-  sub('copyFromLocal <local> <path>', 'copy a local file or directory into Strata (streams; progress on a terminal)')
-    .option('--overwrite', 'replace existing files')
+  sub('copyFromLocal <local> <path>', 'copy a local file or directory into Strata (`-` reads stdin; streams; progress on a terminal)')
+    .option('-f, --overwrite', 'replace existing files')
     .action(clientAction(copyFromLocal));
-  sub('copyToLocal <path> <local>', 'copy a Strata file or directory to local disk (streams; progress on a terminal)')
+  sub('copyToLocal <path> <local>', 'copy a Strata file or directory to local disk (`-` writes stdout; streams; progress on a terminal)')
+    .option('-f, --overwrite', 'replace existing local files (refused otherwise)')
     .action(clientAction(copyToLocal));
   sub('du <path>', 'sizes and cached bytes of the files under a path')
     .option('-s, --summarize', 'one total for the path')
+    .option('-h, --human-readable', 'sizes as 1.5KB, 4MB, 2GB')
     .action(clientAction(du));
   sub('count <path>', 'number of files, directories and bytes under a path').action(clientAction(count));
   sub('mount [path] [uri]', 'mount an under storage at a path; without arguments list the mounts')
@@ -521,5 +558,7 @@ export function fsCommand(): Command {
     sub(`${op} <path>`, what).action(clientAction((ctx, p) => syncOp(ctx, p!, op)));
   }
   sub('getSyncPathList', 'list the active sync points').action(clientAction(getSyncPathList));
+  addMoreFsCommands(fs, sub);
+  applyHelpLayout(fs);
   return fs;
 }

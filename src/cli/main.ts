@@ -10,6 +10,7 @@ import { fsCommand } from './fs-commands.js';
 import { fsadminCommand } from './fsadmin.js';
 import { gatewayCommand } from './gateway.js';
 import { fuseCommand } from './fuse.js';
+import { ownOptionsFirst } from './fs-more.js';
 
 const VERSION = '0.1.0';
 
@@ -20,7 +21,9 @@ export function buildProgram(): Command {
     .version(VERSION, '-V, --version')
     .exitOverride()
     .configureOutput({ outputError: () => {} }) // errors are printed our way, below
-    .configureHelp({ showGlobalOptions: true, sortSubcommands: false });
+    .configureHelp({ showGlobalOptions: true, sortSubcommands: false, groupItems: ownOptionsFirst })
+    // Help is --help only (as in Alluxio): -h is human-readable sizes in ls and du.
+    .helpOption('--help', 'display help for command');
   // Subcommands inherit exitOverride/configureOutput only when created through .command(),
   // so the groups built elsewhere get them explicitly.
   for (const group of [serverCommand(), fsCommand(), fsadminCommand(), gatewayCommand(), fuseCommand()]) {

@@ -1,4 +1,5 @@
-// Progress bars of long CLI work (copy, load, loadMetadata) on stderr. Shown only when
+// Progress bars of long CLI work (copy, load, loadMetadata) on stderr, with the speed
+// (bytes/s, or entries/s for syncs) and the ETA when the total is known. Shown only when
 // stderr is a terminal, so scripts, pipes and `--json` consumers never see them; a bar is
 // drawn on the first update, so work that reports nothing draws nothing.
 
@@ -38,6 +39,7 @@ export function createProgress(label: string, unit: ProgressUnit, total?: number
   // Loaded only when a bar is drawn: commands on a pipe never pay for it.
   const cliProgress = createRequire(import.meta.url)('cli-progress') as typeof CliProgress;
   const show = (v: number): string => (unit === 'bytes' ? formatSize(v) : String(v));
+  const startedAt = Date.now();
   let value = 0;
   let knownTotal = total;
   let phase = '';
@@ -50,10 +52,12 @@ export function createProgress(label: string, unit: ProgressUnit, total?: number
     format: (options, params) => {
       const t = knownTotal;
       const ph = phase ? ` ${phase}` : '';
-      if (t === undefined || t <= 0) return `${label} ${show(params.value)}${unit === 'items' ? ' done' : ''}${ph}`;
+      const rate = speedOf(params.value, Date.now() - startedAt);
+      const speed = rate === undefined ? '' : `  ${unit === 'bytes' ? `${formatSize(rate)}/s` : `${Math.round(rate)} entries/s`}`;
+      if (t === undefined || t <= 0) return `${label} ${show(params.value)}${unit === 'items' ? ' done' : ''}${speed}${ph}`;
       const barText = cliProgress.Format.BarFormat(Math.min(1, params.value / t), options);
       const pct = Math.floor((100 * Math.min(params.value, t)) / t);
-      return `${label} |${barText}| ${String(pct).padStart(3)}% ${show(params.value)}/${show(t)}${ph}`;
+      return `${label} |${barText}| ${String(pct).padStart(3)}% ${show(params.value)}/${show(t)}${speed}${etaText(params.value, t, rate)}${ph}`;
     },
   }, cliProgress.Presets.shades_classic);
   const ensure = (): void => {
@@ -84,4 +88,20 @@ export function createProgress(label: string, unit: ProgressUnit, total?: number
       if (started) bar.stop();
     },
   };
+}
+
+/** Average rate per second since the start, once there is enough to say (≥ 0.5 s of work). */
+export function speedOf(value: number, elapsedMs: number): number | undefined {
+  if (elapsedMs < 500 || value <= 0) return undefined;
+  return (value * 1000) / elapsedMs;
+}
+
+/** `  ETA 1m05s` from the remaining work and the rate; empty when unknown. */
+export function etaText(value: number, total: number, rate: number | undefined): string {
+  if (rate === undefined || rate <= 0 || value >= total) return '';
+  const s = Math.ceil((total - value) / rate);
+  const h = Math.floor(s / 3600);
+  const m = Math.floor((s % 3600) / 60);
+  const sec = s % 60;
+  return `  ETA ${h ? `${h}h${String(m).padStart(2, '0')}m` : m ? `${m}m${String(sec).padStart(2, '0')}s` : `${sec}s`}`;
 }

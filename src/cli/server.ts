@@ -30,6 +30,7 @@ export interface ServerCliOptions {
   /** PEM certificate and key: serve the protocol port over TLS. */
   tlsCert?: string;
   tlsKey?: string;
+  logLevel?: string;
 }
 
 /** Parse a config file: a JSON object, or `key=value` lines (`#` and `!` start comments). */
@@ -74,9 +75,9 @@ export function parseDefines(defines: readonly string[]): Record<string, string>
 
 /** The server configuration from its layers: preset, then config file, then -D. */
 export async function buildServerConfig(opts: Pick<ServerCliOptions, 'preset' | 'config' | 'define'>): Promise<ServerConfig> {
-  const layers: Array<Record<string, string>> = [];
+  const layers: Array<{ values: Record<string, string>; source: string }> = [];
   try {
-    if (opts.preset !== undefined) layers.push(presetProperties(opts.preset));
+    if (opts.preset !== undefined) layers.push({ values: presetProperties(opts.preset), source: `preset:${opts.preset}` });
     if (opts.config !== undefined) {
       let text: string;
       try {
@@ -84,10 +85,13 @@ export async function buildServerConfig(opts: Pick<ServerCliOptions, 'preset' | 
       } catch (err) {
         throw usageError(`cannot read config file ${opts.config}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
       }
-      layers.push(parseConfigText(text, opts.config));
+      layers.push({ values: parseConfigText(text, opts.config), source: `file:${opts.config}` });
     }
-    layers.push(parseDefines(opts.define));
-    return new ServerConfig(layers);
+    layers.push({ values: parseDefines(opts.define), source: '-D' });
+    // Each layer records where its values came from (`strata fs getConf` shows it).
+    const config = new ServerConfig();
+    for (const layer of layers) config.apply(layer.values, layer.source);
+    return config;
   } catch (err) {
     throw usage(err);
   }
@@ -123,6 +127,7 @@ export async function runServer(opts: ServerCliOptions): Promise<void> {
   const { Coordinator } = await import('../coordinator/coordinator.js');
   const { StrataServer } = await import('../server/tcp-server.js');
   const { logger } = await import('../log.js');
+  if (opts.logLevel !== undefined) logger.level = opts.logLevel;
 
   const auth = await serverAuth(opts, dataDir, logger);
   const tlsFiles = await serverTls(opts);
@@ -274,6 +279,8 @@ export function serverCommand(): Command {
     .option('--insecure-no-auth', 'accept connections without credentials (tests only; refused unless --host is loopback)', false)
     .option('--s3-port <port>', 'serve the S3 gateway on this port (default: s3.gateway.port, off)')
     .addOption(new Option('--preset <name>', `a recommended set-up (${presetNames().join(', ')})`))
+    .addOption(new Option('--log-level <level>', 'log level (also STRATA_LOG_LEVEL); logs are human-readable on a terminal, JSON lines otherwise (STRATA_LOG_FORMAT=json|pretty forces one)')
+      .choices(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']))
     .option('-D, --define <key=value>', 'a configuration key (repeatable), e.g. -D metadata.sync.interval=1min',
       (v: string, prev: string[] = []) => [...prev, v], [] as string[])
     .addHelpText('after', '\nExamples:\n  $ strata server --data-dir /var/lib/strata --port 19998\n' +

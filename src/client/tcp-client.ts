@@ -8,7 +8,7 @@ import tls from 'node:tls';
 import { ErrorCode, StrataError } from '../errors.js';
 import type { DataSource, FileSystem } from '../fs.js';
 import type {
-  CacheOpOptions, CacheOpResult, ConsistencyOptions, ConsistencyReport, CreateDirectoryOptions,
+  CacheOpOptions, CacheOpResult, ConfEntry, ConsistencyOptions, ConsistencyReport, CreateDirectoryOptions,
   CreateFileOptions, DeleteOptions, FileInfo, GetStatusOptions, ListStatusOptions,
   LoadMetadataOptions, MountInfo, MountOptions, PathConfEntry, Progress, ProgressListener,
   ReadOptions, RenameOptions, Report, SetAttributesOptions, SyncPointInfo, SyncSummary, TtlAction, WithProgress,
@@ -476,6 +476,10 @@ export class StrataClient implements FileSystem {
 
   getReport(): Promise<Report> {
     return this.call('getReport', []);
+  }
+
+  getConf(key?: string): Promise<ConfEntry[]> {
+    return this.call('getConf', key === undefined ? [] : [key]);
   }
 
   /**

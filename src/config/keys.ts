@@ -196,6 +196,22 @@ export class ServerConfig {
     }
   }
 
+  /** Where each explicitly set key came from (`preset:NAME`, `file:PATH`, `-D`), for getConf. */
+  private readonly sources = new Map<string, string>();
+
+  /** Set every key of one layer, recording `source` as where its values came from. */
+  apply(layer: Record<string, string>, source: string): void {
+    for (const [k, v] of Object.entries(layer)) {
+      this.set(k, v);
+      this.sources.set(k, source);
+    }
+  }
+
+  /** Where the value of `key` came from: its layer's source, `set` when set directly, or `default`. */
+  sourceOf(key: string): string {
+    return this.sources.get(key) ?? (this.values.has(key as ConfigKey) || key in this.ufsDefaults ? 'set' : 'default');
+  }
+
   raw(key: ConfigKey): string {
     return this.values.get(key) ?? KEYS[key].default;
   }

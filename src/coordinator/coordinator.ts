@@ -13,6 +13,7 @@ import { BlockStore } from '../cache/block-store.js';
 import { CacheManagement } from '../cache/cache-management.js';
 import { TtlChecker } from '../cache/ttl-checker.js';
 import { ServerConfig, isConfigKey, isUfsOptionKey, validateProperty } from '../config/keys.js';
+import { describeConfig } from '../config/describe.js';
 import {
   ErrorCode, StrataError, alreadyExists, directoryNotEmpty, invalidArgument, invalidPath, isADirectory,
   mountConflict, notADirectory, notFound, readOnly, toStrataError,
@@ -35,7 +36,7 @@ import { baseName, isUnder, joinPath, normalizePath, parentPath, pathComponents,
 import { PathConf } from '../meta/path-conf.js';
 import { MetadataSync } from '../sync/metadata-sync.js';
 import type {
-  CacheOpOptions, CacheOpResult, ConsistencyOptions, ConsistencyReport, CreateDirectoryOptions, CreateFileOptions,
+  CacheOpOptions, CacheOpResult, ConfEntry, ConsistencyOptions, ConsistencyReport, CreateDirectoryOptions, CreateFileOptions,
   DeleteOptions, FileInfo, GetStatusOptions, ListStatusOptions, LoadMetadataOptions, MountInfo, MountOptions,
   PathConfEntry, ReadOptions, RenameOptions, Report, SetAttributesOptions, SyncPointInfo, SyncSummary, TtlAction, WithProgress, WriteType,
 } from '../types.js';
@@ -199,8 +200,13 @@ export class Coordinator implements FileSystem {
       await c.close().catch(() => undefined);
       throw err;
     }
-    await c.recover();
-    await actors.warmUp();
+    // The worker threads start (load their modules, open LMDB) while recovery runs here.
+    const warm = actors.warmUp();
+    try {
+      await c.recover();
+    } finally {
+      await warm;
+    }
     persistQueue.start();
     c.ttl.start();
     c.startHousekeeping();
@@ -1029,6 +1035,12 @@ export class Coordinator implements FileSystem {
     this.op('removePathConf');
     const p = normalizePath(path);
     if (!(await this.pathConf.remove(p))) throw notFound(p, 'path configuration for');
+  }
+
+  /** The server's effective configuration with the source of each value (secrets redacted). */
+  async getConf(key?: string): Promise<ConfEntry[]> {
+    this.op('getConf');
+    return describeConfig(this.config, key);
   }
 
   async getReport(): Promise<Report> {

@@ -64,6 +64,7 @@ export const OPS = {
   removePathConf: { kind: 'unary', args: ['string'] },
   getReport: { kind: 'unary', args: [] },
   setAttributes: { kind: 'unary', args: ['string', 'options'] },
+  getConf: { kind: 'unary', args: ['string?'] },
 } as const satisfies Record<string, OpSpec>;
 
 export type OpName = keyof typeof OPS;
