@@ -76,7 +76,7 @@ async function main(): Promise<void> {
   ];
   const rows: string[] = [];
   const figures: Record<string, Record<string, number>> = {};
-  const put = (k: string, side: string, v: number): void => { (figures[k] ??= {})[side] = v; };
+  const put = (k: string, side: string, v: number): void => { (figures[k] ??= {})[side] = v; log(`${side}: ${k} = ${v.toFixed(3)} (load ${loadavg()[0]!.toFixed(1)})`); };
   try {
     for (const s of sides) await s.c.send(new CreateBucketCommand({ Bucket: s.bucket }));
     const big = randomBytes(64 << 20);
