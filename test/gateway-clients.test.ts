@@ -93,7 +93,11 @@ test('aws s3 sync of 1,050 small files up and down (byte-identical), and the sam
   }
   await aws(endpoint, key.id, key.secret, ['s3', 'mb', 's3://tree']);
   await aws(endpoint, key.id, key.secret, ['s3', 'sync', '--only-show-errors', src, 's3://tree']);
-  await aws(ref.server.endpoint, ref.server.accessKeyId, ref.server.secretAccessKey, ['s3', 'sync', '--only-show-errors', src, `s3://${ref.bucket}`]);
+  // The reference holds the same keys (written with the SDK, 32 at a time: faster than a second aws sync).
+  const keys = Array.from({ length: N }, (_, i) => i);
+  for (let i = 0; i < N; i += 32) {
+    await Promise.all(keys.slice(i, i + 32).map(async (j) => refClient.send(new PutObjectCommand({ Bucket: ref.bucket, Key: treeKey(j), Body: await readFile(join(src, treeKey(j))) }))));
+  }
   const dst = join(work, 'dst');
   await aws(endpoint, key.id, key.secret, ['s3', 'sync', '--only-show-errors', 's3://tree', dst]);
   for (let i = 0; i < N; i += 7) {

@@ -16,6 +16,8 @@ import {
 } from '@aws-sdk/client-s3';
 import { ADMIN, LIMITED, openGateway, type GatewayEnv } from './helpers/gateway.js';
 import { chunkedPut, presign, send, signRequest } from './helpers/sigv4-signer.js';
+import http from 'node:http';
+import { startS3Gateway } from '../src/gateway/s3/server.js';
 
 let g: GatewayEnv;
 let s3: S3Client;
@@ -213,6 +215,26 @@ test('DeleteObjects quiet and verbose, CopyObject COPY/REPLACE and onto itself, 
   await s3.send(new HeadObjectCommand({ Bucket: 'sdk', Key: 'marker/' }));
   await s3.send(new DeleteObjectCommand({ Bucket: 'sdk', Key: 'marker/' }));
   assert.is(await g.env.fs.exists('/sdk/marker'), false);
+});
+
+test('virtual-host style under s3.gateway.domain (path style still works)', async () => {
+  const vh = await startS3Gateway({ fs: g.env.fs, users: g.users, port: 0, dataDir: join(g.env.dataDir, 's3-gateway-vh'), domain: 's3.test' });
+  try {
+    const host = `sdk.s3.test:${vh.port}`;
+    const signed = await signRequest(creds, { method: 'GET', endpoint: `http://127.0.0.1:${vh.port}`, path: '/range.txt', payloadHash: 'UNSIGNED-PAYLOAD', headers: { host } });
+    const text = await new Promise<string>((resolve, reject) => {
+      const req = http.request({ host: '127.0.0.1', port: vh.port, path: '/range.txt', method: 'GET', headers: { ...signed.headers, host } }, (res) => {
+        let b = ''; res.on('data', (d: Buffer) => { b += d; }); res.on('end', () => resolve(`${res.statusCode} ${b}`));
+      });
+      req.on('error', reject);
+      req.end();
+    });
+    assert.is(text, '200 0123456789abcdefghij');
+    const path = await send(await signRequest(creds, { method: 'GET', endpoint: `http://127.0.0.1:${vh.port}`, path: '/sdk/range.txt', payloadHash: 'UNSIGNED-PAYLOAD' }));
+    assert.is(path.text, '0123456789abcdefghij');
+  } finally {
+    await vh.close();
+  }
 });
 
 test('auth: presigned GET, expired URL, aws-chunked with chunk signatures, anonymous, unknown key, bad signature, skew, prefixes', async () => {

@@ -106,7 +106,7 @@ export class MultipartStore {
   }
 
   /** Store a part from a byte stream (temp file + rename); returns its MD5 and size. */
-  async putPart(id: string, number: number, body: AsyncIterable<Uint8Array>): Promise<{ md5: string; size: number }> {
+  async putPart(id: string, number: number, body: AsyncIterable<Uint8Array> | Iterable<Uint8Array>): Promise<{ md5: string; size: number }> {
     const d = this.uploadDir(id);
     const tmp = join(d, `.tmp-${randomBytes(6).toString('hex')}`);
     const hash = createHash('md5');
