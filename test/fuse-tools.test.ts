@@ -9,7 +9,8 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { fileUri, readText, tempDir } from './helpers/fixture.js';
+import { fileUri, readText, tempDir, ufsCounter } from './helpers/fixture.js';
+import { createHash, randomBytes } from 'node:crypto';
 import { fuseSkipReason, openFuseEnv, sh, shOk } from './helpers/fuse.js';
 import type { FuseEnv } from './helpers/fuse.js';
 
@@ -59,6 +60,24 @@ if (skip) {
     }
     // The bytes are in Strata, not just in the kernel's page cache.
     assert.is((await readText(f.env.fs, '/cp/a/b/c/x.sh')), 'run\n');
+  });
+
+  test('hot reads through the mount make no UFS call; a freed file is read from the UFS again', async () => {
+    const bytes = randomBytes(3 << 20);
+    await f.env.fs.writeFile('/hot.bin', bytes); // CACHE_THROUGH: cached and in the UFS
+    const want = createHash('sha256').update(bytes).digest('hex');
+    const counter = await ufsCounter(f.env.fs);
+    assert.is((await shOk(`sha256sum ${f.dir}/hot.bin`)).split(' ')[0], want);
+    assert.is(await counter.total(), 0, `UFS calls of a hot read: ${JSON.stringify(await counter.delta())}`);
+    // A ranged read in the middle (dd skip) is served from the cache too.
+    assert.is((await shOk(`dd if=${f.dir}/hot.bin bs=4096 skip=300 count=2 2>/dev/null | wc -c`)).trim(), '8192');
+    assert.is(await counter.total(), 0);
+    await f.env.fs.free('/hot.bin');
+    await f.env.fs.writeFile('/hot2.bin', bytes);
+    await f.env.fs.free('/hot2.bin');
+    const cold = await ufsCounter(f.env.fs);
+    assert.is((await shOk(`sha256sum ${f.dir}/hot2.bin`)).split(' ')[0], want);
+    assert.ok((await cold.total()) > 0, 'a freed file is read from the UFS');
   });
 
   test('python3 writes and reads with seeks (staged random writes commit atomically)', async () => {
