@@ -85,7 +85,18 @@ async function main(): Promise<void> {
     mounts.push(mS);
     await start([process.execPath, BIN, 'fuse', 'mount', mM, '--address', address, '-o', 'write.type=MUST_CACHE'], /strata fuse mounted/);
     mounts.push(mM);
-    const rc = spawn('rclone', ['mount', ufs, mR, '--config', '/dev/null', '--vfs-cache-mode', 'off', '--dir-cache-time', '1m'], { stdio: 'ignore', env: { ...process.env, AWS_CA_BUNDLE: '' } });
+
+    // The data, written before rclone mounts (its directory cache would hide later changes for a while).
+    const tree = join(ufs, 'tree');
+    await mkdir(tree);
+    const per = 1000;
+    for (let d = 0; d < Math.ceil(FILES / per); d++) {
+      await mkdir(join(tree, `d${d}`));
+      await Promise.all(Array.from({ length: Math.min(per, FILES - d * per) }, (_, i) => writeFile(join(tree, `d${d}`, `f${i}`), 'x')));
+    }
+    sh(`head -c ${SEQ_MB << 20} /dev/urandom > ${mS}/seq.bin`); // written through Strata: cached (CACHE_THROUGH)
+    sh(`mkdir -p ${mS}/par && for i in 0 1 2 3 4 5 6 7; do head -c ${PAR_MB << 20} /dev/urandom > ${mS}/par/p$i; done`);
+    const rc = spawn('rclone', ['mount', ufs, mR, '--config', '/dev/null', '--vfs-cache-mode', 'off'], { stdio: 'ignore', env: { ...process.env, AWS_CA_BUNDLE: '' } });
     procs.push(rc);
     mounts.push(mR);
     await waitMounted(mR);
@@ -93,7 +104,6 @@ async function main(): Promise<void> {
     log(`mounted: strata at ${mS} and ${mM}, ${rcloneVersion} at ${mR}`);
 
     // 1. Sequential read of a cached file.
-    sh(`head -c ${SEQ_MB << 20} /dev/urandom > ${mS}/seq.bin`); // written through Strata: cached (CACHE_THROUGH)
     const bytes = SEQ_MB << 20;
     const local = sh(`dd if=${ufs}/seq.bin of=/dev/null bs=1M 2>&1`).ms;
     const strata = sh(`dd if=${mS}/seq.bin of=/dev/null bs=1M 2>&1`).ms;
@@ -104,14 +114,7 @@ async function main(): Promise<void> {
       ratio: `${(local / strata).toFixed(2)}× local (target ≥ 0.5×)`,
       note: `second read (kernel page cache kept by auto_cache): ${mbps(bytes, strata2).toFixed(0)} MiB/s` });
 
-    // 2/3. stat of N files and ls -lR, on a tree written to the UFS by another program.
-    const tree = join(ufs, 'tree');
-    await mkdir(tree);
-    const per = 1000;
-    for (let d = 0; d < Math.ceil(FILES / per); d++) {
-      await mkdir(join(tree, `d${d}`));
-      await Promise.all(Array.from({ length: Math.min(per, FILES - d * per) }, (_, i) => writeFile(join(tree, `d${d}`, `f${i}`), 'x')));
-    }
+    // 2/3. stat of N files and ls -lR, on a tree written to the UFS by another program (before the mounts).
     const statScript = (m: string) => `python3 -c "
 import os,time
 n=0
@@ -121,15 +124,15 @@ for d in range(${Math.ceil(FILES / per)}):
         os.stat('${m}/tree/d%d/f%d' % (d, i)); n+=1
 print(n)"`;
     // Strata loads the tree's metadata on first access; a first ls -R pays for that (reported apart).
-    const firstLs = sh(`ls -lR ${mS}/tree | wc -l`).ms;
-    const lsR1 = sh(`ls -lR ${mR}/tree | wc -l`).ms;
+    const firstLs = sh(`set -o pipefail; ls -lR ${mS}/tree | wc -l`).ms;
+    const lsR1 = sh(`set -o pipefail; ls -lR ${mR}/tree | wc -l`).ms;
     const statS = sh(statScript(mS)).ms;
     const statR = sh(statScript(mR)).ms;
     rows.push({ figure: `stat of ${FILES} files (python os.stat, names known)`, strata: `${rate(FILES, statS).toFixed(0)} stats/s`,
       peer: `rclone ${rate(FILES, statR).toFixed(0)} stats/s`, ratio: `${(statR / statS).toFixed(2)}× rclone (target ≥ 2×)`,
       note: 'both mounts listed the tree once before (metadata warm); Strata answers from its status cache within the attr timeout' });
-    const lsS = sh(`ls -lR ${mS}/tree | wc -l`).ms;
-    const lsR = sh(`ls -lR ${mR}/tree | wc -l`).ms;
+    const lsS = sh(`set -o pipefail; ls -lR ${mS}/tree | wc -l`).ms;
+    const lsR = sh(`set -o pipefail; ls -lR ${mR}/tree | wc -l`).ms;
     rows.push({ figure: `ls -lR of ${FILES} files`, strata: `${rate(FILES, lsS).toFixed(0)} entries/s`, peer: `rclone ${rate(FILES, Math.min(lsR, lsR1)).toFixed(0)} entries/s`,
       ratio: `${(Math.min(lsR, lsR1) / lsS).toFixed(2)}× rclone (target ≥ 2×)`, note: `Strata's first ls -lR (metadata loaded from the UFS): ${rate(FILES, firstLs).toFixed(0)} entries/s` });
 
@@ -149,7 +152,6 @@ for i in range(${CREATES}):
       peer: `rclone ${rate(CREATES, cR).toFixed(0)} files/s`, ratio: `${(cR / cM).toFixed(2)}× rclone (target ≥ 1×)` });
 
     // 5. 8 parallel readers of different (cached) files.
-    sh(`mkdir -p ${mS}/par && for i in 0 1 2 3 4 5 6 7; do head -c ${PAR_MB << 20} /dev/urandom > ${mS}/par/p$i; done`);
     const par = (m: string) => `for i in 0 1 2 3 4 5 6 7; do dd if=${m}/par/p$i of=/dev/null bs=1M 2>/dev/null & done; wait`;
     const pS = sh(par(mS)).ms;
     const pR = sh(par(mR)).ms;

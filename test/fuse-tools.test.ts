@@ -25,7 +25,8 @@ if (skip) {
   test.skip('FUSE mount with real tools', () => {});
 } else {
   test.before(async () => {
-    f = await openFuseEnv();
+    // A 1 MB write buffer: the 3 MB file of the tree streams into its writeFile, the small ones are buffered.
+    f = await openFuseEnv({}, ['fuse.write.buffer=1MB']);
     src = await tempDir('strata-fuse-src-');
     f.env.track(src);
     // A small tree: nested dirs, empty file, a 3 MB file (several FUSE reads and a streamed write), an executable.

@@ -91,7 +91,7 @@ export interface FuseMountOptions {
   options: string[];
   /** errno (positive) for a rejection that is not a FuseErrno. */
   errnoOf(err: unknown): number;
-  /** Per-operation timeout of the binding in ms (false: none). */
+  /** Per-operation timeout of the binding in ms (false: none); commits are never timed out. */
   timeoutMs?: number | false;
 }
 
@@ -243,7 +243,10 @@ export async function mountFuse(mountpoint: string, handlers: FuseHandlers, opts
       return opts.options.length ? '-o' + opts.options.join(',') : '';
     }
   }
-  const fuse = new StrataFuseNative(mountpoint, ops, { timeout: opts.timeoutMs ?? false });
+  // Commits (flush, fsync, release) of a large CACHE_THROUGH file may take as long as the UFS
+  // needs: they have no binding timeout; every other call fails with ETIMEDOUT after timeoutMs.
+  const timeout = opts.timeoutMs ? { default: opts.timeoutMs, flush: false, fsync: false, release: false } : false;
+  const fuse = new StrataFuseNative(mountpoint, ops, { timeout });
   // The binding throws a failed mount (busy or non-empty mount point, bad option) from inside
   // an fs callback: catch it there for the time of the mount and turn it into a rejection.
   await new Promise<void>((resolve, reject) => {
