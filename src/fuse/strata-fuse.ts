@@ -323,7 +323,9 @@ export class StrataFuse implements FuseHandlers {
   async create(p: string, mode: number): Promise<number> {
     this.writable();
     const path = this.strataPath(p);
-    if (this.pendingNew(path) || await this.tryStatus(path)) throw new FuseErrno(E.EEXIST, `${path} exists`);
+    // The kernel calls create only after a lookup of the name failed a moment ago (no negative
+    // caching): no second lookup here; the exclusive first commit catches a racing creator.
+    if (this.pendingNew(path)) throw new FuseErrno(E.EEXIST, `${path} is being created`);
     const parent = await this.status(this.parentOf(path));
     if (parent.type !== 'directory') throw new FuseErrno(E.ENOTDIR, `${this.parentOf(path)} is not a directory`);
     const wanted: WantedAttributes = { mode: mode & 0o7777, uid: this.o.defaultUid, gid: this.o.defaultGid };
