@@ -11,7 +11,7 @@ import { ErrorCode, StrataError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { CreateFileOptions, FileInfo, ReadOptions, SetAttributesOptions } from '../types.js';
 import { E, FuseErrno, utimensFixed } from './binding.js';
-import type { FuseHandlers, FuseStat, FuseStatfs } from './binding.js';
+import type { FuseCaller, FuseHandlers, FuseStat, FuseStatfs } from './binding.js';
 import { nameTooLong } from './errno.js';
 import { StreamingReader } from './reader.js';
 import { FileWriter } from './writer.js';
@@ -320,7 +320,7 @@ export class StrataFuse implements FuseHandlers {
    * mount shows it (lookups, listings) and the kernel serialises creates in a directory, so
    * O_EXCL is atomic within the mount; across clients the loser's close fails with EEXIST.
    */
-  async create(p: string, mode: number): Promise<number> {
+  async create(p: string, mode: number, caller?: FuseCaller): Promise<number> {
     this.writable();
     const path = this.strataPath(p);
     // The kernel calls create only after a lookup of the name failed a moment ago (no negative
@@ -328,7 +328,7 @@ export class StrataFuse implements FuseHandlers {
     if (this.pendingNew(path)) throw new FuseErrno(E.EEXIST, `${path} is being created`);
     const parent = await this.status(this.parentOf(path));
     if (parent.type !== 'directory') throw new FuseErrno(E.ENOTDIR, `${this.parentOf(path)} is not a directory`);
-    const wanted: WantedAttributes = { mode: mode & 0o7777, uid: this.o.defaultUid, gid: this.o.defaultGid };
+    const wanted: WantedAttributes = { mode: mode & 0o7777, uid: caller?.uid ?? this.o.defaultUid, gid: caller?.gid ?? this.o.defaultGid };
     const writer = new FileWriter(this.writerContext(), path, 0, false, wanted, true);
     return this.addHandle({ kind: 'write', path, writer });
   }
@@ -450,12 +450,14 @@ export class StrataFuse implements FuseHandlers {
     if (set) for (const w of set) await w.discard();
   }
 
-  async mkdir(p: string, mode: number): Promise<void> {
+  async mkdir(p: string, mode: number, caller?: FuseCaller): Promise<void> {
     this.writable();
     const path = this.strataPath(p);
     let info = await this.o.fs.createDirectory(path, { writeType: this.o.writeOptions.writeType });
     const change: SetAttributesOptions = {};
     if ((info.mode ?? DIR_MODE) !== (mode & 0o7777)) change.mode = mode & 0o7777;
+    if (caller && caller.uid !== (info.uid ?? this.o.defaultUid)) change.uid = caller.uid;
+    if (caller && caller.gid !== (info.gid ?? this.o.defaultGid)) change.gid = caller.gid;
     if (Object.keys(change).length) info = await this.o.fs.setAttributes(path, change);
     this.forget(path);
     this.remember(info);
@@ -620,9 +622,9 @@ export class StrataFuse implements FuseHandlers {
     throw new FuseErrno(E.EPERM, 'hard links are not supported');
   }
 
-  async mknod(p: string, mode: number): Promise<void> {
+  async mknod(p: string, mode: number, _dev: number, caller?: FuseCaller): Promise<void> {
     if ((mode & S_IFMT) !== S_IFREG) throw new FuseErrno(E.EPERM, 'device files, FIFOs and sockets are not supported');
-    const fh = await this.create(p, mode);
+    const fh = await this.create(p, mode, caller);
     await this.release(p, fh);
   }
 
