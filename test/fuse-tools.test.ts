@@ -277,6 +277,22 @@ EOF`);
     assert.match(out, `statfs 4096 True 255`);
   });
 
+  test('outside changes of the UFS become visible through the mount (sync interval 0, no kernel caching)', async () => {
+    await f.env.fs.createDirectory('/fresh');
+    await f.env.fs.setPathConf('/fresh', { 'metadata.sync.interval': '0' });
+    const m = await f.mountMore({ root: '/fresh', options: ['fuse.attr.timeout=0', 'fuse.entry.timeout=0'] });
+    await writeFile(join(f.env.ufsDir, 'fresh', 'outside.txt'), 'version one');
+    assert.is(await shOk(`cat ${m.dir}/outside.txt`), 'version one');
+    const id1 = (await shOk(`getfattr --only-values -n user.strata.fileId ${m.dir}/outside.txt 2>/dev/null || python3 -c "import os;print(os.getxattr('${m.dir}/outside.txt','user.strata.fileId').decode(),end='')"`)).trim();
+    await new Promise((r) => setTimeout(r, 20)); // a different mtime
+    await writeFile(join(f.env.ufsDir, 'fresh', 'outside.txt'), 'version two, longer');
+    assert.is(await shOk(`cat ${m.dir}/outside.txt`), 'version two, longer');
+    const id2 = (await shOk(`python3 -c "import os;print(os.getxattr('${m.dir}/outside.txt','user.strata.fileId').decode(),end='')"`)).trim();
+    assert.is.not(id2, id1, 'a new fileId for the new content');
+    await writeFile(join(f.env.ufsDir, 'fresh', 'second.txt'), '2');
+    assert.match(await shOk(`ls ${m.dir}`), 'second.txt');
+  });
+
   test('a read-only mount refuses changes with EROFS', async () => {
     const ro = await f.mountMore({ readOnly: true });
     const w = await sh(`echo x > ${ro.dir}/nope`);
