@@ -4,7 +4,8 @@
 // status cache fed by listings, POSIX rename/unlink rules on top of Strata's, and the
 // user.strata.* extended attributes. Errors leave through the table in errno.ts.
 
-import { mkdir, rm } from 'node:fs/promises';
+import { mkdir, readdir, rm } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
 import { constants as fsc } from 'node:fs';
 import type { FileSystem } from '../fs.js';
 import { ErrorCode, StrataError } from '../errors.js';
@@ -50,6 +51,15 @@ const UTIME_SPECIAL_MS = Math.floor(((1 << 30) - 2) / 1e6);
 export const XATTRS = ['persistenceState', 'cachedBytes', 'fileId', 'ufsPath', 'pinned', 'mountPoint'] as const;
 const XATTR_PREFIX = 'user.strata.';
 
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
 type Handle = { kind: 'read'; path: string; reader: StreamingReader; size: number }
   | { kind: 'write'; path: string; writer: FileWriter; reader?: StreamingReader };
 
@@ -64,9 +74,15 @@ export class StrataFuse implements FuseHandlers {
 
   constructor(private readonly o: StrataFuseOptions) {}
 
-  /** Create the staging directory (empty). */
+  /** Create the staging directory (empty) and remove those of daemons that are gone. */
   async start(): Promise<void> {
     await mkdir(this.o.stagingDir, { recursive: true, mode: 0o700 });
+    const parent = dirname(this.o.stagingDir);
+    for (const name of await readdir(parent).catch(() => [] as string[])) {
+      const m = /^strata-fuse-(\d+)-/.exec(name);
+      if (!m || name === basename(this.o.stagingDir) || pidAlive(Number(m[1]))) continue;
+      await rm(join(parent, name), { recursive: true, force: true }).catch(() => undefined);
+    }
   }
 
   /** Commit every open writer (called before unmounting) and drop the staging directory. */
