@@ -49,6 +49,9 @@ export interface FuseStatfs {
   namemax: number;
 }
 
+/** The user making a call (only with the corrected binding: see loadBinding). */
+export interface FuseCaller { uid: number; gid: number }
+
 /**
  * The file system operations, by path (libfuse's high-level API). Handlers reject with a
  * FuseErrno (or anything else: mapped through `errnoOf` given to mountFuse). `fh` is the
@@ -58,7 +61,7 @@ export interface FuseHandlers {
   getattr(path: string): Promise<FuseStat>;
   readdir(path: string): Promise<string[]>;
   open(path: string, flags: number): Promise<number>;
-  create(path: string, mode: number): Promise<number>;
+  create(path: string, mode: number, caller?: FuseCaller): Promise<number>;
   /** Fill `buf` (its length is the request size); resolves to the bytes filled (0 at EOF). */
   read(path: string, fh: number, buf: Buffer, position: number): Promise<number>;
   /** `data` is a copy the handler may keep. Resolves to the bytes written. */
@@ -69,7 +72,7 @@ export interface FuseHandlers {
   truncate(path: string, size: number): Promise<void>;
   ftruncate(path: string, fh: number, size: number): Promise<void>;
   unlink(path: string): Promise<void>;
-  mkdir(path: string, mode: number): Promise<void>;
+  mkdir(path: string, mode: number, caller?: FuseCaller): Promise<void>;
   rmdir(path: string): Promise<void>;
   rename(src: string, dst: string): Promise<void>;
   utimens(path: string, atimeMs: number, mtimeMs: number): Promise<void>;
@@ -82,7 +85,7 @@ export interface FuseHandlers {
   removexattr(path: string, name: string): Promise<void>;
   symlink(target: string, path: string): Promise<void>;
   link(src: string, dst: string): Promise<void>;
-  mknod(path: string, mode: number, dev: number): Promise<void>;
+  mknod(path: string, mode: number, dev: number, caller?: FuseCaller): Promise<void>;
   readlink(path: string): Promise<string>;
 }
 
@@ -91,7 +94,7 @@ export interface FuseMountOptions {
   options: string[];
   /** errno (positive) for a rejection that is not a FuseErrno. */
   errnoOf(err: unknown): number;
-  /** Per-operation timeout of the binding in ms (false: none). */
+  /** Per-operation timeout of the binding in ms (false: none); commits are never timed out. */
   timeoutMs?: number | false;
 }
 
@@ -135,20 +138,47 @@ type Cb = (code: number, ...rest: unknown[]) => void;
 
 /**
  * fuse-native 2.2.6 hands `utimens` the access time twice (its C passes `atime` where `mtime`
- * belongs), so no mtime set by touch -m, tar, rsync or cp -p would arrive. When a C compiler
- * is there, the binding's own source is compiled once with that one line corrected (into
- * node_modules/.cache, keyed by the source's hash) and loaded instead of the prebuilt one.
- * Without a compiler the prebuilt binary is used and mtimes are set from the access time.
+ * belongs), so no mtime set by rsync or cp -p would arrive, and it does not tell who calls, so
+ * a created file could not be owned by its creator. When a C compiler is there, the binding's
+ * own source is compiled once with exact edits for both (into node_modules/.cache, keyed by the
+ * source's hash) and loaded instead of the prebuilt one. Without a compiler the prebuilt
+ * binary is used: mtimes come from the access time and new files belong to the default owner.
  */
+const UTIMENS_WRONG = 'FUSE_UINT64_TO_INTS_ARGV(l->atime, 5)';
+
+/** Exact text edits of fuse-native 2.2.6's source; undefined when one of them does not apply. */
+function patchSource(source: string): string | undefined {
+  const edits: Array<[string, string]> = [
+    // utimens: the mtime, not the atime a second time.
+    [UTIMENS_WRONG, 'FUSE_UINT64_TO_INTS_ARGV(l->mtime, 5)'],
+    // The calling user, read on the FUSE thread for every call.
+    ['  gid_t gid;\n  size_t atime;', '  gid_t gid;\n  uid_t cuid;\n  gid_t cgid;\n  size_t atime;'],
+    ['  l->op_fn = fuse_native_dispatch_##name;\\\n',
+      '  l->op_fn = fuse_native_dispatch_##name;\\\n  { struct fuse_context *fc = fuse_get_context(); l->cuid = fc->uid; l->cgid = fc->gid; }\\\n'],
+    // ... handed to create, mkdir and mknod as two more arguments.
+    ['FUSE_METHOD(create, 2, 1, (const char *path, mode_t mode, struct fuse_file_info *info), {\n  l->path = path;\n  l->mode = mode;\n  l->info = info;\n}, {\n  napi_create_string_utf8(env, l->path, NAPI_AUTO_LENGTH, &(argv[2]));\n  napi_create_uint32(env, l->mode, &(argv[3]));\n',
+      'FUSE_METHOD(create, 4, 1, (const char *path, mode_t mode, struct fuse_file_info *info), {\n  l->path = path;\n  l->mode = mode;\n  l->info = info;\n}, {\n  napi_create_string_utf8(env, l->path, NAPI_AUTO_LENGTH, &(argv[2]));\n  napi_create_uint32(env, l->mode, &(argv[3]));\n  napi_create_uint32(env, l->cuid, &(argv[4]));\n  napi_create_uint32(env, l->cgid, &(argv[5]));\n'],
+    ['FUSE_METHOD_VOID(mkdir, 2, 0, (const char *path, mode_t mode), {\n  l->path = path;\n  l->mode = mode;\n}, {\n  napi_create_string_utf8(env, l->path, NAPI_AUTO_LENGTH, &(argv[2]));\n  napi_create_uint32(env, l->mode, &(argv[3]));\n',
+      'FUSE_METHOD_VOID(mkdir, 4, 0, (const char *path, mode_t mode), {\n  l->path = path;\n  l->mode = mode;\n}, {\n  napi_create_string_utf8(env, l->path, NAPI_AUTO_LENGTH, &(argv[2]));\n  napi_create_uint32(env, l->mode, &(argv[3]));\n  napi_create_uint32(env, l->cuid, &(argv[4]));\n  napi_create_uint32(env, l->cgid, &(argv[5]));\n'],
+    ['  napi_create_uint32(env, l->dev, &(argv[4]));\n})', '  napi_create_uint32(env, l->dev, &(argv[4]));\n  napi_create_uint32(env, l->cuid, &(argv[5]));\n  napi_create_uint32(env, l->cgid, &(argv[6]));\n})'],
+    ['FUSE_METHOD_VOID(mknod, 3, 0,', 'FUSE_METHOD_VOID(mknod, 5, 0,'],
+  ];
+  let out = source;
+  for (const [from, to] of edits) {
+    if (out.split(from).length !== 2) return undefined;
+    out = out.replace(from, to);
+  }
+  return out;
+}
+
 function loadBinding(): { fixedUtimens: boolean } {
   const fuseDir = dirname(require.resolve('fuse-native'));
   const prebuilt: string = require('node-gyp-build').path(fuseDir);
   if (require.cache[prebuilt]) return { fixedUtimens: loadedFixed };
   if (process.env.STRATA_FUSE_STOCK_BINDING === '1') return { fixedUtimens: false };
   const source = readFileSync(join(fuseDir, 'fuse-native.c'), 'utf8');
-  const wrong = 'FUSE_UINT64_TO_INTS_ARGV(l->atime, 5)';
-  if (!source.includes(wrong)) return { fixedUtimens: true }; // a release that fixed it
-  const fixed = source.replace(wrong, 'FUSE_UINT64_TO_INTS_ARGV(l->mtime, 5)');
+  const fixed = patchSource(source);
+  if (!fixed) return { fixedUtimens: !source.includes(UTIMENS_WRONG) }; // another release: use it as it is
   const hash = createHash('sha256').update(fixed).update(process.version).digest('hex').slice(0, 16);
   const cacheDir = join(fuseDir, '..', '.cache', 'strata-fuse-native');
   const out = join(cacheDir, `fuse-${hash}.node`);
@@ -182,7 +212,7 @@ function loadBinding(): { fixedUtimens: boolean } {
 }
 let loadedFixed = false;
 
-/** Whether utimens receives the real mtime (the corrected binding loaded). */
+/** Whether the corrected binding is loaded: utimens receives the real mtime, create/mkdir the caller. */
 export let utimensFixed = false;
 
 /** Mount `handlers` at `mountpoint`; resolves once the kernel has initialised the mount. */
@@ -207,7 +237,7 @@ export async function mountFuse(mountpoint: string, handlers: FuseHandlers, opts
     getattr: (p: string, cb: Cb) => handlers.getattr(p).then((s) => cb(0, stat(s)), (err) => cb(errno(err))),
     readdir: (p: string, cb: Cb) => value(handlers.readdir(p), cb),
     open: (p: string, flags: number, cb: Cb) => value(handlers.open(p, flags), cb),
-    create: (p: string, mode: number, cb: Cb) => value(handlers.create(p, mode), cb),
+    create: (p: string, mode: number, cb: Cb, caller?: FuseCaller) => value(handlers.create(p, mode, caller), cb),
     read: (p: string, fh: number, buf: Buffer, len: number, pos: number, cb: Cb) =>
       count(handlers.read(p, fh, len === buf.length ? buf : buf.subarray(0, len), pos), cb),
     // The binding's buffer is only valid during the call: the handler gets a copy.
@@ -219,7 +249,7 @@ export async function mountFuse(mountpoint: string, handlers: FuseHandlers, opts
     truncate: (p: string, size: number, cb: Cb) => done(handlers.truncate(p, size), cb),
     ftruncate: (p: string, fh: number, size: number, cb: Cb) => done(handlers.ftruncate(p, fh, size), cb),
     unlink: (p: string, cb: Cb) => done(handlers.unlink(p), cb),
-    mkdir: (p: string, mode: number, cb: Cb) => done(handlers.mkdir(p, mode), cb),
+    mkdir: (p: string, mode: number, cb: Cb, caller?: FuseCaller) => done(handlers.mkdir(p, mode, caller), cb),
     rmdir: (p: string, cb: Cb) => done(handlers.rmdir(p), cb),
     rename: (s: string, d: string, cb: Cb) => done(handlers.rename(s, d), cb),
     utimens: (p: string, atime: number, mtime: number, cb: Cb) => done(handlers.utimens(p, atime, mtime), cb),
@@ -233,17 +263,35 @@ export async function mountFuse(mountpoint: string, handlers: FuseHandlers, opts
     removexattr: (p: string, name: string, cb: Cb) => done(handlers.removexattr(p, name), cb),
     symlink: (target: string, p: string, cb: Cb) => done(handlers.symlink(target, p), cb),
     link: (s: string, d: string, cb: Cb) => done(handlers.link(s, d), cb),
-    mknod: (p: string, mode: number, dev: number, cb: Cb) => done(handlers.mknod(p, mode, dev), cb),
+    mknod: (p: string, mode: number, dev: number, cb: Cb, caller?: FuseCaller) => done(handlers.mknod(p, mode, dev, caller), cb),
     readlink: (p: string, cb: Cb) => value(handlers.readlink(p), cb),
   };
   // The binding builds `-o …` from a fixed list of camel-cased options; big_writes, max_write,
   // atomic_o_trunc and ro are not on it, so the option string is ours.
+  const callerOf = (uid: unknown, gid: unknown): FuseCaller | undefined =>
+    (typeof uid === 'number' && typeof gid === 'number' ? { uid, gid } : undefined);
   class StrataFuseNative extends Fuse {
     _fuseOptions(): string {
       return opts.options.length ? '-o' + opts.options.join(',') : '';
     }
+
+    // The corrected binding appends the caller's uid and gid to these three calls.
+    _op_create(signal: Cb, path: string, mode: number, uid?: number, gid?: number): void {
+      ops.create(path, mode, (err, fd) => signal(err, fd), callerOf(uid, gid));
+    }
+
+    _op_mkdir(signal: Cb, path: string, mode: number, uid?: number, gid?: number): void {
+      ops.mkdir(path, mode, (err) => signal(err), callerOf(uid, gid));
+    }
+
+    _op_mknod(signal: Cb, path: string, mode: number, dev: number, uid?: number, gid?: number): void {
+      ops.mknod(path, mode, dev, (err) => signal(err), callerOf(uid, gid));
+    }
   }
-  const fuse = new StrataFuseNative(mountpoint, ops, { timeout: opts.timeoutMs ?? false });
+  // Commits (flush, fsync, release) of a large CACHE_THROUGH file may take as long as the UFS
+  // needs: they have no binding timeout; every other call fails with ETIMEDOUT after timeoutMs.
+  const timeout = opts.timeoutMs ? { default: opts.timeoutMs, flush: false, fsync: false, release: false } : false;
+  const fuse = new StrataFuseNative(mountpoint, ops, { timeout });
   // The binding throws a failed mount (busy or non-empty mount point, bad option) from inside
   // an fs callback: catch it there for the time of the mount and turn it into a rejection.
   await new Promise<void>((resolve, reject) => {

@@ -4,14 +4,15 @@
 // status cache fed by listings, POSIX rename/unlink rules on top of Strata's, and the
 // user.strata.* extended attributes. Errors leave through the table in errno.ts.
 
-import { mkdir, rm } from 'node:fs/promises';
+import { mkdir, readdir, rm } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
 import { constants as fsc } from 'node:fs';
 import type { FileSystem } from '../fs.js';
 import { ErrorCode, StrataError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { CreateFileOptions, FileInfo, ReadOptions, SetAttributesOptions } from '../types.js';
 import { E, FuseErrno, utimensFixed } from './binding.js';
-import type { FuseHandlers, FuseStat, FuseStatfs } from './binding.js';
+import type { FuseCaller, FuseHandlers, FuseStat, FuseStatfs } from './binding.js';
 import { nameTooLong } from './errno.js';
 import { StreamingReader } from './reader.js';
 import { FileWriter } from './writer.js';
@@ -50,6 +51,15 @@ const UTIME_SPECIAL_MS = Math.floor(((1 << 30) - 2) / 1e6);
 export const XATTRS = ['persistenceState', 'cachedBytes', 'fileId', 'ufsPath', 'pinned', 'mountPoint'] as const;
 const XATTR_PREFIX = 'user.strata.';
 
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
 type Handle = { kind: 'read'; path: string; reader: StreamingReader; size: number }
   | { kind: 'write'; path: string; writer: FileWriter; reader?: StreamingReader };
 
@@ -64,9 +74,15 @@ export class StrataFuse implements FuseHandlers {
 
   constructor(private readonly o: StrataFuseOptions) {}
 
-  /** Create the staging directory (empty). */
+  /** Create the staging directory (empty) and remove those of daemons that are gone. */
   async start(): Promise<void> {
     await mkdir(this.o.stagingDir, { recursive: true, mode: 0o700 });
+    const parent = dirname(this.o.stagingDir);
+    for (const name of await readdir(parent).catch(() => [] as string[])) {
+      const m = /^strata-fuse-(\d+)-/.exec(name);
+      if (!m || name === basename(this.o.stagingDir) || pidAlive(Number(m[1]))) continue;
+      await rm(join(parent, name), { recursive: true, force: true }).catch(() => undefined);
+    }
   }
 
   /** Commit every open writer (called before unmounting) and drop the staging directory. */
@@ -320,13 +336,15 @@ export class StrataFuse implements FuseHandlers {
    * mount shows it (lookups, listings) and the kernel serialises creates in a directory, so
    * O_EXCL is atomic within the mount; across clients the loser's close fails with EEXIST.
    */
-  async create(p: string, mode: number): Promise<number> {
+  async create(p: string, mode: number, caller?: FuseCaller): Promise<number> {
     this.writable();
     const path = this.strataPath(p);
-    if (this.pendingNew(path) || await this.tryStatus(path)) throw new FuseErrno(E.EEXIST, `${path} exists`);
+    // The kernel calls create only after a lookup of the name failed a moment ago (no negative
+    // caching): no second lookup here; the exclusive first commit catches a racing creator.
+    if (this.pendingNew(path)) throw new FuseErrno(E.EEXIST, `${path} is being created`);
     const parent = await this.status(this.parentOf(path));
     if (parent.type !== 'directory') throw new FuseErrno(E.ENOTDIR, `${this.parentOf(path)} is not a directory`);
-    const wanted: WantedAttributes = { mode: mode & 0o7777, uid: this.o.defaultUid, gid: this.o.defaultGid };
+    const wanted: WantedAttributes = { mode: mode & 0o7777, uid: caller?.uid ?? this.o.defaultUid, gid: caller?.gid ?? this.o.defaultGid };
     const writer = new FileWriter(this.writerContext(), path, 0, false, wanted, true);
     return this.addHandle({ kind: 'write', path, writer });
   }
@@ -448,12 +466,14 @@ export class StrataFuse implements FuseHandlers {
     if (set) for (const w of set) await w.discard();
   }
 
-  async mkdir(p: string, mode: number): Promise<void> {
+  async mkdir(p: string, mode: number, caller?: FuseCaller): Promise<void> {
     this.writable();
     const path = this.strataPath(p);
     let info = await this.o.fs.createDirectory(path, { writeType: this.o.writeOptions.writeType });
     const change: SetAttributesOptions = {};
     if ((info.mode ?? DIR_MODE) !== (mode & 0o7777)) change.mode = mode & 0o7777;
+    if (caller && caller.uid !== (info.uid ?? this.o.defaultUid)) change.uid = caller.uid;
+    if (caller && caller.gid !== (info.gid ?? this.o.defaultGid)) change.gid = caller.gid;
     if (Object.keys(change).length) info = await this.o.fs.setAttributes(path, change);
     this.forget(path);
     this.remember(info);
@@ -618,9 +638,9 @@ export class StrataFuse implements FuseHandlers {
     throw new FuseErrno(E.EPERM, 'hard links are not supported');
   }
 
-  async mknod(p: string, mode: number): Promise<void> {
+  async mknod(p: string, mode: number, _dev: number, caller?: FuseCaller): Promise<void> {
     if ((mode & S_IFMT) !== S_IFREG) throw new FuseErrno(E.EPERM, 'device files, FIFOs and sockets are not supported');
-    const fh = await this.create(p, mode);
+    const fh = await this.create(p, mode, caller);
     await this.release(p, fh);
   }
 
