@@ -14,7 +14,7 @@ import { startWebConsole } from '../src/web/console.js';
 import type { WebConsole } from '../src/web/console.js';
 import { openEnv } from './helpers/fixture.js';
 import type { Env } from './helpers/fixture.js';
-import { startServer } from './helpers/server.js';
+import { runCli, startServer, tempDir } from './helpers/server.js';
 import { ConsoleClient, ensureWebBuilt } from './helpers/web.js';
 
 const admin: User = { name: 'alice', accessKeyId: 'ADMINKEY0001', secretKey: 'admin-secret-1', role: 'admin' };
@@ -324,6 +324,14 @@ test('`strata server --web-port 0` serves the console; the admin key of DATA_DIR
   } finally {
     assert.is(await srv.stop(), 0);
   }
+});
+
+test('a bad --web-port is refused before the server starts (exit 2, INVALID_ARGUMENT naming the option)', async () => {
+  const dir = await tempDir();
+  env.track(dir);
+  const r = await runCli(['server', '--port', '0', '--data-dir', dir, '--web-port', 'eighty'], { timeoutMs: 60_000 });
+  assert.is(r.code, 2, r.stderr);
+  assert.match(r.stderr, /INVALID_ARGUMENT: --web-port: "eighty"/);
 });
 
 test.run();

@@ -97,9 +97,9 @@ export async function buildServerConfig(opts: Pick<ServerCliOptions, 'preset' | 
   }
 }
 
-function parsePort(value: string): number {
+function parsePort(value: string, what = '--port'): number {
   const port = /^\d{1,5}$/.test(value.trim()) ? Number(value) : NaN;
-  if (!(port >= 0 && port < 65536)) throw usageError(`--port: ${JSON.stringify(value)} is not a port number (0-65535)`);
+  if (!(port >= 0 && port < 65536)) throw usageError(`${what}: ${JSON.stringify(value)} is not a port number (0-65535)`);
   return port;
 }
 
@@ -110,6 +110,7 @@ function parsePort(value: string): number {
 export async function runServer(opts: ServerCliOptions): Promise<void> {
   const port = parsePort(opts.port);
   const config = await buildServerConfig(opts);
+  const webPort = opts.webPort !== undefined ? parsePort(opts.webPort, '--web-port') : config.get('web.port');
   const dataDir = resolve(opts.dataDir);
   await mkdir(dataDir, { recursive: true });
   let rootUfs = opts.rootUfs;
@@ -169,7 +170,6 @@ export async function runServer(opts: ServerCliOptions): Promise<void> {
           onMetric: (name, n) => coordinator.metrics.inc('gateway', name, n) });
         gatewayClose = gw.close;
       }
-      const webPort = opts.webPort !== undefined ? parsePort(opts.webPort) : config.get('web.port');
       if (webPort >= 0) {
         const { startServerConsole } = await import('../web/server-hook.js');
         webClose = (await startServerConsole({ fs: coordinator, config, dataDir, host: opts.host, port: webPort, logger,

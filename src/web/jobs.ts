@@ -3,7 +3,7 @@
 // finished ones (bounded), which is also where the console's recent sync reports come from.
 
 import { randomBytes } from 'node:crypto';
-import { toStrataError } from '../errors.js';
+import { ErrorCode, StrataError, toStrataError } from '../errors.js';
 import type { Progress } from '../types.js';
 
 export type JobState = 'running' | 'done' | 'failed';
@@ -27,10 +27,18 @@ export interface Job {
 export class JobTable {
   private readonly jobs = new Map<string, Job>();
 
-  constructor(private readonly keep = 100) {}
+  constructor(private readonly keep = 100, private readonly runningPerUser = 16) {}
 
-  /** Start `work`; it gets a progress sink. Returns the job at once (state running). */
+  /**
+   * Start `work`; it gets a progress sink. Returns the job at once (state running).
+   * RESOURCE_EXHAUSTED when the user already has `runningPerUser` jobs running.
+   */
   start(op: string, path: string, user: string, work: (onProgress: (p: Progress) => void) => Promise<unknown>): Job {
+    let running = 0;
+    for (const j of this.jobs.values()) if (j.state === 'running' && j.user === user) running++;
+    if (running >= this.runningPerUser) {
+      throw new StrataError(ErrorCode.RESOURCE_EXHAUSTED, `user ${user} already has ${running} console actions running; wait for one to finish`);
+    }
     const job: Job = { id: randomBytes(9).toString('base64url'), op, path, user, state: 'running', startedMs: Date.now() };
     this.jobs.set(job.id, job);
     const onProgress = (p: Progress): void => { job.progress = { ...p }; };

@@ -12,6 +12,8 @@ export interface MetricsPoint {
   opsPerSec: number;
   /** UFS calls per second, all operations. */
   ufsCallsPerSec: number;
+  /** Bytes read from and written to the UFS per second. */
+  ufsBytesPerSec: number;
   /** UFS calls per second by operation. */
   ufsCallsByOp: Record<string, number>;
   /** Cache hits / (hits + misses) over the interval; null when no read touched the cache. */
@@ -40,6 +42,11 @@ function sum(rec: Record<string, number>, skip?: (k: string) => boolean): number
   return n;
 }
 
+/** Counters of the `ufsCalls` group that count bytes, not calls (`readBytes`, `writeBytes`). */
+export function isByteCounter(name: string): boolean {
+  return /bytes$/i.test(name);
+}
+
 /** Total client operations in a report's `ops` group. */
 export function opsTotal(r: Report): number {
   return sum(r.ops, (k) => NOT_CALLS.has(k) || k.includes('.'));
@@ -52,6 +59,7 @@ export function derivePoint(t: number, r: Report, prev?: { t: number; r: Report 
   const p = prev?.r;
   const byOp: Record<string, number> = {};
   for (const [op, n] of Object.entries(r.ufsCalls)) {
+    if (isByteCounter(op)) continue;
     const v = rate(n, p?.ufsCalls[op] ?? 0);
     if (v > 0) byOp[op] = v;
   }
@@ -60,7 +68,8 @@ export function derivePoint(t: number, r: Report, prev?: { t: number; r: Report 
   return {
     t,
     opsPerSec: p ? rate(opsTotal(r), opsTotal(p)) : 0,
-    ufsCallsPerSec: p ? rate(sum(r.ufsCalls), sum(p.ufsCalls)) : 0,
+    ufsCallsPerSec: p ? rate(sum(r.ufsCalls, isByteCounter), sum(p.ufsCalls, isByteCounter)) : 0,
+    ufsBytesPerSec: p ? rate(sum(r.ufsCalls, (k) => !isByteCounter(k)), sum(p.ufsCalls, (k) => !isByteCounter(k))) : 0,
     ufsCallsByOp: p ? byOp : {},
     hitRatio: p && dh + dm > 0 ? dh / (dh + dm) : null,
     hitRatioTotal: r.cache.hitRatio,

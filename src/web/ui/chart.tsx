@@ -33,12 +33,13 @@ export function Chart({ title, series, data, yRange, yFormat }: ChartProps) {
       cursor: { drag: { x: false, y: false } },
       scales: { x: { time: true }, y: yRange ? { range: yRange } : { range: (_u, _min, max) => [0, Math.max(1, max * 1.1)] } },
       axes: [
-        { stroke: '#56606b', grid: { stroke: '#e5e8eb' }, ticks: { stroke: '#e5e8eb' } },
+        { stroke: '#56606b', grid: { stroke: '#e5e8eb' }, ticks: { stroke: '#e5e8eb' }, space: 70,
+          values: (_u, splits) => splits.map(clock) },
         { stroke: '#56606b', grid: { stroke: '#e5e8eb' }, ticks: { stroke: '#e5e8eb' }, size: 56,
           values: (_u, splits) => splits.map((v) => (yFormat ? yFormat(v) : compact(v))) },
       ],
       series: [
-        { label: 'time' },
+        { label: 'time', value: (_u: uPlot, v: number | null, _si: number, idx: number | null) => (idx === null || v === null ? 'now' : clock(v)) },
         ...series.map((s) => ({
           label: s.label, stroke: s.color, width: 2, fill: `${s.color}22`, spanGaps: false, points: { show: false },
           // With the cursor off the chart the legend shows the newest value.
@@ -71,6 +72,13 @@ export function Chart({ title, series, data, yRange, yFormat }: ChartProps) {
       <div ref={box} class="chart-box" role="img" aria-label={`${title}, last 15 minutes`} />
     </figure>
   );
+}
+
+/** HH:MM:SS of a time in seconds since the epoch (local time). */
+function clock(s: number): string {
+  const d = new Date(s * 1000);
+  const p = (n: number) => String(n).padStart(2, '0');
+  return `${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}`;
 }
 
 function lastValue(col: Array<number | null> | undefined): number | null {

@@ -139,14 +139,14 @@ export function Overview({ session }: { session: SessionInfo }) {
             <div>
               <h2>UFS calls by operation</h2>
               <table class="kv"><tbody>
-                {Object.entries(r.ufsCalls).sort((a, b) => b[1] - a[1]).map(([k, v]) => <tr key={k}><th scope="row">{k}</th><td>{num(v)}</td></tr>)}
+                {Object.entries(r.ufsCalls).sort((a, b) => b[1] - a[1]).map(([k, v]) => <tr key={k}><th scope="row">{k}</th><td>{/bytes$/i.test(k) ? bytes(v) : num(v)}</td></tr>)}
                 {Object.keys(r.ufsCalls).length === 0 && <tr><td>none yet</td></tr>}
               </tbody></table>
             </div>
             <div>
               <h2>Operations</h2>
               <table class="kv"><tbody>
-                {Object.entries(r.ops).sort((a, b) => b[1] - a[1]).slice(0, 16).map(([k, v]) => <tr key={k}><th scope="row">{k}</th><td>{num(v)}</td></tr>)}
+                {Object.entries(r.ops).sort((a, b) => b[1] - a[1]).slice(0, 16).map(([k, v]) => <tr key={k}><th scope="row">{k}</th><td>{/bytes/i.test(k) ? bytes(v) : num(v)}</td></tr>)}
               </tbody></table>
             </div>
             <div>
