@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Builds the web console: bundles src/web/ui/main.tsx (preact, uPlot) with esbuild, minified,
-// into dist/web/assets/ with content-hashed names, writes dist/web/index.html naming them and
+// into dist/console/assets/ with content-hashed names, writes dist/console/index.html naming them and
 // a gzip twin of each file. Prints the sizes. Usage: node scripts/build-web.mjs [--quiet]
 import { build } from 'esbuild';
 import { mkdir, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
@@ -8,10 +8,10 @@ import { basename, join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 
 const root = new URL('..', import.meta.url).pathname;
-const out = join(root, 'dist', 'web');
+const out = join(root, 'dist', 'console');
 const quiet = process.argv.includes('--quiet');
 
-/** Build the console into dist/web; resolves to the sizes of the files written. */
+/** Build the console into dist/console (dist/web holds the compiled server side); resolves to the sizes of the files written. */
 export async function buildWeb() {
   await rm(out, { recursive: true, force: true });
   await mkdir(join(out, 'assets'), { recursive: true });
@@ -49,7 +49,7 @@ export async function buildWeb() {
 if (import.meta.url === `file://${process.argv[1]}`) {
   const sizes = await buildWeb();
   if (!quiet) {
-    for (const s of sizes) console.log(`dist/web/${s.file}  ${(s.bytes / 1024).toFixed(1)} KB  (gzip ${(s.gzip / 1024).toFixed(1)} KB)`);
+    for (const s of sizes) console.log(`dist/console/${s.file}  ${(s.bytes / 1024).toFixed(1)} KB  (gzip ${(s.gzip / 1024).toFixed(1)} KB)`);
     const t = sizes.reduce((a, s) => ({ bytes: a.bytes + s.bytes, gzip: a.gzip + s.gzip }), { bytes: 0, gzip: 0 });
     console.log(`total ${(t.bytes / 1024).toFixed(1)} KB (gzip ${(t.gzip / 1024).toFixed(1)} KB)`);
   }

@@ -228,7 +228,7 @@ test('strata gateway: its own process over the TCP client, same keys, same names
   const port = await freePort();
   const gwDir = await tempDir('strata-gw-proc-');
   const proc: ChildProcess = spawn(process.execPath, [BIN, 'gateway', '--address', srv.address, '--s3-port', String(port),
-    '--users', join(srv.dataDir, 'users.json'), '--data-dir', gwDir], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, STRATA_LOG_LEVEL: 'warn' } });
+    '--users', join(srv.dataDir, 'users.json'), '--data-dir', gwDir, ...(srv.token ? ['--token', srv.token] : [])], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, STRATA_LOG_LEVEL: 'warn' } });
   try {
     await new Promise<void>((resolve, reject) => {
       let err = '';

@@ -81,14 +81,14 @@ test('`strata server` and `strata fs` run with plain node from the installed pac
       });
       proc.once('exit', (code) => { clearTimeout(timer); reject(new Error(`server exited ${code}: ${out}\n${err}`)); });
     });
-    ok(sh(process.execPath, [strataBin(), 'fs', '--address', address, 'mkdir', '/made-by-test'], app), 'strata fs mkdir');
-    const ls = ok(sh(process.execPath, [strataBin(), 'fs', '--address', address, 'ls', '/'], app), 'strata fs ls /');
+    ok(sh(process.execPath, [strataBin(), 'fs', '--address', address, '--data-dir', data, 'mkdir', '/made-by-test'], app), 'strata fs mkdir');
+    const ls = ok(sh(process.execPath, [strataBin(), 'fs', '--address', address, '--data-dir', data, 'ls', '/'], app), 'strata fs ls /');
     assert.match(ls, /\/made-by-test/);
     // npx resolves the same executable (what the README tells users to type).
-    const npx = ok(sh('npx', ['--no-install', 'strata', 'fs', '--address', address, 'ls', '/'], app), 'npx strata fs ls /');
+    const npx = ok(sh('npx', ['--no-install', 'strata', 'fs', '--address', address, '--data-dir', data, 'ls', '/'], app), 'npx strata fs ls /');
     assert.match(npx, /\/made-by-test/);
     // The worker threads run compiled code too: a sync (run on the Piscina pool) works.
-    ok(sh(process.execPath, [strataBin(), 'fs', '--address', address, 'loadMetadata', '-R', '/'], app), 'strata fs loadMetadata');
+    ok(sh(process.execPath, [strataBin(), 'fs', '--address', address, '--data-dir', data, 'loadMetadata', '-R', '/'], app), 'strata fs loadMetadata');
   } finally {
     const exited = new Promise((r) => proc.once('exit', r));
     proc.kill('SIGTERM');

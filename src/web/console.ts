@@ -33,7 +33,7 @@ export interface WebConsoleOptions {
   version?: string;
   /** Effective server configuration, shown on the Configuration page. */
   config?: ServerConfig;
-  /** Built assets (default dist/web of this package). */
+  /** Built assets (default dist/console of this package). */
   assetsDir?: string;
   sampleIntervalMs?: number;
   historyMs?: number;

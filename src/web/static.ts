@@ -1,4 +1,4 @@
-// Static assets of the console from dist/web (built by scripts/build-web.mjs): index.html
+// Static assets of the console from dist/console (built by scripts/build-web.mjs): index.html
 // is revalidated on every load, hashed files under /assets/ are cached for a year, and a
 // pre-compressed .gz twin is sent to browsers that accept gzip. Nothing is fetched from a CDN.
 
@@ -7,8 +7,8 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { extname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-/** dist/web of this package. */
-export const DEFAULT_ASSETS_DIR = fileURLToPath(new URL('../../dist/web/', import.meta.url));
+/** dist/console of this package (the bundle; dist/web is the compiled server side). */
+export const DEFAULT_ASSETS_DIR = fileURLToPath(new URL('../../dist/console/', import.meta.url));
 
 const TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',

@@ -1,4 +1,4 @@
-// Test helpers for the web console: build dist/web when it is missing (scripts/build-web.mjs),
+// Test helpers for the web console: build dist/console when it is missing (scripts/build-web.mjs),
 // and a small HTTP client that keeps the session cookie and sends the CSRF token, as the
 // browser does, so API tests speak to the real server exactly as the console page would.
 
@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { ROOT } from './server.js';
 
 function builtAndFresh(): boolean {
-  const index = join(ROOT, 'dist', 'web', 'index.html');
+  const index = join(ROOT, 'dist', 'console', 'index.html');
   if (!existsSync(index)) return false;
   const built = statSync(index).mtimeMs;
   const ui = join(ROOT, 'src', 'web', 'ui');
@@ -15,7 +15,7 @@ function builtAndFresh(): boolean {
 }
 
 /**
- * Build the console bundle when dist/web is missing or older than a file of src/web/ui.
+ * Build the console bundle when dist/console is missing or older than a file of src/web/ui.
  * Test files run in parallel: a lock directory lets one of them build while the others wait.
  */
 export async function ensureWebBuilt(): Promise<void> {
