@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { Readable } from 'node:stream';
 import type { WriteType } from '../../types.js';
+import { authorize } from '../../auth/access.js';
 import { S3Error } from './errors.js';
 import {
   ETAG_ATTR, header, metadataFromHeaders, objectPath, readSmallBody, requestBody, sendEmpty, sendXml, type RequestContext,
@@ -145,8 +146,8 @@ function partNumberOf(ctx: RequestContext): number {
 }
 
 export async function createUpload(ctx: RequestContext, store: MultipartStore): Promise<void> {
-  objectPath(ctx.bucket, ctx.key);
   await requireBucket(ctx);
+  authorize(ctx.user, 'writeFile', [objectPath(ctx.bucket, ctx.key)]);
   const writeType = writeTypeOf(ctx);
   const id = await store.create({
     bucket: ctx.bucket, key: ctx.key, initiated: Date.now(), meta: metadataFromHeaders(ctx.req),
@@ -160,7 +161,6 @@ export async function uploadPart(ctx: RequestContext, store: MultipartStore): Pr
   const n = partNumberOf(ctx);
   await store.get(id, ctx.bucket, ctx.key);
   // Writing a part needs write access to the key it will become.
-  const { authorize } = await import('../../auth/access.js');
   authorize(ctx.user, 'writeFile', [objectPath(ctx.bucket, ctx.key)]);
   const copySource = header(ctx.req, 'x-amz-copy-source');
   if (copySource === undefined) {
