@@ -4,6 +4,7 @@
 // a callback that throws leaves nothing behind. Safe to open from several worker threads.
 
 import { compareKeys, open } from 'lmdb';
+import { guardDetachedCommitFailures, storeCommitError } from './store-errors.js';
 import type { Database, RootDatabase } from 'lmdb';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -104,6 +105,7 @@ export class LmdbStore implements MetaStore {
 
   /** Open (or create) the store under `dir`. */
   static open(dir: string): LmdbStore {
+    guardDetachedCommitFailures();
     return new LmdbStore(join(dir));
   }
 
@@ -141,7 +143,7 @@ export class LmdbStore implements MetaStore {
         }
       }
       return result;
-    }) as Promise<T>;
+    }).catch((err: unknown) => { throw storeCommitError(err, this.path); }) as Promise<T>;
   }
 
   async close(): Promise<void> {
