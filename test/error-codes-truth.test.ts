@@ -3,7 +3,8 @@
 // acknowledged and then retried by ASYNC_THROUGH as an outage), getStatus of one is
 // INVALID_PATH, not UFS_UNAVAILABLE; a file system error ENOSPC is RESOURCE_EXHAUSTED;
 // `mount /x s3://` (no bucket) is INVALID_ARGUMENT; and a cached block that is shorter than
-// its inode (damaged on disk) is never persisted.
+// its inode (damaged on disk) is never persisted; a cold read on a full cache is served
+// from the UFS and counted.
 
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -76,6 +77,20 @@ test('a cached block shorter than its inode is never persisted (FAILED_PRECONDIT
   assert.is((await env.fs.getStatus('/short')).persistenceState, 'NOT_PERSISTED');
   // Reading it says so too, rather than serving the short block.
   assert.is(await codeOf(readAll(env.fs.readFile('/short'))), 'FAILED_PRECONDITION');
+});
+
+test('a cold read of a persisted file while the cache is full is served from the UFS uncached and counted (cache.bypassOnFull)', async () => {
+  const small = await openEnv({ 'cache.capacity': '128KB', 'cache.block.size': '64KB' });
+  try {
+    for (let i = 0; i < 2; i++) await small.fs.writeFile(`/mc${i}`, Buffer.alloc(65_536, i), { writeType: 'MUST_CACHE' });
+    const data = Buffer.alloc(100_000, 9);
+    await small.fs.writeFile('/cold', data, { writeType: 'THROUGH' });
+    assert.ok((await readAll(small.fs.readFile('/cold'))).equals(data));
+    assert.is((await small.fs.getStatus('/cold')).cachedBytes, 0);
+    assert.ok(((await small.fs.getReport()).cache.bypassOnFull ?? 0) >= 2, 'both blocks bypassed the full cache');
+  } finally {
+    await small.dispose();
+  }
 });
 
 test.run();

@@ -2,7 +2,9 @@
 // nothing acknowledged is truncated (each acknowledged file reads back byte-identical and
 // is persisted whole), every refused write fails with RESOURCE_EXHAUSTED, no half-written
 // block file (short, empty or temp) is left in the cache, and the server keeps serving
-// cold reads of persisted files from the UFS (counted as cache.bypassOnFull). Needs root
+// cold reads of persisted files from the UFS (counted as cache.bypassOnFull); the metadata
+// store itself failing to commit on the full disk is RESOURCE_EXHAUSTED, not a crashed
+// process (LMDB reports EIO and rejects promises nobody holds). Needs root
 // for `mount -t tmpfs`; skipped with a printed reason where that is refused. The tmpfs is
 // unmounted afterwards, also on failure.
 
@@ -14,6 +16,7 @@ import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Coordinator } from '../src/coordinator/coordinator.js';
+import { LmdbStore } from '../src/meta/lmdb-store.js';
 import { ServerConfig } from '../src/config/keys.js';
 import { WRITE_TYPES } from '../src/types.js';
 import type { WriteType } from '../src/types.js';
@@ -161,6 +164,43 @@ test('ASYNC_THROUGH and MUST_CACHE files persist whole once asked, never from a 
   await fs!.writeFile('/after-persist', b, { writeType: 'MUST_CACHE' });
   assert.ok((await readAll(fs!.readFile('/after-persist'))).equals(b));
   checkBlockFiles();
+});
+
+test('the metadata store on a full disk: commits fail with RESOURCE_EXHAUSTED, the process lives on, and works again once pages are freed', async () => {
+  if (skipReason) return;
+  // Its own 1 MB tmpfs, so that the coordinator above is not starved meanwhile.
+  const own = await mkdtemp(join(tmpdir(), 'strata-metafull-'));
+  execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', own], { stdio: 'pipe' });
+  try {
+    const store = LmdbStore.open(join(own, 'meta'));
+    try {
+      let failed: { code?: string } | undefined;
+      let written = 0;
+      for (let i = 0; i < 2000 && !failed; i++) {
+        try {
+          await store.transact((tx) => tx.put('block', [10_000 + i, 0], { size: 4000, evictable: true, data: Buffer.alloc(4000, i & 0xff) }));
+          written++;
+        } catch (err) {
+          failed = err as { code?: string };
+        }
+      }
+      assert.ok(failed, 'the store filled the disk');
+      assert.is(failed!.code, 'RESOURCE_EXHAUSTED');
+      assert.ok(written > 0);
+      await store.transact((tx) => { for (let i = 0; i < written; i++) tx.del('block', [10_000 + i, 0]); });
+      await store.transact((tx) => tx.put('block', [9_999, 0], { size: 1, evictable: true }));
+      assert.equal(store.get('block', [9_999, 0]), { size: 1, evictable: true });
+    } finally {
+      await store.close();
+    }
+  } finally {
+    try {
+      execFileSync('umount', [own], { stdio: 'pipe' });
+    } catch {
+      execFileSync('umount', ['-l', own], { stdio: 'pipe' });
+    }
+    rmSync(own, { recursive: true, force: true });
+  }
 });
 
 test.run();

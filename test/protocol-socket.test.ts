@@ -46,7 +46,8 @@ class MapFs implements FileSystem {
     }
     if (path === '/hang') return new Promise((resolve) => this.hang.add(() => resolve(info(path, 'file'))));
     if (path === '/boom') throw new Error('boom');
-    if (path === '/weird') throw Object.assign(new Error('odd'), { code: 'ENOSPC' });
+    if (path === '/weird') throw Object.assign(new Error('odd'), { code: 'EWEIRD' });
+    if (path === '/full') throw Object.assign(new Error('no space left on device'), { code: 'ENOSPC' });
     const f = this.files.get(path);
     if (f) return info(path, 'file', f.length);
     if (this.dirs.has(path)) return info(path, 'directory');
@@ -228,6 +229,8 @@ test('typed errors are rethrown with the same class, code and message', async ()
     assert.is(boom.message, 'boom');
     // a non-Strata code from the FileSystem is not a stable code: INTERNAL
     await rejects(t.client.getStatus('/weird'), ErrorCode.INTERNAL);
+    // ...except a full disk, which is a resource limit wherever it is met
+    await rejects(t.client.getStatus('/full'), ErrorCode.RESOURCE_EXHAUSTED);
     // arguments of the wrong type are refused before the FileSystem sees them
     await rejects(t.client.getStatus(42 as unknown as string), ErrorCode.BAD_REQUEST);
     // the connection still works

@@ -76,14 +76,15 @@ test('a TTL survives a restart', async () => {
   assert.not.ok(existsSync(ufs('trestart')));
 });
 
-test('free refuses unpersisted files (MUST_CACHE, pending ASYNC_THROUGH) and keeps their data', async () => {
+test('free refuses unpersisted files (MUST_CACHE, pending ASYNC_THROUGH) and keeps their data; free DIR reports them kept', async () => {
   const mc = body(70_000, 23);
   const at = body(70_000, 29);
   await env.fs.writeFile('/slow/mc', mc, { writeType: 'MUST_CACHE' });
   await env.fs.writeFile('/slow/at', at, { writeType: 'ASYNC_THROUGH' });
   assert.is(await codeOf(env.fs.free('/slow/mc')), 'FAILED_PRECONDITION');
   assert.is(await codeOf(env.fs.free('/slow/at')), 'FAILED_PRECONDITION');
-  assert.is(await codeOf(env.fs.free('/slow')), 'FAILED_PRECONDITION');
+  const dir = await env.fs.free('/slow');
+  assert.is(dir.keptFiles, 2, 'free of the directory succeeds and keeps both');
   let err: Error | undefined;
   try { await env.fs.free('/slow/at'); } catch (e) { err = e as Error; }
   assert.match(err!.message, /TO_BE_PERSISTED/);

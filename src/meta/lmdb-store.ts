@@ -8,6 +8,7 @@
 
 import * as lmdb from 'lmdb';
 import { compareKeys, open } from 'lmdb';
+import { guardDetachedCommitFailures, storeCommitError } from './store-errors.js';
 import type { Database, RootDatabase } from 'lmdb';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -138,6 +139,7 @@ export class LmdbStore implements MetaStore {
 
   /** Open (or create) the store under `dir`. */
   static open(dir: string): LmdbStore {
+    guardDetachedCommitFailures();
     return new LmdbStore(join(dir));
   }
 
@@ -180,7 +182,7 @@ export class LmdbStore implements MetaStore {
         }
       });
       return result;
-    }) as Promise<T>;
+    }).catch((err: unknown) => { throw storeCommitError(err, this.path); }) as Promise<T>;
   }
 
   async close(): Promise<void> {

@@ -3,7 +3,7 @@
 // frame a peer sends goes through `parseClientMessage` / `parseServerMessage`; anything
 // that does not fit is refused with StrataError(BAD_REQUEST). See docs/protocol.md.
 
-import { ErrorCode, StrataError, isErrorCode } from '../errors.js';
+import { ErrorCode, StrataError, isErrorCode, toStrataError } from '../errors.js';
 
 /** The protocol version spoken by this build; the hello handshake must match it exactly. */
 export const PROTOCOL_VERSION = 2;
@@ -329,7 +329,9 @@ export function toWireError(err: unknown): WireError {
     const e = err as { code: string; message: string };
     return { code: e.code, message: e.message };
   }
-  return { code: ErrorCode.INTERNAL, message: err instanceof Error ? err.message : String(err) };
+  // Foreign errors: INTERNAL, except what toStrataError recognises (a full disk: RESOURCE_EXHAUSTED).
+  const e = toStrataError(err);
+  return { code: e.code, message: e.message };
 }
 
 /** Rebuild the StrataError a peer sent: same code and message; unknown codes become INTERNAL. */
