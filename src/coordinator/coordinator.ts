@@ -738,7 +738,7 @@ export class Coordinator implements FileSystem {
   async loadMetadata(path: string, options: LoadMetadataOptions & WithProgress = {}): Promise<SyncSummary> {
     this.op('loadMetadata');
     const p = normalizePath(path);
-    return this.sync.loadMetadata(p, !!options.recursive, options.onProgress);
+    return this.sync.loadMetadata(p, !!options.recursive, options.onProgress, options.signal);
   }
 
   async checkConsistency(path: string, options: ConsistencyOptions = {}): Promise<ConsistencyReport> {
