@@ -56,6 +56,12 @@ export interface CommonOptions {
   /** Sync interval in ms: -1 never re-check the UFS, 0 check on every access. */
   syncIntervalMs?: number;
   loadType?: LoadType;
+  /**
+   * Stops long work early (a recursive loadMetadata stops starting directories and fails
+   * with CANCELLED). The TCP server sets it for every call; it aborts when the client
+   * cancels or disconnects. Never sent over the wire.
+   */
+  signal?: AbortSignal;
 }
 
 export interface GetStatusOptions extends CommonOptions {}

@@ -916,7 +916,7 @@ export class Coordinator implements FileSystem {
     this.op('loadMetadata');
     validateOptions('loadMetadata', options);
     const p = normalizePath(path);
-    return this.sync.loadMetadata(p, !!options.recursive, options.onProgress);
+    return this.sync.loadMetadata(p, !!options.recursive, options.onProgress, options.signal);
   }
 
   async checkConsistency(path: string, options: ConsistencyOptions = {}): Promise<ConsistencyReport> {

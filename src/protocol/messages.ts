@@ -303,6 +303,7 @@ export function checkArgs(op: OpName, args: unknown[]): unknown[] {
           if (!isPlainObject(a)) throw bad(`${op}: argument ${i + 1} must be an options object`);
           a = { ...a };
           delete (a as Record<string, unknown>).onProgress;
+          delete (a as Record<string, unknown>).signal; // set by the server, never by a peer
         }
         break;
       case 'data':

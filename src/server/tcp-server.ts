@@ -594,6 +594,19 @@ class Connection {
     }
   }
 
+  /**
+   * Give the call an AbortSignal in its options argument (when its op has one): aborted
+   * when the client cancels the call or the connection closes, so the work stops too.
+   */
+  private attachSignal(op: OpName, args: unknown[]): AbortController | undefined {
+    const index = (OPS[op].args as readonly string[]).indexOf('options');
+    if (index < 0) return undefined;
+    const controller = new AbortController();
+    while (args.length <= index) args.push(undefined);
+    args[index] = { ...((args[index] ?? {}) as Record<string, unknown>), signal: controller.signal };
+    return controller;
+  }
+
   /** Put an onProgress listener into the options argument that turns progress into frames. */
   private attachProgress(call: Call, args: unknown[], argIndex: number | undefined): void {
     if (argIndex === undefined) return;
@@ -623,7 +636,8 @@ class Connection {
   }
 
   private runUnary(id: number, op: OpName, args: unknown[], progressArg: number | undefined): void {
-    const call: Call = { id, op, finished: false, abort: () => {} };
+    const controller = this.attachSignal(op, args);
+    const call: Call = { id, op, finished: false, abort: (reason) => controller?.abort(reason) };
     this.calls.set(id, call);
     this.attachProgress(call, args, progressArg);
     let p: Promise<unknown>;
@@ -640,9 +654,11 @@ class Connection {
 
   private runDownload(id: number, op: OpName, args: unknown[], bytes: boolean): void {
     let iterator: AsyncIterator<unknown> | undefined;
+    const controller = this.attachSignal(op, args);
     const call: DownloadCall = {
       id, op, finished: false, credits: 0, wake: undefined,
-      abort: () => {
+      abort: (reason) => {
+        controller?.abort(reason);
         call.wake?.();
         // Closing the iterator releases whatever the FileSystem holds (file handles, locks).
         iterator?.return?.()?.then(undefined, (err: unknown) => this.log.debug({ err }, 'iterator return failed'));

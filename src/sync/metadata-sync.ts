@@ -10,7 +10,9 @@ import { exposeProgress } from '../actors/progress-port.js';
 import type { BlockStore } from '../cache/block-store.js';
 import type { Metrics } from '../coordinator/metrics.js';
 import type { OptionResolver } from '../coordinator/options.js';
-import { notFound, notADirectory } from '../errors.js';
+import { ErrorCode, StrataError, notFound, notADirectory } from '../errors.js';
+
+const cancelled = (path: string): StrataError => new StrataError(ErrorCode.CANCELLED, `sync of ${path} cancelled`);
 import { AbsentPathCache } from '../meta/absent-cache.js';
 import type { InodeRecord } from '../meta/inode.js';
 import { InodeTree } from '../meta/inode-tree.js';
@@ -285,7 +287,8 @@ export class MetadataSync {
   }
 
   /** `loadMetadata`: sync a path now, one level or its whole subtree (BFS). */
-  async loadMetadata(path: string, recursive: boolean, onProgress?: ProgressListener): Promise<SyncSummary> {
+  async loadMetadata(path: string, recursive: boolean, onProgress?: ProgressListener, signal?: AbortSignal): Promise<SyncSummary> {
+    if (signal?.aborted) throw cancelled(path);
     this.d.metrics.inc('sync', 'loadMetadata');
     const before = this.d.tree.resolve(path);
     if (!before.inode || before.inode.type === 'file') {
@@ -298,13 +301,47 @@ export class MetadataSync {
       else if (after.inode.fileId !== before.inode.fileId || after.inode.mode !== before.inode.mode || after.inode.length !== before.inode.length) s.updated++;
       else s.unchanged++;
       if (after.inode?.type === 'directory' && !before.inode) {
-        return addSummary(s, await this.loadMetadata(path, recursive, onProgress));
+        return addSummary(s, await this.loadMetadata(path, recursive, onProgress, signal));
       }
       return s;
     }
     if (!recursive) return this.syncChildren(path, before.inode);
-    return this.joined(`rec:${path}`, () => this.syncTree(path, before.inode!, onProgress));
+    return this.joinedAbortable(`rec:${path}`, signal, (s) => this.syncTree(path, before.inode!, onProgress, s));
   }
+
+  /**
+   * `joined` for work that can be cancelled: the run gets a signal that aborts only when
+   * every caller that joined it has aborted (a caller without a signal never does); a caller
+   * whose own signal aborts gets CANCELLED at once.
+   */
+  private joinedAbortable<T>(key: string, signal: AbortSignal | undefined, run: (signal: AbortSignal) => Promise<T>): Promise<T> {
+    let entry = this.abortable.get(key) as { p: Promise<T>; controller: AbortController; live: number } | undefined;
+    if (entry) {
+      this.d.metrics.inc('sync', 'joined');
+    } else {
+      const controller = new AbortController();
+      const e = { p: undefined as unknown as Promise<T>, controller, live: 0 };
+      e.p = run(controller.signal).finally(() => this.abortable.delete(key));
+      this.abortable.set(key, e);
+      entry = e;
+    }
+    const e = entry;
+    if (!signal) {
+      e.live = Number.POSITIVE_INFINITY;
+      return e.p;
+    }
+    e.live++;
+    return new Promise<T>((resolve, reject) => {
+      const onAbort = (): void => {
+        if (--e.live <= 0) e.controller.abort(signal.reason);
+        reject(cancelled(key.slice(4)));
+      };
+      signal.addEventListener('abort', onAbort, { once: true });
+      e.p.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+    });
+  }
+
+  private readonly abortable = new Map<string, { p: Promise<unknown>; controller: AbortController; live: number }>();
 
   /**
    * Breadth-first sync of a subtree: at most `sync.parallelism` directories of the current
@@ -312,7 +349,7 @@ export class MetadataSync {
    * started early while the current level finishes. A directory that fails is counted and
    * skipped; the tree stays consistent and the next sync completes it.
    */
-  private async syncTree(path: string, root: InodeRecord, onProgress?: ProgressListener): Promise<SyncSummary> {
+  private async syncTree(path: string, root: InodeRecord, onProgress?: ProgressListener, signal?: AbortSignal): Promise<SyncSummary> {
     const { mountId, ufsPath } = this.mountIdFor(path, root);
     const mount = this.d.mounts.byId(mountId);
     if (mount && this.d.ufs.rawUfs(mount).flatListing && this.d.mounts.nestedUnder(path).length === 0) {
@@ -332,6 +369,13 @@ export class MetadataSync {
       const pump = (): void => {
         const cur = level % 2;
         const nxt = 1 - cur;
+        if (signal?.aborted) {
+          // Cancelled: start nothing more; done once the directories in flight are applied.
+          queued[0].length = 0;
+          queued[1].length = 0;
+          if (running[0] === 0 && running[1] === 0) resolveAll();
+          return;
+        }
         if (queued[cur].length === 0 && running[cur] === 0) {
           if (queued[nxt].length === 0 && running[nxt] === 0) return resolveAll();
           level++; // the next level becomes current (its early starts keep their count)
@@ -362,6 +406,7 @@ export class MetadataSync {
       };
       pump();
     });
+    if (signal?.aborted) throw cancelled(path);
     if (firstError) throw firstError;
     return total;
   }
