@@ -135,7 +135,7 @@ EOF`);
       await mkdir(join(dir, `d${d}`));
       await Promise.all(Array.from({ length: 1000 }, (_, i) => writeFile(join(dir, `d${d}`, `f${i}`), 'x')));
     }
-    const n = Number((await shOk(`find ${f.dir}/tenk | wc -l`, { timeoutMs: 300_000 })).trim());
+    const n = Number((await shOk(`set -o pipefail; find ${f.dir}/tenk | wc -l`, { timeoutMs: 300_000 })).trim());
     assert.is(n, 10_000 + 10 + 1);
     assert.is((await shOk(`ls ${f.dir}/tenk/d3 | wc -l`)).trim(), '1000');
     assert.is((await shOk(`cat ${f.dir}/tenk/d7/f999`)), 'x');
