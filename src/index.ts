@@ -13,3 +13,6 @@ export { ServerConfig, KEYS as CONFIG_KEYS, PRESETS, presetProperties } from './
 export { parseDuration, parseSize } from './config/units.js';
 export type { Ufs, UfsStatus, UfsFactory } from './ufs/ufs.js';
 export * from './types.js';
+// The POSIX mount (FUSE) of any FileSystem; the binding loads only when a mount is made.
+export { mountStrata } from './fuse/mount.js';
+export type { FuseMountRequest, StrataFuseMount } from './fuse/mount.js';

@@ -66,7 +66,7 @@ if (skip) {
   test.skip('FUSE daemon', () => {});
 } else {
   test.before(async () => {
-    srv = await startServer();
+    srv = await startServer({ timeoutMs: 180_000 }); // a loaded machine starts slowly
   });
 
   test.after(async () => {
