@@ -24,6 +24,7 @@ let browser: Browser;
 let page: Page;
 let url: string;
 let dataDir: string;
+const pageErrors: string[] = [];
 
 /** Save a screenshot (the whole page, or only the window for long listings). */
 async function shot(name: string, fullPage = true): Promise<void> {
@@ -85,7 +86,7 @@ test.before(async () => {
   await writeFile(join(ufs, 'files', 'pinme.txt'), 'pin me\n'.repeat(1000));
   await writeFile(join(ufs, 'files', 'other.txt'), 'other\n');
   await writeFile(join(dataDir, 'users.json'), JSON.stringify({ users: [admin, user] }), { mode: 0o600 });
-  srv = await startServer({ dataDir, args: ['--web-port', '0', '-D', 'web.sample.interval=500ms', '-D', 'persist.initial.wait=3s'] });
+  srv = await startServer({ dataDir, args: ['--web-port', '0', '-D', 'web.sample.interval=500ms', '-D', 'persist.initial.wait=3s'], timeoutMs: 120_000 });
   for (let i = 0; i < 600 && !url; i++) {
     url = /strata web console on (http:\/\/\S+)/.exec(srv.stderr())?.[1] ?? '';
     if (!url) await new Promise((r) => setTimeout(r, 50));
@@ -97,6 +98,11 @@ test.before(async () => {
     args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--no-first-run'],
   });
   page = await browser.newPage();
+  // Script errors and CSP violations on any page fail the last test.
+  page.on('pageerror', (err) => pageErrors.push(String(err)));
+  page.on('console', (m) => {
+    if (m.type() === 'error' && !/Failed to load resource/.test(m.text())) pageErrors.push(m.text());
+  });
   await page.setViewport({ width: 1280, height: 900 });
 });
 
@@ -302,6 +308,10 @@ test('as a user: admin-only actions are hidden, and refused (403 PERMISSION_DENI
   await page.waitForSelector('main .error');
   assert.match(await text('main .error'), /PERMISSION_DENIED/);
   await shot('12-user-config-refused');
+});
+
+test('no script error or Content-Security-Policy violation on any page', () => {
+  assert.equal(pageErrors, []);
 });
 
 test.run();

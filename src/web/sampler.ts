@@ -100,7 +100,7 @@ export class MetricsSampler {
   private count = 0;
   private last?: { t: number; r: Report };
   private timer?: NodeJS.Timeout;
-  private running = false;
+  private inflight?: Promise<void>;
   private stopped = false;
 
   constructor(private readonly opts: SamplerOptions) {
@@ -112,10 +112,10 @@ export class MetricsSampler {
     return this.opts.intervalMs;
   }
 
-  /** Take a first sample now and then one every interval (a slow report skips a tick). */
+  /** Take a first sample now and then one every interval (a slow report skips ticks). */
   start(): void {
-    void this.sample();
-    this.timer = setInterval(() => { void this.sample(); }, this.opts.intervalMs);
+    void this.tick();
+    this.timer = setInterval(() => { void this.tick(); }, this.opts.intervalMs);
     this.timer.unref();
   }
 
@@ -124,20 +124,27 @@ export class MetricsSampler {
     if (this.timer) clearInterval(this.timer);
   }
 
-  /** Take one sample now (also used by tests). */
+  /** Take one sample now (after the one in flight, if any). Timer ticks skip while one runs. */
   async sample(): Promise<void> {
-    if (this.running || this.stopped) return;
-    this.running = true;
-    try {
-      const r = await this.opts.report();
-      const t = Date.now();
-      this.push(derivePoint(t, r, this.last));
-      this.last = { t, r };
-    } catch (err) {
-      this.opts.onError?.(err);
-    } finally {
-      this.running = false;
-    }
+    while (this.inflight) await this.inflight;
+    await this.tick();
+  }
+
+  private tick(): Promise<void> {
+    if (this.inflight || this.stopped) return this.inflight ?? Promise.resolve();
+    this.inflight = (async () => {
+      try {
+        const r = await this.opts.report();
+        const t = Date.now();
+        this.push(derivePoint(t, r, this.last));
+        this.last = { t, r };
+      } catch (err) {
+        this.opts.onError?.(err);
+      } finally {
+        this.inflight = undefined;
+      }
+    })();
+    return this.inflight;
   }
 
   private push(p: MetricsPoint): void {
