@@ -135,6 +135,9 @@ EOF`);
       await mkdir(join(dir, `d${d}`));
       await Promise.all(Array.from({ length: 1000 }, (_, i) => writeFile(join(dir, `d${d}`, `f${i}`), 'x')));
     }
+    // The root's listing may be loaded already (sync interval -1: never re-checked): one sync of
+    // the root level shows the new directory; its 10k entries are loaded through the mount.
+    await f.env.fs.loadMetadata('/');
     const n = Number((await shOk(`set -o pipefail; find ${f.dir}/tenk | wc -l`, { timeoutMs: 300_000 })).trim());
     assert.is(n, 10_000 + 10 + 1);
     assert.is((await shOk(`ls ${f.dir}/tenk/d3 | wc -l`)).trim(), '1000');
