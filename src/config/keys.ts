@@ -57,7 +57,7 @@ export const KEYS = {
   'metrics.host': { kind: 'string', default: '127.0.0.1', perPath: false, doc: 'Interface of the Prometheus endpoint.' },
   'metrics.token': { kind: 'string', default: '', perPath: false, doc: 'Bearer token the Prometheus endpoint requires (empty: none).' },
   'upload.idle.timeout': { kind: 'duration', default: '30s', perPath: false, doc: 'An upload that receives no data for this long is aborted and its lock released.' },
-  'connection.max.uploads': { kind: 'int', default: '64', perPath: false, doc: 'Uploads one connection may have open at once.' },
+  'connection.max.uploads': { kind: 'int', default: '64', perPath: false, doc: 'Uploads of one connection that run (hold a path lock) at once; more wait their turn.' },
   'server.max.buffered': { kind: 'size', default: '256MB', perPath: false, doc: 'Bytes of incomplete frames and upload data buffered by the server across all connections.' },
   'server.max.connections': { kind: 'int', default: '1024', perPath: false, doc: 'Connections open at once; more are refused.' },
   'server.idle.timeout': { kind: 'duration', default: '30min', perPath: false, doc: 'A connection with no call in flight and no frame for this long is closed.' },

@@ -44,7 +44,7 @@ export interface StrataServerOptions {
   insecureNoAuth?: boolean;
   /** An upload that receives no data for this long is aborted with TIMEOUT (default 30 s). */
   uploadIdleTimeoutMs?: number;
-  /** Uploads one connection may have open at once; more get RESOURCE_EXHAUSTED (default 64). */
+  /** Uploads of one connection whose FileSystem call runs at once; more wait their turn (default 64). */
   maxUploadsPerConnection?: number;
   /** Bytes buffered for incomplete frames and upload data across all connections (default 256 MiB). */
   maxBufferedBytes?: number;
@@ -283,6 +283,9 @@ class Connection {
   private lastActivity = Date.now();
   /** Uploads open on this connection. */
   private uploads = 0;
+  /** Uploads whose FileSystem call runs (at most connection.max.uploads), and those waiting to. */
+  private uploadsRunning = 0;
+  private readonly uploadsWaiting: (() => void)[] = [];
   /** Bytes of this connection counted in the server's budget (incomplete frame + upload queues). */
   bufferedBytes = 0;
   /** Why reading is paused: the client does not read (write), or the buffer budget is spent. */
@@ -715,11 +718,6 @@ class Connection {
   }
 
   private runUpload(id: number, op: OpName, args: unknown[], progressArg: number | undefined): void {
-    if (this.uploads >= this.settings.maxUploads) {
-      this.outbox.send({ t: 'res', id, err: { code: ErrorCode.RESOURCE_EXHAUSTED,
-        message: `too many uploads open on this connection (connection.max.uploads = ${this.settings.maxUploads})` } });
-      return;
-    }
     const window = Math.max(this.settings.uploadWindow, INITIAL_UPLOAD_CREDIT);
     const channel = new UploadChannel(window, (n) => {
       if (!call.finished && this.state === 'open') this.outbox.send({ t: 'credit', id, n });
@@ -742,15 +740,26 @@ class Connection {
     channel.onStart = () => this.startUpload(call, args);
   }
 
+  /**
+   * Run the FileSystem call of an upload. At most connection.max.uploads run at once per
+   * connection (each holds a path lock and a shard slot); the others wait their turn with
+   * their first chunks buffered (counted in the server's buffer budget).
+   */
   private startUpload(call: UploadCall, args: unknown[]): void {
     const { op, channel } = call;
-    if (call.finished) return;
+    if (call.finished || this.state === 'closed') return;
+    if (this.uploadsRunning >= this.settings.maxUploads) {
+      this.uploadsWaiting.push(() => this.startUpload(call, args));
+      return;
+    }
+    this.uploadsRunning++;
     let p: Promise<unknown>;
     try {
       p = (this.fs[op] as (...a: unknown[]) => Promise<unknown>).apply(this.fs, args);
     } catch (err) {
       this.finish(call, err);
       channel.fail(toStrataError(err));
+      this.uploadDone();
       return;
     }
     Promise.resolve(p).then((ok) => {
@@ -759,7 +768,13 @@ class Connection {
     }, (err) => {
       this.finish(call, err ?? 'failed');
       channel.close();
-    }).catch((err: unknown) => this.log.error({ op, err }, 'cannot answer a call'));
+    }).finally(() => this.uploadDone()).catch((err: unknown) => this.log.error({ op, err }, 'cannot answer a call'));
+  }
+
+  /** An upload's FileSystem call settled: start the next waiting one. */
+  private uploadDone(): void {
+    this.uploadsRunning--;
+    this.uploadsWaiting.shift()?.();
   }
 }
 
