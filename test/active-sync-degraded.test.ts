@@ -41,7 +41,12 @@ test('no inotifywait: degraded with a message, interval reconciliation keeps it 
   assert.match((await point('/nobin'))!.message ?? '', /inotifywait/);
   assert.ok(((await point('/nobin'))!.degradedAtMs ?? 0) > 0, 'says when it degraded');
   writeFileSync(join(env.ufsDir, 'nobin', 'x'), 'x');
-  await waitFor(() => exists('/nobin/x'), 'visible by reconciliation', 10_000);
+  await waitFor(() => exists('/nobin/x'), 'visible (initial resync or reconciliation)', 10_000);
+  // The degraded point's first full resync may still be running when x lands; a file written
+  // once reconciliation has run is seen by reconciliation alone.
+  await waitFor(async () => ((await env.fs.getReport()).activeSync.reconciliations ?? 0) >= 1, 'a reconciliation', 10_000);
+  writeFileSync(join(env.ufsDir, 'nobin', 'y'), 'y');
+  await waitFor(() => exists('/nobin/y'), 'visible by reconciliation', 10_000);
   const r = (await env.fs.getReport()).activeSync;
   assert.ok((r.degraded ?? 0) >= 1 && (r.reconciliations ?? 0) >= 1);
   await env.fs.stopSync('/nobin');

@@ -151,7 +151,7 @@ test("getConf: the server's values with their sources; secrets redacted; one key
 test('tail -f prints the end, then what is appended, until interrupted', async () => {
   ok(await runCli(['fs', '--address', srv.address, 'copyFromLocal', '-', '/log.txt'], { input: 'line1\nline2\n' }), 'seed');
   const proc = spawn(process.execPath, [BIN, 'fs', '--address', srv.address, 'tail', '-f', '-s', '100ms', '-c', '6', '/log.txt'],
-    { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...(srv.token ? { STRATA_TOKEN: srv.token } : {}) } });
   let out = '';
   proc.stdout.on('data', (d: Buffer) => { out += d; });
   const exited = new Promise<number | null>((r) => proc.once('exit', (code) => r(code)));

@@ -55,7 +55,7 @@ async function boot(): Promise<StrataClient> {
     timeoutMs: 180_000, // a loaded machine starts slowly; this bounds, it does not measure
     args: ['--root-ufs', fileUri(ufsDir), '-D', 'persist.initial.wait=100ms', '-D', 'persist.max.interval=500ms', '-D', 'cache.block.size=64KB'],
   });
-  return StrataClient.connect(server.address);
+  return StrataClient.connect(server.address, { ...(server.token ? { token: server.token } : {}) });
 }
 
 /** What Strata holds at a path (syncing it with the UFS first, as `ls -f` would). */

@@ -28,7 +28,7 @@ interface Daemon { proc: ChildProcess; line: string; stderr(): string; exited: P
 /** Start `strata fuse mount DIR --address … [args]` and wait for its mounted line. */
 async function startMount(dir: string, args: string[] = []): Promise<Daemon> {
   const proc = spawn(process.execPath, [BIN, 'fuse', 'mount', dir, '--address', srv.address, ...args], {
-    cwd: ROOT, env: { ...process.env, STRATA_LOG_LEVEL: 'warn' }, stdio: ['ignore', 'pipe', 'pipe'],
+    cwd: ROOT, env: { ...process.env, STRATA_LOG_LEVEL: 'warn', ...(srv.token ? { STRATA_TOKEN: srv.token } : {}) }, stdio: ['ignore', 'pipe', 'pipe'],
   });
   daemons.push(proc);
   let out = '';
