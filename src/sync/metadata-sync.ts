@@ -443,7 +443,8 @@ export class MetadataSync {
    * Paths under `path` (one level, or the subtree) where Strata and the UFS disagree:
    * `deleted` (in Strata, missing in the UFS), `changed` (another type or fingerprint) and
    * `ufsOnly` (in the UFS, missing from a directory whose listing Strata has loaded);
-   * `inconsistent` is all of them. Unpersisted files, the temp files of UFS writes and nested
+   * `inconsistent` is all of them. An unpersisted file with a UFS object at its path counts
+   * as changed (a sync would otherwise bring that version back). Pending files, the temp files of UFS writes and nested
    * mount points are skipped. With `repair`, each path is synced.
    */
   async checkConsistency(path: string, root: InodeRecord, recursive: boolean, repair: boolean): Promise<ConsistencyReport> {
@@ -453,9 +454,10 @@ export class MetadataSync {
     const rootMount = this.d.mounts.resolve(path).mount.mountId;
     const check = async (cp: string, inode: InodeRecord): Promise<void> => {
       if (inode.ps === 'NOT_PERSISTED' && inode.type === 'file') {
-        // An unpersisted file has no UFS copy; one there is stale and a sync would bring it back.
+        // An unpersisted file has no UFS copy; one there is another version (stale, or an
+        // outside writer's) and a sync would bring it back: reported as changed.
         const { mount, ufsPath } = this.d.mounts.resolve(cp);
-        if (await this.ufsOf(mount).getStatus(ufsPath)) inconsistent.push(cp);
+        if (await this.ufsOf(mount).getStatus(ufsPath)) changed.push(cp);
         return;
       }
       if (inode.ps !== 'PERSISTED') return;
