@@ -33,7 +33,7 @@ function failsWith(r: CliResult, code: string, mention?: string): void {
 
 test.before(async () => {
   // -D values and a secret, to see getConf's sources and redaction.
-  srv = await startServer({ args: ['--preset', 'mixed', '-D', 'cache.block.size=1MB', '-D', 's3.secretAccessKey=TOPSECRET', '-D', 's3.region=eu-west-9'] });
+  srv = await startServer({ args: ['--preset', 'mixed', '-D', 'cache.block.size=1MB', '-D', 's3.secretAccessKey=TOPSECRET', '-D', 's3.region=eu-west-9', '-D', 'metrics.token=TOPSECRET'] });
   local = await tempDir();
   cleanup.push(srv.dataDir, local);
 });
@@ -140,6 +140,7 @@ test("getConf: the server's values with their sources; secrets redacted; one key
   assert.is(by.get('metadata.sync.interval')?.source, 'preset:mixed');
   assert.is(by.get('write.type')?.source, 'default');
   assert.is(by.get('s3.secretAccessKey')?.value, '***');
+  assert.is(by.get('metrics.token')?.value, '***', 'server keys holding secrets are redacted too');
   assert.is(by.get('s3.region')?.value, 'eu-west-9');
   const human = ok(await fs('getConf'), 'getConf human').stdout;
   assert.not.match(human, /TOPSECRET/);

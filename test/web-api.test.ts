@@ -278,7 +278,10 @@ test('metrics history: rates derived from the report counters, the same numbers 
   assert.ok(since.body.points.every((p: { t: number }) => p.t > last.t));
   const cfg = await c.get('/api/config');
   const cap = cfg.body.server.find((x: { key: string }) => x.key === 'cache.capacity');
-  assert.equal([cap.value, cap.source], ['64MB', 'server']);
+  // The same value and source as `strata fs getConf` reports (one description of the configuration).
+  const conf = (await env.fs.getConf('cache.capacity'))[0]!;
+  assert.equal([cap.value, cap.source], ['64MB', conf.source]);
+  assert.is.not(conf.source, 'default');
   assert.is(cfg.body.server.find((x: { key: string }) => x.key === 'write.type').source, 'default');
 });
 

@@ -12,7 +12,10 @@ import { redactOptions } from './redact.js';
 export function describeConfig(config: ServerConfig, key?: string): ConfEntry[] {
   const out: ConfEntry[] = [];
   for (const k of Object.keys(KEYS) as ConfigKey[]) {
-    out.push({ key: k, value: config.raw(k), source: config.sourceOf(k), description: KEYS[k].doc });
+    // Server keys can hold secrets too (metrics.token): redacted like every option listing.
+    const raw = config.raw(k);
+    const value = raw === '' ? raw : redactOptions({ [k]: raw })[k]!;
+    out.push({ key: k, value, source: config.sourceOf(k), description: KEYS[k].doc });
   }
   for (const [k, v] of Object.entries(redactOptions(config.ufsDefaults))) {
     out.push({ key: k, value: v, source: config.sourceOf(k) });

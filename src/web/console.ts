@@ -8,9 +8,10 @@ import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ADMIN_OPS, authorize, withUser } from '../auth/access.js';
 import type { User, UserStore } from '../auth/users.js';
-import { KEYS, isConfigKey } from '../config/keys.js';
+import { KEYS } from '../config/keys.js';
 import type { ServerConfig } from '../config/keys.js';
 import { redactOptions, redactUrl } from '../config/redact.js';
+import { describeConfig } from '../config/describe.js';
 import { parseDuration } from '../config/units.js';
 import { ErrorCode, StrataError, toStrataError } from '../errors.js';
 import type { FileSystem } from '../fs.js';
@@ -244,10 +245,12 @@ export async function startWebConsole(opts: WebConsoleOptions): Promise<WebConso
   }
 
   function effectiveConfig(): Array<{ key: string; value: string; default: string; source: string; perPath: boolean; doc: string }> {
-    const cfg = opts.config;
+    // The same entries as `strata fs getConf` (sources, redaction); defaults when there is no config.
+    const entries = opts.config ? describeConfig(opts.config) : [];
+    const byKey = new Map(entries.map((e) => [e.key, e]));
     return Object.entries(KEYS).map(([key, def]) => {
-      const value = cfg && isConfigKey(key) ? cfg.raw(key) : def.default;
-      return { key, value, default: def.default, source: value === def.default ? 'default' : 'server', perPath: def.perPath, doc: def.doc };
+      const e = byKey.get(key);
+      return { key, value: e?.value ?? def.default, default: def.default, source: e?.source ?? 'default', perPath: def.perPath, doc: def.doc };
     });
   }
 
