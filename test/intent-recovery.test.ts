@@ -9,7 +9,8 @@ import { existsSync, linkSync, mkdirSync, renameSync, rmSync, writeFileSync } fr
 import { join } from 'node:path';
 import { IntentJournal } from '../src/meta/intents.js';
 import type { Intent } from '../src/meta/intents.js';
-import { codeOf, names, openEnv, readText } from './helpers/fixture.js';
+import { codeOf, fileUri, names, openEnv, readText } from './helpers/fixture.js';
+import { LocalUfs } from '../src/ufs/local/local-ufs.js';
 import type { Env } from './helpers/fixture.js';
 
 let env: Env;
@@ -49,6 +50,13 @@ test('the states a kill -9 leaves between UFS change and commit; one restart res
   writeFileSync(join(env.ufsDir, 'w'), 'new content');
   await leaveIntent({ op: 'write', path: '/w2', fileId: 999_998 });
   writeFileSync(join(env.ufsDir, 'w2'), 'brand new');
+  // write over a pending ASYNC_THROUGH file whose old UFS copy is still there (kept until its
+  // persist), killed before its UFS write landed: the old copy is not this write's.
+  await env.fs.writeFile('/wo', Buffer.from('old ufs copy'), { writeType: 'THROUGH' });
+  await env.fs.setPathConf('/wo', { 'persist.initial.wait': '1h' });
+  await env.fs.writeFile('/wo', Buffer.from('pending v2'), { writeType: 'ASYNC_THROUGH', overwrite: true });
+  const stale = await new LocalUfs(fileUri(env.ufsDir)).getStatus('wo');
+  await leaveIntent({ op: 'write', path: '/wo', fileId: 999_997, before: stale!.contentHash });
   // mkdir: the UFS directories exist, the inodes were lost.
   await leaveIntent({ op: 'mkdir', path: '/m1/m2' });
   mkdirSync(join(env.ufsDir, 'm1/m2'), { recursive: true });
@@ -65,7 +73,7 @@ test('the states a kill -9 leaves between UFS change and commit; one restart res
 
   await env.restart();
   const r = await env.fs.getReport();
-  assert.is(r.intents?.recovered, 9, JSON.stringify(r.intents));
+  assert.is(r.intents?.recovered, 10, JSON.stringify(r.intents));
   assert.is(r.intents?.open, 0, 'no intent left open');
   await clean();
 });
@@ -96,6 +104,10 @@ test('delete completed', async () => {
 test('write rolled forward: Strata serves the UFS file', async () => {
   assert.is(await readText(env.fs, '/w'), 'new content');
   assert.is(await readText(env.fs, '/w2'), 'brand new');
+});
+
+test('write over an old UFS copy that never landed: the pending file stands, not the old copy', async () => {
+  assert.is(await readText(env.fs, '/wo'), 'pending v2');
 });
 
 test('mkdir rolled forward', async () => {

@@ -554,7 +554,11 @@ export class Coordinator implements FileSystem {
       const ps = writeType === 'MUST_CACHE' ? 'NOT_PERSISTED' : writeType === 'ASYNC_THROUGH' ? 'TO_BE_PERSISTED' : 'PERSISTED';
       // A write that goes to the UFS records its intent first (a crash after the UFS write
       // and before the commit is rolled forward from the UFS at the next start).
-      const writeIntent: Intent = { op: 'write', path: p, fileId };
+      // Over an unpersisted file the UFS may still hold an older copy (ASYNC_THROUGH keeps it
+      // until its persist): its hash tells recovery that such a file is not this write's.
+      const before = !cacheFirst && existing && existing.ps !== 'PERSISTED'
+        ? (await this.ufsOf(mount).getStatus(ufsPath))?.contentHash : undefined;
+      const writeIntent: Intent = { op: 'write', path: p, fileId, ...(before !== undefined ? { before } : {}) };
       const intentId = cacheFirst ? undefined : await this.journal.begin(writeIntent);
       // An unpersisted file replacing a file with a UFS copy: that copy goes too (see unlink below).
       const unlink = { id: this.journal.id(), needed: false };

@@ -71,7 +71,7 @@ export class IntentRecovery {
   private apply(i: Intent): Promise<Resolution> {
     switch (i.op) {
       case 'mkdir': return this.mkdir(i.path);
-      case 'write': return this.write(i.path);
+      case 'write': return this.write(i.path, i.before);
       case 'delete': return this.delete(i.path, i.inodeId);
       case 'rename': return i.ufs === 'delete' ? this.unlinkUnpersisted(i.src, i.inodeId) : this.rename(i.src, i.dst, i.inodeId);
       case 'persist': return this.persist(i.path, i.inodeId, i.fileId);
@@ -109,13 +109,17 @@ export class IntentRecovery {
     return created ? 'forward' : 'noop';
   }
 
-  /** A UFS write that completed without its commit: the inode takes the UFS file (roll forward). */
-  private async write(path: string): Promise<Resolution> {
+  /**
+   * A UFS write that completed without its commit: the inode takes the UFS file (roll forward).
+   * The UFS file recorded as `before` (an old copy under an unpersisted file) is not this write.
+   */
+  private async write(path: string, before: string | undefined): Promise<Resolution> {
     const { ufs, ufsPath } = this.where(path);
     const st = await ufs.getStatus(ufsPath);
     const r = this.d.tree.resolve(path);
     const cur = r.inode;
     if (!st || st.type !== 'file') return 'back'; // the UFS write never landed: the old state stands
+    if (before !== undefined && st.contentHash === before) return 'back'; // the old copy, not this write
     if (cur && cur.type === 'file' && cur.ps === 'PERSISTED' && cur.ufsContent === st.contentHash) return 'back';
     if (cur?.type === 'directory' || cur?.mountId !== undefined) return 'noop';
     const parent = this.d.tree.resolve(parentPath(path)).inode;

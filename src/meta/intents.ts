@@ -10,8 +10,12 @@ import type { MetaStore, MetaTxn } from './meta-store.js';
 export type Intent =
   /** `mkdir -p` in the UFS, then the directory inodes. */
   | { op: 'mkdir'; path: string }
-  /** A THROUGH / CACHE_THROUGH write: the UFS file, then the inode commit. */
-  | { op: 'write'; path: string; fileId: number }
+  /**
+   * A THROUGH / CACHE_THROUGH write: the UFS file, then the inode commit. `before` is the
+   * content hash of a UFS file already at the path that Strata does not vouch for (the old
+   * copy under an unpersisted file): finding that one after a crash means the write never landed.
+   */
+  | { op: 'write'; path: string; fileId: number; before?: string }
   /** A delete: the UFS entry (recursively), then the inodes. */
   | { op: 'delete'; path: string; inodeId: number }
   /** A rename: the UFS entry is renamed (`rename`) or, for an unpersisted file, its stale UFS copy deleted (`delete`). */
