@@ -258,7 +258,8 @@ test('mounts, sync reports and configuration pages render', async () => {
   await shot('06-mounts');
   await go('#/config', 'Configuration');
   await until(() => [...document.querySelectorAll('td code')].some((c) => c.textContent === 'web.sample.interval'), 'configuration keys');
-  assert.match(await page.$eval('main', (m) => (m as HTMLElement).innerText), /500ms\s+server/);
+  // -D web.sample.interval=500ms: the value and where it came from, as getConf says.
+  assert.match(await page.$eval('main', (m) => (m as HTMLElement).innerText), /500ms\s+-D/);
   await shot('07-config');
 });
 
