@@ -52,7 +52,11 @@ export function newCredential(): Credential {
   return { accessKeyId: id, secretKey: randomBytes(30).toString('base64url') };
 }
 
-function safeEqual(a: string, b: string): boolean {
+/**
+ * Constant-time comparison of two secrets of any length (the time tells neither the
+ * content nor the length). Every comparison of a secret in Strata goes through this.
+ */
+export function sameSecret(a: string, b: string): boolean {
   const x = Buffer.from(a);
   const y = Buffer.from(b);
   // Compare equal-length buffers always, so the time does not tell the length either.
@@ -137,7 +141,7 @@ export class UserStore {
   verify(cred: Credential): User | undefined {
     const u = this.byKey.get(cred.accessKeyId);
     // Compare against a dummy when the key is unknown, so timing does not reveal which keys exist.
-    const ok = safeEqual(u?.secretKey ?? '\0unknown-user-secret\0', cred.secretKey);
+    const ok = sameSecret(u?.secretKey ?? '\0unknown-user-secret\0', cred.secretKey);
     return ok && u ? u : undefined;
   }
 

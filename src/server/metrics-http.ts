@@ -3,7 +3,7 @@
 // binds `metrics.host` (loopback by default) and, with `metrics.token`, answers 401 to any
 // request without `Authorization: Bearer <token>` (compared in constant time).
 
-import { timingSafeEqual, createHash } from 'node:crypto';
+import { sameSecret } from '../auth/users.js';
 import { createServer } from 'node:http';
 import type { Server } from 'node:http';
 
@@ -14,8 +14,7 @@ export interface MetricsSource {
 /** True when the request carries `Authorization: Bearer <token>` (hashes compared, constant time). */
 function bearerOk(header: string | undefined, token: string): boolean {
   const m = /^Bearer\s+(\S+)\s*$/i.exec(header ?? '');
-  const digest = (s: string): Buffer => createHash('sha256').update(s).digest();
-  return m !== null && timingSafeEqual(digest(m[1]!), digest(token));
+  return m !== null && sameSecret(m[1]!, token);
 }
 
 /**

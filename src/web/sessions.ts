@@ -2,7 +2,7 @@
 // user's access key id, a per-session CSRF token that every POST must echo in a header, an
 // absolute expiry, and a bounded table (the oldest session goes first when it is full).
 
-import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 
 /** One logged-in browser. */
 export interface Session {
@@ -18,16 +18,8 @@ export const SESSION_COOKIE = 'strata_session';
 /** The header that carries the CSRF token on every POST. */
 export const CSRF_HEADER = 'x-csrf-token';
 
-/** Constant-time comparison of two strings of any length. */
-export function sameSecret(a: string, b: string): boolean {
-  const x = Buffer.from(a);
-  const y = Buffer.from(b);
-  if (x.length !== y.length) {
-    timingSafeEqual(x, x);
-    return false;
-  }
-  return timingSafeEqual(x, y);
-}
+/** Constant-time comparison of secrets (the one in src/auth/users.ts). */
+export { sameSecret } from '../auth/users.js';
 
 /** Sessions in memory; a restart of the server logs everyone out. */
 export class SessionStore {

@@ -3,7 +3,8 @@
 // Pure functions over the request's method, raw URL and headers; the secret comes from the
 // UserStore. Failures are S3Errors with the codes S3 clients expect.
 
-import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
+import { createHash, createHmac } from 'node:crypto';
+import { sameSecret } from '../../auth/users.js';
 import type { User, UserStore } from '../../auth/users.js';
 import { S3Error } from './errors.js';
 
@@ -89,7 +90,7 @@ function signingKey(secret: string, day: string, region: string, service: string
 
 function sameHex(a: string, b: string): boolean {
   if (a.length !== b.length || !/^[0-9a-f]+$/.test(a)) return false;
-  return timingSafeEqual(Buffer.from(a), Buffer.from(b));
+  return sameSecret(a, b);
 }
 
 /** The canonical URIs a client may have signed: the path re-encoded, and the path as sent. */
