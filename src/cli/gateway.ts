@@ -28,8 +28,8 @@ async function runGateway(opts: GatewayCliOptions): Promise<void> {
   const { StrataClient } = await import('../client/tcp-client.js');
   const { startHostedGateway } = await import('../gateway/s3/hosting.js');
   const { logger } = await import('../log.js');
-  const token = opts.token ?? process.env.STRATA_TOKEN;
-  const client = await StrataClient.connect(opts.address, { clientName: `strata-gateway/${process.pid}`, ...(token ? { token } : {}) });
+  // No --token: the client itself falls back to STRATA_TOKEN.
+  const client = await StrataClient.connect(opts.address, { clientName: `strata-gateway/${process.pid}`, ...(opts.token ? { token: opts.token } : {}) });
   let gw;
   try {
     gw = await startHostedGateway({ fs: client, config, dataDir, host: opts.host, port, logger, ...(opts.users ? { usersFile: opts.users } : {}) });
