@@ -99,6 +99,9 @@ try {
   await new Promise((r) => setTimeout(r, 3000)); // idle: workers up, nothing to do
   const idle = rssOf(restart.proc.pid);
   const address = restart.address;
+  // The server wrote its admin credential on first start; the client commands present it
+  // (an older checkout without authentication ignores STRATA_TOKEN).
+  try { env.STRATA_TOKEN = readFileSync(join(tmp, 'fresh-0', 'admin.key'), 'utf8').trim(); } catch { /* no auth */ }
   const [node0, ls, npx] = compare([
     [process.execPath, ['-e', '0']],
     [process.execPath, [bin, 'fs', '--address', address, 'ls', '/']],
