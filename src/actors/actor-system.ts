@@ -8,7 +8,7 @@
 import { Piscina } from 'piscina';
 import type { Transferable } from 'node:worker_threads';
 import { pathComponents } from '../meta/path.js';
-import type { CounterGroup } from '../coordinator/metrics.js';
+import type { CounterGroup } from '../metrics/metrics.js';
 import { toStrataError } from '../errors.js';
 import { PathLocks } from './path-locks.js';
 import type { LockRequest } from './path-locks.js';

@@ -3,7 +3,7 @@
 // beyond caches of the LMDB environment and UFS clients, so a recycled thread loses nothing.
 
 import type { MessagePort } from 'node:worker_threads';
-import type { CounterGroup } from '../coordinator/metrics.js';
+import type { CounterGroup } from '../metrics/metrics.js';
 import type { DirSyncJob, DirSyncResult, TreeSyncResult } from '../sync/applier.js';
 
 /** Data every worker gets at start (Piscina workerData). */

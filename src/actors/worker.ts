@@ -4,7 +4,7 @@
 // it safely across threads) and keeps a cache of UFS clients per mount.
 
 import { workerData } from 'node:worker_threads';
-import { CounterDelta } from '../coordinator/metrics.js';
+import { CounterDelta } from '../metrics/metrics.js';
 import { LmdbStore } from '../meta/lmdb-store.js';
 import { MountTable } from '../meta/mount-table.js';
 import { StrataError, ErrorCode, toStrataError } from '../errors.js';

@@ -5,7 +5,7 @@
 
 import type { BlockStore } from './block-store.js';
 import { TtlChecker } from './ttl-checker.js';
-import type { PersistQueue } from '../coordinator/persist-queue.js';
+import type { PersistQueue } from '../persist/persist-queue.js';
 import { ErrorCode, StrataError, invalidArgument, notFound } from '../errors.js';
 import type { InodeRecord } from '../meta/inode.js';
 import type { InodeTree } from '../meta/inode-tree.js';

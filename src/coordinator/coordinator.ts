@@ -47,11 +47,11 @@ import { LocalUfs } from '../ufs/local/local-ufs.js';
 import { UfsChangedError } from '../ufs/ufs.js';
 import type { Ufs } from '../ufs/ufs.js';
 import { AllowedRoots } from '../auth/allowed-roots.js';
-import { DataPath } from './data-path.js';
+import { DataPath } from '../data/data-path.js';
 import { IntentRecovery } from './intent-recovery.js';
-import { Metrics } from './metrics.js';
-import { OptionResolver } from './options.js';
-import { PersistQueue } from './persist-queue.js';
+import { Metrics } from '../metrics/metrics.js';
+import { OptionResolver } from '../options/options.js';
+import { PersistQueue } from '../persist/persist-queue.js';
 import { validateOptions } from './validate-options.js';
 
 export interface CoordinatorOptions {

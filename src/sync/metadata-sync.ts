@@ -8,8 +8,8 @@ import type { ActorSystem } from '../actors/actor-system.js';
 import type { SyncDirMessage, SyncTreeMessage } from '../actors/messages.js';
 import { exposeProgress } from '../actors/progress-port.js';
 import type { BlockStore } from '../cache/block-store.js';
-import type { Metrics } from '../coordinator/metrics.js';
-import type { OptionResolver } from '../coordinator/options.js';
+import type { Metrics } from '../metrics/metrics.js';
+import type { OptionResolver } from '../options/options.js';
 import { ErrorCode, StrataError, notFound, notADirectory } from '../errors.js';
 
 const cancelled = (path: string): StrataError => new StrataError(ErrorCode.CANCELLED, `sync of ${path} cancelled`);

@@ -20,7 +20,7 @@ import type { Intent } from '../meta/intents.js';
 import type { MetaStore, MetaTxn } from '../meta/meta-store.js';
 import type { MountRecord, MountTable } from '../meta/mount-table.js';
 import type { Ufs } from '../ufs/ufs.js';
-import type { Metrics } from './metrics.js';
+import type { Metrics } from '../metrics/metrics.js';
 
 export interface PersistJob {
   inodeId: number;

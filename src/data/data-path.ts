@@ -10,7 +10,7 @@ import type { InodeRecord } from '../meta/inode.js';
 import type { ReadType, WriteType } from '../types.js';
 import { UfsChangedError } from '../ufs/ufs.js';
 import type { Ufs, UfsStatus } from '../ufs/ufs.js';
-import type { Metrics } from './metrics.js';
+import type { Metrics } from '../metrics/metrics.js';
 
 export type Source = Uint8Array | AsyncIterable<Uint8Array> | Iterable<Uint8Array>;
 
