@@ -35,6 +35,7 @@ import type { MountRecord } from '../meta/mount-table.js';
 import { baseName, isUnder, joinPath, normalizePath, parentPath, pathComponents, ROOT } from '../meta/path.js';
 import { PathConf } from '../meta/path-conf.js';
 import { MetadataSync } from '../sync/metadata-sync.js';
+import { SYNC_TASK_MODULE } from '../sync/worker-tasks.js';
 import type {
   CacheOpOptions, CacheOpResult, ConfEntry, ConsistencyOptions, ConsistencyReport, CreateDirectoryOptions, CreateFileOptions,
   DeleteOptions, FileInfo, GetStatusOptions, ListStatusOptions, LoadMetadataOptions, MountInfo, MountOptions,
@@ -165,7 +166,7 @@ export class Coordinator implements FileSystem {
       shardCount: config.get('shard.count'),
       shardDepth: config.get('shard.depth'),
       threads: config.get('worker.threads'),
-      workerInit: { dataDir, metaDir: join(dataDir, 'meta'), ufsDefaults: config.ufsDefaults, ufsTimeoutMs: config.get('ufs.timeout') },
+      workerInit: { dataDir, metaDir: join(dataDir, 'meta'), ufsDefaults: config.ufsDefaults, ufsTimeoutMs: config.get('ufs.timeout'), taskModules: [SYNC_TASK_MODULE] },
       onCounters: (c) => metrics.merge(c),
     });
     const sync = new MetadataSync({
