@@ -17,8 +17,7 @@ export interface DirContext {
 
 /** The URI of a path of a mount in its UFS. */
 export function ufsUriOf(mount: MountRecord, ufsPath: string): string {
-  if (!ufsPath) return mount.ufsUri;
-  return mount.ufsUri.endsWith('/') ? mount.ufsUri + ufsPath : `${mount.ufsUri}/${ufsPath}`;
+  return ufsPath ? joinPath(mount.ufsUri, ufsPath) : mount.ufsUri;
 }
 
 export class FileInfoMapper {
@@ -43,8 +42,7 @@ export class FileInfoMapper {
   childInfo(dir: DirContext, inode: InodeRecord): FileInfo {
     const path = joinPath(dir.path, inode.name);
     if (inode.mountId !== undefined) return this.info(path, inode);
-    const ufsUri = dir.ufsUri.endsWith('/') ? dir.ufsUri + inode.name : `${dir.ufsUri}/${inode.name}`;
-    return this.infoOf(path, inode.name, inode, dir.mountPath, ufsUri);
+    return this.infoOf(path, inode.name, inode, dir.mountPath, joinPath(dir.ufsUri, inode.name));
   }
 
   private infoOf(path: string, name: string, inode: InodeRecord, mountPoint: string, ufsPath: string): FileInfo {
