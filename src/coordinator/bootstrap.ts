@@ -9,10 +9,13 @@ import { pathToFileURL } from 'node:url';
 import { ActiveSyncManager } from '../activesync/manager.js';
 import { ActorSystem } from '../actors/actor-system.js';
 import { BlockStore } from '../cache/block-store.js';
+import { CacheManagement } from '../cache/cache-management.js';
+import { TtlChecker } from '../cache/ttl-checker.js';
 import { ServerConfig } from '../config/keys.js';
 import { DataPath } from '../data/data-path.js';
 import { ErrorCode, mountConflict } from '../errors.js';
 import type { StrataError } from '../errors.js';
+import type { FileSystem } from '../fs.js';
 import { logger as defaultLogger } from '../log.js';
 import { AbsentPathCache } from '../meta/absent-cache.js';
 import { DataDirLock } from '../meta/data-dir-lock.js';
@@ -202,6 +205,25 @@ async function recover(s: Services): Promise<void> {
   // Operations cut short between their UFS change and their metadata commit.
   const intents = await s.recovery.resolveAll();
   if (intents.recovered || intents.unresolved) s.log.info(intents, 'resolved interrupted namespace operations');
+}
+
+/**
+ * Cache management and the TTL checker, on top of the file system `fs` (the coordinator):
+ * `load` reads through it, an expired TTL frees or deletes through it.
+ */
+export function cacheServices(s: Services, fs: Pick<FileSystem, 'readFile' | 'free' | 'delete'>): { cacheOps: CacheManagement; ttl: TtlChecker } {
+  const cacheOps = new CacheManagement({
+    tree: s.tree, store: s.store, blocks: s.blocks, persistQueue: s.persistQueue,
+    access: (p, o, listing) => s.sync.access(p, o, listing),
+    loadTree: (p) => s.sync.loadMetadata(p, true).then(() => undefined),
+    read: (p, o) => fs.readFile(p, o),
+  });
+  const ttl = new TtlChecker(s.store, {
+    pathOf: (id) => s.tree.pathOf(id),
+    free: (p) => fs.free(p, { recursive: true }),
+    delete: (p) => fs.delete(p, { recursive: true }),
+  }, s.metrics, s.log);
+  return { cacheOps, ttl };
 }
 
 /** Periodic bounded clean-ups: expired delete tombstones in the absent-path table. */

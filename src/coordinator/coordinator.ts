@@ -4,8 +4,8 @@
 // remove, move), listing.ts, mount-service.ts, the sync engine, cache management, report.ts.
 // The services are wired, recovered and started by bootstrap.ts.
 
-import { CacheManagement } from '../cache/cache-management.js';
-import { TtlChecker } from '../cache/ttl-checker.js';
+import type { CacheManagement } from '../cache/cache-management.js';
+import type { TtlChecker } from '../cache/ttl-checker.js';
 import { describeConfig } from '../config/describe.js';
 import type { ServerConfig } from '../config/keys.js';
 import { ErrorCode, StrataError, alreadyExists, invalidArgument, invalidPath, isADirectory, mountConflict, notADirectory, notFound } from '../errors.js';
@@ -14,14 +14,14 @@ import type { BlockStore } from '../cache/block-store.js';
 import type { InodeTree } from '../meta/inode-tree.js';
 import type { MetaStore } from '../meta/meta-store.js';
 import type { MountTable } from '../meta/mount-table.js';
-import { baseName, isUnder, joinPath, normalizePath, ROOT } from '../meta/path.js';
+import { normalizePath, ROOT } from '../meta/path.js';
 import type { Metrics } from '../metrics/metrics.js';
 import type {
   CacheOpOptions, CacheOpResult, ConfEntry, ConsistencyOptions, ConsistencyReport, CreateDirectoryOptions, CreateFileOptions,
   DeleteOptions, FileInfo, GetStatusOptions, ListStatusOptions, LoadMetadataOptions, MountInfo, MountOptions,
   PathConfEntry, ReadOptions, RenameOptions, Report, SetAttributesOptions, SyncPointInfo, SyncSummary, TtlAction, WithProgress,
 } from '../types.js';
-import { bootstrap, closeServices, startHousekeeping } from './bootstrap.js';
+import { bootstrap, cacheServices, closeServices, startHousekeeping } from './bootstrap.js';
 import { FileInfoMapper } from './file-info.js';
 import { listPaged } from './listing.js';
 import { MountService } from './mount-service.js';
@@ -56,17 +56,7 @@ export class Coordinator implements FileSystem {
     this.ns = new Namespace(s);
     this.infos = new FileInfoMapper(s.mounts, s.blocks);
     this.mountService = new MountService(s); // a malformed mount.allowed.roots fails the start, not the first mount
-    this.cacheOps = new CacheManagement({
-      tree: s.tree, store: s.store, blocks: s.blocks, persistQueue: s.persistQueue,
-      access: (p, o, listing) => s.sync.access(p, o, listing),
-      loadTree: (p) => s.sync.loadMetadata(p, true).then(() => undefined),
-      read: (p, o) => this.readFile(p, o),
-    });
-    this.ttl = new TtlChecker(s.store, {
-      pathOf: (id) => s.tree.pathOf(id),
-      free: (p) => this.free(p, { recursive: true }),
-      delete: (p) => this.delete(p, { recursive: true }),
-    }, s.metrics, s.log);
+    ({ cacheOps: this.cacheOps, ttl: this.ttl } = cacheServices(s, this));
   }
 
   /**
@@ -90,8 +80,6 @@ export class Coordinator implements FileSystem {
     this.metrics.inc('ops', name);
   }
 
-  // ---------------------------------------------------------------- metadata reads
-
   async getStatus(path: string, options: GetStatusOptions = {}): Promise<FileInfo> {
     this.op('getStatus');
     validateOptions('getStatus', options);
@@ -110,8 +98,6 @@ export class Coordinator implements FileSystem {
     validateOptions('listStatus', options);
     yield* listPaged(this.s, this.infos, normalizePath(path), options);
   }
-
-  // ---------------------------------------------------------------- namespace mutations
 
   async createDirectory(path: string, options: CreateDirectoryOptions = {}): Promise<FileInfo> {
     this.op('createDirectory');
@@ -158,21 +144,9 @@ export class Coordinator implements FileSystem {
   async rename(src: string, dst: string, options: RenameOptions = {}): Promise<void> {
     this.op('rename');
     validateOptions('rename', options);
-    const s = normalizePath(src);
-    let d = normalizePath(dst);
-    if (s === ROOT) throw invalidPath(s, 'the root cannot be renamed');
-    if (this.mounts.byPath(s)) throw mountConflict(`${s} is a mount point and cannot be renamed`);
-    const dstInode = await tryStat(this.s, d, options);
-    if (dstInode?.type === 'directory') d = joinPath(d, baseName(s));
-    if (s === d) return;
-    if (isUnder(d, s)) throw invalidPath(d, `cannot move ${s} into itself`);
-    const sm = writable(this.s, s);
-    const dm = writable(this.s, d);
-    if (sm.mount.mountId !== dm.mount.mountId) {
-      throw mountConflict(`cannot rename across mounts: ${s} is on ${sm.mount.path}, ${d} is on ${dm.mount.path}`);
-    }
-    if (this.mounts.nestedUnder(s).length) throw mountConflict(`${s} contains a mount point and cannot be renamed`);
-    return mutate(this.s, s, () => this.ns.move(s, sm, d, dm, options), [{ path: d, exclusive: true, subtree: true }], true);
+    const m = await this.ns.planMove(normalizePath(src), normalizePath(dst), options);
+    if (!m) return; // onto itself
+    return mutate(this.s, m.src, () => this.ns.move(m.src, m.sm, m.dst, m.dm, options), [{ path: m.dst, exclusive: true, subtree: true }], true);
   }
 
   /** Change mode, owner, group or mtime kept in the inode (the UFS keeps its own). */
@@ -195,29 +169,21 @@ export class Coordinator implements FileSystem {
     return mutate(this.s, p, () => this.ns.setXattr(p, xattr));
   }
 
-  // ---------------------------------------------------------------- mounts
-
   async mount(path: string, ufsUri: string, options: MountOptions = {}): Promise<void> {
     this.op('mount');
     validateOptions('mount', options);
-    const p = normalizePath(path);
-    if (p === ROOT) throw mountConflict('/ is the root mount; mount below it');
-    return this.mountService.mount(p, ufsUri, options);
+    return this.mountService.mount(normalizePath(path), ufsUri, options);
   }
 
   async unmount(path: string): Promise<void> {
     this.op('unmount');
-    const p = normalizePath(path);
-    if (p === ROOT) throw mountConflict('the root mount cannot be unmounted');
-    return this.mountService.unmount(p);
+    return this.mountService.unmount(normalizePath(path));
   }
 
   async getMountTable(): Promise<MountInfo[]> {
     this.op('getMountTable');
     return this.mountService.list();
   }
-
-  // ---------------------------------------------------------------- sync
 
   async loadMetadata(path: string, options: LoadMetadataOptions & WithProgress = {}): Promise<SyncSummary> {
     this.op('loadMetadata');
@@ -237,8 +203,6 @@ export class Coordinator implements FileSystem {
     this.op('needsSync');
     await this.s.sync.needsSync(normalizePath(path));
   }
-
-  // ---------------------------------------------------------------- cache management
 
   async load(path: string, options: CacheOpOptions & WithProgress = {}): Promise<CacheOpResult> {
     this.op('load');
@@ -271,8 +235,6 @@ export class Coordinator implements FileSystem {
     return this.cacheOps.setTtl(normalizePath(path), ttlMs, action);
   }
 
-  // ---------------------------------------------------------------- active sync
-
   async startSync(path: string): Promise<void> {
     this.op('startSync');
     const p = normalizePath(path);
@@ -290,8 +252,6 @@ export class Coordinator implements FileSystem {
     this.op('getSyncPathList');
     return this.activeSync.list();
   }
-
-  // ---------------------------------------------------------------- configuration and report
 
   async setPathConf(path: string, properties: Record<string, string>): Promise<void> {
     this.op('setPathConf');

@@ -10,7 +10,7 @@ import type { InodeRecord } from '../meta/inode.js';
 import { InodeTree } from '../meta/inode-tree.js';
 import { MountTable } from '../meta/mount-table.js';
 import type { MountRecord } from '../meta/mount-table.js';
-import { baseName, parentPath } from '../meta/path.js';
+import { baseName, parentPath, ROOT } from '../meta/path.js';
 import type { MountInfo, MountOptions } from '../types.js';
 import { InstrumentedUfs } from '../ufs/instrumented.js';
 import { ufsTimeoutMs } from '../ufs/mounted-ufs.js';
@@ -29,9 +29,10 @@ export class MountService {
     });
   }
 
-  /** Mount `ufsUri` at `p` (normalized, not the root). */
+  /** Mount `ufsUri` at `p` (normalized). */
   async mount(p: string, ufsUri: string, options: MountOptions): Promise<void> {
     const s = this.s;
+    if (p === ROOT) throw mountConflict('/ is the root mount; mount below it');
     if (typeof ufsUri !== 'string' || !ufsUri) throw invalidArgument('a UFS URI is required');
     const opts = options.options ?? {};
     for (const [k, v] of Object.entries(opts)) {
@@ -75,9 +76,10 @@ export class MountService {
     });
   }
 
-  /** Unmount the mount point `p` (normalized, not the root). */
+  /** Unmount the mount point `p` (normalized). */
   async unmount(p: string): Promise<void> {
     const s = this.s;
+    if (p === ROOT) throw mountConflict('the root mount cannot be unmounted');
     const m = s.mounts.byPath(p);
     if (!m) throw invalidArgument(`${p} is not a mount point`);
     const nested = s.mounts.nestedUnder(p);

@@ -5,7 +5,7 @@
 
 import { TtlChecker } from '../cache/ttl-checker.js';
 import {
-  ErrorCode, alreadyExists, directoryNotEmpty, invalidArgument, isADirectory, mountConflict, notADirectory, notFound,
+  ErrorCode, alreadyExists, directoryNotEmpty, invalidArgument, invalidPath, isADirectory, mountConflict, notADirectory, notFound,
 } from '../errors.js';
 import type { StrataError } from '../errors.js';
 import type { DataSource } from '../fs.js';
@@ -17,7 +17,7 @@ import { IntentJournal } from '../meta/intents.js';
 import type { Intent } from '../meta/intents.js';
 import type { MetaTxn } from '../meta/meta-store.js';
 import type { MountRecord } from '../meta/mount-table.js';
-import { baseName, joinPath, parentPath, pathComponents, ROOT } from '../meta/path.js';
+import { baseName, isUnder, joinPath, parentPath, pathComponents, ROOT } from '../meta/path.js';
 import { PersistQueue } from '../persist/persist-queue.js';
 import type {
   CreateFileOptions, DeleteOptions, GetStatusOptions, PersistenceState, ReadOptions, RenameOptions, SetAttributesOptions, WithProgress, WriteType,
@@ -338,7 +338,30 @@ export class Namespace {
     for (const id of freed) await s.blocks.removeFile(id);
   }
 
-  /** Move `src` to `dst` (both normalized, checked by the caller: same mount, not into itself). */
+  /**
+   * Check a rename before it is routed: the destination (into a directory that exists
+   * there), mounts (never a mount point, one containing a mount, or across mounts), not into
+   * itself. Undefined for a rename onto itself (nothing to do).
+   */
+  async planMove(src: string, dst: string, options: RenameOptions): Promise<{ src: string; sm: Located; dst: string; dm: Located } | undefined> {
+    const s = this.s;
+    let d = dst;
+    if (src === ROOT) throw invalidPath(src, 'the root cannot be renamed');
+    if (s.mounts.byPath(src)) throw mountConflict(`${src} is a mount point and cannot be renamed`);
+    const dstInode = await tryStat(s, d, options);
+    if (dstInode?.type === 'directory') d = joinPath(d, baseName(src));
+    if (src === d) return undefined;
+    if (isUnder(d, src)) throw invalidPath(d, `cannot move ${src} into itself`);
+    const sm = writable(s, src);
+    const dm = writable(s, d);
+    if (sm.mount.mountId !== dm.mount.mountId) {
+      throw mountConflict(`cannot rename across mounts: ${src} is on ${sm.mount.path}, ${d} is on ${dm.mount.path}`);
+    }
+    if (s.mounts.nestedUnder(src).length) throw mountConflict(`${src} contains a mount point and cannot be renamed`);
+    return { src, sm, dst: d, dm };
+  }
+
+  /** Move `src` to `dst` (as planMove returned them). */
   async move(src: string, sm: Located, dst: string, dm: Located, options: RenameOptions): Promise<void> {
     const s = this.s;
     const inode = await statInode(s, src, options);
