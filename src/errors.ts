@@ -68,6 +68,16 @@ export function toStrataError(err: unknown, fallback: ErrorCode = ErrorCode.INTE
   return new StrataError(fallback, message, { cause: err });
 }
 
+/**
+ * The form in which an error crosses a worker thread. Structured clone keeps only the
+ * message and stack of an Error (its code would be lost and every failure would arrive as
+ * INTERNAL), so a plain object; `toStrataError` turns it back into a StrataError.
+ */
+export function toThreadError(err: unknown): { name: 'StrataError'; code: ErrorCode; message: string } {
+  const e = toStrataError(err);
+  return { name: 'StrataError', code: e.code, message: e.message };
+}
+
 export const notFound = (path: string, what = 'path'): StrataError =>
   new StrataError(ErrorCode.NOT_FOUND, `${what} does not exist: ${path}`);
 export const alreadyExists = (path: string): StrataError =>

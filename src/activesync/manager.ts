@@ -8,7 +8,7 @@
 
 import { ErrorCode, StrataError, notFound } from '../errors.js';
 import type { Logger } from '../log.js';
-import type { Metrics } from '../coordinator/metrics.js';
+import type { Metrics } from '../metrics/metrics.js';
 import type { MetaStore } from '../meta/meta-store.js';
 import type { MountRecord, MountTable } from '../meta/mount-table.js';
 import { isUnder, joinPath } from '../meta/path.js';

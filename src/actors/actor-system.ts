@@ -8,12 +8,13 @@
 import { Piscina } from 'piscina';
 import type { Transferable } from 'node:worker_threads';
 import { pathComponents } from '../meta/path.js';
-import type { CounterGroup } from '../coordinator/metrics.js';
+import type { CounterGroup } from '../metrics/metrics.js';
 import { toStrataError } from '../errors.js';
 import { PathLocks } from './path-locks.js';
 import type { LockRequest } from './path-locks.js';
 import { ShardActor } from './shard-actor.js';
-import type { WorkerInit, WorkerMessage, WorkerReply } from './messages.js';
+import type { WorkerInit, WorkerReply, WorkerTask } from './messages.js';
+import { exposeProgress } from './progress-port.js';
 
 export interface ActorSystemOptions {
   shardCount: number;
@@ -26,6 +27,11 @@ export interface ActorSystemOptions {
   workerInit: WorkerInit;
   /** Receives the counters each offloaded message produced. */
   onCounters: (c: Partial<Record<CounterGroup, Record<string, number>>>) => void;
+}
+
+export interface OffloadOptions {
+  /** Receives the task's progress reports (entries done so far). */
+  onProgress?: (done: number) => void;
 }
 
 /** FNV-1a, enough to spread subtree names over shards. */
@@ -91,14 +97,20 @@ export class ActorSystem {
     return this.syncLanes[this.shardIndex(path)]!.tell([], run);
   }
 
-  /** Run a sync message's behaviour on the pool, through the sync lane of the shard of `path`. */
-  offload<T>(path: string, msg: WorkerMessage, transferList?: Transferable[]): Promise<T> {
-    return this.tellSync(path, () => this.runOnPool<T>(msg, transferList));
+  /**
+   * Run a task on the pool, through the sync lane of the shard of `path`. With `onProgress`,
+   * the worker's progress reports reach it while the task runs (over a transferred port).
+   */
+  offload<T>(path: string, task: WorkerTask, opts: OffloadOptions = {}): Promise<T> {
+    return this.tellSync(path, () => this.runOnPool<T>(task, opts));
   }
 
-  /** Run a message on the pool directly (callers that already hold their actor's turn). */
-  async runOnPool<T>(msg: WorkerMessage, transferList?: Transferable[]): Promise<T> {
+  /** Run a task on the pool directly (callers that already hold their actor's turn). */
+  async runOnPool<T>(task: WorkerTask, opts: OffloadOptions = {}): Promise<T> {
+    const channel = opts.onProgress ? exposeProgress(opts.onProgress) : undefined;
+    const transferList: Transferable[] | undefined = channel ? [channel.port] : undefined;
     try {
+      const msg = channel ? { ...task, progress: channel.port } : task;
       const reply = (await this.pool.run(msg, transferList ? { transferList } : undefined)) as WorkerReply<T>;
       this.opts.onCounters(reply.counters);
       return reply.result;
@@ -106,6 +118,8 @@ export class ActorSystem {
       const counters = (err as { counters?: WorkerReply<unknown>['counters'] }).counters;
       if (counters) this.opts.onCounters(counters);
       throw toStrataError(err);
+    } finally {
+      channel?.close();
     }
   }
 

@@ -1,22 +1,32 @@
-// The Piscina worker: executes the offloaded behaviour of shard actors (directory syncs,
-// whose local listings use blocking readdirSync/lstatSync that must not run on the
-// coordinator's thread). Opens the same LMDB environment as the coordinator (lmdb-js shares
-// it safely across threads) and keeps a cache of UFS clients per mount.
+// The Piscina worker: runs the offloaded behaviour of shard actors (directory syncs, whose
+// local listings use blocking readdirSync/lstatSync that must not run on the coordinator's
+// thread). Generic: it dispatches on the task's kind through the task tables registered by
+// the modules named in its WorkerInit. Opens the same LMDB environment as the coordinator
+// (lmdb-js shares it safely across threads) and keeps a cache of UFS clients per mount.
 
 import { workerData } from 'node:worker_threads';
-import { CounterDelta } from '../coordinator/metrics.js';
+import { CounterDelta } from '../metrics/metrics.js';
 import { LmdbStore } from '../meta/lmdb-store.js';
 import { MountTable } from '../meta/mount-table.js';
-import { StrataError, ErrorCode, toStrataError } from '../errors.js';
+import { StrataError, ErrorCode, toStrataError, toThreadError } from '../errors.js';
 import { MountedUfsCache } from '../ufs/mounted-ufs.js';
-import { syncDirectory, syncTreeFlat } from '../sync/applier.js';
-import type { WorkerInit, WorkerMessage, WorkerReply } from './messages.js';
+import type { TaskContext, TaskTable, WorkerInit, WorkerReply, WorkerTask } from './messages.js';
 import { progressReporter } from './progress-port.js';
 
 const init = workerData as WorkerInit;
 const store = LmdbStore.open(init.metaDir);
 const mounts = new MountTable(store);
 const ufsCache = new MountedUfsCache(init.ufsDefaults, init.ufsTimeoutMs);
+
+/** Handlers by task kind, from every registered task module. */
+const handlers = new Map<string, (task: WorkerTask, ctx: TaskContext) => Promise<unknown>>();
+for (const url of init.taskModules ?? []) {
+  const table = ((await import(url)) as { default: TaskTable }).default;
+  for (const [kind, handler] of Object.entries(table)) {
+    if (handlers.has(kind) || kind === 'ping') throw new StrataError(ErrorCode.INTERNAL, `worker task kind ${kind} registered twice (${url})`);
+    handlers.set(kind, handler as (task: WorkerTask, ctx: TaskContext) => Promise<unknown>);
+  }
+}
 
 function mountOf(mountId: number) {
   let m = mounts.byId(mountId);
@@ -28,36 +38,25 @@ function mountOf(mountId: number) {
   return m;
 }
 
-/** Piscina entry point: one message in, its result and the counters it produced out. */
-export default async function handle(msg: WorkerMessage): Promise<WorkerReply<unknown>> {
+/** Piscina entry point: one task in, its result and the counters it produced out. */
+export default async function handle(task: WorkerTask): Promise<WorkerReply<unknown>> {
   const counters = new CounterDelta();
   try {
-    switch (msg.kind) {
-      case 'syncDir': {
-        const ufs = ufsCache.get(mountOf(msg.mountId), counters.ufsCall);
-        const result = await syncDirectory(store, ufs, msg.job);
-        return { result, counters: counters.groups };
-      }
-      case 'syncTree': {
-        const ufs = ufsCache.get(mountOf(msg.mountId), counters.ufsCall);
-        const reporter = msg.progress ? progressReporter(msg.progress) : undefined;
-        try {
-          const result = await syncTreeFlat(store, ufs, msg.job, Date.now, reporter?.report);
-          return { result, counters: counters.groups };
-        } finally {
-          reporter?.close();
-        }
-      }
-      case 'ping':
-        return { result: true, counters: counters.groups };
-      default:
-        throw new StrataError(ErrorCode.BAD_REQUEST, `unknown worker message ${(msg as { kind: string }).kind}`);
+    if (task.kind === 'ping') return { result: true, counters: counters.groups };
+    const handler = handlers.get(task.kind);
+    if (!handler) throw new StrataError(ErrorCode.BAD_REQUEST, `unknown worker task ${String(task.kind)}`);
+    const reporter = task.progress ? progressReporter(task.progress) : undefined;
+    try {
+      const ctx: TaskContext = {
+        store,
+        ufsOf: (mountId) => ufsCache.get(mountOf(mountId), counters.ufsCall),
+        ...(reporter ? { progress: reporter.report } : {}),
+      };
+      return { result: await handler(task, ctx), counters: counters.groups };
+    } finally {
+      reporter?.close();
     }
   } catch (err) {
-    // Errors cross the thread by structured clone, which keeps only message and stack of an
-    // Error (its code would be lost and every failure would arrive as INTERNAL): throw a plain
-    // object, which toStrataError turns back into a StrataError with its code.
-    const e = toStrataError(err);
-    throw { name: 'StrataError', code: e.code, message: e.message, counters: counters.groups };
+    throw { ...toThreadError(toStrataError(err)), counters: counters.groups };
   }
 }

@@ -5,7 +5,6 @@
 
 import type { BlockStore } from './block-store.js';
 import { TtlChecker } from './ttl-checker.js';
-import type { PersistQueue } from '../coordinator/persist-queue.js';
 import { ErrorCode, StrataError, invalidArgument, notFound } from '../errors.js';
 import type { InodeRecord } from '../meta/inode.js';
 import type { InodeTree } from '../meta/inode-tree.js';
@@ -16,7 +15,8 @@ export interface CacheManagementDeps {
   tree: InodeTree;
   store: MetaStore;
   blocks: BlockStore;
-  persistQueue: PersistQueue;
+  /** Persist a file now (the persist queue; cache/ sits beside persist/, so only this shape). */
+  persistQueue: { persistNow(path: string, inodeId: number): Promise<void> };
   /** The inode of a path, synced per the options (listing: a directory's children too). */
   access(path: string, options: CommonOptions, listing: boolean): Promise<InodeRecord>;
   /** Load a subtree's metadata from the UFS. */

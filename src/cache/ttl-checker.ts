@@ -5,7 +5,7 @@
 import type { Logger } from '../log.js';
 import type { InodeRecord } from '../meta/inode.js';
 import type { MetaStore, MetaTxn } from '../meta/meta-store.js';
-import type { Metrics } from '../coordinator/metrics.js';
+import type { Metrics } from '../metrics/metrics.js';
 import type { TtlAction } from '../types.js';
 
 export interface TtlTarget {

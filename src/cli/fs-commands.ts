@@ -10,6 +10,7 @@ import { pipeline } from 'node:stream/promises';
 import { Command, Option } from 'commander';
 import { ErrorCode, StrataError } from '../errors.js';
 import type { FileSystem } from '../fs.js';
+import { joinPath } from '../meta/path.js';
 import { formatDuration, formatSize, parseDuration, parseSize } from '../config/units.js';
 import type { CacheOpResult, FileInfo, TtlAction } from '../types.js';
 import {
@@ -29,11 +30,6 @@ const printJson = (v: unknown): Promise<void> => out(JSON.stringify(v) + '\n');
 /** Print a confirmation: the human line, or the JSON object. */
 async function done(ctx: ClientContext, human: string, json: unknown = { ok: true }): Promise<void> {
   await (ctx.json ? printJson(json) : out(human + '\n'));
-}
-
-/** Join a Strata directory path and a name. */
-function joinStrata(dir: string, name: string): string {
-  return dir.endsWith('/') ? dir + name : `${dir}/${name}`;
 }
 
 async function statOrNull(fs: FileSystem, path: string, ctx: ClientContext): Promise<FileInfo | null> {
@@ -206,7 +202,7 @@ async function mv(ctx: ClientContext, src: string, dst: string): Promise<void> {
   // `mv F DIR` moves F into DIR: name the path it ends up at.
   const dstInfo = await statOrNull(fs, dst, ctx);
   const srcName = src.replace(/\/+$/, '').split('/').pop() ?? '';
-  const final = dstInfo?.type === 'directory' ? joinStrata(dstInfo.path, srcName) : dst;
+  const final = dstInfo?.type === 'directory' ? joinPath(dstInfo.path, srcName) : dst;
   await fs.rename(src, dst, commonOf(ctx.call));
   await done(ctx, `Renamed ${src} to ${final}`, { ok: true, path: final });
 }
@@ -245,7 +241,7 @@ async function copyFromLocal(ctx: ClientContext, local: string, path: string): P
   });
   const fs = await ctx.fs();
   const existing = await statOrNull(fs, path, ctx);
-  const target = existing?.type === 'directory' ? joinStrata(path, basename(src)) : path;
+  const target = existing?.type === 'directory' ? joinPath(path, basename(src)) : path;
   const opts = { ...commonOf(ctx.call), ...writeTypeOf(ctx), recursive: true, overwrite: Boolean(ctx.opts.overwrite) };
   let files = 0;
   let bytes = 0;
@@ -255,13 +251,13 @@ async function copyFromLocal(ctx: ClientContext, local: string, path: string): P
     const bar = createProgress(`copy ${basename(src)}`, 'bytes', entries.reduce((a, e) => a + e.size, 0));
     await fs.createDirectory(target, { ...commonOf(ctx.call), ...writeTypeOf(ctx), recursive: true, allowExists: true });
     for (const e of entries.filter((x) => x.dir)) {
-      await fs.createDirectory(joinStrata(target, e.rel), { ...commonOf(ctx.call), ...writeTypeOf(ctx), recursive: true, allowExists: true });
+      await fs.createDirectory(joinPath(target, e.rel), { ...commonOf(ctx.call), ...writeTypeOf(ctx), recursive: true, allowExists: true });
     }
     const { default: pLimit } = await import('p-limit');
     const limit = pLimit(4);
     try {
       await Promise.all(entries.filter((x) => !x.dir).map((e) => limit(async () => {
-        await fs.writeFile(joinStrata(target, e.rel), counted(createReadStream(e.path), (n) => bar.add(n)), opts);
+        await fs.writeFile(joinPath(target, e.rel), counted(createReadStream(e.path), (n) => bar.add(n)), opts);
         files++;
         bytes += e.size;
       })));

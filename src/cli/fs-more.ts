@@ -14,6 +14,7 @@ import { formatTable, usage, usageError, writeTo } from './format.js';
 import { clientAction, commonOf } from './context.js';
 import type { ClientContext } from './context.js';
 import { createProgress } from './progress.js';
+import { joinPath } from '../meta/path.js';
 
 const out = (s: string): Promise<void> => writeTo(process.stdout, s);
 const printJson = (v: unknown): Promise<void> => out(JSON.stringify(v) + '\n');
@@ -22,7 +23,6 @@ async function done(ctx: ClientContext, human: string, json: unknown): Promise<v
   await (ctx.json ? printJson(json) : out(human + '\n'));
 }
 
-const joinStrata = (dir: string, name: string): string => (dir.endsWith('/') ? dir + name : `${dir}/${name}`);
 const baseOf = (p: string): string => p.replace(/\/+$/, '').split('/').pop() ?? '';
 
 function readOpts(ctx: ClientContext): Record<string, unknown> {
@@ -143,7 +143,7 @@ async function cp(ctx: ClientContext, src: string, dst: string): Promise<void> {
   const recursive = Boolean(ctx.opts.recursive || ctx.opts.r);
   if (s.type === 'directory' && !recursive) throw new StrataError(ErrorCode.IS_A_DIRECTORY, `cp: ${s.path} is a directory (use -R to copy it)`);
   const d = await statOrNull(fs, dst, ctx);
-  const target = d?.type === 'directory' ? joinStrata(d.path, baseOf(s.path) || 'root') : dst.replace(/\/+$/, '') || '/';
+  const target = d?.type === 'directory' ? joinPath(d.path, baseOf(s.path) || 'root') : dst.replace(/\/+$/, '') || '/';
   const prefix = s.path === '/' ? '/' : `${s.path}/`;
   if (target === s.path || target.startsWith(prefix)) throw new StrataError(ErrorCode.INVALID_PATH, `cp: cannot copy ${s.path} into itself (${target})`);
   const opts = { ...writeOpts(ctx), recursive: true, overwrite: Boolean(ctx.opts.overwrite) };
@@ -165,7 +165,7 @@ async function cp(ctx: ClientContext, src: string, dst: string): Promise<void> {
       for await (const page of fs.listStatus(s.path, { ...commonOf(ctx.call), recursive: true })) {
         const jobs: Array<Promise<void>> = [];
         for (const f of page) {
-          const to = joinStrata(target, f.path.slice(prefix.length));
+          const to = joinPath(target, f.path.slice(prefix.length));
           if (f.type === 'directory') await fs.createDirectory(to, { ...writeOpts(ctx), recursive: true, allowExists: true });
           else jobs.push(limit(() => copyOne(f, to)));
         }

@@ -16,7 +16,7 @@ import type { MountRecord, MountTable } from '../meta/mount-table.js';
 import { baseName, joinPath, parentPath, pathComponents, ROOT } from '../meta/path.js';
 import { fromUfs } from '../sync/applier.js';
 import type { Ufs, UfsStatus } from '../ufs/ufs.js';
-import type { Metrics } from './metrics.js';
+import type { Metrics } from '../metrics/metrics.js';
 
 export interface IntentRecoveryDeps {
   store: MetaStore;

@@ -4,8 +4,9 @@
 // the value; absent (undefined or null) means "not given". Keys a table does not list are
 // ignored (newer clients may send more), except that the known ones must be right.
 
-import { ErrorCode, StrataError } from '../errors.js';
+import { ErrorCode, StrataError, invalidArgument } from '../errors.js';
 import { LOAD_TYPES, READ_TYPES, WRITE_TYPES } from '../types.js';
+import type { SetAttributesOptions } from '../types.js';
 
 /** Checks one value; returns a description of what was expected when it is wrong. */
 type Check = (v: unknown) => string | undefined;
@@ -84,4 +85,17 @@ export function validateOptions(kind: OptionsKind, options: unknown, call: strin
       throw new StrataError(ErrorCode.BAD_REQUEST, `${call} option ${key}: ${show(value)} is not ${expected}`);
     }
   }
+}
+
+/** Check the attributes of setAttributes: mode, uid and gid integers in range, mtimeMs a number (INVALID_ARGUMENT). */
+export function validateAttributes(a: SetAttributesOptions): void {
+  const intIn = (name: string, v: unknown, max: number): void => {
+    if (v !== undefined && (!Number.isSafeInteger(v) || (v as number) < 0 || (v as number) > max)) {
+      throw invalidArgument(`${name} must be an integer between 0 and ${max}, got ${String(v)}`);
+    }
+  };
+  intIn('mode', a.mode, 0o7777);
+  intIn('uid', a.uid, 0xffffffff);
+  intIn('gid', a.gid, 0xffffffff);
+  if (a.mtimeMs !== undefined && !Number.isFinite(a.mtimeMs)) throw invalidArgument(`mtimeMs must be a number, got ${String(a.mtimeMs)}`);
 }

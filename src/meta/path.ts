@@ -47,8 +47,9 @@ export function baseName(path: string): string {
   return path === ROOT ? '' : path.slice(path.lastIndexOf('/') + 1);
 }
 
+/** Join a directory path and a name (the one path join of Strata paths; a trailing '/' of `dir` is not doubled). */
 export function joinPath(dir: string, name: string): string {
-  return dir === ROOT ? `/${name}` : `${dir}/${name}`;
+  return dir.endsWith('/') ? dir + name : `${dir}/${name}`;
 }
 
 /** True when `path` is `prefix` or below it. */

@@ -322,17 +322,13 @@ export function checkArgs(op: OpName, args: unknown[]): unknown[] {
   return out;
 }
 
-/** The wire form of any thrown value: StrataErrors keep their code, anything else is INTERNAL. */
+/**
+ * The wire form of any thrown value: what `toStrataError` makes of it (StrataErrors and
+ * errors that crossed a thread keep their code; a full disk is RESOURCE_EXHAUSTED; anything
+ * else is INTERNAL), as code and message.
+ */
 export function toWireError(err: unknown): WireError {
-  if (err instanceof StrataError) return { code: err.code, message: err.message };
-  if (err && typeof err === 'object' && isErrorCode((err as { code?: unknown }).code) &&
-      typeof (err as { message?: unknown }).message === 'string') {
-    const e = err as { code: string; message: string };
-    return { code: e.code, message: e.message };
-  }
-  // Foreign errors: INTERNAL, except what toStrataError recognises (a full disk: RESOURCE_EXHAUSTED).
-  const e = toStrataError(err);
-  return { code: e.code, message: e.message };
+  return toStrataError(err).toJSON();
 }
 
 /** Rebuild the StrataError a peer sent: same code and message; unknown codes become INTERNAL. */

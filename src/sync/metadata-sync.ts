@@ -4,12 +4,9 @@
 // breadth-first fan-out across shard actors with bounded parallelism. Concurrent syncs of
 // the same path are joined (the task tracker), not repeated.
 
-import type { ActorSystem } from '../actors/actor-system.js';
-import type { SyncDirMessage, SyncTreeMessage } from '../actors/messages.js';
-import { exposeProgress } from '../actors/progress-port.js';
 import type { BlockStore } from '../cache/block-store.js';
-import type { Metrics } from '../coordinator/metrics.js';
-import type { OptionResolver } from '../coordinator/options.js';
+import type { Metrics } from '../metrics/metrics.js';
+import type { OptionResolver } from '../options/options.js';
 import { ErrorCode, StrataError, notFound, notADirectory } from '../errors.js';
 
 const cancelled = (path: string): StrataError => new StrataError(ErrorCode.CANCELLED, `sync of ${path} cancelled`);
@@ -25,6 +22,7 @@ import type { MountedUfsCache } from '../ufs/mounted-ufs.js';
 import type { Ufs } from '../ufs/ufs.js';
 import { addSummary, applyEntry, emptySummary, pruneMissing } from './applier.js';
 import type { ChildDir, DirSyncResult, TreeSyncResult } from './applier.js';
+import type { SyncActors, SyncDirTask, SyncTreeTask } from './worker-tasks.js';
 
 
 /** `syncMs` value that forces the next access to sync (set by needsSync). */
@@ -40,7 +38,7 @@ export interface SyncDeps {
   tree: InodeTree;
   mounts: MountTable;
   ufs: MountedUfsCache;
-  actors: ActorSystem;
+  actors: SyncActors;
   absent: AbsentPathCache;
   options: OptionResolver;
   metrics: Metrics;
@@ -238,7 +236,7 @@ export class MetadataSync {
   /** Sync one directory's listing on the pool, through its shard actor. */
   private async syncDir(dir: ChildDir & { mountId: number }, recursive: boolean): Promise<DirSyncResult> {
     const t0 = Date.now();
-    const msg: SyncDirMessage = {
+    const msg: SyncDirTask = {
       kind: 'syncDir',
       mountId: dir.mountId,
       job: { dirId: dir.id, dirPath: dir.path, ufsPath: dir.ufsPath, startMs: t0, recursive },
@@ -418,16 +416,10 @@ export class MetadataSync {
    */
   private async syncTreeFlat(path: string, root: InodeRecord, mountId: number, ufsPath: string, onProgress?: ProgressListener): Promise<SyncSummary> {
     const t0 = Date.now();
-    const msg: SyncTreeMessage = { kind: 'syncTree', mountId, job: { dirId: root.id, dirPath: path, ufsPath, startMs: t0 } };
-    // One long task: the worker reports entries applied through a comlink-exposed port.
-    const channel = onProgress ? exposeProgress((done) => onProgress({ done, phase: 'sync' })) : undefined;
-    if (channel) msg.progress = channel.port;
-    let result: TreeSyncResult;
-    try {
-      result = await this.d.actors.offload<TreeSyncResult>(path, msg, channel ? [channel.port] : undefined);
-    } finally {
-      channel?.close();
-    }
+    const msg: SyncTreeTask = { kind: 'syncTree', mountId, job: { dirId: root.id, dirPath: path, ufsPath, startMs: t0 } };
+    // One long task: the worker reports entries applied while it runs.
+    const result = await this.d.actors.offload<TreeSyncResult>(path, msg,
+      onProgress ? { onProgress: (done) => onProgress({ done, phase: 'sync' }) } : {});
     this.d.metrics.inc('sync', 'directories', result.directories);
     this.d.metrics.inc('sync', 'flatTreeSyncs');
     this.d.metrics.inc('sync', 'entries', entriesOf(result.summary));

@@ -7,6 +7,7 @@
 import type { FileSystem } from '../../fs.js';
 import type { FileInfo } from '../../types.js';
 import { MARKER_ATTR } from './context.js';
+import { joinPath } from '../../meta/path.js';
 
 /** Compare two strings in UTF-8 byte order (S3's key order). */
 export function compareKeys(a: string, b: string): number {
@@ -39,7 +40,6 @@ async function lookup(fs: FileSystem, path: string): Promise<FileInfo | undefine
   }
 }
 
-const join = (dir: string, name: string): string => (dir.endsWith('/') ? dir + name : `${dir}/${name}`);
 
 /**
  * Entries of the directory `dirPath` (whose keys start with `dirKey`) in key order, from
@@ -80,10 +80,10 @@ export async function* walk(fs: FileSystem, dirPath: string, dirKey: string, bou
     // (`n/…`) after the bound although their names sort before it.
     for (let i = 1; i < c.length; i++) {
       if (c.charCodeAt(i) >= 0x2f) continue;
-      const st = await lookup(fs, join(dirPath, c.slice(0, i)));
+      const st = await lookup(fs, joinPath(dirPath, c.slice(0, i)));
       if (st?.type === 'directory') hold(st);
     }
-    const own = await lookup(fs, join(dirPath, c));
+    const own = await lookup(fs, joinPath(dirPath, c));
     if (slash >= 0) {
       if (own?.type === 'directory') yield* emitDir(own, bound);
       startName = c + '/'; // names between c and c/ (c-x, c.x) sort before the bound

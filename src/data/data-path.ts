@@ -6,16 +6,16 @@
 import { INLINE_MAX } from '../cache/block-store.js';
 import type { BlockStore } from '../cache/block-store.js';
 import { ErrorCode, StrataError } from '../errors.js';
+import type { DataSource } from '../fs.js';
 import type { InodeRecord } from '../meta/inode.js';
 import type { ReadType, WriteType } from '../types.js';
 import { UfsChangedError } from '../ufs/ufs.js';
 import type { Ufs, UfsStatus } from '../ufs/ufs.js';
-import type { Metrics } from './metrics.js';
+import type { Metrics } from '../metrics/metrics.js';
 
-export type Source = Uint8Array | AsyncIterable<Uint8Array> | Iterable<Uint8Array>;
 
 /** Normalise any data source to an async iterable of chunks. */
-export async function* chunksOf(data: Source): AsyncIterable<Uint8Array> {
+export async function* chunksOf(data: DataSource): AsyncIterable<Uint8Array> {
   if (data instanceof Uint8Array) {
     yield data;
     return;
@@ -60,7 +60,7 @@ export class DataPath {
    * THROUGH to the UFS only, CACHE_THROUGH to both (the call returns when both hold it).
    * A file that fits in one inline block is returned as `inline` for the caller to commit.
    */
-  async write(data: Source, t: WriteTarget): Promise<WriteOutcome> {
+  async write(data: DataSource, t: WriteTarget): Promise<WriteOutcome> {
     const toCache = t.writeType !== 'THROUGH';
     const toUfs = t.writeType === 'THROUGH' || t.writeType === 'CACHE_THROUGH';
     // Every block a client writes is complete and on disk before the call returns.

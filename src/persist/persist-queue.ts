@@ -9,7 +9,6 @@
 // unavailable its jobs pause (no attempts burnt) while the UFS is probed; they resume as
 // soon as it answers again.
 
-import type { ActorSystem } from '../actors/actor-system.js';
 import type { BlockStore } from '../cache/block-store.js';
 import { ErrorCode, StrataError, toStrataError } from '../errors.js';
 import type { Logger } from '../log.js';
@@ -20,7 +19,7 @@ import type { Intent } from '../meta/intents.js';
 import type { MetaStore, MetaTxn } from '../meta/meta-store.js';
 import type { MountRecord, MountTable } from '../meta/mount-table.js';
 import type { Ufs } from '../ufs/ufs.js';
-import type { Metrics } from './metrics.js';
+import type { Metrics } from '../metrics/metrics.js';
 
 export interface PersistJob {
   inodeId: number;
@@ -37,7 +36,8 @@ export interface PersistDeps {
   mounts: MountTable;
   blocks: BlockStore;
   metrics: Metrics;
-  actors: ActorSystem;
+  /** The actor layer (above persist/): runs `run` on the path's shard holding `locks`. */
+  actors: { tell<T>(path: string, locks: Array<{ path: string; exclusive: boolean; subtree?: boolean }>, run: () => Promise<T>): Promise<T> };
   log: Logger;
   ufsOf: (m: MountRecord) => Ufs;
   initialWaitMs: (path: string) => number;

@@ -1,0 +1,246 @@
+// The composition root: opens the metadata store on a data directory, wires every service
+// of a Strata instance (mount table, sync engine, actors, data path, persist queue, active
+// sync), runs crash recovery before anything is served, starts the background work, and
+// closes it all in reverse order. `Coordinator.open` delegates here.
+
+import { mkdirSync } from 'node:fs';
+import { join, resolve as resolveFs } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { ActiveSyncManager } from '../activesync/manager.js';
+import { ActorSystem } from '../actors/actor-system.js';
+import { BlockStore } from '../cache/block-store.js';
+import { CacheManagement } from '../cache/cache-management.js';
+import { TtlChecker } from '../cache/ttl-checker.js';
+import { ServerConfig } from '../config/keys.js';
+import { DataPath } from '../data/data-path.js';
+import { ErrorCode, mountConflict } from '../errors.js';
+import type { StrataError } from '../errors.js';
+import type { FileSystem } from '../fs.js';
+import { logger as defaultLogger } from '../log.js';
+import { AbsentPathCache } from '../meta/absent-cache.js';
+import { DataDirLock } from '../meta/data-dir-lock.js';
+import type { InodeRecord } from '../meta/inode.js';
+import { ROOT_ID } from '../meta/inode.js';
+import { IdAllocator, InodeTree } from '../meta/inode-tree.js';
+import { IntentJournal } from '../meta/intents.js';
+import { LmdbStore } from '../meta/lmdb-store.js';
+import type { MetaStore } from '../meta/meta-store.js';
+import { MountTable } from '../meta/mount-table.js';
+import type { MountRecord } from '../meta/mount-table.js';
+import { ROOT } from '../meta/path.js';
+import { PathConf } from '../meta/path-conf.js';
+import { Metrics } from '../metrics/metrics.js';
+import { OptionResolver } from '../options/options.js';
+import { PersistQueue } from '../persist/persist-queue.js';
+import { MetadataSync } from '../sync/metadata-sync.js';
+import { SYNC_TASK_MODULE } from '../sync/worker-tasks.js';
+import { MountedUfsCache } from '../ufs/mounted-ufs.js';
+import { createUfs } from '../ufs/registry.js';
+import { LocalUfs } from '../ufs/local/local-ufs.js';
+import { IntentRecovery } from './intent-recovery.js';
+import { logError, ufsOf } from './services.js';
+import type { CoordinatorOptions, Services } from './services.js';
+
+/** How long a delete through Strata keeps a sync that started earlier from resurrecting the path. */
+const TOMBSTONE_TTL_MS = 10 * 60_000;
+
+/** What the bootstrap builds on the services and then starts (the coordinator). */
+export interface Composed {
+  /** Start the background work owned by the composed object (after recovery). */
+  start(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/**
+ * Open (or create) a Strata instance on a data directory: take the directory's exclusive
+ * lock (a directory in use by another live process fails with FAILED_PRECONDITION), wire
+ * the services, build `compose(services)` on them, recover, then start background work.
+ */
+export async function bootstrap<T extends Composed>(opts: CoordinatorOptions, compose: (s: Services) => T): Promise<T> {
+  const dir = resolveFs(opts.dataDir);
+  mkdirSync(dir, { recursive: true });
+  const lock = DataDirLock.acquire(dir);
+  try {
+    return await openLocked(opts, compose, lock);
+  } catch (err) {
+    lock.release();
+    throw err;
+  }
+}
+
+async function openLocked<T extends Composed>(opts: CoordinatorOptions, compose: (s: Services) => T, lock: DataDirLock): Promise<T> {
+  const s = await wire(opts);
+  let c: T;
+  try {
+    c = compose(s); // a malformed mount.allowed.roots fails the start, not the first mount
+  } catch (err) {
+    await closeServices(s).catch(() => undefined);
+    throw err;
+  }
+  // The worker threads start (load their modules, open LMDB) while recovery runs here.
+  const warm = s.actors.warmUp();
+  try {
+    await recover(s);
+  } finally {
+    await warm;
+  }
+  s.persistQueue.start();
+  await c.start();
+  s.dirLock = lock; // held until closeServices
+  return c;
+}
+
+/** Build every service on the data directory (no background work started yet). */
+async function wire(opts: CoordinatorOptions): Promise<Services> {
+  const config = opts.config ?? new ServerConfig();
+  const log = opts.logger ?? defaultLogger;
+  const dataDir = resolveFs(opts.dataDir);
+  mkdirSync(dataDir, { recursive: true });
+  const store = LmdbStore.open(join(dataDir, 'meta'));
+  const tree = new InodeTree(store);
+  await tree.init().catch(async (err: unknown) => { await store.close().catch(() => undefined); throw err; }); // a foreign or newer format
+  const mounts = new MountTable(store);
+  await ensureRootMount(store, mounts, dataDir, opts.rootUfs);
+  const pathConf = new PathConf(store);
+  const absent = new AbsentPathCache(store);
+  const options = new OptionResolver(config, mounts, pathConf);
+  const blocks = new BlockStore(store, dataDir, config.get('cache.capacity'), config.get('cache.block.size'));
+  const ufsCache = new MountedUfsCache(config.ufsDefaults, config.get('ufs.timeout'));
+  const metrics = new Metrics();
+  const actors = new ActorSystem({
+    shardCount: config.get('shard.count'),
+    shardDepth: config.get('shard.depth'),
+    threads: config.get('worker.threads'),
+    workerInit: { dataDir, metaDir: join(dataDir, 'meta'), ufsDefaults: config.ufsDefaults, ufsTimeoutMs: config.get('ufs.timeout'), taskModules: [SYNC_TASK_MODULE] },
+    onCounters: (c) => metrics.merge(c),
+  });
+  const sync = new MetadataSync({
+    store, tree, mounts, ufs: ufsCache, actors, absent, options, metrics, blocks,
+    parallelism: () => ({ dirs: config.get('sync.parallelism'), prefetch: config.get('sync.prefetch.parallelism') }),
+  });
+  const data = new DataPath(blocks, metrics);
+  const persistQueue = new PersistQueue({
+    store, tree, mounts, blocks, metrics, actors, log,
+    ufsOf: (m) => ufsCache.get(m, metrics.ufsCall),
+    initialWaitMs: (p) => options.get(p, 'persist.initial.wait'),
+    maxIntervalMs: config.get('persist.max.interval'),
+    parallelism: config.get('persist.parallelism'),
+  });
+  const ignoreMissing = (err: unknown) => { if ((err as StrataError).code !== ErrorCode.NOT_FOUND) throw err; };
+  const activeSync = new ActiveSyncManager({
+    store, mounts, metrics, log,
+    target: {
+      syncPath: (p) => sync.syncSelf(p).catch(ignoreMissing),
+      syncDir: (p) => sync.syncListingNow(p).catch(ignoreMissing),
+      syncTree: (p) => sync.syncTreeNow(p).catch(ignoreMissing),
+    },
+    intervalMs: (p) => options.get(p, 'active.sync.interval'),
+    batchMax: config.get('active.sync.batch'),
+    ufsOptions: (m) => ufsCache.optionsOf(m),
+    notifyPort: config.get('active.sync.notify.port'),
+  });
+  const journal = new IntentJournal(store);
+  const s: Services = {
+    dataDir, config, log, store, tree, mounts, pathConf, absent, options, blocks, ufsCache, metrics, actors,
+    sync, data, persistQueue, activeSync, journal, ids: new IdAllocator(store),
+    recovery: undefined as unknown as IntentRecovery,
+  };
+  s.recovery = new IntentRecovery({ store, tree, mounts, blocks, journal, metrics, log, ufsOf: (m) => ufsOf(s, m) });
+  return s;
+}
+
+/** Create the root mount of a new data directory, or check the given root UFS against it. */
+async function ensureRootMount(store: MetaStore, mounts: MountTable, dataDir: string, rootUfs?: string): Promise<void> {
+  const existing = mounts.root;
+  if (existing) {
+    if (rootUfs && rootUfs.replace(/\/+$/, '') !== existing.ufsUri.replace(/\/+$/, '')) {
+      throw mountConflict(`the data directory ${dataDir} has root UFS ${existing.ufsUri}; --root-ufs ${rootUfs} differs (use a new data directory)`);
+    }
+    return;
+  }
+  let uri = rootUfs;
+  if (!uri) {
+    const dir = join(dataDir, 'ufs');
+    mkdirSync(dir, { recursive: true });
+    uri = pathToFileURL(dir).href;
+  }
+  const ufs = createUfs(uri, {});
+  try {
+    await ufs.check();
+  } finally {
+    await ufs.close();
+  }
+  await store.transact((tx) => {
+    const mountId = InodeTree.allocId(tx);
+    const record: MountRecord = { mountId, path: ROOT, ufsUri: uri!, readOnly: false, options: {}, createdMs: Date.now() };
+    mounts.add(tx, record);
+    const root = tx.get<InodeRecord>('inode', ROOT_ID)!;
+    tx.put('inode', ROOT_ID, { ...root, mountId });
+  });
+  mounts.reload();
+}
+
+/** Crash recovery: discard cache blocks of writes that never committed, orphan temp files, open intents. */
+async function recover(s: Services): Promise<void> {
+  const pending: number[] = [];
+  for (const { key } of s.store.range('pending', {})) pending.push(key as number);
+  for (const fileId of pending) await s.blocks.discardUncommitted(fileId);
+  if (pending.length) {
+    await s.store.transact((tx) => { for (const id of pending) tx.del('pending', id); });
+    s.log.info({ writes: pending.length }, 'discarded uncommitted writes after a crash');
+  }
+  // Temp files of UFS writes (persists, CACHE_THROUGH, THROUGH) cut short by a crash. Nothing
+  // is in flight yet at start, so every temp file is an orphan (minimum age 0).
+  for (const m of s.mounts.list()) {
+    if (!m.ufsUri.startsWith('file:')) continue;
+    const ufs = s.ufsCache.rawUfs(m);
+    if (!(ufs instanceof LocalUfs)) continue;
+    try {
+      const removed = await ufs.cleanupTempFiles(0);
+      if (removed) s.log.info({ mount: m.path, removed }, 'removed temp files of interrupted UFS writes');
+    } catch (err) {
+      logError(s, `temp file cleanup of ${m.path} failed`, err);
+    }
+  }
+  // Operations cut short between their UFS change and their metadata commit.
+  const intents = await s.recovery.resolveAll();
+  if (intents.recovered || intents.unresolved) s.log.info(intents, 'resolved interrupted namespace operations');
+}
+
+/**
+ * Cache management and the TTL checker, on top of the file system `fs` (the coordinator):
+ * `load` reads through it, an expired TTL frees or deletes through it.
+ */
+export function cacheServices(s: Services, fs: Pick<FileSystem, 'readFile' | 'free' | 'delete'>): { cacheOps: CacheManagement; ttl: TtlChecker } {
+  const cacheOps = new CacheManagement({
+    tree: s.tree, store: s.store, blocks: s.blocks, persistQueue: s.persistQueue,
+    access: (p, o, listing) => s.sync.access(p, o, listing),
+    loadTree: (p) => s.sync.loadMetadata(p, true).then(() => undefined),
+    read: (p, o) => fs.readFile(p, o),
+  });
+  const ttl = new TtlChecker(s.store, {
+    pathOf: (id) => s.tree.pathOf(id),
+    free: (p) => fs.free(p, { recursive: true }),
+    delete: (p) => fs.delete(p, { recursive: true }),
+  }, s.metrics, s.log);
+  return { cacheOps, ttl };
+}
+
+/** Periodic bounded clean-ups: expired delete tombstones in the absent-path table. */
+export function startHousekeeping(s: Services): void {
+  s.housekeeping = setInterval(() => {
+    s.absent.sweepTombstones(Date.now() - TOMBSTONE_TTL_MS).catch((err) => logError(s, 'tombstone sweep failed', err));
+  }, 60_000);
+  s.housekeeping.unref();
+}
+
+/** Stop the services' background work and close them, the data-directory lock last. */
+export async function closeServices(s: Services): Promise<void> {
+  clearInterval(s.housekeeping);
+  await s.activeSync.close();
+  await s.persistQueue.stop();
+  await s.actors.close();
+  await s.ufsCache.closeAll();
+  await s.store.close();
+  s.dirLock?.release();
+}

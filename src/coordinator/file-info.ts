@@ -1,0 +1,73 @@
+// FileInfo mapping, in one place: the public status of an inode at a path (its mount point
+// and UFS location, cached bytes, persistence and TTL state). A listing computes the mount
+// and UFS location once per directory (`dirContext`) and maps each child from it.
+
+import type { BlockStore } from '../cache/block-store.js';
+import type { InodeRecord } from '../meta/inode.js';
+import type { MountRecord, MountTable } from '../meta/mount-table.js';
+import { baseName, joinPath, ROOT } from '../meta/path.js';
+import type { FileInfo } from '../types.js';
+
+/** What the children of one listed directory share. */
+export interface DirContext {
+  path: string;
+  mountPath: string;
+  ufsUri: string;
+}
+
+/** The URI of a path of a mount in its UFS. */
+export function ufsUriOf(mount: MountRecord, ufsPath: string): string {
+  return ufsPath ? joinPath(mount.ufsUri, ufsPath) : mount.ufsUri;
+}
+
+export class FileInfoMapper {
+  constructor(private readonly mounts: MountTable, private readonly blocks: BlockStore) {}
+
+  /** The public status of an inode at a path. */
+  info(path: string, inode: InodeRecord): FileInfo {
+    const { mount, ufsPath } = this.mounts.resolve(path);
+    return this.infoOf(path, path === ROOT ? '' : baseName(path), inode, mount.path, ufsUriOf(mount, ufsPath));
+  }
+
+  /** The mount and UFS location of a directory, for mapping its children. */
+  dirContext(path: string): DirContext {
+    const { mount, ufsPath } = this.mounts.resolve(path);
+    return { path, mountPath: mount.path, ufsUri: ufsUriOf(mount, ufsPath) };
+  }
+
+  /**
+   * The status of a child of a listed directory: the mount and UFS location come from the
+   * directory's (computed once per directory), except for a nested mount point.
+   */
+  childInfo(dir: DirContext, inode: InodeRecord): FileInfo {
+    const path = joinPath(dir.path, inode.name);
+    if (inode.mountId !== undefined) return this.info(path, inode);
+    return this.infoOf(path, inode.name, inode, dir.mountPath, joinPath(dir.ufsUri, inode.name));
+  }
+
+  private infoOf(path: string, name: string, inode: InodeRecord, mountPoint: string, ufsPath: string): FileInfo {
+    const info: FileInfo = {
+      path,
+      name,
+      type: inode.type,
+      length: inode.length,
+      mtimeMs: inode.mtimeMs,
+      fileId: inode.fileId,
+      persistenceState: inode.ps,
+      cachedBytes: inode.type === 'file' ? this.blocks.cachedBytes(inode.fileId) : 0,
+      pinned: inode.pinned,
+      mountPoint,
+      ufsPath,
+      mode: inode.mode,
+      ...(inode.uid !== undefined ? { uid: inode.uid } : {}),
+      ...(inode.gid !== undefined ? { gid: inode.gid } : {}),
+      ttlMs: inode.ttlMs,
+      ttlAction: inode.ttlAction,
+    };
+    if (inode.mountId !== undefined) info.isMountPoint = true;
+    if (inode.persistAttempts) info.persistAttempts = inode.persistAttempts;
+    if (inode.xattr && Object.keys(inode.xattr).length) info.xattr = { ...inode.xattr };
+    if (inode.lastPersistError) info.lastPersistError = inode.lastPersistError;
+    return info;
+  }
+}
