@@ -9,7 +9,8 @@ import type { DirSyncJob, DirSyncResult, TreeSyncResult } from '../sync/applier.
 /** Data every worker gets at start (Piscina workerData). */
 export interface WorkerInit {
   dataDir: string;
-  metaDir: string;
+  /** The metadata store's URI (`lmdb:///…`): an engine whose openings share one store. */
+  metaUri: string;
   ufsDefaults: Record<string, string>;
   ufsTimeoutMs: number;
 }

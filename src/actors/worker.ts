@@ -1,11 +1,12 @@
 // The Piscina worker: executes the offloaded behaviour of shard actors (directory syncs,
 // whose local listings use blocking readdirSync/lstatSync that must not run on the
-// coordinator's thread). Opens the same LMDB environment as the coordinator (lmdb-js shares
-// it safely across threads) and keeps a cache of UFS clients per mount.
+// coordinator's thread). Opens the coordinator's metadata store by its URI (an engine whose
+// openings share one store: LMDB shares its environment safely across threads) and keeps a
+// cache of UFS clients per mount.
 
 import { workerData } from 'node:worker_threads';
 import { CounterDelta } from '../coordinator/metrics.js';
-import { LmdbStore } from '../meta/lmdb-store.js';
+import { openStrataStore } from '../meta/tables.js';
 import { MountTable } from '../meta/mount-table.js';
 import { StrataError, ErrorCode, toStrataError } from '../errors.js';
 import { MountedUfsCache } from '../ufs/mounted-ufs.js';
@@ -14,7 +15,7 @@ import type { WorkerInit, WorkerMessage, WorkerReply } from './messages.js';
 import { progressReporter } from './progress-port.js';
 
 const init = workerData as WorkerInit;
-const store = LmdbStore.open(init.metaDir);
+const store = openStrataStore(init.metaUri);
 const mounts = new MountTable(store);
 const ufsCache = new MountedUfsCache(init.ufsDefaults, init.ufsTimeoutMs);
 

@@ -28,7 +28,7 @@ import { IdAllocator, InodeTree } from '../meta/inode-tree.js';
 import { DataDirLock } from '../meta/data-dir-lock.js';
 import { IntentJournal } from '../meta/intents.js';
 import type { Intent } from '../meta/intents.js';
-import { LmdbStore } from '../meta/lmdb-store.js';
+import { lmdbUri, openStrataStore } from '../meta/tables.js';
 import type { MetaStore } from '../meta/meta-store.js';
 import { MountTable } from '../meta/mount-table.js';
 import type { MountRecord } from '../meta/mount-table.js';
@@ -150,7 +150,7 @@ export class Coordinator implements FileSystem {
     const log = opts.logger ?? defaultLogger;
     const dataDir = resolveFs(opts.dataDir);
     mkdirSync(dataDir, { recursive: true });
-    const store = LmdbStore.open(join(dataDir, 'meta'));
+    const store = openStrataStore(lmdbUri(join(dataDir, 'meta')));
     const tree = new InodeTree(store);
     await tree.init().catch(async (err: unknown) => { await store.close().catch(() => undefined); throw err; }); // a foreign or newer format
     const mounts = new MountTable(store);
@@ -165,7 +165,7 @@ export class Coordinator implements FileSystem {
       shardCount: config.get('shard.count'),
       shardDepth: config.get('shard.depth'),
       threads: config.get('worker.threads'),
-      workerInit: { dataDir, metaDir: join(dataDir, 'meta'), ufsDefaults: config.ufsDefaults, ufsTimeoutMs: config.get('ufs.timeout') },
+      workerInit: { dataDir, metaUri: store.uri, ufsDefaults: config.ufsDefaults, ufsTimeoutMs: config.get('ufs.timeout') },
       onCounters: (c) => metrics.merge(c),
     });
     const sync = new MetadataSync({

@@ -1,9 +1,10 @@
-// The inode tree on top of a MetaStore: path resolution (one edge lookup per component),
+// The inode tree on top of a StrataStore: path resolution (one edge lookup per component),
 // paged child listing (a key-range scan, never a load of the whole tree), and the
 // transactional building blocks every mutation uses (create, remove subtree, move).
 
 import { ErrorCode, StrataError, notADirectory, notFound } from '../errors.js';
-import type { Key, MetaStore, MetaTxn } from './meta-store.js';
+import type { Key } from './meta-store.js';
+import type { StrataStore, StrataTxn } from './tables.js';
 import { ROOT_ID, childRange, edgeKey } from './inode.js';
 import type { InodeRecord } from './inode.js';
 import { joinPath, pathComponents } from './path.js';
@@ -37,7 +38,7 @@ export class IdAllocator {
   private end = 0;
   private refill: Promise<void> | undefined;
 
-  constructor(private readonly store: MetaStore, private readonly batch = 1024) {}
+  constructor(private readonly store: StrataStore, private readonly batch = 1024) {}
 
   async take(): Promise<number> {
     while (this.next >= this.end) {
@@ -76,7 +77,7 @@ export function newRecord(fields: NewInode, id: number, parentId: number, name: 
 }
 
 export class InodeTree {
-  constructor(readonly store: MetaStore) {}
+  constructor(readonly store: StrataStore) {}
 
   /** Check the store's format record (writing it when new) and create the root inode on first start. */
   async init(now = Date.now()): Promise<void> {
@@ -185,19 +186,19 @@ export class InodeTree {
   }
 
   /** Allocate a new id (inode ids and file ids share one counter, never reused). */
-  static allocId(tx: MetaTxn): number {
+  static allocId(tx: StrataTxn): number {
     return InodeTree.allocIds(tx, 1);
   }
 
   /** Allocate `n` consecutive ids; returns the first. */
-  static allocIds(tx: MetaTxn, n: number): number {
+  static allocIds(tx: StrataTxn, n: number): number {
     const id = tx.get<number>('sys', 'nextId') ?? ROOT_ID + 1;
     tx.put('sys', 'nextId', id + n);
     return id;
   }
 
   /** Create a child inode in a transaction; the caller checked that the name is free. */
-  static create(tx: MetaTxn, parent: InodeRecord, name: string, fields: NewInode, now = Date.now(), ids?: () => number): InodeRecord {
+  static create(tx: StrataTxn, parent: InodeRecord, name: string, fields: NewInode, now = Date.now(), ids?: () => number): InodeRecord {
     if (parent.type !== 'directory') throw notADirectory(name);
     const next = ids ?? (() => InodeTree.allocId(tx));
     const id = next();
@@ -209,7 +210,7 @@ export class InodeTree {
   }
 
   /** Child lookup inside a transaction. */
-  static child(tx: MetaTxn, parentId: number, name: string): InodeRecord | undefined {
+  static child(tx: StrataTxn, parentId: number, name: string): InodeRecord | undefined {
     const id = tx.get<number>('edge', edgeKey(parentId, name));
     return id === undefined ? undefined : tx.get<InodeRecord>('inode', id);
   }
@@ -218,7 +219,7 @@ export class InodeTree {
    * Remove an inode and everything below it in a transaction. Calls `onRemove` for each
    * removed inode (to free cached blocks, cancel persists). Mount points below are refused.
    */
-  static removeSubtree(tx: MetaTxn, inode: InodeRecord, onRemove?: (i: InodeRecord) => void): number {
+  static removeSubtree(tx: StrataTxn, inode: InodeRecord, onRemove?: (i: InodeRecord) => void): number {
     let removed = 0;
     const stack: InodeRecord[] = [inode];
     while (stack.length > 0) {
@@ -238,7 +239,7 @@ export class InodeTree {
   }
 
   /** Re-link an inode under a new parent and name in a transaction. */
-  static move(tx: MetaTxn, inode: InodeRecord, newParent: InodeRecord, newName: string, now = Date.now()): InodeRecord {
+  static move(tx: StrataTxn, inode: InodeRecord, newParent: InodeRecord, newName: string, now = Date.now()): InodeRecord {
     tx.del('edge', edgeKey(inode.parentId, inode.name));
     const moved: InodeRecord = { ...inode, parentId: newParent.id, name: newName, touchMs: now };
     tx.put('inode', inode.id, moved);
