@@ -122,13 +122,23 @@ export class LmdbStore<T extends string = string> implements MetaStore<T> {
   }
 
   *range<V>(table: T, options: RangeOptions): Iterable<{ key: Key; value: V }> {
-    const it = this.db(table).getRange({
-      start: options.start as never,
-      end: options.end as never,
-      limit: options.limit,
-      reverse: options.reverse,
-    });
-    for (const { key, value } of it) yield { key: key as Key, value: value as V };
+    if (!options.reverse) {
+      const it = this.db(table).getRange({ start: options.start as never, end: options.end as never, limit: options.limit });
+      for (const { key, value } of it) yield { key: key as Key, value: value as V };
+      return;
+    }
+    // lmdb-js walks a reverse range from `start` (inclusive) down to `end` (exclusive); ours
+    // keeps start the inclusive lower bound and end the exclusive upper one.
+    const limit = options.limit ?? Infinity;
+    if (limit <= 0) return;
+    const it = this.db(table).getRange({ start: options.end as never, end: options.start as never, inclusiveEnd: true, reverse: true });
+    let n = 0;
+    for (const { key, value } of it) {
+      if (options.end !== undefined && compareStored(key as Key, options.end) >= 0) continue;
+      if (options.start !== undefined && compareStored(key as Key, options.start) < 0) return;
+      yield { key: key as Key, value: value as V };
+      if (++n >= limit) return;
+    }
   }
 
   count(table: T): number {
