@@ -25,6 +25,8 @@ import { AbsentPathCache } from '../meta/absent-cache.js';
 import type { InodeRecord } from '../meta/inode.js';
 import { ROOT_ID } from '../meta/inode.js';
 import { IdAllocator, InodeTree } from '../meta/inode-tree.js';
+import { PendingWrites } from '../meta/pending-writes.js';
+import { PersistJobs } from '../meta/persist-jobs.js';
 import { DataDirLock } from '../meta/data-dir-lock.js';
 import { IntentJournal } from '../meta/intents.js';
 import type { Intent } from '../meta/intents.js';
@@ -44,7 +46,7 @@ import { MountedUfsCache, ufsTimeoutMs } from '../ufs/mounted-ufs.js';
 import { InstrumentedUfs } from '../ufs/instrumented.js';
 import { createUfs } from '../ufs/registry.js';
 import { LocalUfs } from '../ufs/local/local-ufs.js';
-import { UfsChangedError } from '../ufs/ufs.js';
+import { DIR_CONTENT_HASH, UfsChangedError } from '../ufs/ufs.js';
 import type { Ufs } from '../ufs/ufs.js';
 import { AllowedRoots } from '../auth/allowed-roots.js';
 import { DataPath } from './data-path.js';
@@ -239,8 +241,8 @@ export class Coordinator implements FileSystem {
       const mountId = InodeTree.allocId(tx);
       const record: MountRecord = { mountId, path: ROOT, ufsUri: uri!, readOnly: false, options: {}, createdMs: Date.now() };
       mounts.add(tx, record);
-      const root = tx.get<InodeRecord>('inode', ROOT_ID)!;
-      tx.put('inode', ROOT_ID, { ...root, mountId });
+      const root = InodeTree.root(tx);
+      InodeTree.update(tx, { ...root, mountId });
     });
     mounts.reload();
   }
@@ -248,10 +250,10 @@ export class Coordinator implements FileSystem {
   /** Crash recovery: discard cache blocks of writes that never committed. */
   private async recover(): Promise<void> {
     const pending: number[] = [];
-    for (const { key } of this.store.range('pending', {})) pending.push(key as number);
+    for (const fileId of PendingWrites.fileIds(this.store)) pending.push(fileId);
     for (const fileId of pending) await this.blocks.discardUncommitted(fileId);
     if (pending.length) {
-      await this.store.transact((tx) => { for (const id of pending) tx.del('pending', id); });
+      await this.store.transact((tx) => { for (const id of pending) PendingWrites.clear(tx, id); });
       this.log.info({ writes: pending.length }, 'discarded uncommitted writes after a crash');
     }
     // Temp files of UFS writes (persists, CACHE_THROUGH, THROUGH) cut short by a crash. Nothing
@@ -485,7 +487,7 @@ export class Coordinator implements FileSystem {
     return this.store.transact((tx) => {
       IntentJournal.finish(tx, intentId);
       const now = Date.now();
-      let parent = tx.get<InodeRecord>('inode', startId)!;
+      let parent = InodeTree.get(tx, startId)!;
       let p = curPath;
       for (const name of rest) {
         p = joinPath(p, name);
@@ -496,7 +498,7 @@ export class Coordinator implements FileSystem {
           continue;
         }
         parent = InodeTree.create(tx, parent, name, {
-          type: 'directory', ps: persisted ? 'PERSISTED' : 'NOT_PERSISTED', loaded: true, syncMs: now, ufsContent: 'dir',
+          type: 'directory', ps: persisted ? 'PERSISTED' : 'NOT_PERSISTED', loaded: true, syncMs: now, ufsContent: DIR_CONTENT_HASH,
         }, now);
         AbsentPathCache.clearPath(tx, p);
       }
@@ -569,13 +571,13 @@ export class Coordinator implements FileSystem {
           // Block files written before the commit are found and discarded after a crash.
           beforeBlocks: async () => {
             recorded = true;
-            await this.store.transact((tx) => tx.put('pending', fileId, { path: p, ms: Date.now() }));
+            await this.store.transact((tx) => PendingWrites.record(tx, fileId, p));
           },
           onBytes: options.onProgress ? (n) => options.onProgress!({ done: n, bytes: n, phase: 'write' }) : undefined,
         });
       } catch (err) {
         await this.blocks.removeFile(fileId).catch(() => undefined);
-        if (recorded) await this.store.transact((tx) => tx.del('pending', fileId));
+        if (recorded) await this.store.transact((tx) => PendingWrites.clear(tx, fileId));
         await this.settle(intentId, writeIntent);
         throw err;
       }
@@ -593,12 +595,12 @@ export class Coordinator implements FileSystem {
           const prev = InodeTree.child(tx, parent.id, baseName(p));
           if (prev) {
             if (prev.type === 'directory') throw isADirectory(p);
-            InodeTree.removeSubtree(tx, prev, (i) => { old.push(i.fileId); tx.del('persist', i.fileId); });
+            InodeTree.removeSubtree(tx, prev, (i) => { old.push(i.fileId); PersistJobs.del(tx, i.fileId); });
             unlink.needed = ps === 'NOT_PERSISTED' && prev.ps !== 'NOT_PERSISTED';
             if (unlink.needed) IntentJournal.put(tx, unlink.id, { op: 'unlink', path: p, fileId });
           }
           IntentJournal.finish(tx, intentId);
-          const created = InodeTree.create(tx, tx.get<InodeRecord>('inode', parent.id)!, baseName(p), {
+          const created = InodeTree.create(tx, InodeTree.get(tx, parent.id)!, baseName(p), {
             type: 'file', fileId, length: outcome.length, ps, blockSize,
             mtimeMs: outcome.ufs?.mtimeMs ?? now,
             ufsContent: outcome.ufs?.contentHash, ufsMeta: outcome.ufs?.metaHash,
@@ -609,7 +611,7 @@ export class Coordinator implements FileSystem {
             ...(options.xattr && Object.keys(options.xattr).length ? { xattr: { ...options.xattr } } : {}),
           }, now);
           if (inlineBytes) this.blocks.stageInline(tx, fileId, 0, inlineBytes, ps === 'PERSISTED');
-          if (recorded) tx.del('pending', fileId);
+          if (recorded) PendingWrites.clear(tx, fileId);
           TtlChecker.index(tx, undefined, created);
           AbsentPathCache.clearPath(tx, p);
           if (ps === 'TO_BE_PERSISTED') PersistQueue.enqueue(tx, created, now);
@@ -618,7 +620,7 @@ export class Coordinator implements FileSystem {
         if (inlineBytes) this.blocks.committed(fileId, 0, inlineBytes.length, ps === 'PERSISTED');
       } catch (err) {
         if (!inlineBytes) await this.blocks.removeFile(fileId).catch(() => undefined);
-        if (recorded) await this.store.transact((tx) => tx.del('pending', fileId)).catch(() => undefined);
+        if (recorded) await this.store.transact((tx) => PendingWrites.clear(tx, fileId)).catch(() => undefined);
         await this.settle(intentId, writeIntent);
         throw err;
       } finally {
@@ -715,11 +717,11 @@ export class Coordinator implements FileSystem {
       const freed: number[] = [];
       await this.store.transact((tx) => {
         IntentJournal.finish(tx, intentId);
-        const cur = tx.get<InodeRecord>('inode', inode.id);
+        const cur = InodeTree.get(tx, inode.id);
         if (!cur) return;
         InodeTree.removeSubtree(tx, cur, (i) => {
           if (i.type === 'file') freed.push(i.fileId);
-          tx.del('persist', i.fileId);
+          PersistJobs.del(tx, i.fileId);
         });
         AbsentPathCache.tombstone(tx, p);
       });
@@ -773,17 +775,17 @@ export class Coordinator implements FileSystem {
       const replaced: number[] = [];
       await this.store.transact((tx) => {
         IntentJournal.finish(tx, intentId);
-        const par = tx.get<InodeRecord>('inode', parent.id);
+        const par = InodeTree.get(tx, parent.id);
         if (!par) throw notFound(parentPath(d), 'destination directory');
         // Both paths are locked, so a change at either since the UFS step came from a sync that
         // listed the UFS after it: it may have dropped the source (gone from the UFS) or loaded
         // the destination first. Neither undoes the rename: the source comes back as moved (a
         // directory is listed again), a loaded destination gives way.
-        const cur = tx.get<InodeRecord>('inode', inode.id) ?? (inode.type === 'directory' ? { ...inode, loaded: false, syncMs: 0 } : inode);
+        const cur = InodeTree.get(tx, inode.id) ?? (inode.type === 'directory' ? { ...inode, loaded: false, syncMs: 0 } : inode);
         const there = InodeTree.child(tx, par.id, baseName(d));
         if (there) {
           if (there.mountId !== undefined || there.id === cur.id) throw alreadyExists(d);
-          InodeTree.removeSubtree(tx, there, (i) => { if (i.type === 'file') replaced.push(i.fileId); tx.del('persist', i.fileId); });
+          InodeTree.removeSubtree(tx, there, (i) => { if (i.type === 'file') replaced.push(i.fileId); PersistJobs.del(tx, i.fileId); });
         }
         InodeTree.move(tx, cur, par, baseName(d));
         AbsentPathCache.tombstone(tx, s);
@@ -811,7 +813,7 @@ export class Coordinator implements FileSystem {
     return this.mutate(p, async () => {
       const inode = await this.statInode(p);
       const updated = await this.store.transact((tx) => {
-        const cur = tx.get<InodeRecord>('inode', inode.id);
+        const cur = InodeTree.get(tx, inode.id);
         if (!cur) throw notFound(p);
         const next: InodeRecord = {
           ...cur,
@@ -821,7 +823,7 @@ export class Coordinator implements FileSystem {
           ...(a.mtimeMs !== undefined ? { mtimeMs: a.mtimeMs } : {}),
           touchMs: Date.now(),
         };
-        tx.put('inode', cur.id, next);
+        InodeTree.update(tx, next);
         return next;
       });
       return this.info(p, updated);
@@ -864,12 +866,12 @@ export class Coordinator implements FileSystem {
       }
       this.mounts.checkNew(p, ufsUri); // again: another mount may have landed meanwhile
       await this.store.transact((tx) => {
-        const par = tx.get<InodeRecord>('inode', parent.id);
+        const par = InodeTree.get(tx, parent.id);
         if (!par) throw notFound(parentPath(p));
         if (InodeTree.child(tx, par.id, baseName(p))) throw mountConflict(`mount path ${p} already exists`);
         const mountId = InodeTree.allocId(tx);
         this.mounts.add(tx, { mountId, path: p, ufsUri, readOnly: !!options.readOnly, options: opts, createdMs: Date.now() });
-        InodeTree.create(tx, par, baseName(p), { type: 'directory', mountId, ufsContent: 'dir' });
+        InodeTree.create(tx, par, baseName(p), { type: 'directory', mountId, ufsContent: DIR_CONTENT_HASH });
       });
       this.mounts.reload();
       await this.absent.clearUnder(p);
@@ -897,7 +899,7 @@ export class Coordinator implements FileSystem {
       await this.activeSync.stopUnder(p);
       const freed: number[] = [];
       await this.store.transact((tx) => {
-        const cur = tx.get<InodeRecord>('inode', inode.id);
+        const cur = InodeTree.get(tx, inode.id);
         if (cur) InodeTree.removeSubtree(tx, cur, (i) => { if (i.type === 'file') freed.push(i.fileId); });
         this.mounts.remove(tx, p);
       });
@@ -979,12 +981,12 @@ export class Coordinator implements FileSystem {
     return this.mutate(p, async () => {
       const inode = await this.statInode(p);
       await this.store.transact((tx) => {
-        const cur = tx.get<InodeRecord>('inode', inode.id);
+        const cur = InodeTree.get(tx, inode.id);
         if (!cur) throw notFound(p);
         const next: InodeRecord = { ...cur };
         if (Object.keys(xattr).length) next.xattr = { ...xattr };
         else delete next.xattr;
-        tx.put('inode', cur.id, next);
+        InodeTree.update(tx, next);
       });
     });
   }
@@ -1054,7 +1056,7 @@ export class Coordinator implements FileSystem {
     const actors = this.actors.stats();
     return {
       server: { version: VERSION, uptimeMs: Date.now() - this.startedAt, startedAt: new Date(this.startedAt).toISOString() },
-      namespace: { inodes: this.store.count('inode'), mounts: this.mounts.list().length },
+      namespace: { inodes: this.tree.count(), mounts: this.mounts.list().length },
       ops: { ...this.metrics.groups.ops },
       ufsCalls: { ...this.metrics.groups.ufsCalls },
       cache: {

@@ -34,6 +34,25 @@ export class AbsentPathCache {
     return this.store.transact((tx) => tx.put('absent', path, { ms: now } satisfies AbsentEntry));
   }
 
+  /** The entry of exactly `path` (not its ancestors), in a transaction or from the store. */
+  static entry(r: Pick<StrataTxn, 'get'>, path: string): AbsentEntry | undefined {
+    return r.get<AbsentEntry>('absent', path);
+  }
+
+  /** In a transaction: forget exactly `path` (an entry the UFS has again). */
+  static forget(tx: StrataTxn, path: string): void {
+    tx.del('absent', path);
+  }
+
+  /**
+   * In a transaction: record `path` found absent in the UFS at `ms`. With `keepTombstone`, a
+   * tombstone of a delete through Strata stays as it is (it guards concurrent syncs).
+   */
+  static markAbsent(tx: StrataTxn, path: string, ms: number, keepTombstone = false): void {
+    if (keepTombstone && tx.get<AbsentEntry>('absent', path)?.deleted) return;
+    tx.put('absent', path, { ms } satisfies AbsentEntry);
+  }
+
   /** In a transaction: record a delete through Strata. */
   static tombstone(tx: StrataTxn, path: string, now = Date.now()): void {
     tx.put('absent', path, { ms: now, deleted: true } satisfies AbsentEntry);
