@@ -129,7 +129,7 @@ export function applyEntry(
   if (existing.ufsContent !== st.contentHash && st.type === 'file') {
     // New content: new content id, the old cached blocks are never served again.
     const fileId = InodeTree.allocId(tx);
-    const updated = InodeTree.update(tx, { ...existing, ...fromUfs(st), fileId, cachedBytes: 0, syncMs: now, xattr: undefined });
+    const updated = InodeTree.update(tx, { ...existing, ...fromUfs(st), fileId, cachedBytes: 0, ...SyncPathCache.statusFields('file', now), xattr: undefined });
     return { outcome: 'updated', stale: [existing.fileId], inode: updated };
   }
   if (existing.ufsMeta !== st.metaHash || (st.type === 'directory' && existing.ufsContent !== st.contentHash)) {

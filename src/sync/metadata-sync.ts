@@ -22,7 +22,7 @@ import type { Resolution } from '../meta/inode-tree.js';
 import type { MetaStore } from '../meta/meta-store.js';
 import type { MountRecord, MountTable } from '../meta/mount-table.js';
 import { ancestors, joinPath, parentPath, pathComponents } from '../meta/path.js';
-import { FORCE_SYNC, SyncPathCache, UfsStatusCache } from '../meta/sync-path-cache.js';
+import { SyncPathCache, UfsStatusCache } from '../meta/sync-path-cache.js';
 import type { ConsistencyReport, LoadType, ProgressListener, SyncSummary } from '../types.js';
 import type { MountedUfsCache } from '../ufs/mounted-ufs.js';
 import type { Ufs, UfsStatus } from '../ufs/ufs.js';
@@ -30,7 +30,6 @@ import { addSummary, applyEntry, emptySummary, pruneMissing } from './applier.js
 import type { ChildDir, DirSyncResult, TreeSyncResult } from './applier.js';
 
 
-export { FORCE_SYNC };
 
 export interface AccessOptions {
   syncIntervalMs?: number;
@@ -74,10 +73,6 @@ export class MetadataSync {
   /** Recently fetched UFS statuses (see syncSelf's `statusSince`). */
   readonly statuses = new UfsStatusCache<UfsStatus | null>();
 
-  /** See SyncPathCache.lastSynced. */
-  lastSynced(chain: InodeRecord[], listing: boolean): number | undefined {
-    return SyncPathCache.lastSynced(chain, listing);
-  }
 
   /**
    * The inode of `path`, fresh per the call's sync interval and load type. With `listing`,
@@ -189,7 +184,7 @@ export class MetadataSync {
       if (st) {
         applyEntry(tx, cur, parentPath(path), { ...st, name }, startMs, now);
         const inode = InodeTree.child(tx, cur.id, name);
-        // A directory's status sync is not a sync of its listing (see lastSynced).
+        // A directory's status sync is not a sync of its listing (see SyncPathCache).
         if (inode) SyncPathCache.notifyStatusSynced(tx, inode, startMs);
         AbsentPathCache.clearPath(tx, path);
       } else {
