@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { codeOf, fileUri, openEnv, readText, tempDir, ufsCounter } from './helpers/fixture.js';
 import type { Env } from './helpers/fixture.js';
 import { AbsentPathCache } from '../src/meta/absent-cache.js';
-import { LmdbStore } from '../src/meta/lmdb-store.js';
+import { lmdbUri, openStrataStore } from '../src/meta/tables.js';
 
 let env: Env;
 
@@ -101,7 +101,7 @@ test('the absent cache survives restart', async () => {
 test('expired delete tombstones are swept in bounded steps; recent ones and plain absent entries stay', async () => {
   const dir = await tempDir('strata-absent-');
   env.track(dir);
-  const store = LmdbStore.open(dir);
+  const store = openStrataStore(lmdbUri(dir));
   const cache = new AbsentPathCache(store);
   const old = Date.now() - 3_600_000;
   await store.transact((tx) => {

@@ -16,7 +16,7 @@ import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Coordinator } from '../src/coordinator/coordinator.js';
-import { LmdbStore } from '../src/meta/lmdb-store.js';
+import { lmdbUri, openStrataStore } from '../src/meta/tables.js';
 import { ServerConfig } from '../src/config/keys.js';
 import { WRITE_TYPES } from '../src/types.js';
 import type { WriteType } from '../src/types.js';
@@ -172,7 +172,7 @@ test('the metadata store on a full disk: commits fail with RESOURCE_EXHAUSTED, t
   const own = await mkdtemp(join(tmpdir(), 'strata-metafull-'));
   execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', own], { stdio: 'pipe' });
   try {
-    const store = LmdbStore.open(join(own, 'meta'));
+    const store = openStrataStore(lmdbUri(join(own, 'meta')));
     try {
       let failed: { code?: string } | undefined;
       let written = 0;

@@ -7,14 +7,15 @@ import * as assert from 'uvu/assert';
 import { existsSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { LmdbStore, MAX_KEY_BYTES } from '../src/meta/lmdb-store.js';
+import { MAX_KEY_BYTES } from '../src/meta/engines/lmdb/lmdb-store.js';
+import { lmdbUri, openStrataStore } from '../src/meta/tables.js';
 import { MAX_PATH_BYTES } from '../src/meta/path.js';
 import { rejects } from './helpers/assert.js';
 import { codeOf, openEnv, readText, tempDir } from './helpers/fixture.js';
 
 test('a transaction that throws after some writes commits none of them', async () => {
   const dir = await tempDir('strata-txn-');
-  const store = LmdbStore.open(join(dir, 'meta'));
+  const store = openStrataStore(lmdbUri(join(dir, 'meta')));
   try {
     await rejects(store.transact((tx) => {
       tx.put('sys', 'a', 1);

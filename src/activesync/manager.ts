@@ -17,6 +17,7 @@ import { ufsScheme } from '../ufs/registry.js';
 import type { ChangeEvent, ChangeWatcher, WatchCallbacks } from './watcher.js';
 import { InotifyWatcher, PollingWatcher } from './watcher.js';
 import { S3NotifyWatcher } from './s3-notify.js';
+import { SyncPoints } from '../meta/sync-points.js';
 
 /** Wait after an event before applying, so a burst lands in one batch. */
 const FLUSH_DELAY_MS = 10;
@@ -93,7 +94,7 @@ export class ActiveSyncManager {
 
   /** Re-activate the stored sync points (after a restart: with a full resync each). */
   async startAll(): Promise<void> {
-    for (const { value } of this.d.store.range<SyncPointRecord>('syncpoint', {})) {
+    for (const value of SyncPoints.all<SyncPointRecord>(this.d.store)) {
       if (!this.d.mounts.byId(value.mountId)) continue;
       this.d.metrics.inc('activeSync', 'recoveryResyncs');
       this.activate(value);
@@ -130,7 +131,7 @@ export class ActiveSyncManager {
         : `cannot start a sync point at ${path}: the sync point ${other} is below it (one sync point per subtree; stopSync ${other} first)`);
     }
     const record: SyncPointRecord = { path, mountId: mount.mountId, createdMs: Date.now() };
-    if (persist) await this.d.store.transact((tx) => tx.put('syncpoint', path, record));
+    if (persist) await this.d.store.transact((tx) => SyncPoints.put(tx, path, record));
     this.activate(record);
   }
 
@@ -138,7 +139,7 @@ export class ActiveSyncManager {
     const p = this.points.get(path);
     if (!p) throw notFound(path, 'sync point');
     await this.deactivate(p);
-    await this.d.store.transact((tx) => tx.del('syncpoint', path));
+    await this.d.store.transact((tx) => SyncPoints.del(tx, path));
   }
 
   /** Stop every sync point at or below a path (unmount). */

@@ -12,7 +12,8 @@ import type { Ufs } from '../ufs/ufs.js';
 /** Data every worker gets at start (Piscina workerData). */
 export interface WorkerInit {
   dataDir: string;
-  metaDir: string;
+  /** The metadata store's URI (`lmdb:///…`): an engine whose openings share one store. */
+  metaUri: string;
   ufsDefaults: Record<string, string>;
   ufsTimeoutMs: number;
   /**

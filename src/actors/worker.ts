@@ -1,12 +1,13 @@
 // The Piscina worker: runs the offloaded behaviour of shard actors (directory syncs, whose
 // local listings use blocking readdirSync/lstatSync that must not run on the coordinator's
 // thread). Generic: it dispatches on the task's kind through the task tables registered by
-// the modules named in its WorkerInit. Opens the same LMDB environment as the coordinator
-// (lmdb-js shares it safely across threads) and keeps a cache of UFS clients per mount.
+// the modules named in its WorkerInit. Opens the coordinator's metadata store by its URI (an
+// engine whose openings share one store: LMDB shares its environment safely across threads)
+// and keeps a cache of UFS clients per mount.
 
 import { workerData } from 'node:worker_threads';
 import { CounterDelta } from '../metrics/metrics.js';
-import { LmdbStore } from '../meta/lmdb-store.js';
+import { openStrataStore } from '../meta/tables.js';
 import { MountTable } from '../meta/mount-table.js';
 import { StrataError, ErrorCode, toStrataError, toThreadError } from '../errors.js';
 import { MountedUfsCache } from '../ufs/mounted-ufs.js';
@@ -14,7 +15,7 @@ import type { TaskContext, TaskTable, WorkerInit, WorkerReply, WorkerTask } from
 import { progressReporter } from './progress-port.js';
 
 const init = workerData as WorkerInit;
-const store = LmdbStore.open(init.metaDir);
+const store = openStrataStore(init.metaUri);
 const mounts = new MountTable(store);
 const ufsCache = new MountedUfsCache(init.ufsDefaults, init.ufsTimeoutMs);
 

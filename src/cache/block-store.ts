@@ -1,5 +1,5 @@
 // The data cache: file contents in fixed-size blocks, one local file per block under
-// <data-dir>/cache, an index in the 'block' table, and a byte capacity. Only evictable
+// <data-dir>/cache, an index in meta/block-index.ts, and a byte capacity. Only evictable
 // blocks (persisted in the UFS and not pinned) are ever evicted, least recently used first;
 // when the cache is full of unevictable data a new block gets RESOURCE_EXHAUSTED.
 // A block is indexed only once its file holds every byte (written to `<name>.tmp`, every
@@ -10,6 +10,7 @@ import { mkdirSync, rmSync, statfsSync } from 'node:fs';
 import { readFile, rename, rm, open as openFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ErrorCode, StrataError } from '../errors.js';
+import { BlockIndex } from '../meta/block-index.js';
 import type { MetaStore, MetaTxn } from '../meta/meta-store.js';
 
 export interface BlockRecord {
@@ -79,7 +80,7 @@ export class BlockStore {
     this.root = join(dataDir, 'cache');
     for (let i = 0; i < 256; i++) mkdirSync(join(this.root, i.toString(16).padStart(2, '0')), { recursive: true });
     // The index is O(cached blocks), read once at start.
-    for (const { key, value } of store.range<BlockRecord>('block', {})) {
+    for (const { key, value } of BlockIndex.all<BlockRecord>(store)) {
       const [fileId, index] = key as BlockKey;
       this.account(fileId, index, { size: value.size, evictable: value.evictable }, +1);
     }
@@ -91,12 +92,12 @@ export class BlockStore {
 
   /** Size of a cached block, or undefined. */
   has(fileId: number, index: number): number | undefined {
-    return this.store.get<BlockRecord>('block', [fileId, index])?.size;
+    return BlockIndex.get<BlockRecord>(this.store, fileId, index)?.size;
   }
 
   /** Read part of a cached block; null when the block is not (or no longer) cached, or its file is short. */
   async read(fileId: number, index: number, offset: number, length: number): Promise<Buffer | null> {
-    const rec = this.store.get<BlockRecord>('block', [fileId, index]);
+    const rec = BlockIndex.get<BlockRecord>(this.store, fileId, index);
     if (!rec) return null;
     const k = keyOf(fileId, index);
     const lru = this.lru.get(k);
@@ -166,7 +167,7 @@ export class BlockStore {
    */
   stageInline(tx: MetaTxn, fileId: number, index: number, data: Uint8Array, evictable: boolean): void {
     if (data.length > INLINE_MAX) throw new RangeError(`inline block of ${data.length} bytes`);
-    tx.put('block', [fileId, index], { size: data.length, evictable, data } satisfies BlockRecord);
+    BlockIndex.put(tx, fileId, index, { size: data.length, evictable, data } satisfies BlockRecord);
   }
 
   /** Account a block staged in a committed transaction. */
@@ -182,7 +183,7 @@ export class BlockStore {
     const release = await this.reserve(data.length);
     try {
       if (data.length <= INLINE_MAX) {
-        const prev = this.store.get<BlockRecord>('block', [fileId, index]);
+        const prev = BlockIndex.get<BlockRecord>(this.store, fileId, index);
         await this.store.transact((tx) => this.stageInline(tx, fileId, index, data, evictable))
           .catch((err: unknown) => { throw cacheIoError(err, `store cache block ${fileId}:${index} inline`); });
         if (prev) this.account(fileId, index, prev, -1);
@@ -197,9 +198,9 @@ export class BlockStore {
         if ((err as StrataError).code !== ErrorCode.RESOURCE_EXHAUSTED || !(await this.evictForDisk(2 * data.length).catch(() => false))) throw err;
         await this.writeBlockFile(fileId, index, data, durable);
       }
-      const prev = this.store.get<BlockRecord>('block', [fileId, index]);
+      const prev = BlockIndex.get<BlockRecord>(this.store, fileId, index);
       try {
-        await this.store.transact((tx) => tx.put('block', [fileId, index], { size: data.length, evictable } satisfies BlockRecord));
+        await this.store.transact((tx) => BlockIndex.put(tx, fileId, index, { size: data.length, evictable } satisfies BlockRecord));
       } catch (err) {
         if (!prev) await rm(this.file(fileId, index), { force: true }).catch(() => undefined);
         throw cacheIoError(err, `index cache block ${fileId}:${index}`);
@@ -277,8 +278,8 @@ export class BlockStore {
   }
 
   private async dropBlocks(keys: BlockKey[], eviction: boolean): Promise<number> {
-    const recs = keys.map((k) => this.store.get<BlockRecord>('block', k));
-    await this.store.transact((tx) => { for (const k of keys) tx.del('block', k); });
+    const recs = keys.map((k) => BlockIndex.get<BlockRecord>(this.store, k[0], k[1]));
+    await this.store.transact((tx) => { for (const k of keys) BlockIndex.del(tx, k); });
     let bytes = 0;
     keys.forEach((k, i) => {
       const rec = recs[i];
@@ -293,7 +294,7 @@ export class BlockStore {
 
   private keysOf(fileId: number): BlockKey[] {
     const keys: BlockKey[] = [];
-    for (const { key } of this.store.range('block', { start: [fileId, 0], end: [fileId + 1] })) keys.push(key as BlockKey);
+    for (const key of BlockIndex.keysOf(this.store, fileId)) keys.push(key);
     return keys;
   }
 
@@ -310,9 +311,9 @@ export class BlockStore {
     const changed: Array<[BlockKey, BlockRecord]> = [];
     await this.store.transact((tx) => {
       for (const k of keys) {
-        const rec = tx.get<BlockRecord>('block', k);
+        const rec = BlockIndex.get<BlockRecord>(tx, k[0], k[1]);
         if (rec && rec.evictable !== evictable) {
-          tx.put('block', k, { ...rec, evictable });
+          BlockIndex.put(tx, k[0], k[1], { ...rec, evictable });
           changed.push([k, { size: rec.size, evictable: rec.evictable }]);
         }
       }

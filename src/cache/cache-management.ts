@@ -7,7 +7,7 @@ import type { BlockStore } from './block-store.js';
 import { TtlChecker } from './ttl-checker.js';
 import { ErrorCode, StrataError, invalidArgument, notFound } from '../errors.js';
 import type { InodeRecord } from '../meta/inode.js';
-import type { InodeTree } from '../meta/inode-tree.js';
+import { InodeTree } from '../meta/inode-tree.js';
 import type { MetaStore } from '../meta/meta-store.js';
 import type { CacheOpOptions, CacheOpResult, CommonOptions, ReadOptions, TtlAction, WithProgress } from '../types.js';
 
@@ -106,10 +106,7 @@ export class CacheManagement {
     for (const { inode } of this.d.tree.walkFiles(p, root)) {
       // Unpersisted files stay pinned whatever is asked: their blocks are the only copy.
       const effective = pinned || inode.ps !== 'PERSISTED';
-      await this.d.store.transact((tx) => {
-        const cur = tx.get<InodeRecord>('inode', inode.id);
-        if (cur) tx.put('inode', cur.id, { ...cur, pinned: effective });
-      });
+      await this.d.store.transact((tx) => { InodeTree.modify(tx, inode.id, (cur) => ({ ...cur, pinned: effective })); });
       await this.d.blocks.setEvictable(inode.fileId, !effective && inode.ps === 'PERSISTED');
       files++;
       bytes += inode.length;
@@ -122,10 +119,9 @@ export class CacheManagement {
     if (action !== 'free' && action !== 'delete') throw invalidArgument(`TTL action must be free or delete, got ${String(action)}`);
     const inode = await this.d.access(p, {}, false);
     await this.d.store.transact((tx) => {
-      const cur = tx.get<InodeRecord>('inode', inode.id);
+      const cur = InodeTree.get(tx, inode.id);
       if (!cur) throw notFound(p);
-      const next: InodeRecord = { ...cur, ttlMs, ttlAction: action };
-      tx.put('inode', cur.id, next);
+      const next = InodeTree.update(tx, { ...cur, ttlMs, ttlAction: action });
       TtlChecker.index(tx, cur, next);
     });
   }

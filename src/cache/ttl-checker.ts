@@ -7,6 +7,8 @@ import type { InodeRecord } from '../meta/inode.js';
 import type { MetaStore, MetaTxn } from '../meta/meta-store.js';
 import type { Metrics } from '../metrics/metrics.js';
 import type { TtlAction } from '../types.js';
+import { InodeTree } from '../meta/inode-tree.js';
+import { TtlIndex } from '../meta/ttl-index.js';
 
 export interface TtlTarget {
   /** The current path of an inode, or undefined when it is gone. */
@@ -26,8 +28,7 @@ export class TtlChecker {
 
   /** In a transaction that sets an inode's TTL: move its index entry. */
   static index(tx: MetaTxn, before: InodeRecord | undefined, after: InodeRecord): void {
-    if (before && before.ttlMs >= 0) tx.del('ttl', [before.createdMs + before.ttlMs, before.id]);
-    if (after.ttlMs >= 0) tx.put('ttl', [after.createdMs + after.ttlMs, after.id], 1);
+    TtlIndex.move(tx, before, after);
   }
 
   start(): void {
@@ -48,20 +49,20 @@ export class TtlChecker {
       let start: [number, number] | undefined;
       for (let page = 0; page < 100; page++) {
         const due: Array<[number, number]> = [];
-        for (const { key } of this.store.range('ttl', { start, end: [now + 1], limit: 1000 })) due.push(key as [number, number]);
+        for (const key of TtlIndex.due(this.store, now, start, 1000)) due.push(key);
         if (due.length === 0) break;
         const last = due[due.length - 1]!;
         start = [last[0], last[1] + 1];
         for (const key of due) {
           if (this.stopped) return acted;
-          const inode = this.store.get<InodeRecord>('inode', key[1]);
+          const inode = InodeTree.get(this.store, key[1]);
           const path = inode ? this.target.pathOf(inode.id) : undefined;
           const action: TtlAction | undefined = inode && inode.ttlMs >= 0 && inode.createdMs + inode.ttlMs === key[0] ? inode.ttlAction : undefined;
           try {
             if (path && action === 'delete') await this.target.delete(path);
             else if (path && action === 'free') await this.target.free(path);
             if (action) { acted++; this.metrics.inc('cache', action === 'delete' ? 'ttlDeleted' : 'ttlFreed'); }
-            await this.store.transact((tx) => tx.del('ttl', key));
+            await this.store.transact((tx) => TtlIndex.del(tx, key));
           } catch (err) {
             // Leave the entry: the next check tries again (e.g. an unpersisted file cannot be freed yet).
             this.log.warn({ path, action, err: (err as Error).message }, 'TTL action failed; will retry');

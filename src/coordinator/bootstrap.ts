@@ -23,7 +23,8 @@ import type { InodeRecord } from '../meta/inode.js';
 import { ROOT_ID } from '../meta/inode.js';
 import { IdAllocator, InodeTree } from '../meta/inode-tree.js';
 import { IntentJournal } from '../meta/intents.js';
-import { LmdbStore } from '../meta/lmdb-store.js';
+import { lmdbUri, openStrataStore } from '../meta/tables.js';
+import { PendingWrites } from '../meta/pending-writes.js';
 import type { MetaStore } from '../meta/meta-store.js';
 import { MountTable } from '../meta/mount-table.js';
 import type { MountRecord } from '../meta/mount-table.js';
@@ -96,7 +97,7 @@ async function wire(opts: CoordinatorOptions): Promise<Services> {
   const log = opts.logger ?? defaultLogger;
   const dataDir = resolveFs(opts.dataDir);
   mkdirSync(dataDir, { recursive: true });
-  const store = LmdbStore.open(join(dataDir, 'meta'));
+  const store = openStrataStore(lmdbUri(join(dataDir, 'meta')));
   const tree = new InodeTree(store);
   await tree.init().catch(async (err: unknown) => { await store.close().catch(() => undefined); throw err; }); // a foreign or newer format
   const mounts = new MountTable(store);
@@ -111,7 +112,7 @@ async function wire(opts: CoordinatorOptions): Promise<Services> {
     shardCount: config.get('shard.count'),
     shardDepth: config.get('shard.depth'),
     threads: config.get('worker.threads'),
-    workerInit: { dataDir, metaDir: join(dataDir, 'meta'), ufsDefaults: config.ufsDefaults, ufsTimeoutMs: config.get('ufs.timeout'), taskModules: [SYNC_TASK_MODULE] },
+    workerInit: { dataDir, metaUri: store.uri, ufsDefaults: config.ufsDefaults, ufsTimeoutMs: config.get('ufs.timeout'), taskModules: [SYNC_TASK_MODULE] },
     onCounters: (c) => metrics.merge(c),
   });
   const sync = new MetadataSync({
@@ -174,8 +175,8 @@ async function ensureRootMount(store: MetaStore, mounts: MountTable, dataDir: st
     const mountId = InodeTree.allocId(tx);
     const record: MountRecord = { mountId, path: ROOT, ufsUri: uri!, readOnly: false, options: {}, createdMs: Date.now() };
     mounts.add(tx, record);
-    const root = tx.get<InodeRecord>('inode', ROOT_ID)!;
-    tx.put('inode', ROOT_ID, { ...root, mountId });
+    const root = InodeTree.root(tx);
+    InodeTree.update(tx, { ...root, mountId });
   });
   mounts.reload();
 }
@@ -183,10 +184,10 @@ async function ensureRootMount(store: MetaStore, mounts: MountTable, dataDir: st
 /** Crash recovery: discard cache blocks of writes that never committed, orphan temp files, open intents. */
 async function recover(s: Services): Promise<void> {
   const pending: number[] = [];
-  for (const { key } of s.store.range('pending', {})) pending.push(key as number);
+  for (const fileId of PendingWrites.fileIds(s.store)) pending.push(fileId);
   for (const fileId of pending) await s.blocks.discardUncommitted(fileId);
   if (pending.length) {
-    await s.store.transact((tx) => { for (const id of pending) tx.del('pending', id); });
+    await s.store.transact((tx) => { for (const id of pending) PendingWrites.clear(tx, id); });
     s.log.info({ writes: pending.length }, 'discarded uncommitted writes after a crash');
   }
   // Temp files of UFS writes (persists, CACHE_THROUGH, THROUGH) cut short by a crash. Nothing

@@ -9,6 +9,7 @@ import type { Logger } from '../log.js';
 import { AbsentPathCache } from '../meta/absent-cache.js';
 import type { InodeRecord } from '../meta/inode.js';
 import { InodeTree } from '../meta/inode-tree.js';
+import { PersistJobs } from '../meta/persist-jobs.js';
 import { IntentJournal } from '../meta/intents.js';
 import type { Intent, OpenIntent } from '../meta/intents.js';
 import type { MetaStore } from '../meta/meta-store.js';
@@ -16,6 +17,7 @@ import type { MountRecord, MountTable } from '../meta/mount-table.js';
 import { baseName, joinPath, parentPath, pathComponents, ROOT } from '../meta/path.js';
 import { fromUfs } from '../sync/applier.js';
 import type { Ufs, UfsStatus } from '../ufs/ufs.js';
+import { DIR_CONTENT_HASH } from '../ufs/ufs.js';
 import type { Metrics } from '../metrics/metrics.js';
 
 export interface IntentRecoveryDeps {
@@ -98,8 +100,8 @@ export class IntentRecovery {
       if (!st || st.type !== 'directory') break;
       const parentId = cur.id;
       cur = await this.d.store.transact((tx) => {
-        const par = tx.get<InodeRecord>('inode', parentId)!;
-        const inode = InodeTree.create(tx, par, name, { ...fromUfs(st), type: 'directory', ufsContent: 'dir', loaded: false });
+        const par = InodeTree.get(tx, parentId)!;
+        const inode = InodeTree.create(tx, par, name, { ...fromUfs(st), type: 'directory', ufsContent: DIR_CONTENT_HASH, loaded: false });
         AbsentPathCache.clearPath(tx, next);
         return inode;
       });
@@ -132,9 +134,9 @@ export class IntentRecovery {
   private async replaceFromUfs(parentId: number, path: string, st: UfsStatus): Promise<void> {
     const old: number[] = [];
     await this.d.store.transact((tx) => {
-      const par = tx.get<InodeRecord>('inode', parentId)!;
+      const par = InodeTree.get(tx, parentId)!;
       const prev = InodeTree.child(tx, parentId, baseName(path));
-      if (prev) InodeTree.removeSubtree(tx, prev, (x) => { if (x.type === 'file') old.push(x.fileId); tx.del('persist', x.fileId); });
+      if (prev) InodeTree.removeSubtree(tx, prev, (x) => { if (x.type === 'file') old.push(x.fileId); PersistJobs.del(tx, x.fileId); });
       InodeTree.create(tx, par, baseName(path), { ...fromUfs(st), syncMs: Date.now() });
       AbsentPathCache.clearPath(tx, path);
     });
@@ -154,9 +156,9 @@ export class IntentRecovery {
     if (!inode || inode.id !== inodeId) return;
     const freed: number[] = [];
     await this.d.store.transact((tx) => {
-      const cur = tx.get<InodeRecord>('inode', inodeId);
+      const cur = InodeTree.get(tx, inodeId);
       if (!cur) return;
-      InodeTree.removeSubtree(tx, cur, (x) => { if (x.type === 'file') freed.push(x.fileId); tx.del('persist', x.fileId); });
+      InodeTree.removeSubtree(tx, cur, (x) => { if (x.type === 'file') freed.push(x.fileId); PersistJobs.del(tx, x.fileId); });
       AbsentPathCache.tombstone(tx, path);
     });
     for (const id of freed) await this.d.blocks.removeFile(id);
@@ -205,8 +207,8 @@ export class IntentRecovery {
       return 'back';
     }
     await this.d.store.transact((tx) => {
-      const cur = tx.get<InodeRecord>('inode', inodeId)!;
-      const par = tx.get<InodeRecord>('inode', parent.id)!;
+      const cur = InodeTree.get(tx, inodeId)!;
+      const par = InodeTree.get(tx, parent.id)!;
       InodeTree.move(tx, cur, par, baseName(dst));
       AbsentPathCache.tombstone(tx, src);
       AbsentPathCache.clearPath(tx, dst);
@@ -234,7 +236,7 @@ export class IntentRecovery {
   private async persist(path: string, inodeId: number, fileId: number): Promise<Resolution> {
     const inode = this.d.tree.getInode(inodeId);
     if (!inode || inode.fileId !== fileId || inode.ps === 'PERSISTED') return 'noop';
-    if (this.d.store.get('persist', fileId)) return 'forward';
+    if (PersistJobs.get(this.d.store, fileId)) return 'forward';
     const p = this.d.tree.pathOf(inodeId);
     if (p !== path) return 'noop';
     const { mount, ufs, ufsPath } = this.where(path);

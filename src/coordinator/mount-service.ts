@@ -17,6 +17,7 @@ import { ufsTimeoutMs } from '../ufs/mounted-ufs.js';
 import { createUfs } from '../ufs/registry.js';
 import { mutate, tryStat } from './services.js';
 import type { Services } from './services.js';
+import { DIR_CONTENT_HASH } from '../ufs/ufs.js';
 
 export class MountService {
   /** The targets mounts may name (src/auth/allowed-roots.ts); a malformed list fails here, at start. */
@@ -62,12 +63,12 @@ export class MountService {
       }
       s.mounts.checkNew(p, ufsUri); // again: another mount may have landed meanwhile
       await s.store.transact((tx) => {
-        const par = tx.get<InodeRecord>('inode', parent.id);
+        const par = InodeTree.get(tx, parent.id);
         if (!par) throw notFound(parentPath(p));
         if (InodeTree.child(tx, par.id, baseName(p))) throw mountConflict(`mount path ${p} already exists`);
         const mountId = InodeTree.allocId(tx);
         s.mounts.add(tx, { mountId, path: p, ufsUri, readOnly: !!options.readOnly, options: opts, createdMs: Date.now() });
-        InodeTree.create(tx, par, baseName(p), { type: 'directory', mountId, ufsContent: 'dir' });
+        InodeTree.create(tx, par, baseName(p), { type: 'directory', mountId, ufsContent: DIR_CONTENT_HASH });
       });
       s.mounts.reload();
       await s.absent.clearUnder(p);
@@ -95,7 +96,7 @@ export class MountService {
       await s.activeSync.stopUnder(p);
       const freed: number[] = [];
       await s.store.transact((tx) => {
-        const cur = tx.get<InodeRecord>('inode', inode.id);
+        const cur = InodeTree.get(tx, inode.id);
         if (cur) InodeTree.removeSubtree(tx, cur, (i) => { if (i.type === 'file') freed.push(i.fileId); });
         s.mounts.remove(tx, p);
       });

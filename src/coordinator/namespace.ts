@@ -26,6 +26,9 @@ import { UfsChangedError } from '../ufs/ufs.js';
 import type { UfsStatus } from '../ufs/ufs.js';
 import { logError, settle, statInode, tryStat, ufsOf, writable } from './services.js';
 import type { Services } from './services.js';
+import { DIR_CONTENT_HASH } from '../ufs/ufs.js';
+import { PendingWrites } from '../meta/pending-writes.js';
+import { PersistJobs } from '../meta/persist-jobs.js';
 
 /** UFS errors of a call refused before it changed anything. */
 const REFUSALS = new Set<string>([ErrorCode.ALREADY_EXISTS, ErrorCode.NOT_FOUND, ErrorCode.INVALID_PATH, ErrorCode.PERMISSION_DENIED, ErrorCode.READ_ONLY, ErrorCode.NOT_A_DIRECTORY]);
@@ -109,7 +112,7 @@ export class Namespace {
     return s.store.transact((tx) => {
       IntentJournal.finish(tx, intentId);
       const now = Date.now();
-      let parent = tx.get<InodeRecord>('inode', startId)!;
+      let parent = InodeTree.get(tx, startId)!;
       let p = curPath;
       for (const name of rest) {
         p = joinPath(p, name);
@@ -120,7 +123,7 @@ export class Namespace {
           continue;
         }
         parent = InodeTree.create(tx, parent, name, {
-          type: 'directory', ps: persisted ? 'PERSISTED' : 'NOT_PERSISTED', loaded: true, syncMs: now, ufsContent: 'dir',
+          type: 'directory', ps: persisted ? 'PERSISTED' : 'NOT_PERSISTED', loaded: true, syncMs: now, ufsContent: DIR_CONTENT_HASH,
         }, now);
         AbsentPathCache.clearPath(tx, p);
       }
@@ -177,13 +180,13 @@ export class Namespace {
         // Block files written before the commit are found and discarded after a crash.
         beforeBlocks: async () => {
           recorded = true;
-          await s.store.transact((tx) => tx.put('pending', fileId, { path: p, ms: Date.now() }));
+          await s.store.transact((tx) => PendingWrites.record(tx, fileId, p));
         },
         onBytes: options.onProgress ? (n) => options.onProgress!({ done: n, bytes: n, phase: 'write' }) : undefined,
       });
     } catch (err) {
       await s.blocks.removeFile(fileId).catch(() => undefined);
-      if (recorded) await s.store.transact((tx) => tx.del('pending', fileId));
+      if (recorded) await s.store.transact((tx) => PendingWrites.clear(tx, fileId));
       await settle(s, intentId, writeIntent);
       throw err;
     }
@@ -198,7 +201,7 @@ export class Namespace {
       });
     } catch (err) {
       if (!inlineBytes) await s.blocks.removeFile(fileId).catch(() => undefined);
-      if (recorded) await s.store.transact((tx) => tx.del('pending', fileId)).catch(() => undefined);
+      if (recorded) await s.store.transact((tx) => PendingWrites.clear(tx, fileId)).catch(() => undefined);
       await settle(s, intentId, writeIntent);
       throw err;
     } finally {
@@ -239,16 +242,16 @@ export class Namespace {
       const prev = InodeTree.child(tx, parent.id, baseName(p));
       if (prev) {
         if (prev.type === 'directory') throw isADirectory(p);
-        InodeTree.removeSubtree(tx, prev, (i) => { old.push(i.fileId); tx.del('persist', i.fileId); });
+        InodeTree.removeSubtree(tx, prev, (i) => { old.push(i.fileId); PersistJobs.del(tx, i.fileId); });
         if (f.ps === 'NOT_PERSISTED' && prev.ps !== 'NOT_PERSISTED') {
           unlink = unlinkId;
           IntentJournal.put(tx, unlinkId, { op: 'unlink', path: p, fileId: f.fileId });
         }
       }
       IntentJournal.finish(tx, f.intentId);
-      const inode = createFileInode(tx, tx.get<InodeRecord>('inode', parent.id)!, f, now);
+      const inode = createFileInode(tx, InodeTree.get(tx, parent.id)!, f, now);
       if (f.inline) s.blocks.stageInline(tx, f.fileId, 0, f.inline, f.ps === 'PERSISTED');
-      if (f.recorded) tx.del('pending', f.fileId);
+      if (f.recorded) PendingWrites.clear(tx, f.fileId);
       TtlChecker.index(tx, undefined, inode);
       AbsentPathCache.clearPath(tx, p);
       if (f.ps === 'TO_BE_PERSISTED') PersistQueue.enqueue(tx, inode, now);
@@ -326,11 +329,11 @@ export class Namespace {
     const freed: number[] = [];
     await s.store.transact((tx) => {
       IntentJournal.finish(tx, intentId);
-      const cur = tx.get<InodeRecord>('inode', inode.id);
+      const cur = InodeTree.get(tx, inode.id);
       if (!cur) return;
       InodeTree.removeSubtree(tx, cur, (i) => {
         if (i.type === 'file') freed.push(i.fileId);
-        tx.del('persist', i.fileId);
+        PersistJobs.del(tx, i.fileId);
       });
       AbsentPathCache.tombstone(tx, p);
     });
@@ -391,17 +394,17 @@ export class Namespace {
     const replaced: number[] = [];
     await s.store.transact((tx) => {
       IntentJournal.finish(tx, intentId);
-      const par = tx.get<InodeRecord>('inode', parent.id);
+      const par = InodeTree.get(tx, parent.id);
       if (!par) throw notFound(parentPath(dst), 'destination directory');
       // Both paths are locked, so a change at either since the UFS step came from a sync that
       // listed the UFS after it: it may have dropped the source (gone from the UFS) or loaded
       // the destination first. Neither undoes the rename: the source comes back as moved (a
       // directory is listed again), a loaded destination gives way.
-      const cur = tx.get<InodeRecord>('inode', inode.id) ?? (inode.type === 'directory' ? { ...inode, loaded: false, syncMs: 0 } : inode);
+      const cur = InodeTree.get(tx, inode.id) ?? (inode.type === 'directory' ? { ...inode, loaded: false, syncMs: 0 } : inode);
       const there = InodeTree.child(tx, par.id, baseName(dst));
       if (there) {
         if (there.mountId !== undefined || there.id === cur.id) throw alreadyExists(dst);
-        InodeTree.removeSubtree(tx, there, (i) => { if (i.type === 'file') replaced.push(i.fileId); tx.del('persist', i.fileId); });
+        InodeTree.removeSubtree(tx, there, (i) => { if (i.type === 'file') replaced.push(i.fileId); PersistJobs.del(tx, i.fileId); });
       }
       InodeTree.move(tx, cur, par, baseName(dst));
       AbsentPathCache.tombstone(tx, src);
@@ -414,7 +417,7 @@ export class Namespace {
   async setAttributes(p: string, a: SetAttributesOptions): Promise<InodeRecord> {
     const inode = await statInode(this.s, p);
     return this.s.store.transact((tx) => {
-      const cur = tx.get<InodeRecord>('inode', inode.id);
+      const cur = InodeTree.get(tx, inode.id);
       if (!cur) throw notFound(p);
       const next: InodeRecord = {
         ...cur,
@@ -424,7 +427,7 @@ export class Namespace {
         ...(a.mtimeMs !== undefined ? { mtimeMs: a.mtimeMs } : {}),
         touchMs: Date.now(),
       };
-      tx.put('inode', cur.id, next);
+      InodeTree.update(tx, next);
       return next;
     });
   }
@@ -433,12 +436,12 @@ export class Namespace {
   async setXattr(p: string, xattr: Record<string, string>): Promise<void> {
     const inode = await statInode(this.s, p);
     await this.s.store.transact((tx) => {
-      const cur = tx.get<InodeRecord>('inode', inode.id);
+      const cur = InodeTree.get(tx, inode.id);
       if (!cur) throw notFound(p);
       const next: InodeRecord = { ...cur };
       if (Object.keys(xattr).length) next.xattr = { ...xattr };
       else delete next.xattr;
-      tx.put('inode', cur.id, next);
+      InodeTree.update(tx, next);
     });
   }
 }

@@ -14,7 +14,7 @@ export function buildReport(s: Services, startedAt: number): Report {
   const actors = s.actors.stats();
   return {
     server: { version: VERSION, uptimeMs: Date.now() - startedAt, startedAt: new Date(startedAt).toISOString() },
-    namespace: { inodes: s.store.count('inode'), mounts: s.mounts.list().length },
+    namespace: { inodes: s.tree.count(), mounts: s.mounts.list().length },
     ops: { ...s.metrics.groups.ops },
     ufsCalls: { ...s.metrics.groups.ufsCalls },
     cache: {

@@ -4,7 +4,7 @@
 // also written as tombstones when Strata deletes a path, so that a sync whose listing
 // started before the delete never resurrects it.
 
-import type { MetaStore, MetaTxn } from './meta-store.js';
+import type { StrataStore, StrataTxn } from './tables.js';
 import { ancestors, isUnder } from './path.js';
 
 export interface AbsentEntry {
@@ -19,7 +19,7 @@ function keysBelow(path: string): { start: string; end: string } {
 }
 
 export class AbsentPathCache {
-  constructor(private readonly store: MetaStore) {}
+  constructor(private readonly store: StrataStore) {}
 
   /** The time `path` (or an ancestor) was found absent, if known and not older than `ttlMs`. */
   check(path: string, ttlMs: number, now = Date.now()): number | undefined {
@@ -34,13 +34,32 @@ export class AbsentPathCache {
     return this.store.transact((tx) => tx.put('absent', path, { ms: now } satisfies AbsentEntry));
   }
 
+  /** The entry of exactly `path` (not its ancestors), in a transaction or from the store. */
+  static entry(r: Pick<StrataTxn, 'get'>, path: string): AbsentEntry | undefined {
+    return r.get<AbsentEntry>('absent', path);
+  }
+
+  /** In a transaction: forget exactly `path` (an entry the UFS has again). */
+  static forget(tx: StrataTxn, path: string): void {
+    tx.del('absent', path);
+  }
+
+  /**
+   * In a transaction: record `path` found absent in the UFS at `ms`. With `keepTombstone`, a
+   * tombstone of a delete through Strata stays as it is (it guards concurrent syncs).
+   */
+  static markAbsent(tx: StrataTxn, path: string, ms: number, keepTombstone = false): void {
+    if (keepTombstone && tx.get<AbsentEntry>('absent', path)?.deleted) return;
+    tx.put('absent', path, { ms } satisfies AbsentEntry);
+  }
+
   /** In a transaction: record a delete through Strata. */
-  static tombstone(tx: MetaTxn, path: string, now = Date.now()): void {
+  static tombstone(tx: StrataTxn, path: string, now = Date.now()): void {
     tx.put('absent', path, { ms: now, deleted: true } satisfies AbsentEntry);
   }
 
   /** In a transaction: forget a path and its ancestors (Strata created it). */
-  static clearPath(tx: MetaTxn, path: string): void {
+  static clearPath(tx: StrataTxn, path: string): void {
     for (const p of [...ancestors(path), path]) tx.del('absent', p);
   }
 
@@ -79,7 +98,7 @@ export class AbsentPathCache {
    * Entries of a directory's direct children by name, with one range read (usually empty),
    * so that applying a page of a listing needs no lookup per entry.
    */
-  static children(tx: Pick<MetaTxn, 'range'>, dirPath: string): Map<string, AbsentEntry> {
+  static children(tx: Pick<StrataTxn, 'range'>, dirPath: string): Map<string, AbsentEntry> {
     const out = new Map<string, AbsentEntry>();
     const range = keysBelow(dirPath);
     for (const { key, value } of tx.range<AbsentEntry>('absent', range)) {
@@ -93,7 +112,7 @@ export class AbsentPathCache {
    * Entries anywhere below `dirPath`, by path, with one range read; undefined when there are
    * more than `max` (the caller then looks each path up).
    */
-  static below(tx: Pick<MetaTxn, 'range'>, dirPath: string, max = 10_000): Map<string, AbsentEntry> | undefined {
+  static below(tx: Pick<StrataTxn, 'range'>, dirPath: string, max = 10_000): Map<string, AbsentEntry> | undefined {
     const out = new Map<string, AbsentEntry>();
     for (const { key, value } of tx.range<AbsentEntry>('absent', { ...keysBelow(dirPath), limit: max + 1 })) {
       out.set(key as string, value);

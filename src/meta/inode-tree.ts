@@ -1,9 +1,10 @@
-// The inode tree on top of a MetaStore: path resolution (one edge lookup per component),
+// The inode tree on top of a StrataStore: path resolution (one edge lookup per component),
 // paged child listing (a key-range scan, never a load of the whole tree), and the
 // transactional building blocks every mutation uses (create, remove subtree, move).
 
 import { ErrorCode, StrataError, notADirectory, notFound } from '../errors.js';
-import type { Key, MetaStore, MetaTxn } from './meta-store.js';
+import type { Key } from './meta-store.js';
+import type { StrataReader, StrataStore, StrataTxn } from './tables.js';
 import { ROOT_ID, childRange, edgeKey } from './inode.js';
 import type { InodeRecord } from './inode.js';
 import { joinPath, pathComponents } from './path.js';
@@ -37,7 +38,7 @@ export class IdAllocator {
   private end = 0;
   private refill: Promise<void> | undefined;
 
-  constructor(private readonly store: MetaStore, private readonly batch = 1024) {}
+  constructor(private readonly store: StrataStore, private readonly batch = 1024) {}
 
   async take(): Promise<number> {
     while (this.next >= this.end) {
@@ -76,7 +77,7 @@ export function newRecord(fields: NewInode, id: number, parentId: number, name: 
 }
 
 export class InodeTree {
-  constructor(readonly store: MetaStore) {}
+  constructor(readonly store: StrataStore) {}
 
   /** Check the store's format record (writing it when new) and create the root inode on first start. */
   async init(now = Date.now()): Promise<void> {
@@ -97,6 +98,11 @@ export class InodeTree {
   getChild(parentId: number, name: string): InodeRecord | undefined {
     const id = this.store.get<number>('edge', edgeKey(parentId, name));
     return id === undefined ? undefined : this.getInode(id);
+  }
+
+  /** Number of inodes (engine statistics). */
+  count(): number {
+    return this.store.count('inode');
   }
 
   /** The current path of an inode by its parent links; undefined when it is not linked. */
@@ -138,8 +144,8 @@ export class InodeTree {
   /** Children of a directory in name order, `limit` at a time after `after`. */
   listChildren(dirId: number, after?: string, limit = 1000): InodeRecord[] {
     const out: InodeRecord[] = [];
-    for (const { value } of this.store.range<number>('edge', { ...childRange(dirId, after), limit })) {
-      const inode = this.getInode(value);
+    for (const { id } of InodeTree.childEntries(this.store, dirId, after, limit)) {
+      const inode = this.getInode(id);
       if (inode) out.push(inode);
     }
     return out;
@@ -180,24 +186,74 @@ export class InodeTree {
   }
 
   hasChildren(dirId: number): boolean {
-    for (const _ of this.store.range('edge', { ...childRange(dirId), limit: 1 })) return true;
+    for (const _ of InodeTree.childEntries(this.store, dirId, undefined, 1)) return true;
     return false;
   }
 
+  /** An inode by id, in a transaction or from the store. */
+  static get(r: StrataReader, id: number): InodeRecord | undefined {
+    return r.get<InodeRecord>('inode', id);
+  }
+
+  /** The root directory (created by init). */
+  static root(r: StrataReader): InodeRecord {
+    const root = r.get<InodeRecord>('inode', ROOT_ID);
+    if (!root) throw new StrataError(ErrorCode.INTERNAL, 'metadata store has no root inode');
+    return root;
+  }
+
+  /** Write an inode's new fields in a transaction (its id, parent and name unchanged: see move). */
+  static update(tx: StrataTxn, inode: InodeRecord): InodeRecord {
+    tx.put('inode', inode.id, inode);
+    return inode;
+  }
+
+  /**
+   * Read an inode in a transaction and write `change(current)` back; undefined (nothing
+   * written) when the inode is gone or `change` returns undefined.
+   */
+  static modify(tx: StrataTxn, id: number, change: (cur: InodeRecord) => InodeRecord | undefined): InodeRecord | undefined {
+    const cur = tx.get<InodeRecord>('inode', id);
+    if (!cur) return undefined;
+    const next = change(cur);
+    if (next) tx.put('inode', id, next);
+    return next;
+  }
+
+  /**
+   * The edges of a directory in name order — `{ name, id }` with no inode decoded — starting
+   * strictly after `after`, at most `limit`: the one place that knows the child key range.
+   */
+  static *childEntries(r: StrataReader, dirId: number, after?: string, limit?: number): Iterable<{ name: string; id: number }> {
+    for (const { key, value } of r.range<number>('edge', { ...childRange(dirId, after), limit })) {
+      yield { name: (key as [number, string])[1], id: value };
+    }
+  }
+
+  /** The child inodes of a directory in a transaction (or the store), collected first. */
+  static children(r: StrataReader, dirId: number): InodeRecord[] {
+    const out: InodeRecord[] = [];
+    for (const { id } of InodeTree.childEntries(r, dirId)) {
+      const c = r.get<InodeRecord>('inode', id);
+      if (c) out.push(c);
+    }
+    return out;
+  }
+
   /** Allocate a new id (inode ids and file ids share one counter, never reused). */
-  static allocId(tx: MetaTxn): number {
+  static allocId(tx: StrataTxn): number {
     return InodeTree.allocIds(tx, 1);
   }
 
   /** Allocate `n` consecutive ids; returns the first. */
-  static allocIds(tx: MetaTxn, n: number): number {
+  static allocIds(tx: StrataTxn, n: number): number {
     const id = tx.get<number>('sys', 'nextId') ?? ROOT_ID + 1;
     tx.put('sys', 'nextId', id + n);
     return id;
   }
 
   /** Create a child inode in a transaction; the caller checked that the name is free. */
-  static create(tx: MetaTxn, parent: InodeRecord, name: string, fields: NewInode, now = Date.now(), ids?: () => number): InodeRecord {
+  static create(tx: StrataTxn, parent: InodeRecord, name: string, fields: NewInode, now = Date.now(), ids?: () => number): InodeRecord {
     if (parent.type !== 'directory') throw notADirectory(name);
     const next = ids ?? (() => InodeTree.allocId(tx));
     const id = next();
@@ -208,37 +264,51 @@ export class InodeTree {
     return inode;
   }
 
-  /** Child lookup inside a transaction. */
-  static child(tx: MetaTxn, parentId: number, name: string): InodeRecord | undefined {
+  /** Child lookup inside a transaction (or from the store). */
+  static child(tx: StrataReader, parentId: number, name: string): InodeRecord | undefined {
     const id = tx.get<number>('edge', edgeKey(parentId, name));
     return id === undefined ? undefined : tx.get<InodeRecord>('inode', id);
   }
 
   /**
    * Remove an inode and everything below it in a transaction. Calls `onRemove` for each
-   * removed inode (to free cached blocks, cancel persists). Mount points below are refused.
+   * removed inode (to free cached blocks, cancel persists). With `keep`, an inode for which
+   * it returns true stays with its whole subtree, and so do its ancestors up to `inode`
+   * (what a sync uses to remove what the UFS lost but never an unpersisted file or a mount
+   * point). Returns the number removed. Memory grows with the depth and one directory's size.
    */
-  static removeSubtree(tx: MetaTxn, inode: InodeRecord, onRemove?: (i: InodeRecord) => void): number {
+  static removeSubtree(tx: StrataTxn, inode: InodeRecord, onRemove?: (i: InodeRecord) => void, keep?: (i: InodeRecord) => boolean): number {
+    if (keep?.(inode)) return 0;
     let removed = 0;
-    const stack: InodeRecord[] = [inode];
+    // Post-order: a directory goes once its children went (it stays if one of them stays).
+    interface Frame { inode: InodeRecord; children?: InodeRecord[]; next: number; kept: boolean }
+    const stack: Frame[] = [{ inode, next: 0, kept: false }];
     while (stack.length > 0) {
-      const cur = stack.pop()!;
-      if (cur.type === 'directory') {
-        for (const { value } of tx.range<number>('edge', childRange(cur.id))) {
-          const child = tx.get<InodeRecord>('inode', value);
-          if (child) stack.push(child);
+      const top = stack[stack.length - 1]!;
+      if (top.inode.type === 'directory') {
+        top.children ??= InodeTree.children(tx, top.inode.id);
+        if (top.next < top.children.length) {
+          const c = top.children[top.next++]!;
+          if (keep?.(c)) top.kept = true;
+          else stack.push({ inode: c, next: 0, kept: false });
+          continue;
         }
       }
-      tx.del('edge', edgeKey(cur.parentId, cur.name) as Key);
-      tx.del('inode', cur.id);
-      onRemove?.(cur);
+      stack.pop();
+      if (top.kept) {
+        if (stack.length > 0) stack[stack.length - 1]!.kept = true;
+        continue;
+      }
+      tx.del('edge', edgeKey(top.inode.parentId, top.inode.name) as Key);
+      tx.del('inode', top.inode.id);
+      onRemove?.(top.inode);
       removed++;
     }
     return removed;
   }
 
   /** Re-link an inode under a new parent and name in a transaction. */
-  static move(tx: MetaTxn, inode: InodeRecord, newParent: InodeRecord, newName: string, now = Date.now()): InodeRecord {
+  static move(tx: StrataTxn, inode: InodeRecord, newParent: InodeRecord, newName: string, now = Date.now()): InodeRecord {
     tx.del('edge', edgeKey(inode.parentId, inode.name));
     const moved: InodeRecord = { ...inode, parentId: newParent.id, name: newName, touchMs: now };
     tx.put('inode', inode.id, moved);

@@ -32,7 +32,11 @@ export interface InodeRecord {
   touchMs: number;
   /** Set on mount points. */
   mountId?: number;
-  /** When this inode (or, for a directory, its listing) was last synced with the UFS. */
+  /**
+   * When this inode (or, for a directory, its listing) was last synced with the UFS. The
+   * sync-time fields (syncMs, selfMs, syncRec, loaded) are read and written by the rules of
+   * sync-path-cache.ts only.
+   */
   syncMs?: number;
   /**
    * Directories only: when the directory's own status (not its listing) was last synced.

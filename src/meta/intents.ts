@@ -4,7 +4,7 @@
 // record in the same transaction. A record still present at start-up is an operation cut
 // short by a crash, resolved by the coordinator's IntentRecovery (roll forward or back).
 
-import type { MetaStore, MetaTxn } from './meta-store.js';
+import type { StrataStore, StrataTxn } from './tables.js';
 
 /** One open operation. Paths are Strata paths (the UFS location is resolved from the mount table). */
 export type Intent =
@@ -36,7 +36,7 @@ let lastId = 0;
 
 /** Allocation, recording and completion of intents. */
 export class IntentJournal {
-  constructor(private readonly store: MetaStore) {
+  constructor(private readonly store: StrataStore) {
     for (const { key } of store.range<unknown>('intent', { reverse: true, limit: 1 })) lastId = Math.max(lastId, key as number);
   }
 
@@ -54,12 +54,12 @@ export class IntentJournal {
   }
 
   /** Record an intent inside a transaction. */
-  static put(tx: MetaTxn, id: number, intent: Intent): void {
+  static put(tx: StrataTxn, id: number, intent: Intent): void {
     tx.put('intent', id, { id, intent, ms: Date.now() } satisfies OpenIntent);
   }
 
   /** Complete an intent inside the transaction that commits the operation. */
-  static finish(tx: MetaTxn, id: number | undefined): void {
+  static finish(tx: StrataTxn, id: number | undefined): void {
     if (id !== undefined) tx.del('intent', id);
   }
 

@@ -1,11 +1,11 @@
 // The mount table: which UFS serves which part of the namespace. Rows live in the 'mount'
-// table of the MetaStore (so they survive restart) and in memory for routing; resolution
+// table of the StrataStore (so they survive restart) and in memory for routing; resolution
 // is the longest mount path that is a prefix of the path. Overlaps are refused.
 
 import { redactOptions } from '../config/redact.js';
 import { mountConflict } from '../errors.js';
 import type { MountInfo } from '../types.js';
-import type { MetaStore, MetaTxn } from './meta-store.js';
+import type { StrataStore, StrataTxn } from './tables.js';
 import { ROOT, isUnder, relativeTo } from './path.js';
 
 export interface MountRecord {
@@ -40,7 +40,7 @@ export class MountTable {
   /** Sorted by path length, longest first, so the first prefix match is the deepest mount. */
   private mounts: MountRecord[] = [];
 
-  constructor(private readonly store: MetaStore) {
+  constructor(private readonly store: StrataStore) {
     this.reload();
   }
 
@@ -96,11 +96,11 @@ export class MountTable {
   }
 
   /** Add a row in a transaction; call `commit()` after the transaction succeeded. */
-  add(tx: MetaTxn, record: MountRecord): void {
+  add(tx: StrataTxn, record: MountRecord): void {
     tx.put('mount', record.path, record);
   }
 
-  remove(tx: MetaTxn, path: string): void {
+  remove(tx: StrataTxn, path: string): void {
     tx.del('mount', path);
   }
 

@@ -4,13 +4,13 @@
 
 import { validateProperty } from '../config/keys.js';
 import type { PathConfEntry } from '../types.js';
-import type { MetaStore } from './meta-store.js';
+import type { StrataStore } from './tables.js';
 import { isUnder } from './path.js';
 
 export class PathConf {
   private entries = new Map<string, Record<string, string>>();
 
-  constructor(private readonly store: MetaStore) {
+  constructor(private readonly store: StrataStore) {
     for (const { key, value } of store.range<Record<string, string>>('pathconf', {})) this.entries.set(key as string, value);
   }
 

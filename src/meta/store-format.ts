@@ -6,7 +6,7 @@
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { join } from 'node:path';
 import { ErrorCode, StrataError } from '../errors.js';
-import type { MetaStore } from './meta-store.js';
+import type { StrataStore } from './tables.js';
 
 const MDB_MAGIC = 0xbeefc0de;
 const MDB_DATA_VERSION = 2;
@@ -77,7 +77,7 @@ export function checkLmdbFile(dir: string): void {
  * existed). Throws UNSUPPORTED_VERSION for a newer layout, FAILED_PRECONDITION for a
  * record that is not Strata's.
  */
-export async function ensureFormat(store: MetaStore, where: string): Promise<void> {
+export async function ensureFormat(store: StrataStore, where: string): Promise<void> {
   const rec = store.get<FormatRecord>('sys', 'format');
   if (rec === undefined) {
     await store.transact((tx) => {

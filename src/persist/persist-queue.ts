@@ -1,4 +1,4 @@
-// The durable persist queue of ASYNC_THROUGH: one job per file in the 'persist' table,
+// The durable persist queue of ASYNC_THROUGH: one job per file (meta/persist-jobs.ts),
 // written in the same transaction that makes the file visible, so a crash can never lose
 // it. Jobs run after `persist.initial.wait`, retry with exponential back-off capped at
 // `persist.max.interval`, and never give up: a failing file stays cached, pinned and
@@ -13,22 +13,17 @@ import type { BlockStore } from '../cache/block-store.js';
 import { ErrorCode, StrataError, toStrataError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { InodeRecord } from '../meta/inode.js';
-import type { InodeTree } from '../meta/inode-tree.js';
+import { InodeTree } from '../meta/inode-tree.js';
 import { IntentJournal } from '../meta/intents.js';
 import type { Intent } from '../meta/intents.js';
 import type { MetaStore, MetaTxn } from '../meta/meta-store.js';
 import type { MountRecord, MountTable } from '../meta/mount-table.js';
+import { PersistJobs } from '../meta/persist-jobs.js';
+import type { PersistJob } from '../meta/persist-jobs.js';
 import type { Ufs } from '../ufs/ufs.js';
 import type { Metrics } from '../metrics/metrics.js';
 
-export interface PersistJob {
-  inodeId: number;
-  fileId: number;
-  enqueuedMs: number;
-  nextMs: number;
-  attempts: number;
-  lastError?: string;
-}
+export type { PersistJob };
 
 export interface PersistDeps {
   store: MetaStore;
@@ -107,7 +102,7 @@ export class PersistQueue {
   private running = new Set<number>();
   private stopped = false;
   private ticking = false;
-  /** Every queued job by file id (mirrors the 'persist' table). */
+  /** Every queued job by file id (mirrors the stored jobs). */
   private readonly jobs = new Map<number, Tracked>();
   private readonly heap = new DueHeap();
   /** Mounts whose UFS is unavailable: their paused jobs and the probe timer. */
@@ -133,7 +128,7 @@ export class PersistQueue {
 
   /** A job was committed (ASYNC_THROUGH write): track it. */
   added(fileId: number): void {
-    const job = this.d.store.get<PersistJob>('persist', fileId);
+    const job = PersistJobs.get(this.d.store, fileId);
     if (job) this.track(fileId, job, this.dueOf(job));
     this.schedule(50);
   }
@@ -146,12 +141,12 @@ export class PersistQueue {
   /** In the transaction that creates an ASYNC_THROUGH file: queue its persist. */
   static enqueue(tx: MetaTxn, inode: InodeRecord, now: number, initialWaitMs = 0): void {
     const job: PersistJob = { inodeId: inode.id, fileId: inode.fileId, enqueuedMs: now, nextMs: now + initialWaitMs, attempts: 0 };
-    tx.put('persist', inode.fileId, job);
+    PersistJobs.put(tx, job);
   }
 
   /** Load the stored jobs (after a restart every pending persist resumes) and start. */
   start(): void {
-    for (const { key, value } of this.d.store.range<PersistJob>('persist', {})) this.track(key as number, value, this.dueOf(value));
+    for (const job of PersistJobs.all(this.d.store)) this.track(job.fileId, job, this.dueOf(job));
     this.schedule(10);
   }
 
@@ -174,7 +169,7 @@ export class PersistQueue {
         const [due, fileId] = top;
         const t = this.jobs.get(fileId);
         if (!t || t.due !== due || this.running.has(fileId)) continue; // stale heap entry
-        const job = this.d.store.get<PersistJob>('persist', fileId);
+        const job = PersistJobs.get(this.d.store, fileId);
         if (!job) { this.jobs.delete(fileId); continue; }
         const path = this.d.tree.pathOf(job.inodeId);
         const mountId = path ? this.d.mounts.resolve(path).mount.mountId : undefined;
@@ -196,7 +191,7 @@ export class PersistQueue {
 
   /** After a run: mirror the table (the job may be gone, failed, or left for a renamed file). */
   private resync(fileId: number, attemptsBefore: number): void {
-    const job = this.d.store.get<PersistJob>('persist', fileId);
+    const job = PersistJobs.get(this.d.store, fileId);
     if (!job) { this.jobs.delete(fileId); return; }
     this.track(fileId, job, job.attempts > attemptsBefore ? job.nextMs : Date.now());
   }
@@ -237,7 +232,7 @@ export class PersistQueue {
   async persistNow(path: string, inodeId: number): Promise<void> {
     const inode = this.d.tree.getInode(inodeId);
     if (!inode) throw new StrataError(ErrorCode.NOT_FOUND, `file no longer exists: ${path}`);
-    const job = this.d.store.get<PersistJob>('persist', inode.fileId) ?? { inodeId, fileId: inode.fileId, enqueuedMs: Date.now(), nextMs: 0, attempts: 0 };
+    const job = PersistJobs.get(this.d.store, inode.fileId) ?? { inodeId, fileId: inode.fileId, enqueuedMs: Date.now(), nextMs: 0, attempts: 0 };
     const err = await this.run(job);
     if (err) throw err;
   }
@@ -246,7 +241,7 @@ export class PersistQueue {
   private async run(job: PersistJob): Promise<StrataError | undefined> {
     const path = this.d.tree.pathOf(job.inodeId);
     if (!path) {
-      await this.d.store.transact((tx) => tx.del('persist', job.fileId));
+      await this.d.store.transact((tx) => PersistJobs.del(tx, job.fileId));
       return undefined;
     }
     this.d.metrics.inc('persist', 'attempts');
@@ -258,7 +253,7 @@ export class PersistQueue {
         if (inode.ps === 'PERSISTED') {
           // Persisted before a crash cut the clean-up short: finish it.
           if (!inode.pinned) await this.d.blocks.setEvictable(job.fileId, true);
-          await this.d.store.transact((tx) => tx.del('persist', job.fileId));
+          await this.d.store.transact((tx) => PersistJobs.del(tx, job.fileId));
           return;
         }
         const { mount, ufsPath } = this.d.mounts.resolve(path);
@@ -290,15 +285,15 @@ export class PersistQueue {
         }
         await this.d.store.transact((tx) => {
           IntentJournal.finish(tx, intentId);
-          const cur = tx.get<InodeRecord>('inode', inode.id);
-          if (!cur || cur.fileId !== job.fileId) { tx.del('persist', job.fileId); return; }
+          const cur = InodeTree.get(tx, inode.id);
+          if (!cur || cur.fileId !== job.fileId) { PersistJobs.del(tx, job.fileId); return; }
           const { persistAttempts: _a, lastPersistError: _e, ...rest } = cur;
-          tx.put('inode', cur.id, { ...rest, ps: 'PERSISTED', pinned: false, ufsContent: st.contentHash, ufsMeta: st.metaHash, mtimeMs: st.mtimeMs, syncMs: Date.now() });
+          InodeTree.update(tx, { ...rest, ps: 'PERSISTED', pinned: false, ufsContent: st.contentHash, ufsMeta: st.metaHash, mtimeMs: st.mtimeMs, syncMs: Date.now() });
         });
         await blocks.setEvictable(job.fileId, true);
         // The job goes last: a crash before this line leaves it, and the next run finishes
         // the clean-up above (blocks evictable), so persisted data never stays unevictable.
-        await this.d.store.transact((tx) => tx.del('persist', job.fileId));
+        await this.d.store.transact((tx) => PersistJobs.del(tx, job.fileId));
         this.d.metrics.inc('persist', 'persisted');
         this.d.metrics.inc('persist', 'bytes', inode.length);
       });
@@ -311,10 +306,10 @@ export class PersistQueue {
       this.d.log.warn({ path, attempts, code: e.code, error: e.message }, 'persist failed; will retry');
       if (e.code === ErrorCode.UFS_UNAVAILABLE) this.pauseMount(this.d.mounts.resolve(path).mount, job.fileId);
       await this.d.store.transact((tx) => {
-        const cur = tx.get<PersistJob>('persist', job.fileId);
-        if (cur) tx.put('persist', job.fileId, { ...cur, attempts, nextMs: Date.now() + backoff, lastError: `${e.code}: ${e.message}` });
-        const inode = tx.get<InodeRecord>('inode', job.inodeId);
-        if (inode && inode.fileId === job.fileId) tx.put('inode', inode.id, { ...inode, persistAttempts: attempts, lastPersistError: `${e.code}: ${e.message}` });
+        const cur = PersistJobs.get(tx, job.fileId);
+        if (cur) PersistJobs.put(tx, { ...cur, attempts, nextMs: Date.now() + backoff, lastError: `${e.code}: ${e.message}` });
+        const inode = InodeTree.get(tx, job.inodeId);
+        if (inode && inode.fileId === job.fileId) InodeTree.update(tx, { ...inode, persistAttempts: attempts, lastPersistError: `${e.code}: ${e.message}` });
       });
       return e;
     }

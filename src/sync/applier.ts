@@ -12,6 +12,7 @@ import type { MetaStore, MetaTxn } from '../meta/meta-store.js';
 import { InodeTree } from '../meta/inode-tree.js';
 import type { InodeRecord } from '../meta/inode.js';
 import { joinPath } from '../meta/path.js';
+import { SyncPathCache } from '../meta/sync-path-cache.js';
 import type { SyncSummary } from '../types.js';
 import type { Ufs, UfsStatus } from '../ufs/ufs.js';
 import { ufsJoin } from '../ufs/ufs.js';
@@ -109,10 +110,10 @@ export function applyEntry(
   const path = joinPath(dirPath, st.name);
   const existing = InodeTree.child(tx, dir.id, st.name);
   if (!existing) {
-    const absent = ctx.absent ? ctx.absent(path, st.name) : tx.get<AbsentEntry>('absent', path);
+    const absent = ctx.absent ? ctx.absent(path, st.name) : AbsentPathCache.entry(tx, path);
     if (deletedSince(absent, startMs)) return { outcome: 'unchanged' };
     const inode = InodeTree.create(tx, dir, st.name, { ...fromUfs(st), createdMs: now, touchMs: 0 }, now, ctx.ids);
-    if (absent) tx.del('absent', path);
+    if (absent) AbsentPathCache.forget(tx, path);
     return { outcome: 'created', inode };
   }
   if (existing.mountId !== undefined) return { outcome: 'unchanged', inode: existing }; // a mount point is never replaced
@@ -128,14 +129,12 @@ export function applyEntry(
   if (existing.ufsContent !== st.contentHash && st.type === 'file') {
     // New content: new content id, the old cached blocks are never served again.
     const fileId = InodeTree.allocId(tx);
-    const updated: InodeRecord = { ...existing, ...fromUfs(st), fileId, cachedBytes: 0, syncMs: now, xattr: undefined };
-    tx.put('inode', existing.id, updated);
+    const updated = InodeTree.update(tx, { ...existing, ...fromUfs(st), fileId, cachedBytes: 0, ...SyncPathCache.statusFields('file', now), xattr: undefined });
     return { outcome: 'updated', stale: [existing.fileId], inode: updated };
   }
   if (existing.ufsMeta !== st.metaHash || (st.type === 'directory' && existing.ufsContent !== st.contentHash)) {
     // For a directory this is its own status, not its listing: leave its listing's sync time.
-    const updated: InodeRecord = { ...existing, ...fromUfs(st), ...(st.type === 'directory' ? { selfMs: now } : { syncMs: now }) };
-    tx.put('inode', existing.id, updated);
+    const updated = InodeTree.update(tx, { ...existing, ...fromUfs(st), ...SyncPathCache.statusFields(st.type, now) });
     return { outcome: 'updated', inode: updated };
   }
   return { outcome: 'unchanged', inode: existing };
@@ -147,29 +146,7 @@ export function applyEntry(
  * Returns the number removed and collects content ids to drop.
  */
 export function pruneMissing(tx: MetaTxn, inode: InodeRecord, startMs: number, stale: number[]): number {
-  if (!syncMayDelete(inode, startMs)) return 0;
-  if (inode.type === 'directory') {
-    let kept = false;
-    let removed = 0;
-    const children: InodeRecord[] = [];
-    for (const { value } of tx.range<number>('edge', { start: [inode.id, ''], end: [inode.id + 1] })) {
-      const c = tx.get<InodeRecord>('inode', value);
-      if (c) children.push(c);
-    }
-    for (const c of children) {
-      const n = pruneMissing(tx, c, startMs, stale);
-      removed += n;
-      if (n === 0 || InodeTree.child(tx, inode.id, c.name)) kept = true;
-    }
-    if (kept) return removed;
-    tx.del('edge', [inode.parentId, inode.name]);
-    tx.del('inode', inode.id);
-    return removed + 1;
-  }
-  tx.del('edge', [inode.parentId, inode.name]);
-  tx.del('inode', inode.id);
-  if (inode.cachedBytes > 0 || inode.type === 'file') stale.push(inode.fileId);
-  return 1;
+  return InodeTree.removeSubtree(tx, inode, (i) => { if (i.type === 'file') stale.push(i.fileId); }, (i) => !syncMayDelete(i, startMs));
 }
 
 /** A child directory to walk next: a mount point is synced through its own mount's root. */
@@ -191,10 +168,7 @@ export async function syncDirectory(store: MetaStore, ufs: Ufs, job: DirSyncJob,
   try {
     for await (const page of pages) {
       // Fast path of a re-sync: a page whose entries all match needs no write transaction.
-      const known = page.map((st) => {
-        const id = store.get<number>('edge', [job.dirId, st.name]);
-        return id === undefined ? undefined : store.get<InodeRecord>('inode', id);
-      });
+      const known = page.map((st) => InodeTree.child(store, job.dirId, st.name));
       if (known.every((e, i) => isUnchanged(e, page[i]!, job.startMs))) {
         known.forEach((e, i) => {
           const st = page[i]!;
@@ -205,7 +179,7 @@ export async function syncDirectory(store: MetaStore, ufs: Ufs, job: DirSyncJob,
         continue;
       }
       await store.transact((tx) => {
-        const dir = tx.get<InodeRecord>('inode', job.dirId);
+        const dir = InodeTree.get(tx, job.dirId);
         if (!dir || dir.type !== 'directory') return;
         const t = now();
         // Read inside the page's transaction: a delete through Strata during this sync is seen.
@@ -239,11 +213,11 @@ export async function syncDirectory(store: MetaStore, ufs: Ufs, job: DirSyncJob,
   for (;;) {
     let scanned = 0;
     const gone: InodeRecord[] = [];
-    for (const { key, value } of store.range<number>('edge', { start: [job.dirId, after === undefined ? '' : after + '\u0000'], end: [job.dirId + 1], limit: 1000 })) {
+    for (const { name, id } of InodeTree.childEntries(store, job.dirId, after, 1000)) {
       scanned++;
-      after = (key as [number, string])[1];
-      if (seen.has(after)) continue;
-      const c = store.get<InodeRecord>('inode', value);
+      after = name;
+      if (seen.has(name)) continue;
+      const c = InodeTree.get(store, id);
       if (c) gone.push(c);
     }
     if (scanned === 0) break;
@@ -263,10 +237,7 @@ export async function syncDirectory(store: MetaStore, ufs: Ufs, job: DirSyncJob,
     }
     if (scanned < 1000) break;
   }
-  await store.transact((tx) => {
-    const dir = tx.get<InodeRecord>('inode', job.dirId);
-    if (dir) tx.put('inode', dir.id, { ...dir, syncMs: job.startMs, syncRec: job.recursive, loaded: true });
-  });
+  await store.transact((tx) => SyncPathCache.notifyListingSynced(tx, job.dirId, job.startMs, job.recursive));
   return { summary, childDirs, staleFileIds };
 }
 
@@ -305,13 +276,14 @@ export async function syncTreeFlat(store: MetaStore, ufs: Ufs, job: Omit<DirSync
   const stack: OpenDir[] = [{ id: job.dirId, rel: '', path: job.dirPath, seen: new Set() }];
 
   const close = (tx: MetaTxn, dir: OpenDir): void => {
-    for (const { key, value } of tx.range<number>('edge', { start: [dir.id, ''], end: [dir.id + 1] })) {
-      if (dir.seen.has((key as [number, string])[1])) continue;
-      const c = tx.get<InodeRecord>('inode', value);
-      if (c) summary.deleted += pruneMissing(tx, c, job.startMs, staleFileIds);
+    const gone: InodeRecord[] = [];
+    for (const { name, id } of InodeTree.childEntries(tx, dir.id)) {
+      if (dir.seen.has(name)) continue;
+      const c = InodeTree.get(tx, id);
+      if (c) gone.push(c);
     }
-    const inode = tx.get<InodeRecord>('inode', dir.id);
-    if (inode) tx.put('inode', dir.id, { ...inode, syncMs: job.startMs, syncRec: true, loaded: true });
+    for (const c of gone) summary.deleted += pruneMissing(tx, c, job.startMs, staleFileIds);
+    SyncPathCache.notifyListingSynced(tx, dir.id, job.startMs, true);
     directories++;
   };
   const isInside = (rel: string, dirRel: string): boolean => dirRel === '' || rel === dirRel || rel.startsWith(dirRel + '/');
@@ -338,7 +310,7 @@ export async function syncTreeFlat(store: MetaStore, ufs: Ufs, job: Omit<DirSync
           while (stack.length > 1 && !isInside(parentRel, stack[stack.length - 1]!.rel)) close(tx, stack.pop()!);
           const top = stack[stack.length - 1]!;
           if (top.rel !== parentRel) continue; // a parent the listing skipped (invalid name): not ours to judge
-          const dir = tx.get<InodeRecord>('inode', top.id);
+          const dir = InodeTree.get(tx, top.id);
           if (!dir || dir.type !== 'directory') continue;
           top.seen.add(name);
           const r = applyEntry(tx, dir, top.path, { ...st, name }, job.startMs, t, ctx);

@@ -1,8 +1,10 @@
 // Metadata sync on access and on demand: decides from the load type, the sync interval and
 // the sync-time cache whether a path (or a directory's listing) must be checked against
 // the UFS, loads paths not yet in the namespace, and runs recursive syncs as a
-// breadth-first fan-out across shard actors with bounded parallelism. Concurrent syncs of
-// the same path are joined (the task tracker), not repeated.
+// breadth-first fan-out across shard actors with bounded parallelism. Whether a sync is due
+// is the sync-time cache's rule (meta/sync-path-cache.ts). Concurrent syncs of the same
+// path are joined (the task tracker), and a recursive sync absorbs a recursive request for
+// a path below it (as Alluxio's mdsync TaskTracker), not repeated.
 
 import type { BlockStore } from '../cache/block-store.js';
 import type { Metrics } from '../metrics/metrics.js';
@@ -16,17 +18,16 @@ import { InodeTree } from '../meta/inode-tree.js';
 import type { Resolution } from '../meta/inode-tree.js';
 import type { MetaStore } from '../meta/meta-store.js';
 import type { MountRecord, MountTable } from '../meta/mount-table.js';
-import { joinPath, parentPath, pathComponents } from '../meta/path.js';
+import { ancestors, joinPath, parentPath, pathComponents } from '../meta/path.js';
+import { SyncPathCache, UfsStatusCache } from '../meta/sync-path-cache.js';
 import type { ConsistencyReport, LoadType, ProgressListener, SyncSummary } from '../types.js';
 import type { MountedUfsCache } from '../ufs/mounted-ufs.js';
-import type { Ufs } from '../ufs/ufs.js';
+import type { Ufs, UfsStatus } from '../ufs/ufs.js';
 import { addSummary, applyEntry, emptySummary, pruneMissing } from './applier.js';
 import type { ChildDir, DirSyncResult, TreeSyncResult } from './applier.js';
 import type { SyncActors, SyncDirTask, SyncTreeTask } from './worker-tasks.js';
 
 
-/** `syncMs` value that forces the next access to sync (set by needsSync). */
-export const FORCE_SYNC = -1;
 
 export interface AccessOptions {
   syncIntervalMs?: number;
@@ -67,36 +68,9 @@ export class MetadataSync {
     return p;
   }
 
-  /**
-   * When the UFS was last consulted for this path: its own sync, its parent's listing (for
-   * its status) or a recursive sync of an ancestor. FORCE_SYNC after needsSync.
-   */
-  lastSynced(chain: InodeRecord[], listing: boolean): number | undefined {
-    const target = chain[chain.length - 1]!;
-    const own = target.syncMs === FORCE_SYNC ? undefined : target.syncMs;
-    let best: number | undefined;
-    if (target.type === 'directory' && !listing && target.selfMs !== undefined) {
-      // A directory's own status was synced (after any needsSync, which clears selfMs).
-      best = Math.max(target.selfMs, own ?? 0);
-    } else {
-      if (target.syncMs === FORCE_SYNC) return FORCE_SYNC;
-      best = listing && target.type === 'directory' ? (target.loaded ? own : undefined) : own;
-    }
-    const parent = chain[chain.length - 2];
-    if (!listing && parent && parent.syncMs !== undefined && parent.syncMs !== FORCE_SYNC) best = Math.max(best ?? 0, parent.syncMs);
-    for (let i = 0; i < chain.length - 1; i++) {
-      const a = chain[i]!;
-      if (a.syncRec && a.syncMs !== undefined && a.syncMs !== FORCE_SYNC) best = Math.max(best ?? 0, a.syncMs);
-    }
-    return best;
-  }
+  /** Recently fetched UFS statuses (see syncSelf's `statusSince`). */
+  readonly statuses = new UfsStatusCache<UfsStatus | null>();
 
-  private due(intervalMs: number, last: number | undefined, now: number): boolean {
-    if (last === FORCE_SYNC) return true;
-    if (intervalMs < 0) return false;
-    if (intervalMs === 0) return true;
-    return last === undefined || now - last > intervalMs;
-  }
 
   /**
    * The inode of `path`, fresh per the call's sync interval and load type. With `listing`,
@@ -109,7 +83,7 @@ export class MetadataSync {
     let res = this.d.tree.resolve(path);
     if (!res.inode) {
       res = await this.loadMissing(path, res, loadType, interval, now);
-    } else if (this.due(interval, this.lastSynced(res.chain, false), now) && path !== '/') {
+    } else if (SyncPathCache.shouldSyncPath(res.chain, interval, now) && path !== '/') {
       const mount = this.d.mounts.resolve(path);
       if (mount.mount.path !== path) {
         await this.joined(`self:${path}`, () => this.syncSelf(path));
@@ -119,12 +93,8 @@ export class MetadataSync {
     }
     let inode = res.inode!;
     if (listing && inode.type === 'directory') {
-      const last = this.lastSynced(res.chain, true);
-      // A directory never listed is listed on first access, even below a recursively synced
-      // ancestor: every directory that sync visited is marked loaded, so one that is not was
-      // created later (by a single-path load) and that sync does not vouch for its children.
-      const firstLoad = !inode.loaded && loadType !== 'NEVER';
-      if (firstLoad || loadType === 'ALWAYS' || this.due(interval, last, now)) {
+      // res.chain ends at this inode (a syncSelf above re-resolved it).
+      if (SyncPathCache.shouldSyncListing(res.chain, interval, loadType, now)) {
         await this.syncChildren(path, inode);
         inode = this.d.tree.getInode(inode.id) ?? inode;
       }
@@ -141,8 +111,7 @@ export class MetadataSync {
     const loadType = this.d.options.loadType(path, opts.loadType);
     if (loadType === 'NEVER') return false;
     const interval = this.d.options.syncInterval(path, opts.syncIntervalMs);
-    const last = this.lastSynced(this.d.tree.resolve(path).chain, true);
-    return this.due(interval, last, Date.now()) || ((!root.loaded || loadType === 'ALWAYS') && !root.syncRec);
+    return SyncPathCache.shouldSyncTree(this.d.tree.resolve(path).chain, root, interval, loadType, Date.now());
   }
 
   /** Load a path that is not in the namespace, per the load type. */
@@ -155,7 +124,7 @@ export class MetadataSync {
       // remembered absent), even when its parent's listing was loaded. With
       // absent.from.listing=true a loaded, fresh listing answers absent children instead
       // (cheaper; right when every write goes through Strata). See docs/semantics.md.
-      if (this.d.options.get(path, 'absent.from.listing') && deepest.loaded && !this.due(interval, this.lastSynced(res.chain, true), now)) {
+      if (this.d.options.get(path, 'absent.from.listing') && deepest.loaded && !SyncPathCache.due(interval, SyncPathCache.lastSynced(res.chain, true), now)) {
         this.d.metrics.inc('sync', 'listingHits');
         throw notFound(path);
       }
@@ -175,17 +144,22 @@ export class MetadataSync {
    * Make the inode of one path match the UFS: create it (and missing ancestors), update it,
    * or remove it and remember it absent.
    */
-  async syncSelf(path: string): Promise<void> {
+  async syncSelf(path: string, opts: { statusSince?: number } = {}): Promise<void> {
     const { mount, ufsPath } = this.d.mounts.resolve(path);
-    const startMs = Date.now();
     this.d.metrics.inc('sync', 'paths');
-    const st = await this.ufsOf(mount).getStatus(ufsPath);
+    // A status fetched since `statusSince` may answer; its fetch time is then the time this
+    // sync vouches for, so a change through Strata after the fetch is never undone.
+    const cached = opts.statusSince === undefined ? undefined : this.statuses.get(path, opts.statusSince);
+    if (cached) this.d.metrics.inc('sync', 'statusCacheHits');
+    const startMs = cached ? cached.ms : Date.now();
+    const st = cached ? cached.status : await this.ufsOf(mount).getStatus(ufsPath);
+    if (!cached) this.statuses.put(path, st, startMs);
     const stale: number[] = [];
     await this.d.actors.tellSync(path, () => this.d.store.transact((tx) => {
       const now = Date.now();
       // Walk (creating missing directories when the UFS has the path).
       const comps = pathComponents(path);
-      let cur = tx.get<InodeRecord>('inode', 1)!;
+      let cur = InodeTree.root(tx);
       let curPath = '/';
       for (let i = 0; i < comps.length - 1; i++) {
         const name = comps[i]!;
@@ -198,7 +172,7 @@ export class MetadataSync {
           if (!st) {
             // Missing here and in the UFS: remember it absent (the deep-probe case).
             // (A tombstone of a delete through Strata is kept as it is.)
-            if (!tx.get<{ deleted?: boolean }>('absent', path)?.deleted) tx.put('absent', path, { ms: startMs });
+            AbsentPathCache.markAbsent(tx, path, startMs, true);
             return;
           }
           cur = InodeTree.create(tx, cur, name, { type: 'directory', touchMs: 0 }, now);
@@ -208,13 +182,13 @@ export class MetadataSync {
       if (st) {
         applyEntry(tx, cur, parentPath(path), { ...st, name }, startMs, now);
         const inode = InodeTree.child(tx, cur.id, name);
-        // A directory's status sync is not a sync of its listing (see lastSynced).
-        if (inode && inode.mountId === undefined) tx.put('inode', inode.id, inode.type === 'directory' ? { ...inode, selfMs: startMs } : { ...inode, syncMs: startMs });
+        // A directory's status sync is not a sync of its listing (see SyncPathCache).
+        if (inode) SyncPathCache.notifyStatusSynced(tx, inode, startMs);
         AbsentPathCache.clearPath(tx, path);
       } else {
         const existing = InodeTree.child(tx, cur.id, name);
         if (existing) pruneMissing(tx, existing, startMs, stale);
-        if (!existing || !InodeTree.child(tx, cur.id, name)) tx.put('absent', path, { ms: startMs });
+        if (!existing || !InodeTree.child(tx, cur.id, name)) AbsentPathCache.markAbsent(tx, path, startMs);
       }
     }));
     await this.dropStale(stale);
@@ -313,7 +287,7 @@ export class MetadataSync {
    * whose own signal aborts gets CANCELLED at once.
    */
   private joinedAbortable<T>(key: string, signal: AbortSignal | undefined, run: (signal: AbortSignal) => Promise<T>): Promise<T> {
-    let entry = this.abortable.get(key) as { p: Promise<T>; controller: AbortController; live: number } | undefined;
+    let entry = (this.abortable.get(key) ?? this.covering(key)) as { p: Promise<T>; controller: AbortController; live: number } | undefined;
     if (entry) {
       this.d.metrics.inc('sync', 'joined');
     } else {
@@ -340,6 +314,21 @@ export class MetadataSync {
   }
 
   private readonly abortable = new Map<string, { p: Promise<unknown>; controller: AbortController; live: number }>();
+
+  /**
+   * A running recursive sync of an ancestor absorbs a recursive request for a path below
+   * it (Alluxio's mdsync TaskTracker): the request joins it (and gets its summary) instead
+   * of listing the subtree a second time. One map lookup per ancestor.
+   */
+  private covering(key: string): { p: Promise<unknown>; controller: AbortController; live: number } | undefined {
+    if (!key.startsWith('rec:')) return undefined;
+    const anc = ancestors(key.slice(4));
+    for (let i = anc.length - 1; i >= 0; i--) {
+      const e = this.abortable.get(`rec:${anc[i]}`);
+      if (e && !e.controller.signal.aborted) return e;
+    }
+    return undefined;
+  }
 
   /**
    * Breadth-first sync of a subtree: at most `sync.parallelism` directories of the current
@@ -440,6 +429,7 @@ export class MetadataSync {
    * mount points are skipped. With `repair`, each path is synced.
    */
   async checkConsistency(path: string, root: InodeRecord, recursive: boolean, repair: boolean): Promise<ConsistencyReport> {
+    const checkStart = Date.now();
     const changed: string[] = [];
     const deleted: string[] = [];
     const ufsOnly: string[] = [];
@@ -449,12 +439,17 @@ export class MetadataSync {
         // An unpersisted file has no UFS copy; one there is another version (stale, or an
         // outside writer's) and a sync would bring it back: reported as changed.
         const { mount, ufsPath } = this.d.mounts.resolve(cp);
-        if (await this.ufsOf(mount).getStatus(ufsPath)) changed.push(cp);
+        const t = Date.now();
+        const st = await this.ufsOf(mount).getStatus(ufsPath);
+        this.statuses.put(cp, st, t);
+        if (st) changed.push(cp);
         return;
       }
       if (inode.ps !== 'PERSISTED') return;
       const { mount, ufsPath } = this.d.mounts.resolve(cp);
+      const t = Date.now();
       const st = await this.ufsOf(mount).getStatus(ufsPath);
+      this.statuses.put(cp, st, t);
       if (!st) deleted.push(cp);
       else if (st.type !== inode.type || (inode.type === 'file' && (st.contentHash !== inode.ufsContent || st.metaHash !== inode.ufsMeta))) changed.push(cp);
     };
@@ -490,7 +485,8 @@ export class MetadataSync {
     let repaired = 0;
     if (repair) {
       for (const ip of inconsistent) {
-        await this.syncSelf(ip);
+        // The status this check fetched answers (no second getStatus per path).
+        await this.syncSelf(ip, { statusSince: checkStart });
         repaired++;
       }
     }
@@ -510,21 +506,12 @@ export class MetadataSync {
     const target = r.inode ?? r.chain[r.chain.length - 1];
     if (target) {
       const id = target.id;
-      await this.d.store.transact((tx) => {
-        const cur = tx.get<InodeRecord>('inode', id);
-        if (cur) {
-          const { selfMs: _self, ...rest } = cur;
-          tx.put('inode', id, { ...rest, syncMs: FORCE_SYNC, syncRec: false });
-        }
-      });
+      await this.d.store.transact((tx) => SyncPathCache.invalidate(tx, id));
     }
     // Ancestors' recursive sync times no longer vouch for this path.
     for (const a of r.chain.slice(0, r.found)) {
       if (a.syncRec) {
-        await this.d.store.transact((tx) => {
-          const cur = tx.get<InodeRecord>('inode', a.id);
-          if (cur) tx.put('inode', a.id, { ...cur, syncRec: false });
-        });
+        await this.d.store.transact((tx) => SyncPathCache.dropRecursive(tx, a.id));
       }
     }
   }

@@ -27,6 +27,12 @@ export interface UfsStatus {
   metaHash: string;
 }
 
+/**
+ * Content fingerprint of every directory, in every UFS (a directory's mtime tracks its
+ * children, not it): what Strata records for a directory it creates itself.
+ */
+export const DIR_CONTENT_HASH = 'dir';
+
 export interface UfsListOptions {
   /** List the whole subtree, names relative to the listed directory, parents first. */
   recursive?: boolean;

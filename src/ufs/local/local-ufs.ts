@@ -31,7 +31,7 @@ import { promisify } from 'node:util';
 
 import { ErrorCode, StrataError, invalidArgument, invalidPath } from '../../errors.js';
 import type { Ufs, UfsListOptions, UfsReadOptions, UfsStatus, UfsWriteOptions } from '../ufs.js';
-import { UfsChangedError, checkUfsPath, ufsJoin } from '../ufs.js';
+import { DIR_CONTENT_HASH, UfsChangedError, checkUfsPath, ufsJoin } from '../ufs.js';
 
 const link = promisify(linkCb);
 /** Linux: the real path of an open descriptor is readable at /proc/self/fd/N. */
@@ -52,8 +52,7 @@ const PATH_MAX = 4096;
 export const DEFAULT_PAGE_SIZE = 1000;
 /** Bytes per chunk yielded by `read`. */
 export const READ_CHUNK_SIZE = 1024 * 1024;
-/** Content fingerprint of every directory (a directory's mtime tracks its children, not it). */
-export const DIR_CONTENT_HASH = 'dir';
+export { DIR_CONTENT_HASH };
 
 /**
  * UfsFactory for `file:///abs/path` URIs. The root need not exist yet (`check()` verifies it).

@@ -11,7 +11,7 @@ import pLimit from 'p-limit';
 
 import { ErrorCode, StrataError, invalidArgument, invalidPath } from '../../errors.js';
 import type { Ufs, UfsListOptions, UfsReadOptions, UfsStatus, UfsWriteOptions } from '../ufs.js';
-import { UfsChangedError, checkUfsPath } from '../ufs.js';
+import { DIR_CONTENT_HASH, UfsChangedError, checkUfsPath } from '../ufs.js';
 import { MAX_S3_KEY_BYTES, httpStatus, mapS3Error, s3ErrorName } from './s3-errors.js';
 import { redactUrl } from '../../config/redact.js';
 import { resolveS3Settings } from './s3-options.js';
@@ -27,8 +27,7 @@ process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 /** Any command of the S3 client (outputs are typed at each call site). */
 type SdkCommand = { readonly input: unknown; resolveMiddleware: unknown };
 
-/** Content fingerprint of every directory. */
-export const DIR_CONTENT_HASH = 'dir';
+export { DIR_CONTENT_HASH };
 /** Metadata fingerprint of every entry: S3 has no mode bits. */
 export const S3_META_HASH = 's3';
 /** Keys per ListObjectsV2 page (the S3 maximum). */

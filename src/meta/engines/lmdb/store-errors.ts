@@ -5,7 +5,7 @@
 // system is (nearly) full is RESOURCE_EXHAUSTED, anything else keeps its own code.
 
 import { statfsSync } from 'node:fs';
-import { ErrorCode, StrataError } from '../errors.js';
+import { ErrorCode, StrataError } from '../../../errors.js';
 
 /** Below this many free bytes the store's disk counts as full. */
 const FULL_BELOW = 4 * 1024 * 1024;
