@@ -14,9 +14,9 @@ import type { MountRecord, MountTable } from '../meta/mount-table.js';
 import { isUnder, joinPath } from '../meta/path.js';
 import type { SyncPointInfo } from '../types.js';
 import { ufsScheme } from '../ufs/registry.js';
-import type { ChangeEvent, ChangeWatcher, WatchCallbacks } from './watcher.js';
-import { InotifyWatcher, PollingWatcher } from './watcher.js';
-import { S3NotifyWatcher } from './s3-notify.js';
+import type { ChangeEvent, ChangeWatcher, WatchCallbacks } from '../ufs/local/inotify-watcher.js';
+import { InotifyWatcher, PollingWatcher } from '../ufs/local/inotify-watcher.js';
+import { S3NotifyWatcher } from '../ufs/s3/s3-notify.js';
 
 /** Wait after an event before applying, so a burst lands in one batch. */
 const FLUSH_DELAY_MS = 10;

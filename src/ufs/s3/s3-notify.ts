@@ -16,15 +16,15 @@ import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
 import type { S3Client } from '@aws-sdk/client-s3';
-import { s3Sdk } from '../ufs/s3/sdk.js';
+import { s3Sdk } from './sdk.js';
 
-import type { Logger } from '../log.js';
-import { markBucketNotified } from '../ufs/s3/notified-buckets.js';
-import { resolveS3Settings } from '../ufs/s3/s3-options.js';
-import type { S3Settings } from '../ufs/s3/s3-options.js';
+import type { Logger } from '../../log.js';
+import { markBucketNotified } from './notified-buckets.js';
+import { resolveS3Settings } from './s3-options.js';
+import type { S3Settings } from './s3-options.js';
 import { signV4 } from './sigv4.js';
 import type { SigV4Credentials } from './sigv4.js';
-import type { ChangeEvent, ChangeWatcher, WatchCallbacks } from './watcher.js';
+import type { ChangeEvent, ChangeWatcher, WatchCallbacks } from '../local/inotify-watcher.js';
 
 /** Largest notification body accepted (one record is ~1.5 KB). */
 const MAX_BODY = 1024 * 1024;
