@@ -316,14 +316,14 @@ test('errors are mapped with the path named and the cause kept', async () => {
   assert.ok(err.cause !== undefined);
 });
 
-test('cleanupTempFiles removes stale temp files only', async () => {
+test('cleanupInterruptedWrites removes stale temp files only', async () => {
   const { dir, ufs } = fresh();
   mkdirSync(join(dir, 'sub'));
   writeFileSync(join(dir, 'sub', '.strata-tmp-f-1'), 'x');
   writeFileSync(join(dir, '.strata-tmp-g-2'), 'x');
   writeFileSync(join(dir, 'keep'), 'x');
-  assert.is(await ufs.cleanupTempFiles(), 0); // fresh: maybe in flight
-  assert.is(await ufs.cleanupTempFiles(-1000), 2);
+  assert.is(await ufs.cleanupInterruptedWrites(), 0); // fresh: maybe in flight
+  assert.is(await ufs.cleanupInterruptedWrites({ minAgeMs: -1000 }), 2);
   assert.equal(readdirSync(dir).sort(), ['keep', 'sub']);
   assert.equal(readdirSync(join(dir, 'sub')), []);
 });

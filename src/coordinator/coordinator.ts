@@ -43,7 +43,7 @@ import type {
 import { MountedUfsCache, ufsTimeoutMs } from '../ufs/mounted-ufs.js';
 import { InstrumentedUfs } from '../ufs/instrumented.js';
 import { createUfs } from '../ufs/registry.js';
-import { LocalUfs } from '../ufs/local/local-ufs.js';
+import { hasUfsCapability } from '../ufs/ufs.js';
 import { UfsChangedError } from '../ufs/ufs.js';
 import type { Ufs } from '../ufs/ufs.js';
 import { AllowedRoots } from '../auth/allowed-roots.js';
@@ -190,7 +190,7 @@ export class Coordinator implements FileSystem {
       },
       intervalMs: (p) => options.get(p, 'active.sync.interval'),
       batchMax: config.get('active.sync.batch'),
-      ufsOptions: (m) => ufsCache.optionsOf(m),
+      ufsOf: (m) => ufsCache.rawUfs(m),
       notifyPort: config.get('active.sync.notify.port'),
     });
     const c = new Coordinator(metrics, dataDir, config, store, tree, mounts, pathConf, absent, options, blocks, actors, ufsCache, sync, data, persistQueue, activeSync, log);
@@ -257,11 +257,10 @@ export class Coordinator implements FileSystem {
     // Temp files of UFS writes (persists, CACHE_THROUGH, THROUGH) cut short by a crash. Nothing
     // is in flight yet at start, so every temp file is an orphan (minimum age 0).
     for (const m of this.mounts.list()) {
-      if (!m.ufsUri.startsWith('file:')) continue;
-      const ufs = this.ufsCache.rawUfs(m);
-      if (!(ufs instanceof LocalUfs)) continue;
       try {
-        const removed = await ufs.cleanupTempFiles(0);
+        const ufs = this.ufsCache.rawUfs(m);
+        if (!hasUfsCapability(ufs, 'cleanupInterruptedWrites')) continue;
+        const removed = await ufs.cleanupInterruptedWrites({ minAgeMs: 0 });
         if (removed) this.log.info({ mount: m.path, removed }, 'removed temp files of interrupted UFS writes');
       } catch (err) {
         this.logError(`temp file cleanup of ${m.path} failed`, err);
