@@ -1,8 +1,12 @@
-// A small AWS Signature Version 4 signer on node:crypto, for the few radosgw calls the AWS
-// SDK has no command for (SNS-style CreateTopic/DeleteTopic on the S3 port, and
-// `DELETE /bucket?notification=ID`).
+// AWS Signature Version 4, one implementation for both directions: the canonical request,
+// the string to sign, the signing key and the signature (used by `signV4`, the signer of the
+// few radosgw calls the AWS SDK has no command for — SNS-style topics, DELETE ?notification —
+// and by the S3 gateway's verifier, src/gateway/s3/sigv4.ts, which keeps its request parsing).
+// Pure functions on node:crypto; checked against the AWS SDK's own signer by the tests.
 
 import { createHash, createHmac } from 'node:crypto';
+
+export const SIGV4_ALGORITHM = 'AWS4-HMAC-SHA256';
 
 export interface SigV4Credentials {
   accessKeyId: string;
@@ -10,18 +14,74 @@ export interface SigV4Credentials {
   sessionToken?: string;
 }
 
-const sha256hex = (data: string | Buffer): string => createHash('sha256').update(data).digest('hex');
+/** Hex SHA-256 of a string or bytes. */
+export const sha256hex = (data: string | Uint8Array): string => createHash('sha256').update(data).digest('hex');
 const hmac = (key: string | Buffer, data: string): Buffer => createHmac('sha256', key).update(data).digest();
 
-/** RFC 3986 encoding as SigV4 wants it (unreserved characters kept). */
+/** SHA-256 of an empty payload. */
+export const EMPTY_SHA256 = sha256hex('');
+
+/** RFC 3986 encoding as SigV4 wants it (unreserved characters kept; `/` kept in paths with `keepSlash`). */
 export function uriEncode(s: string, keepSlash = false): string {
   let out = '';
-  for (const ch of Buffer.from(s, 'utf8')) {
-    const c = String.fromCharCode(ch);
-    if (/[A-Za-z0-9\-._~]/.test(c) || (keepSlash && c === '/')) out += c;
-    else out += `%${ch.toString(16).toUpperCase().padStart(2, '0')}`;
+  for (const b of Buffer.from(s, 'utf8')) {
+    if ((b >= 0x41 && b <= 0x5a) || (b >= 0x61 && b <= 0x7a) || (b >= 0x30 && b <= 0x39) ||
+        b === 0x2d || b === 0x2e || b === 0x5f || b === 0x7e || (keepSlash && b === 0x2f)) out += String.fromCharCode(b);
+    else out += `%${b.toString(16).toUpperCase().padStart(2, '0')}`;
   }
   return out;
+}
+
+/** The canonical query string of raw (decoded) pairs: encoded, sorted by name then value. */
+export function canonicalQueryString(pairs: Iterable<readonly [string, string]>): string {
+  return [...pairs].map(([k, v]) => [uriEncode(k), uriEncode(v)] as const)
+    .sort(([a, av], [b, bv]) => (a < b ? -1 : a > b ? 1 : av < bv ? -1 : av > bv ? 1 : 0))
+    .map(([k, v]) => `${k}=${v}`).join('&');
+}
+
+/** The canonical headers block (`name:value\n` per signed header, values trimmed and spaces folded). */
+export function canonicalHeaders(signedHeaders: readonly string[], valueOf: (name: string) => string | undefined): string {
+  let out = '';
+  for (const n of signedHeaders) out += `${n}:${(valueOf(n) ?? '').trim().replace(/\s+/g, ' ')}\n`;
+  return out;
+}
+
+/** The canonical request (`canonicalPath` already encoded, `canonicalQuery` from canonicalQueryString). */
+export function canonicalRequest(r: {
+  method: string; canonicalPath: string; canonicalQuery: string; canonicalHeaders: string;
+  signedHeaders: readonly string[]; payloadHash: string;
+}): string {
+  return [r.method, r.canonicalPath, r.canonicalQuery, r.canonicalHeaders, r.signedHeaders.join(';'), r.payloadHash].join('\n');
+}
+
+/** `DAY/REGION/SERVICE/aws4_request`. */
+export function credentialScope(day: string, region: string, service: string): string {
+  return `${day}/${region}/${service}/aws4_request`;
+}
+
+/** The string to sign of a canonical request. */
+export function stringToSign(amzDate: string, scope: string, canonical: string): string {
+  return [SIGV4_ALGORITHM, amzDate, scope, sha256hex(canonical)].join('\n');
+}
+
+/** The string to sign of one aws-chunked chunk (its signature chains from the previous one). */
+export function chunkStringToSign(amzDate: string, scope: string, previousSignature: string, chunkSha256: string): string {
+  return ['AWS4-HMAC-SHA256-PAYLOAD', amzDate, scope, previousSignature, EMPTY_SHA256, chunkSha256].join('\n');
+}
+
+/** The signing key of a secret for one day, region and service. */
+export function signingKey(secret: string, day: string, region: string, service: string): Buffer {
+  return hmac(hmac(hmac(hmac(`AWS4${secret}`, day), region), service), 'aws4_request');
+}
+
+/** Hex HMAC-SHA-256 signature of a string to sign. */
+export function signatureOf(key: Buffer, toSign: string): string {
+  return createHmac('sha256', key).update(toSign).digest('hex');
+}
+
+/** `20250101T000000Z` of a date. */
+export function amzDateOf(d: Date): string {
+  return d.toISOString().replace(/[:-]|\.\d{3}/g, '');
 }
 
 export interface SignedRequest {
@@ -49,14 +109,12 @@ export function signV4(args: {
 }): SignedRequest {
   const url = new URL(args.endpoint);
   const body = args.body ?? '';
-  const amzDate = (args.now ?? new Date()).toISOString().replace(/[:-]|\.\d{3}/g, '');
+  const amzDate = amzDateOf(args.now ?? new Date());
   const day = amzDate.slice(0, 8);
   const payloadHash = sha256hex(body);
   const basePath = url.pathname.replace(/\/+$/, '');
   const canonicalPath = uriEncode(basePath + args.path, true) || '/';
-  const q = Object.entries(args.query ?? {}).map(([k, v]) => [uriEncode(k), uriEncode(v)] as const)
-    .sort(([a, av], [b, bv]) => (a < b ? -1 : a > b ? 1 : av < bv ? -1 : av > bv ? 1 : 0));
-  const canonicalQuery = q.map(([k, v]) => `${k}=${v}`).join('&');
+  const canonicalQuery = canonicalQueryString(Object.entries(args.query ?? {}));
   const headers: Record<string, string> = {
     host: url.host,
     'x-amz-date': amzDate,
@@ -65,15 +123,13 @@ export function signV4(args: {
   };
   for (const [k, v] of Object.entries(args.headers ?? {})) headers[k.toLowerCase()] = v;
   const names = Object.keys(headers).sort();
-  const canonicalHeaders = names.map((n) => `${n}:${headers[n]!.trim().replace(/\s+/g, ' ')}\n`).join('');
-  const signedHeaders = names.join(';');
-  const canonicalRequest = [args.method, canonicalPath, canonicalQuery, canonicalHeaders, signedHeaders, payloadHash].join('\n');
-  const scope = `${day}/${args.region}/${args.service}/aws4_request`;
-  const toSign = ['AWS4-HMAC-SHA256', amzDate, scope, sha256hex(canonicalRequest)].join('\n');
-  const kDate = hmac(`AWS4${args.credentials.secretAccessKey}`, day);
-  const kSigning = hmac(hmac(hmac(kDate, args.region), args.service), 'aws4_request');
-  const signature = createHmac('sha256', kSigning).update(toSign).digest('hex');
-  headers.authorization = `AWS4-HMAC-SHA256 Credential=${args.credentials.accessKeyId}/${scope}, SignedHeaders=${signedHeaders}, Signature=${signature}`;
+  const canonical = canonicalRequest({
+    method: args.method, canonicalPath, canonicalQuery,
+    canonicalHeaders: canonicalHeaders(names, (n) => headers[n]), signedHeaders: names, payloadHash,
+  });
+  const scope = credentialScope(day, args.region, args.service);
+  const sig = signatureOf(signingKey(args.credentials.secretAccessKey, day, args.region, args.service), stringToSign(amzDate, scope, canonical));
+  headers.authorization = `${SIGV4_ALGORITHM} Credential=${args.credentials.accessKeyId}/${scope}, SignedHeaders=${names.join(';')}, Signature=${sig}`;
   delete headers.host;
   const origin = `${url.protocol}//${url.host}`;
   return { url: `${origin}${canonicalPath}${canonicalQuery ? `?${canonicalQuery}` : ''}`, method: args.method, headers, body };
