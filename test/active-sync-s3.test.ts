@@ -14,7 +14,7 @@ import {
   CompleteMultipartUploadCommand, CreateBucketCommand, CreateMultipartUploadCommand, DeleteObjectCommand,
   PutObjectCommand, UploadPartCommand,
 } from '@aws-sdk/client-s3';
-import { S3NotifyWatcher } from '../src/activesync/s3-notify.js';
+import { S3NotifyWatcher } from '../src/ufs/s3/s3-notify.js';
 import { bucketHasNotification } from '../src/ufs/s3/notified-buckets.js';
 import pino from 'pino';
 import { openEnv, readText, waitFor } from './helpers/fixture.js';

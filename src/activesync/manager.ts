@@ -5,6 +5,8 @@
 // created inside it before the watch existed are not missed). Whenever events may have
 // been lost (overflow, watcher death, Strata restart) the sync point is fully resynced,
 // and a watcher that cannot watch degrades to periodic reconciliation — never silence.
+// The watcher comes from the mount's UFS (its optional `watcher` capability); a UFS without
+// one is reconciled by periodic listing (PollingWatcher).
 
 import { ErrorCode, StrataError, notFound } from '../errors.js';
 import type { Logger } from '../log.js';
@@ -13,10 +15,10 @@ import type { MetaStore } from '../meta/meta-store.js';
 import type { MountRecord, MountTable } from '../meta/mount-table.js';
 import { isUnder, joinPath } from '../meta/path.js';
 import type { SyncPointInfo } from '../types.js';
-import { ufsScheme } from '../ufs/registry.js';
-import type { ChangeEvent, ChangeWatcher, WatchCallbacks } from './watcher.js';
-import { InotifyWatcher, PollingWatcher } from './watcher.js';
-import { S3NotifyWatcher } from './s3-notify.js';
+import type { ChangeEvent, ChangeWatcher, WatchCallbacks } from '../ufs/change-watcher.js';
+import type { Ufs } from '../ufs/ufs.js';
+import { hasUfsCapability } from '../ufs/ufs.js';
+import { PollingWatcher } from './polling-watcher.js';
 import { SyncPoints } from '../meta/sync-points.js';
 
 /** Wait after an event before applying, so a burst lands in one batch. */
@@ -49,11 +51,11 @@ export interface ActiveSyncDeps {
   /** Reconciliation period for a path (active.sync.interval). */
   intervalMs: (path: string) => number;
   batchMax: number;
+  /** The (raw) Ufs of a mount, whose optional `watcher` capability is used. */
+  ufsOf: (mount: MountRecord) => Ufs;
   /** Build a watcher for a mount (tests may substitute). */
   watcherFor?: (mount: MountRecord, ufsDir: string, cb: WatchCallbacks) => ChangeWatcher;
-  /** The UFS options of a mount (server defaults under the mount's own), for S3 notifications. */
-  ufsOptions?: (mount: MountRecord) => Record<string, string>;
-  /** Port of the S3 notification endpoint on 127.0.0.1 (0: any free port). */
+  /** Port of a push endpoint on 127.0.0.1 for watchers that receive pushes (S3 notifications; 0: any free port). */
   notifyPort?: number;
 }
 
@@ -182,18 +184,16 @@ export class ActiveSyncManager {
 
   private watcherFor(mount: MountRecord, ufsDir: string, cb: WatchCallbacks, syncPoint: string): ChangeWatcher {
     if (this.d.watcherFor) return this.d.watcherFor(mount, ufsDir, cb);
-    const scheme = ufsScheme(mount.ufsUri);
-    if (scheme === 'file') return InotifyWatcher.fromUri(mount.ufsUri, ufsDir, cb);
-    if (scheme === 's3') {
-      try {
-        return new S3NotifyWatcher({
-          uri: mount.ufsUri, options: this.d.ufsOptions?.(mount) ?? mount.options, dir: ufsDir, syncPoint, cb,
-          log: this.d.log, port: this.d.notifyPort ?? 0,
+    try {
+      const ufs = this.d.ufsOf(mount);
+      if (hasUfsCapability(ufs, 'watcher')) {
+        return ufs.watcher({
+          dir: ufsDir, cb, label: syncPoint, log: this.d.log, port: this.d.notifyPort ?? 0,
           count: (name, n = 1) => this.d.metrics.inc('activeSync', name, n),
         });
-      } catch (err) {
-        this.d.log.info({ path: syncPoint, err: (err as Error).message }, 'S3 notifications unavailable; reconciling by listing');
       }
+    } catch (err) {
+      this.d.log.info({ path: syncPoint, err: (err as Error).message }, 'change notifications unavailable; reconciling by listing');
     }
     return new PollingWatcher(cb);
   }
@@ -225,11 +225,11 @@ export class ActiveSyncManager {
         });
       },
       onEvents: (events) => this.enqueue(p, events),
-      onLost: (reason) => {
+      onLost: (reason, how) => {
         this.d.log.warn({ path: record.path, reason }, 'active sync lost events; full resync');
         this.d.metrics.inc('activeSync', 'lostStreams');
         void this.fullResync(p, reason);
-        if (reason.startsWith('inotifywait exited')) {
+        if (how?.restart) {
           p.resyncOnReady = true;
           this.restartWatcher(p, mount, ufsPath, cb);
         }

@@ -37,7 +37,7 @@ import { MetadataSync } from '../sync/metadata-sync.js';
 import { SYNC_TASK_MODULE } from '../sync/worker-tasks.js';
 import { MountedUfsCache } from '../ufs/mounted-ufs.js';
 import { createUfs } from '../ufs/registry.js';
-import { LocalUfs } from '../ufs/local/local-ufs.js';
+import { hasUfsCapability } from '../ufs/ufs.js';
 import { IntentRecovery } from './intent-recovery.js';
 import { logError, ufsOf } from './services.js';
 import type { CoordinatorOptions, Services } from './services.js';
@@ -137,7 +137,7 @@ async function wire(opts: CoordinatorOptions): Promise<Services> {
     },
     intervalMs: (p) => options.get(p, 'active.sync.interval'),
     batchMax: config.get('active.sync.batch'),
-    ufsOptions: (m) => ufsCache.optionsOf(m),
+    ufsOf: (m) => ufsCache.rawUfs(m),
     notifyPort: config.get('active.sync.notify.port'),
   });
   const journal = new IntentJournal(store);
@@ -193,11 +193,10 @@ async function recover(s: Services): Promise<void> {
   // Temp files of UFS writes (persists, CACHE_THROUGH, THROUGH) cut short by a crash. Nothing
   // is in flight yet at start, so every temp file is an orphan (minimum age 0).
   for (const m of s.mounts.list()) {
-    if (!m.ufsUri.startsWith('file:')) continue;
-    const ufs = s.ufsCache.rawUfs(m);
-    if (!(ufs instanceof LocalUfs)) continue;
     try {
-      const removed = await ufs.cleanupTempFiles(0);
+      const ufs = s.ufsCache.rawUfs(m);
+      if (!hasUfsCapability(ufs, 'cleanupInterruptedWrites')) continue;
+      const removed = await ufs.cleanupInterruptedWrites({ minAgeMs: 0 });
       if (removed) s.log.info({ mount: m.path, removed }, 'removed temp files of interrupted UFS writes');
     } catch (err) {
       logError(s, `temp file cleanup of ${m.path} failed`, err);

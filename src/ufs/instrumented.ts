@@ -4,6 +4,7 @@
 // UFS_UNAVAILABLE "... timed out after Nms" and its inner call is aborted through its signal.
 
 import { ErrorCode, StrataError, isErrorCode } from '../errors.js';
+import type { ChangeWatcher, UfsWatchOptions } from './change-watcher.js';
 import type { Ufs, UfsListOptions, UfsReadOptions, UfsStatus, UfsWriteOptions } from './ufs.js';
 
 /** Receives one count per UFS call (`n` defaults to 1; bytes for the *Bytes counters). */
@@ -16,7 +17,7 @@ export type UfsCallCounter = (op: string, n?: number) => void;
  */
 export const UFS_COUNTER_NAMES = [
   'getStatus', 'list', 'listPage', 'read', 'readBytes', 'write', 'writeBytes',
-  'mkdir', 'delete', 'rename', 'check', 'timeout', 'error',
+  'mkdir', 'delete', 'rename', 'check', 'cleanupInterruptedWrites', 'timeout', 'error',
 ] as const;
 
 export interface InstrumentedUfsOptions {
@@ -35,6 +36,10 @@ export class InstrumentedUfs implements Ufs {
   readonly scheme: string;
   readonly uri: string;
   readonly flatListing?: boolean;
+  /** The inner UFS's watcher, when it has one (not counted: a watcher is not a call). */
+  readonly watcher?: (options: UfsWatchOptions) => ChangeWatcher;
+  /** The inner UFS's clean-up of interrupted writes, when it has one (counted, bounded by the timeout). */
+  readonly cleanupInterruptedWrites?: (options?: { minAgeMs?: number }) => Promise<number>;
   private readonly count: UfsCallCounter;
   private readonly timeoutMs: number;
 
@@ -46,6 +51,11 @@ export class InstrumentedUfs implements Ufs {
     this.scheme = inner.scheme;
     this.uri = inner.uri;
     if (inner.flatListing) this.flatListing = true;
+    // Optional capabilities stay optional: present here exactly when the inner UFS has them.
+    if (typeof inner.watcher === 'function') this.watcher = (o) => inner.watcher!(o);
+    if (typeof inner.cleanupInterruptedWrites === 'function') {
+      this.cleanupInterruptedWrites = (o) => this.call('cleanupInterruptedWrites', '', undefined, () => inner.cleanupInterruptedWrites!(o));
+    }
     this.count = options.count ?? (() => undefined);
     const t = options.timeoutMs ?? -1;
     if (!Number.isFinite(t)) throw new StrataError(ErrorCode.INVALID_ARGUMENT, `timeoutMs must be a number of ms, got ${t}`);

@@ -2,8 +2,11 @@
 // directory, an S3 bucket prefix). Paths given to a Ufs are relative to its root: '' is
 // the root itself, 'a/b.txt' a file below it; a Ufs never touches anything outside its
 // root. Adding HDFS or GCS is a new folder implementing this and one line in registry.ts.
+// Optional capabilities (a change watcher, clean-up of interrupted writes) are optional
+// members that callers check at run time (`ufsCapabilities`), never a switch on the scheme.
 
 import { ErrorCode, StrataError, invalidPath } from '../errors.js';
+import type { ChangeWatcher, UfsWatchOptions } from './change-watcher.js';
 
 export type UfsEntryType = 'file' | 'directory';
 
@@ -110,6 +113,36 @@ export interface Ufs {
   /** Check that the UFS root is reachable and usable (called at mount time). */
   check(): Promise<void>;
   close(): Promise<void>;
+
+  // ------------------------------------------------------------ optional capabilities
+
+  /**
+   * Optional: a watcher of changes made outside Strata under `options.dir` (active sync).
+   * Building it does no I/O; `start()` sets it up. It may throw when this UFS cannot be
+   * watched with its configuration: the caller then reconciles by periodic listing, as it
+   * does for a UFS without this member.
+   */
+  watcher?(options: UfsWatchOptions): ChangeWatcher;
+  /**
+   * Optional: remove what writes cut short by a crash left behind (temp files), when older
+   * than `minAgeMs` (default one hour, so that writes in flight survive). Returns how many
+   * were removed. Called at start, before any write is in flight, with `minAgeMs: 0`.
+   */
+  cleanupInterruptedWrites?(options?: { minAgeMs?: number }): Promise<number>;
+}
+
+/** The optional members of `Ufs`, by name. */
+export const UFS_CAPABILITIES = ['watcher', 'cleanupInterruptedWrites', 'validatePath'] as const;
+export type UfsCapability = (typeof UFS_CAPABILITIES)[number];
+
+/** Whether a UFS has an optional capability (a function member of that name). */
+export function hasUfsCapability<K extends UfsCapability>(ufs: Ufs, name: K): ufs is Ufs & Required<Pick<Ufs, K>> {
+  return typeof (ufs as unknown as Record<string, unknown>)[name] === 'function';
+}
+
+/** The optional capabilities a UFS has (for reports, tests and diagnostics). */
+export function ufsCapabilities(ufs: Ufs): UfsCapability[] {
+  return UFS_CAPABILITIES.filter((name) => hasUfsCapability(ufs, name));
 }
 
 /** Builds a Ufs from its URI and the mount's options. */
@@ -133,4 +166,21 @@ export function checkUfsPath(path: string): void {
 /** Join UFS-relative path segments ('' is the root). */
 export function ufsJoin(dir: string, name: string): string {
   return dir === '' ? name : `${dir}/${name}`;
+}
+
+/** Parent of a UFS-relative path ('' for a top-level name and for the root). */
+export function ufsParent(path: string): string {
+  const i = path.lastIndexOf('/');
+  return i < 0 ? '' : path.slice(0, i);
+}
+
+/**
+ * Throw when `signal` has aborted: its reason when that is a StrataError, else CANCELLED
+ * naming the path (the reason kept as cause). Every Ufs checks this between steps.
+ */
+export function throwIfAborted(signal: AbortSignal | undefined, path: string): void {
+  if (!signal?.aborted) return;
+  const reason: unknown = signal.reason;
+  if (reason instanceof StrataError) throw reason;
+  throw new StrataError(ErrorCode.CANCELLED, `operation on ${JSON.stringify(path)} was aborted`, { cause: reason });
 }

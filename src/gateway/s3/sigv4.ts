@@ -1,17 +1,22 @@
 // AWS Signature Version 4 verification for the S3 gateway: the Authorization header form,
 // presigned URLs (query auth) and aws-chunked bodies (each chunk signature checked in turn).
 // Pure functions over the request's method, raw URL and headers; the secret comes from the
-// UserStore. Failures are S3Errors with the codes S3 clients expect.
+// UserStore. Failures are S3Errors with the codes S3 clients expect. The SigV4 arithmetic
+// (canonical request, string to sign, signing key) is the one of src/ufs/s3/sigv4.ts.
 
-import { createHash, createHmac } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { sameSecret } from '../../auth/users.js';
+import {
+  EMPTY_SHA256, SIGV4_ALGORITHM, canonicalHeaders, canonicalQueryString, canonicalRequest, chunkStringToSign,
+  credentialScope, signatureOf, signingKey, stringToSign, uriEncode,
+} from '../../ufs/s3/sigv4.js';
 import type { User, UserStore } from '../../auth/users.js';
 import { S3Error } from './errors.js';
 
 /** Largest clock difference accepted between client and gateway (S3's 15 minutes). */
 export const MAX_SKEW_MS = 15 * 60 * 1000;
-const ALGORITHM = 'AWS4-HMAC-SHA256';
-export const EMPTY_SHA256 = createHash('sha256').digest('hex');
+const ALGORITHM = SIGV4_ALGORITHM;
+export { EMPTY_SHA256, uriEncode };
 
 /** The request as the verifier needs it. */
 export interface SignedRequestView {
@@ -29,20 +34,6 @@ export interface AuthResult {
   payloadHash: string;
   /** Signing key, scope and seed signature: needed to verify aws-chunked chunk signatures. */
   signing: { key: Buffer; amzDate: string; scope: string; seed: string };
-}
-
-const hmac = (key: string | Buffer, data: string): Buffer => createHmac('sha256', key).update(data).digest();
-const sha256hex = (data: string | Buffer): string => createHash('sha256').update(data).digest('hex');
-
-/** RFC 3986 encoding as SigV4 wants it (unreserved characters kept; `/` kept in paths). */
-export function uriEncode(s: string, keepSlash = false): string {
-  let out = '';
-  for (const b of Buffer.from(s, 'utf8')) {
-    if ((b >= 0x41 && b <= 0x5a) || (b >= 0x61 && b <= 0x7a) || (b >= 0x30 && b <= 0x39) ||
-        b === 0x2d || b === 0x2e || b === 0x5f || b === 0x7e || (keepSlash && b === 0x2f)) out += String.fromCharCode(b);
-    else out += `%${b.toString(16).toUpperCase().padStart(2, '0')}`;
-  }
-  return out;
 }
 
 /** Decode a URL component, answering InvalidURI rather than throwing URIError. */
@@ -65,12 +56,6 @@ export function parseQuery(raw: string): Array<[string, string]> {
   });
 }
 
-function canonicalQuery(pairs: Array<[string, string]>): string {
-  return pairs.map(([k, v]) => [uriEncode(k), uriEncode(v)] as const)
-    .sort(([a, av], [b, bv]) => (a < b ? -1 : a > b ? 1 : av < bv ? -1 : av > bv ? 1 : 0))
-    .map(([k, v]) => `${k}=${v}`).join('&');
-}
-
 function headerValue(h: SignedRequestView['headers'], name: string): string | undefined {
   const v = h[name];
   if (v === undefined) return undefined;
@@ -82,10 +67,6 @@ function parseAmzDate(s: string): number {
   const m = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/.exec(s);
   if (!m) return NaN;
   return Date.UTC(+m[1]!, +m[2]! - 1, +m[3]!, +m[4]!, +m[5]!, +m[6]!);
-}
-
-function signingKey(secret: string, day: string, region: string, service: string): Buffer {
-  return hmac(hmac(hmac(hmac(`AWS4${secret}`, day), region), service), 'aws4_request');
 }
 
 function sameHex(a: string, b: string): boolean {
@@ -169,17 +150,13 @@ export function verifyRequest(req: SignedRequestView, users: UserStore, now = Da
   if (!user) throw new S3Error('InvalidAccessKeyId', 'The AWS Access Key Id you provided does not exist in our records.');
   if (!signedHeaders.includes('host')) throw new S3Error('AccessDenied', 'the host header must be signed');
 
-  const canonHeaders = signedHeaders.map((n) => {
-    const v = headerValue(req.headers, n) ?? '';
-    return `${n}:${v.trim().replace(/\s+/g, ' ')}\n`;
-  }).join('');
+  const canonHeaders = canonicalHeaders(signedHeaders, (n) => headerValue(req.headers, n));
   const key = signingKey(user.secretKey, day, region, service);
-  const scope = `${day}/${region}/${service}/aws4_request`;
-  const cq = canonicalQuery(queryForCanon);
+  const scope = credentialScope(day, region, service);
+  const cq = canonicalQueryString(queryForCanon);
   for (const path of canonicalPaths(rawPath)) {
-    const canonical = [req.method, path, cq, canonHeaders, signedHeaders.join(';'), payloadHash].join('\n');
-    const toSign = [ALGORITHM, amzDate, scope, sha256hex(canonical)].join('\n');
-    const expected = createHmac('sha256', key).update(toSign).digest('hex');
+    const canonical = canonicalRequest({ method: req.method, canonicalPath: path, canonicalQuery: cq, canonicalHeaders: canonHeaders, signedHeaders, payloadHash });
+    const expected = signatureOf(key, stringToSign(amzDate, scope, canonical));
     if (sameHex(signature, expected)) return { user, payloadHash, signing: { key, amzDate, scope, seed: signature } };
   }
   throw new S3Error('SignatureDoesNotMatch', 'The request signature we calculated does not match the signature you provided. Check your key and signing method.');
@@ -238,8 +215,7 @@ export async function* decodeAwsChunked(body: AsyncIterable<Uint8Array>, auth: A
       yield piece;
     }
     if (signed) {
-      const toSign = ['AWS4-HMAC-SHA256-PAYLOAD', auth.signing.amzDate, auth.signing.scope, prev, EMPTY_SHA256, hash!.digest('hex')].join('\n');
-      const expected = createHmac('sha256', auth.signing.key).update(toSign).digest('hex');
+      const expected = signatureOf(auth.signing.key, chunkStringToSign(auth.signing.amzDate, auth.signing.scope, prev, hash!.digest('hex')));
       if (!sameHex(sig!, expected)) throw new S3Error('SignatureDoesNotMatch', 'an aws-chunked chunk signature does not match');
       prev = expected;
     }

@@ -30,8 +30,10 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 
 import { ErrorCode, StrataError, invalidArgument, invalidPath } from '../../errors.js';
+import type { ChangeWatcher, UfsWatchOptions } from '../change-watcher.js';
 import type { Ufs, UfsListOptions, UfsReadOptions, UfsStatus, UfsWriteOptions } from '../ufs.js';
-import { DIR_CONTENT_HASH, UfsChangedError, checkUfsPath, ufsJoin } from '../ufs.js';
+import { DIR_CONTENT_HASH, UfsChangedError, checkUfsPath, throwIfAborted, ufsJoin, ufsParent as parentOf } from '../ufs.js';
+import { InotifyWatcher } from './inotify-watcher.js';
 
 const link = promisify(linkCb);
 /** Linux: the real path of an open descriptor is readable at /proc/self/fd/N. */
@@ -452,12 +454,20 @@ export class LocalUfs implements Ufs {
   }
 
   /**
-   * Crash recovery: remove `.strata-tmp-*` files left by interrupted writes anywhere under
-   * the root that are older than `minAgeMs` (default one hour, so writes in flight survive).
-   * Does not follow symlinks. Returns how many files were removed.
+   * Capability: changes under `dir` made outside Strata, through inotify (`inotifywait`).
+   * Temp files of in-flight writes are not reported.
    */
-  async cleanupTempFiles(minAgeMs = 3_600_000): Promise<number> {
-    const cutoff = Date.now() - minAgeMs;
+  watcher(options: UfsWatchOptions): ChangeWatcher {
+    return new InotifyWatcher(this.root, options.dir, options.cb, TEMP_PREFIX);
+  }
+
+  /**
+   * Capability, crash recovery: remove `.strata-tmp-*` files left by interrupted writes
+   * anywhere under the root that are older than `minAgeMs` (default one hour, so writes in
+   * flight survive). Does not follow symlinks. Returns how many files were removed.
+   */
+  async cleanupInterruptedWrites(options: { minAgeMs?: number } = {}): Promise<number> {
+    const cutoff = Date.now() - (options.minAgeMs ?? 3_600_000);
     let removed = 0;
     const queue = [await this.realRoot()];
     for (let dir = queue.shift(); dir !== undefined; dir = queue.shift()) {
@@ -707,11 +717,6 @@ async function lstatOrNull(abs: string): Promise<BigIntStats | null> {
   }
 }
 
-function parentOf(rel: string): string {
-  const i = rel.lastIndexOf('/');
-  return i < 0 ? '' : rel.slice(0, i);
-}
-
 function isInside(real: string, realRoot: string): boolean {
   if (real === realRoot) return true;
   const prefix = realRoot.endsWith(sep) ? realRoot : realRoot + sep;
@@ -736,13 +741,6 @@ function byName(a: Dirent, b: Dirent): number {
 
 function isCode(err: unknown, code: string): boolean {
   return (err as { code?: unknown } | null)?.code === code;
-}
-
-function throwIfAborted(signal: AbortSignal | undefined, path: string): void {
-  if (!signal?.aborted) return;
-  const reason: unknown = signal.reason;
-  if (reason instanceof StrataError) throw reason;
-  throw new StrataError(ErrorCode.CANCELLED, `operation on ${JSON.stringify(path)} was aborted`, { cause: reason });
 }
 
 /** Temp name in the same directory; the target name is shortened to stay under NAME_MAX. */

@@ -10,8 +10,10 @@ import type { CompletedPart, ListObjectsV2CommandOutput } from '@aws-sdk/client-
 import pLimit from 'p-limit';
 
 import { ErrorCode, StrataError, invalidArgument, invalidPath } from '../../errors.js';
+import type { ChangeWatcher, UfsWatchOptions } from '../change-watcher.js';
 import type { Ufs, UfsListOptions, UfsReadOptions, UfsStatus, UfsWriteOptions } from '../ufs.js';
-import { DIR_CONTENT_HASH, UfsChangedError, checkUfsPath } from '../ufs.js';
+import { DIR_CONTENT_HASH, UfsChangedError, checkUfsPath, throwIfAborted, ufsParent as parentOf } from '../ufs.js';
+import { S3NotifyWatcher } from './s3-notify.js';
 import { MAX_S3_KEY_BYTES, httpStatus, mapS3Error, s3ErrorName } from './s3-errors.js';
 import { redactUrl } from '../../config/redact.js';
 import { resolveS3Settings } from './s3-options.js';
@@ -64,7 +66,7 @@ export class S3Ufs implements Ufs {
   readonly scheme = 's3';
   readonly uri: string;
   readonly settings: Readonly<S3Settings>;
-  readonly client: S3Client;
+  private sdkClient: S3Client | undefined;
   private readonly endpointLabel: string;
 
   constructor(uri: string, options: Record<string, string> = {}) {
@@ -72,8 +74,17 @@ export class S3Ufs implements Ufs {
     const s = this.settings;
     this.uri = `s3://${s.bucket}${s.prefix === '' ? '' : `/${s.prefix.slice(0, -1)}`}`;
     this.endpointLabel = s.endpoint ? redactUrl(s.endpoint) : `AWS S3 (${s.region})`;
+  }
+
+  /**
+   * The SDK client, made on first use: building an S3Ufs (to read its URI or capabilities,
+   * as crash recovery does for every mount) neither loads the AWS SDK nor opens sockets.
+   */
+  get client(): S3Client {
+    if (this.sdkClient) return this.sdkClient;
+    const s = this.settings;
     const timeout = s.timeoutMs > 0 ? s.timeoutMs : 0;
-    this.client = new (s3Sdk().S3Client)({
+    this.sdkClient = new (s3Sdk().S3Client)({
       region: s.region,
       ...(s.endpoint ? { endpoint: s.endpoint } : {}),
       forcePathStyle: s.pathStyle,
@@ -92,6 +103,7 @@ export class S3Ufs implements Ufs {
         httpsAgent: { keepAlive: true, maxSockets: 64 },
       },
     });
+    return this.sdkClient;
   }
 
   // ---------------------------------------------------------------- read side
@@ -381,8 +393,21 @@ export class S3Ufs implements Ufs {
     }
   }
 
+  /**
+   * Capability: bucket notifications (radosgw topics pushing to an endpoint inside Strata) as
+   * a hint of changes under `dir`; the owner keeps reconciling by listing (`reconcile`).
+   * Falls back to listing only (kind 'poll') where the server has no notifications.
+   */
+  watcher(options: UfsWatchOptions): ChangeWatcher {
+    return new S3NotifyWatcher({
+      settings: this.settings, dir: options.dir, syncPoint: options.label, cb: options.cb,
+      log: options.log, port: options.port ?? 0, ...(options.count ? { count: options.count } : {}),
+    });
+  }
+
   async close(): Promise<void> {
-    this.client.destroy();
+    this.sdkClient?.destroy();
+    this.sdkClient = undefined;
   }
 
   // ---------------------------------------------------------------- internals
@@ -796,20 +821,8 @@ function baseName(path: string): string {
   return i < 0 ? path : path.slice(i + 1);
 }
 
-function parentOf(path: string): string {
-  const i = path.lastIndexOf('/');
-  return i < 0 ? '' : path.slice(0, i);
-}
-
 /** Validate a UFS-relative path: '' or 'a/b'; no '.', '..', empty segments or NUL. */
 function checkPath(path: string): void {
   checkUfsPath(path);
   if (Buffer.byteLength(path) > 1000) throw invalidPath(path, 'longer than S3 keys allow');
-}
-
-function throwIfAborted(signal: AbortSignal | undefined, path: string): void {
-  if (!signal?.aborted) return;
-  const reason: unknown = signal.reason;
-  if (reason instanceof StrataError) throw reason;
-  throw new StrataError(ErrorCode.CANCELLED, `operation on ${JSON.stringify(path)} was aborted`, { cause: reason });
 }

@@ -16,15 +16,15 @@ import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
 import type { S3Client } from '@aws-sdk/client-s3';
-import { s3Sdk } from '../ufs/s3/sdk.js';
+import { s3Sdk } from './sdk.js';
 
-import type { Logger } from '../log.js';
-import { markBucketNotified } from '../ufs/s3/notified-buckets.js';
-import { resolveS3Settings } from '../ufs/s3/s3-options.js';
-import type { S3Settings } from '../ufs/s3/s3-options.js';
+import type { Logger } from '../../log.js';
+import { markBucketNotified } from './notified-buckets.js';
+import { resolveS3Settings } from './s3-options.js';
+import type { S3Settings } from './s3-options.js';
 import { signV4 } from './sigv4.js';
 import type { SigV4Credentials } from './sigv4.js';
-import type { ChangeEvent, ChangeWatcher, WatchCallbacks } from './watcher.js';
+import type { ChangeEvent, ChangeWatcher, WatchCallbacks } from '../change-watcher.js';
 
 /** Largest notification body accepted (one record is ~1.5 KB). */
 const MAX_BODY = 1024 * 1024;
@@ -184,10 +184,12 @@ class Lru<V> {
 // ------------------------------------------------------------------ the watcher
 
 export interface S3NotifyOptions {
-  /** The mount's `s3://bucket/prefix`. */
-  uri: string;
+  /** The mount's `s3://bucket/prefix` (with `options`), unless `settings` are given. */
+  uri?: string;
   /** The mount's UFS options (endpoint, credentials, region...). */
-  options: Record<string, string>;
+  options?: Record<string, string>;
+  /** The resolved settings of the mount's S3Ufs (instead of `uri` and `options`). */
+  settings?: Readonly<S3Settings>;
   /** UFS-relative directory of the sync point ('' = the mount root). */
   dir: string;
   /** Strata path of the sync point (names the notification). */
@@ -221,7 +223,7 @@ export class S3NotifyWatcher implements ChangeWatcher {
   /** A notification arrived: the topic delivers. */
   private delivering = false;
 
-  private readonly settings: S3Settings;
+  private readonly settings: Readonly<S3Settings>;
   private readonly keyPrefix: string;
   private readonly token = randomBytes(24).toString('hex');
   private readonly endpoint: NotifyEndpoint;
@@ -232,7 +234,7 @@ export class S3NotifyWatcher implements ChangeWatcher {
   private stopped = false;
 
   constructor(private readonly o: S3NotifyOptions) {
-    this.settings = resolveS3Settings(o.uri, o.options);
+    this.settings = o.settings ?? resolveS3Settings(o.uri ?? '', o.options ?? {});
     this.keyPrefix = this.settings.prefix + (o.dir ? `${o.dir}/` : '');
     this.endpoint = NotifyEndpoint.get(o.host ?? '127.0.0.1', o.port ?? 0);
   }

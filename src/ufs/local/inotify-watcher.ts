@@ -1,51 +1,15 @@
-// Change watchers: the sources of active sync. A watcher reports UFS changes under one
-// directory as events (paths relative to the mount's UFS root), says when its stream is
-// established, when events may have been lost (overflow, process death), and when it can
-// only degrade to periodic reconciliation (watch limit). Local mounts use inotify through
-// Debian's `inotifywait` (which, unlike Node's fs.watch, sees files created inside a
-// directory that was just created); other UFSs are reconciled by periodic listing.
+// The change watcher of the local UFS (LocalUfs.watcher): inotify through Debian's
+// `inotifywait` (which, unlike Node's fs.watch, sees files created inside a directory that
+// was just created). Reports changes under one directory as events relative to the UFS root,
+// a loss on overflow or on the death of inotifywait (with `restart`), and degrades when the
+// kernel's watch limit is reached. Temp files of in-flight writes are never reported.
 
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import type { ChildProcess } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { join, relative, sep } from 'node:path';
 
-export type ChangeKind = 'create' | 'modify' | 'delete' | 'moveFrom' | 'moveTo' | 'attrib';
-
-export interface ChangeEvent {
-  /** UFS-relative path of the entry that changed. */
-  path: string;
-  kind: ChangeKind;
-  isDir: boolean;
-  /** When the watcher learnt of it. */
-  timeMs: number;
-}
-
-export interface WatchCallbacks {
-  onReady(): void;
-  onEvents(events: ChangeEvent[]): void;
-  /** Events may have been lost: the owner must fully resync. */
-  onLost(reason: string): void;
-  /** The watcher cannot watch (e.g. inotify watch limit): fall back to interval sync. */
-  onDegraded(reason: string): void;
-  /** Something the sync point's listing should show (e.g. a fall-back to listing only). */
-  onNotice?(message: string): void;
-  /** Watching is set up but not yet known to deliver events (why, in words). */
-  onWarming?(reason: string): void;
-  /** The first event arrived: the watcher delivers (ends warming up). */
-  onDelivering?(): void;
-}
-
-export interface ChangeWatcher {
-  readonly kind: string;
-  /** Its events are only a hint: the owner must also reconcile periodically (S3). */
-  readonly reconcile?: boolean;
-  start(): void;
-  stop(): Promise<void>;
-}
-
-const TEMP = /(^|\/)\.strata-tmp-/;
+import type { ChangeEvent, ChangeKind, ChangeWatcher, WatchCallbacks } from '../change-watcher.js';
 
 /** The kernel's inotify queue length (events beyond it are dropped with IN_Q_OVERFLOW). */
 function maxQueuedEvents(): number {
@@ -76,12 +40,10 @@ export class InotifyWatcher implements ChangeWatcher {
   /**
    * @param ufsRoot absolute directory of the mount's UFS root
    * @param dir UFS-relative directory to watch ('' = the root)
+   * @param hiddenPrefix names starting with it (temp files of in-flight writes) are not reported
    */
-  constructor(private readonly ufsRoot: string, private readonly dir: string, private readonly cb: WatchCallbacks) {}
-
-  static fromUri(uri: string, dir: string, cb: WatchCallbacks): InotifyWatcher {
-    return new InotifyWatcher(fileURLToPath(uri), dir, cb);
-  }
+  constructor(private readonly ufsRoot: string, private readonly dir: string, private readonly cb: WatchCallbacks,
+    private readonly hiddenPrefix?: string) {}
 
   start(): void {
     const target = this.dir ? join(this.ufsRoot, ...this.dir.split('/')) : this.ufsRoot;
@@ -109,7 +71,7 @@ export class InotifyWatcher implements ChangeWatcher {
     proc.stdout!.setEncoding('utf8').on('data', (d: string) => this.parse(d, target));
     proc.on('exit', (code, signal) => {
       if (this.stopped) return;
-      this.cb.onLost(`inotifywait exited (${signal ?? code})`);
+      this.cb.onLost(`inotifywait exited (${signal ?? code})`, { restart: true });
     });
   }
 
@@ -129,7 +91,7 @@ export class InotifyWatcher implements ChangeWatcher {
         continue;
       }
       const rel = relative(this.ufsRoot, abs).split(sep).join('/');
-      if (rel.startsWith('..') || TEMP.test(rel)) continue;
+      if (rel.startsWith('..') || this.hidden(rel)) continue;
       if (flags.includes('DELETE_SELF') || flags.includes('MOVE_SELF')) {
         if (abs.replace(/\/$/, '') === target) this.cb.onLost('the watched directory itself was removed or moved');
         continue;
@@ -146,6 +108,11 @@ export class InotifyWatcher implements ChangeWatcher {
     }
     if (events.length) this.cb.onEvents(events);
     this.watchBurst(now, records.length);
+  }
+
+  private hidden(rel: string): boolean {
+    const h = this.hiddenPrefix;
+    return h !== undefined && (rel.startsWith(h) || rel.includes(`/${h}`));
   }
 
   private watchBurst(now: number, n: number): void {
@@ -172,17 +139,4 @@ export class InotifyWatcher implements ChangeWatcher {
       setTimeout(() => { p.kill('SIGKILL'); resolve(); }, 2000).unref();
     });
   }
-}
-
-/**
- * For UFSs without a change stream: no events, only the periodic reconciliation that the
- * manager runs for every sync point. Ready at once.
- */
-export class PollingWatcher implements ChangeWatcher {
-  readonly kind = 'poll';
-  constructor(private readonly cb: WatchCallbacks) {}
-  start(): void {
-    this.cb.onReady();
-  }
-  async stop(): Promise<void> {}
 }
