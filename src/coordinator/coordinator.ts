@@ -352,6 +352,7 @@ export class Coordinator implements FileSystem {
     if (inode.persistAttempts) info.persistAttempts = inode.persistAttempts;
     if (inode.xattr && Object.keys(inode.xattr).length) info.xattr = { ...inode.xattr };
     if (inode.lastPersistError) info.lastPersistError = inode.lastPersistError;
+    if (inode.ufsEtag) info.ufsEtag = inode.ufsEtag;
     return info;
   }
 
@@ -602,6 +603,7 @@ export class Coordinator implements FileSystem {
             type: 'file', fileId, length: outcome.length, ps, blockSize,
             mtimeMs: outcome.ufs?.mtimeMs ?? now,
             ufsContent: outcome.ufs?.contentHash, ufsMeta: outcome.ufs?.metaHash,
+            ...(outcome.ufs?.etag ? { ufsEtag: outcome.ufs.etag } : {}),
             ...(outcome.ufs?.mode !== undefined ? { mode: outcome.ufs.mode & 0o7777 } : {}),
             pinned: ps === 'TO_BE_PERSISTED',
             ttlMs: options.ttlMs ?? -1, ttlAction: options.ttlAction ?? 'free',

@@ -293,7 +293,7 @@ export class PersistQueue {
           const cur = tx.get<InodeRecord>('inode', inode.id);
           if (!cur || cur.fileId !== job.fileId) { tx.del('persist', job.fileId); return; }
           const { persistAttempts: _a, lastPersistError: _e, ...rest } = cur;
-          tx.put('inode', cur.id, { ...rest, ps: 'PERSISTED', pinned: false, ufsContent: st.contentHash, ufsMeta: st.metaHash, mtimeMs: st.mtimeMs, syncMs: Date.now() });
+          tx.put('inode', cur.id, { ...rest, ps: 'PERSISTED', pinned: false, ufsContent: st.contentHash, ufsMeta: st.metaHash, ufsEtag: st.etag, mtimeMs: st.mtimeMs, syncMs: Date.now() });
         });
         await blocks.setEvictable(job.fileId, true);
         // The job goes last: a crash before this line leaves it, and the next run finishes

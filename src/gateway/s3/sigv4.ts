@@ -84,8 +84,19 @@ function parseAmzDate(s: string): number {
   return Date.UTC(+m[1]!, +m[2]! - 1, +m[3]!, +m[4]!, +m[5]!, +m[6]!);
 }
 
+/** Derived signing keys by secret, day, region and service: four HMACs saved per request. */
+const signingKeys = new Map<string, Buffer>();
+const MAX_SIGNING_KEYS = 1024;
+
 function signingKey(secret: string, day: string, region: string, service: string): Buffer {
-  return hmac(hmac(hmac(hmac(`AWS4${secret}`, day), region), service), 'aws4_request');
+  const id = `${day}\0${region}\0${service}\0${secret}`;
+  let k = signingKeys.get(id);
+  if (!k) {
+    k = hmac(hmac(hmac(hmac(`AWS4${secret}`, day), region), service), 'aws4_request');
+    if (signingKeys.size >= MAX_SIGNING_KEYS) signingKeys.clear(); // keys of past days and unknown scopes age out
+    signingKeys.set(id, k);
+  }
+  return k;
 }
 
 function sameHex(a: string, b: string): boolean {
