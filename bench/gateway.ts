@@ -70,12 +70,13 @@ async function main(): Promise<void> {
   const dataDir = mkdtempSync(join(tmpdir(), 'strata-gw-bench-'));
   const s3Port = await freePort();
   if (profDir) mkdirSync(profDir, { recursive: true });
+  let tcpAddress = '';
   const proc = spawn(process.execPath, [...(profDir ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`] : []), BIN, 'server', '--port', '0',
     '--data-dir', dataDir, '--s3-port', String(s3Port), '-D', 'cache.capacity=2GB'],
   { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, STRATA_LOG_LEVEL: 'warn' } });
   await new Promise<void>((resolve, reject) => {
     let out = '';
-    proc.stdout!.on('data', (d: Buffer) => { out += d; if (/strata listening/.test(out)) resolve(); });
+    proc.stdout!.on('data', (d: Buffer) => { out += d; const m = /strata listening on (\S+)/.exec(out); if (m) { tcpAddress = m[1]!; resolve(); } });
     proc.once('exit', (c) => reject(new Error(`server exited ${c}`)));
   });
   const [id, secret] = readFileSync(join(dataDir, 'admin.key'), 'utf8').trim().split(':') as [string, string];
@@ -119,6 +120,11 @@ async function main(): Promise<void> {
         (r) => r.ops / r.seconds);
       await measure('4 KiB PUT, 16 in flight (ops/s)', s, { kind: 'put', target: t, prefix: 'puts/', size: 4096, n: 1000, inFlight: 16 },
         (r) => r.ops / r.seconds);
+      if (s.name === 'gateway') {
+        // The same PUTs as writeFile over the TCP protocol (no gateway): what the coordinator's write path allows.
+        await measure('4 KiB writeFile over TCP, 16 in flight, no gateway (ops/s)', s, { kind: 'strataPut', address: tcpAddress,
+          token: `${id}:${secret}`, dir: '/bench/tcp-puts', size: 4096, n: 1000, inFlight: 16 }, (r) => r.ops / r.seconds);
+      }
       await drive({ kind: 'put', target: t, prefix: 'list/k', size: 0, n: listKeys, inFlight: 32 });
       await measure('ListObjectsV2 of 10,000 keys, 10 pages (s)', s, { kind: 'list', target: t, prefix: 'list/', expect: listKeys, repeat: 3 },
         (r) => r.seconds);

@@ -12,7 +12,9 @@ export interface Target { endpoint: string; accessKeyId: string; secretAccessKey
 export type Job =
   | { kind: 'get'; target: Target; keys: string[]; n: number; inFlight: number; repeat?: number }
   | { kind: 'put'; target: Target; prefix: string; size: number; n: number; inFlight: number }
-  | { kind: 'list'; target: Target; prefix: string; expect: number; repeat: number };
+  | { kind: 'list'; target: Target; prefix: string; expect: number; repeat: number }
+  /** writeFile over Strata's TCP protocol, beside the gateway's PUT: the coordinator's share of a PUT. */
+  | { kind: 'strataPut'; address: string; token: string; dir: string; size: number; n: number; inFlight: number };
 
 export interface JobResult { seconds: number; ops: number; bytes: number; times?: number[] }
 
@@ -78,6 +80,19 @@ const now = (): number => Number(process.hrtime.bigint()) / 1e9;
 
 /** Run one job and return what it measured. */
 export async function runJob(job: Job): Promise<JobResult> {
+  if (job.kind === 'strataPut') {
+    const { StrataClient } = await import('../../src/client/tcp-client.js');
+    const c = await StrataClient.connect(job.address, { token: job.token });
+    try {
+      const body = Buffer.alloc(job.size, 7);
+      await c.createDirectory(job.dir, { recursive: true, allowExists: true });
+      const t0 = now();
+      await pool(job.n, job.inFlight, async (i) => { await c.writeFile(`${job.dir}/${i}`, body, { overwrite: true }); return body.length; });
+      return { seconds: now() - t0, ops: job.n, bytes: job.n * job.size };
+    } finally {
+      await c.close();
+    }
+  }
   const t = job.target;
   const sign = signer(t);
   if (job.kind === 'get') {
