@@ -1,32 +1,33 @@
-// Bench of the S3 gateway beside radosgw on the same machine, same bytes, same client (the
-// AWS SDK v3, keep-alive): hot GET of a 64 MiB object (and reading the file from local disk),
-// 4 KiB GETs and PUTs at 16 in flight, ListObjectsV2 of a 10,000-key prefix (10 pages).
-// `node --import tsx bench/gateway.ts` (a few minutes). Prints a markdown table of ratios.
+// Bench of the S3 gateway beside radosgw on the same machine, same bytes, same client: hot GET
+// of a 64 MiB object (and reading the file from local disk), 4 KiB GETs and PUTs at 16 in
+// flight, ListObjectsV2 of a 10,000-key prefix (10 pages). The load comes from a separate
+// process (bench/lib/s3-load.ts: plain node:http, SigV4 of its own), so the figures measure
+// the servers; the CPU time (user+sys) each server spends per figure is printed beside them.
+// `node --import tsx bench/gateway.ts [--profile DIR] [--only gateway|radosgw] [--list-keys N]` (a few minutes).
 
-import { spawn } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { Agent } from 'node:http';
 import net from 'node:net';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { CreateBucketCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { NodeHttpHandler } from '@smithy/node-http-handler';
-import pLimit from 'p-limit';
+import { promisify } from 'node:util';
+import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { ensureS3Server } from '../test/helpers/s3.js';
+import type { Job, JobResult, Target } from './lib/s3-load.js';
+import { printSummary, profileFiles, summarise } from './profile-top.js';
 
-const BIN = fileURLToPath(new URL('../bin/strata.mjs', import.meta.url));
+const ROOT = fileURLToPath(new URL('../', import.meta.url));
+const BIN = join(ROOT, 'bin/strata.mjs');
+const LOAD = join(ROOT, 'bench/lib/s3-load.ts');
 const log = (s: string): void => console.error(`[gateway bench] ${s}`);
-
-function client(endpoint: string, id: string, secret: string): S3Client {
-  return new S3Client({
-    endpoint, region: 'us-east-1', forcePathStyle: true, credentials: { accessKeyId: id, secretAccessKey: secret },
-    requestChecksumCalculation: 'WHEN_REQUIRED', responseChecksumValidation: 'WHEN_REQUIRED',
-    requestHandler: new NodeHttpHandler({ httpAgent: new Agent({ keepAlive: true, maxSockets: 64 }) }),
-  });
-}
+const args = process.argv.slice(2);
+const flag = (name: string): string | undefined => { const i = args.indexOf(name); return i >= 0 ? args[i + 1] : undefined; };
+const profDir = flag('--profile');
+const only = flag('--only');
+const listKeys = Number(flag('--list-keys') ?? 10_000);
 
 async function freePort(): Promise<number> {
   return new Promise((resolve) => {
@@ -35,99 +36,127 @@ async function freePort(): Promise<number> {
   });
 }
 
+/** Run one job in a load-driver process. */
+async function drive(job: Job): Promise<JobResult> {
+  const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', LOAD, JSON.stringify(job)],
+    { cwd: ROOT, maxBuffer: 1 << 20, timeout: 900_000 });
+  return JSON.parse(stdout.trim().split('\n').pop()!) as JobResult;
+}
+
+/** CPU time (user+sys, ms) of processes so far, from /proc. */
+function cpuMs(pids: number[]): number {
+  let ticks = 0;
+  for (const pid of pids) {
+    try {
+      const f = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const rest = f.slice(f.lastIndexOf(')') + 2).split(' ');
+      ticks += Number(rest[11]) + Number(rest[12]);
+    } catch { /* gone */ }
+  }
+  return ticks * 10; // USER_HZ 100
+}
+
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
-async function getAll(c: S3Client, bucket: string, key: string): Promise<number> {
-  const r = await c.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
-  let n = 0;
-  for await (const chunk of r.Body as AsyncIterable<Uint8Array>) n += chunk.length;
-  return n;
-}
-
-async function timed(fn: () => Promise<unknown>): Promise<number> {
-  const t = process.hrtime.bigint();
-  await fn();
-  return Number(process.hrtime.bigint() - t) / 1e9;
-}
-
-async function opsPerSec(n: number, inFlight: number, op: (i: number) => Promise<unknown>): Promise<number> {
-  const limit = pLimit(inFlight);
-  const s = await timed(() => Promise.all(Array.from({ length: n }, (_, i) => limit(() => op(i)))));
-  return n / s;
-}
-
-interface Side { name: string; c: S3Client; bucket: string }
+interface Side { name: string; target: Target; pids: () => number[] }
+interface Figure { value: number; cpuMsPerOp: number }
 
 async function main(): Promise<void> {
+  await promisify(execFile)(process.execPath, [join(ROOT, 'scripts/build.mjs'), '--if-stale'], { cwd: ROOT });
   const rgw = await ensureS3Server();
+  const s3Dir = process.env.STRATA_S3_DIR ?? '/tmp/strata-s3';
+  const rgwPids = (): number[] => ['client.rgw', 'osd.0', 'mon.a'].map((n) => join(s3Dir, 'run', `${n}.pid`)).filter(existsSync)
+    .map((f) => Number(readFileSync(f, 'utf8').trim()));
   const dataDir = mkdtempSync(join(tmpdir(), 'strata-gw-bench-'));
   const s3Port = await freePort();
-  const proc = spawn(process.execPath, [BIN, 'server', '--port', '0', '--data-dir', dataDir, '--s3-port', String(s3Port), '-D', 'cache.capacity=2GB'],
-    { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, STRATA_LOG_LEVEL: 'warn' } });
+  if (profDir) mkdirSync(profDir, { recursive: true });
+  let tcpAddress = '';
+  const proc = spawn(process.execPath, [...(profDir ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`] : []), BIN, 'server', '--port', '0',
+    '--data-dir', dataDir, '--s3-port', String(s3Port), '-D', 'cache.capacity=2GB'],
+  { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, STRATA_LOG_LEVEL: 'warn' } });
   await new Promise<void>((resolve, reject) => {
     let out = '';
-    proc.stdout!.on('data', (d: Buffer) => { out += d; if (/strata listening/.test(out)) resolve(); });
+    proc.stdout!.on('data', (d: Buffer) => { out += d; const m = /strata listening on (\S+)/.exec(out); if (m) { tcpAddress = m[1]!; resolve(); } });
     proc.once('exit', (c) => reject(new Error(`server exited ${c}`)));
   });
   const [id, secret] = readFileSync(join(dataDir, 'admin.key'), 'utf8').trim().split(':') as [string, string];
+  const gwEndpoint = `http://127.0.0.1:${s3Port}`;
   const sides: Side[] = [
-    { name: 'gateway', c: client(`http://127.0.0.1:${s3Port}`, id, secret), bucket: 'bench' },
-    { name: 'radosgw', c: client(rgw.endpoint, rgw.accessKeyId, rgw.secretAccessKey), bucket: `gwbench-${Date.now().toString(36)}` },
-  ];
-  const rows: string[] = [];
-  const figures: Record<string, Record<string, number>> = {};
-  const put = (k: string, side: string, v: number): void => { (figures[k] ??= {})[side] = v; log(`${side}: ${k} = ${v.toFixed(3)} (load ${loadavg()[0]!.toFixed(1)})`); };
+    { name: 'gateway', target: { endpoint: gwEndpoint, accessKeyId: id, secretAccessKey: secret, region: 'us-east-1', bucket: 'bench' }, pids: () => [proc.pid!] },
+    { name: 'radosgw', target: { endpoint: rgw.endpoint, accessKeyId: rgw.accessKeyId, secretAccessKey: rgw.secretAccessKey, region: rgw.region,
+      bucket: `gwbench-${Date.now().toString(36)}` }, pids: rgwPids },
+  ].filter((s) => !only || s.name === only);
+  const figures: Record<string, Record<string, Figure>> = {};
+  const measure = async (fig: string, s: Side, job: Job, value: (r: JobResult) => number): Promise<void> => {
+    const pids = s.pids();
+    const c0 = cpuMs(pids);
+    const r = await drive(job);
+    const cpu = cpuMs(pids) - c0;
+    const f = { value: value(r), cpuMsPerOp: cpu / r.ops };
+    (figures[fig] ??= {})[s.name] = f;
+    log(`${s.name}: ${fig} = ${f.value.toFixed(3)}, server CPU ${f.cpuMsPerOp.toFixed(2)} ms/op (load ${loadavg()[0]!.toFixed(1)})`);
+  };
   try {
-    for (const s of sides) await s.c.send(new CreateBucketCommand({ Bucket: s.bucket }));
     const big = randomBytes(64 << 20);
     const local = join(dataDir, 'local-64m.bin');
     writeFileSync(local, big);
-    const small = randomBytes(4096);
     for (const s of sides) {
+      const t = s.target;
+      // The test radosgw is shared with other processes: make sure it (still) runs.
+      if (s.name === 'radosgw') await promisify(execFile)(join(ROOT, 'scripts/s3-server.sh'), ['start'], { timeout: 900_000 });
+      const sdk = new S3Client({ endpoint: t.endpoint, region: t.region, forcePathStyle: true,
+        credentials: { accessKeyId: t.accessKeyId, secretAccessKey: t.secretAccessKey },
+        requestChecksumCalculation: 'WHEN_REQUIRED', responseChecksumValidation: 'WHEN_REQUIRED' });
       log(`${s.name}: put 64 MiB, 200 x 4 KiB, 10,000 keys`);
-      await s.c.send(new PutObjectCommand({ Bucket: s.bucket, Key: 'big/64m.bin', Body: big }));
-      await getAll(s.c, s.bucket, 'big/64m.bin'); // warm: Strata caches it, radosgw has it in memory
-      const t = [];
-      for (let i = 0; i < 3; i++) t.push(await timed(() => getAll(s.c, s.bucket, 'big/64m.bin')));
-      put('hot GET 64 MiB (MiB/s)', s.name, 64 / median(t));
-      const limit = pLimit(64);
-      await Promise.all(Array.from({ length: 200 }, (_, i) => limit(() => s.c.send(new PutObjectCommand({ Bucket: s.bucket, Key: `small/${i}`, Body: small })))));
-      await Promise.all(Array.from({ length: 200 }, (_, i) => limit(() => getAll(s.c, s.bucket, `small/${i}`))));
-      put('4 KiB GET, 16 in flight (ops/s)', s.name, await opsPerSec(2000, 16, (i) => getAll(s.c, s.bucket, `small/${i % 200}`)));
-      put('4 KiB PUT, 16 in flight (ops/s)', s.name, await opsPerSec(1000, 16, (i) => s.c.send(new PutObjectCommand({ Bucket: s.bucket, Key: `puts/${i}`, Body: small }))));
-      await Promise.all(Array.from({ length: 10_000 }, (_, i) => limit(() => s.c.send(new PutObjectCommand({ Bucket: s.bucket, Key: `list/k${String(i).padStart(5, '0')}`, Body: '', ContentLength: 0 })))));
-      const lt = [];
-      for (let r = 0; r < 3; r++) {
-        lt.push(await timed(async () => {
-          let token: string | undefined; let n = 0;
-          do {
-            const p = await s.c.send(new ListObjectsV2Command({ Bucket: s.bucket, Prefix: 'list/', ContinuationToken: token }));
-            n += p.KeyCount ?? 0;
-            token = p.IsTruncated ? p.NextContinuationToken : undefined;
-          } while (token);
-          if (n !== 10_000) throw new Error(`${s.name} listed ${n} keys`);
-        }));
+      await sdk.send(new CreateBucketCommand({ Bucket: t.bucket }));
+      await sdk.send(new PutObjectCommand({ Bucket: t.bucket, Key: 'big/64m.bin', Body: big }));
+      sdk.destroy();
+      await drive({ kind: 'get', target: t, keys: ['big/64m.bin'], n: 1, inFlight: 1 }); // warm: Strata caches it, radosgw has it in memory
+      await measure('hot GET 64 MiB (MiB/s)', s, { kind: 'get', target: t, keys: ['big/64m.bin'], n: 1, inFlight: 1, repeat: 5 },
+        (r) => 64 / median(r.times!));
+      await drive({ kind: 'put', target: t, prefix: 'small/', size: 4096, n: 200, inFlight: 16 });
+      await drive({ kind: 'get', target: t, keys: Array.from({ length: 200 }, (_, i) => `small/${i}`), n: 200, inFlight: 16 });
+      await measure('4 KiB GET, 16 in flight (ops/s)', s, { kind: 'get', target: t, keys: Array.from({ length: 200 }, (_, i) => `small/${i}`), n: 4000, inFlight: 16 },
+        (r) => r.ops / r.seconds);
+      await measure('4 KiB PUT, 16 in flight (ops/s)', s, { kind: 'put', target: t, prefix: 'puts/', size: 4096, n: 1000, inFlight: 16 },
+        (r) => r.ops / r.seconds);
+      if (s.name === 'gateway') {
+        // The same PUTs as writeFile over the TCP protocol (no gateway): what the coordinator's write path allows.
+        await measure('4 KiB writeFile over TCP, 16 in flight, no gateway (ops/s)', s, { kind: 'strataPut', address: tcpAddress,
+          token: `${id}:${secret}`, dir: '/bench/tcp-puts', size: 4096, n: 1000, inFlight: 16 }, (r) => r.ops / r.seconds);
       }
-      put('ListObjectsV2 of 10,000 keys, 10 pages (s)', s.name, Math.min(...lt));
+      await drive({ kind: 'put', target: t, prefix: 'list/k', size: 0, n: listKeys, inFlight: 32 });
+      await measure('ListObjectsV2 of 10,000 keys, 10 pages (s)', s, { kind: 'list', target: t, prefix: 'list/', expect: listKeys, repeat: 3 },
+        (r) => r.seconds);
     }
     const lt = [];
-    for (let i = 0; i < 3; i++) lt.push(await timed(() => readFile(local)));
-    const localMiBs = 64 / median(lt);
-    for (const [fig, v] of Object.entries(figures)) {
-      const g = v.gateway!; const r = v.radosgw!;
-      const lowerIsBetter = fig.endsWith('(s)');
-      const ratio = lowerIsBetter ? r / g : g / r;
-      rows.push(`| ${fig} | ${g.toFixed(fig.endsWith('(s)') ? 3 : 0)} | ${r.toFixed(fig.endsWith('(s)') ? 3 : 0)} | ${ratio.toFixed(2)}× ${lowerIsBetter ? '(radosgw time / gateway time)' : ''} |`);
+    for (let i = 0; i < 5; i++) {
+      const t0 = process.hrtime.bigint();
+      await readFile(local);
+      lt.push(Number(process.hrtime.bigint() - t0) / 1e9);
     }
-    rows.push(`| hot GET 64 MiB vs local disk read (fs.readFile, page cache warm) | ${figures['hot GET 64 MiB (MiB/s)']!.gateway!.toFixed(0)} | ${localMiBs.toFixed(0)} (local) | ${(figures['hot GET 64 MiB (MiB/s)']!.gateway! / localMiBs).toFixed(2)}× |`);
+    const localMiBs = 64 / median(lt);
+    const rows: string[] = [];
+    for (const [fig, v] of Object.entries(figures)) {
+      const g = v.gateway; const r = v.radosgw;
+      const lowerIsBetter = fig.endsWith('(s)');
+      const d = lowerIsBetter ? 3 : 0;
+      const ratio = g && r ? `${(lowerIsBetter ? r.value / g.value : g.value / r.value).toFixed(2)}×${lowerIsBetter ? ' (radosgw time / gateway time)' : ''}` : '';
+      rows.push(`| ${fig} | ${g?.value.toFixed(d) ?? ''} | ${r?.value.toFixed(d) ?? ''} | ${ratio} | ${g?.cpuMsPerOp.toFixed(2) ?? ''} | ${r?.cpuMsPerOp.toFixed(2) ?? ''} |`);
+    }
+    const hot = figures['hot GET 64 MiB (MiB/s)']?.gateway?.value;
+    if (hot) rows.push(`| hot GET 64 MiB vs local disk read (fs.readFile, page cache warm) | ${hot.toFixed(0)} | ${localMiBs.toFixed(0)} (local) | ${(hot / localMiBs).toFixed(2)}× | | |`);
     console.log(`load average at the end: ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
-    console.log('| figure | gateway | radosgw | ratio |\n|---|---:|---:|---:|');
+    console.log('| figure | gateway | radosgw | ratio | gateway CPU ms/op | radosgw CPU ms/op (rgw+osd+mon) |\n|---|---:|---:|---:|---:|---:|');
     console.log(rows.join('\n'));
   } finally {
-    for (const s of sides) s.c.destroy();
     proc.kill('SIGTERM');
     await new Promise((r) => proc.once('exit', r));
     rmSync(dataDir, { recursive: true, force: true });
+  }
+  if (profDir) {
+    await new Promise((r) => setTimeout(r, 500));
+    for (const f of profileFiles(profDir)) console.log(printSummary(summarise(f, 40)));
   }
 }
 

@@ -47,6 +47,8 @@ export interface FileInfo {
   lastPersistError?: string;
   /** Extended attributes stored with the file (S3 ETag, content type, user metadata); absent when empty. */
   xattr?: Record<string, string>;
+  /** The UFS's own ETag of this content (an S3 object's, unquoted) when the UFS has one. */
+  ufsEtag?: string;
 }
 
 export type TtlAction = 'free' | 'delete';

@@ -13,7 +13,7 @@ import net from 'node:net';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client, type ListObjectsV2CommandOutput } from '@aws-sdk/client-s3';
+import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client, type ListObjectsV2CommandOutput } from '@aws-sdk/client-s3';
 import { BIN, ROOT, runCli, startServer, tempDir, type ServerHandle } from './helpers/server.js';
 import { freshBucket, type FreshBucket } from './helpers/s3.js';
 
@@ -205,9 +205,18 @@ test('a bucket spanning a local directory and an S3 mount; a hot GET makes no UF
     assert.ok((await mounted.keys()).includes('pre/new/obj.bin'), 'the S3 mount got the object');
     const listed = await listAll(gwClient, 'data', {});
     assert.equal(listed.filter((l) => l.startsWith('key ')).map((l) => l.split(' ')[1]), ['local/obj.bin', 's3/existing.txt', 's3/new/obj.bin']);
+    // Written through the gateway: its MD5 (stored with the commit), not the UFS's ETag.
+    assert.is((await gwClient.send(new HeadObjectCommand({ Bucket: 'data', Key: 's3/new/obj.bin' }))).ETag, `"${createHash('md5').update(body).digest('hex')}"`);
     const outside = await gwClient.send(new GetObjectCommand({ Bucket: 'data', Key: 's3/existing.txt' }));
     assert.is(await outside.Body!.transformToString(), 'from outside');
-    assert.not.match(outside.ETag!, /^"[0-9a-f]{32}"$/); // not the gateway's MD5: a fingerprint value
+    // Written to the S3 UFS by someone else: the object's own ETag (radosgw's), kept on the inode.
+    const rgwHead = await mounted.client.send(new HeadObjectCommand({ Bucket: mounted.bucket, Key: 'pre/existing.txt' }));
+    assert.is(outside.ETag, rgwHead.ETag);
+    // A local UFS file from elsewhere has no ETag of its own: a fingerprint value, not an MD5.
+    await writeFile(join(srv.dataDir, 'ufs', 'data', 'local', 'outside.txt'), 'local from outside');
+    assert.is((await fs('ls', '-f', '/data/local')).code, 0); // sync the directory: the file enters the namespace
+    const localOutside = await gwClient.send(new HeadObjectCommand({ Bucket: 'data', Key: 'local/outside.txt' }));
+    assert.match(localOutside.ETag!, /^"strata-/);
     const get = async (k: string): Promise<Buffer> => Buffer.from(await (await gwClient.send(new GetObjectCommand({ Bucket: 'data', Key: k }))).Body!.transformToByteArray());
     assert.ok((await get('s3/new/obj.bin')).equals(body));
     const report = async (): Promise<{ ufsCalls: Record<string, number>; gateway?: Record<string, number> }> => JSON.parse((await runCli(['fsadmin', 'report', '--json', '--address', srv.address])).stdout);
@@ -224,24 +233,49 @@ test('a bucket spanning a local directory and an S3 mount; a hot GET makes no UF
   }
 });
 
-test('strata gateway: its own process over the TCP client, same keys, same namespace', async () => {
+test('strata gateway: its own process over the TCP client, same keys, same namespace, its own metrics endpoint', async () => {
   const port = await freePort();
   const gwDir = await tempDir('strata-gw-proc-');
+  const metricsToken = 'gw-metrics-secret';
   const proc: ChildProcess = spawn(process.execPath, [BIN, 'gateway', '--address', srv.address, '--s3-port', String(port),
-    '--users', join(srv.dataDir, 'users.json'), '--data-dir', gwDir, ...(srv.token ? ['--token', srv.token] : [])], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, STRATA_LOG_LEVEL: 'warn' } });
+    '--users', join(srv.dataDir, 'users.json'), '--data-dir', gwDir, '--metrics-port', '0', '-D', `metrics.token=${metricsToken}`,
+    ...(srv.token ? ['--token', srv.token] : [])], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, STRATA_LOG_LEVEL: 'warn' } });
   try {
-    await new Promise<void>((resolve, reject) => {
+    const metricsUrl = await new Promise<string>((resolve, reject) => {
       let err = '';
       const t = setTimeout(() => reject(new Error(`gateway did not start: ${err}`)), 30_000);
-      proc.stderr!.on('data', (d: Buffer) => { err += d; if (/strata s3 gateway on/.test(err)) { clearTimeout(t); resolve(); } });
+      proc.stderr!.on('data', (d: Buffer) => {
+        err += d;
+        const m = /strata gateway metrics on (\S+)/.exec(err);
+        if (/strata s3 gateway on/.test(err) && m) { clearTimeout(t); resolve(m[1]!); }
+      });
       proc.once('exit', (c) => { clearTimeout(t); reject(new Error(`gateway exited ${c}: ${err}`)); });
     });
+    assert.match(metricsUrl, /^http:\/\/127\.0\.0\.1:\d+\/metrics$/);
     const c = sdk(`http://127.0.0.1:${port}`, key.id, key.secret);
     try {
+      const ops = async (): Promise<Record<string, number>> => JSON.parse((await runCli(['fsadmin', 'report', '--json', '--address', srv.address])).stdout).ops;
+      const before = await ops();
       await c.send(new PutObjectCommand({ Bucket: 'tree', Key: 'via/gateway.txt', Body: 'over tcp' }));
+      // The MD5 went in with the file's commit (the end of the upload), not by a second call.
+      assert.is((await ops()).setXattr ?? 0, before.setXattr ?? 0);
       const r = await gwClient.send(new GetObjectCommand({ Bucket: 'tree', Key: 'via/gateway.txt' }));
       assert.is(await r.Body!.transformToString(), 'over tcp');
       assert.is(r.ETag, `"${createHash('md5').update('over tcp').digest('hex')}"`);
+      assert.is((await c.send(new GetObjectCommand({ Bucket: 'tree', Key: 'via/gateway.txt' }))).ETag, r.ETag);
+      await c.send(new GetObjectCommand({ Bucket: 'tree', Key: 'no/such/key' })).catch(() => undefined);
+      // Its own counters on its own endpoint: Bearer token required, as for the server's.
+      assert.is((await fetch(metricsUrl)).status, 401);
+      assert.is((await fetch(metricsUrl, { headers: { authorization: 'Bearer wrong' } })).status, 401);
+      const scrape = await fetch(metricsUrl, { headers: { authorization: `Bearer ${metricsToken}` } });
+      assert.is(scrape.status, 200);
+      const text = await scrape.text();
+      assert.match(text, /strata_gateway_requests_total\{op="PutObject",status="200"\} 1\n/);
+      assert.match(text, /strata_gateway_requests_total\{op="GetObject",status="200"\} 1\n/);
+      assert.match(text, /strata_gateway_requests_total\{op="GetObject",status="404"\} 1\n/);
+      assert.match(text, /strata_gateway_request_duration_ms_count\{op="GetObject"\} 2\n/);
+      assert.match(text, /strata_gateway_bytes_in_total 8\n/);
+      assert.match(text, /strata_gateway_bytes_out_total [1-9]\d*\n/);
       const l = await c.send(new ListObjectsV2Command({ Bucket: 'tree', Prefix: 't/a', Delimiter: '/' }));
       assert.equal(l.CommonPrefixes!.map((p) => p.Prefix), ['t/a b/', 't/a-b/', 't/a.b/', 't/a/', 't/ab/']);
     } finally {

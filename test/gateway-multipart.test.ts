@@ -35,10 +35,10 @@ test('parts survive a restart of gateway and coordinator; the object appears at 
   let UploadId: string | undefined;
   let e1: string | undefined;
   try {
-    await s3.send(new CreateBucketCommand({ Bucket: 'mp' }));
-    UploadId = (await s3.send(new CreateMultipartUploadCommand({ Bucket: 'mp', Key: 'x/y.bin', Metadata: { a: 'b' } }))).UploadId!;
-    e1 = (await s3.send(new UploadPartCommand({ Bucket: 'mp', Key: 'x/y.bin', UploadId, PartNumber: 1, Body: p1 }))).ETag!;
-    assert.is(await env.fs.exists('/mp/x/y.bin'), false);
+    await s3.send(new CreateBucketCommand({ Bucket: 'mpu' }));
+    UploadId = (await s3.send(new CreateMultipartUploadCommand({ Bucket: 'mpu', Key: 'x/y.bin', Metadata: { a: 'b' } }))).UploadId!;
+    e1 = (await s3.send(new UploadPartCommand({ Bucket: 'mpu', Key: 'x/y.bin', UploadId, PartNumber: 1, Body: p1 }))).ETag!;
+    assert.is(await env.fs.exists('/mpu/x/y.bin'), false);
   } finally {
     s3.destroy();
     await gw.close();
@@ -47,11 +47,11 @@ test('parts survive a restart of gateway and coordinator; the object appears at 
   gw = await startS3Gateway({ fs: env.fs, users, port: 0, dataDir: gwDir() });
   s3 = client(gw);
   try {
-    const parts = await s3.send(new ListPartsCommand({ Bucket: 'mp', Key: 'x/y.bin', UploadId }));
+    const parts = await s3.send(new ListPartsCommand({ Bucket: 'mpu', Key: 'x/y.bin', UploadId }));
     assert.equal(parts.Parts!.map((p) => [p.PartNumber, p.ETag, p.Size]), [[1, e1, p1.length]]);
-    const e2 = (await s3.send(new UploadPartCommand({ Bucket: 'mp', Key: 'x/y.bin', UploadId, PartNumber: 2, Body: p2 }))).ETag!;
-    await s3.send(new CompleteMultipartUploadCommand({ Bucket: 'mp', Key: 'x/y.bin', UploadId, MultipartUpload: { Parts: [{ PartNumber: 1, ETag: e1 }, { PartNumber: 2, ETag: e2 }] } }));
-    const got = await s3.send(new GetObjectCommand({ Bucket: 'mp', Key: 'x/y.bin' }));
+    const e2 = (await s3.send(new UploadPartCommand({ Bucket: 'mpu', Key: 'x/y.bin', UploadId, PartNumber: 2, Body: p2 }))).ETag!;
+    await s3.send(new CompleteMultipartUploadCommand({ Bucket: 'mpu', Key: 'x/y.bin', UploadId, MultipartUpload: { Parts: [{ PartNumber: 1, ETag: e1 }, { PartNumber: 2, ETag: e2 }] } }));
+    const got = await s3.send(new GetObjectCommand({ Bucket: 'mpu', Key: 'x/y.bin' }));
     assert.equal(got.Metadata, { a: 'b' });
     assert.ok(Buffer.from(await got.Body!.transformToByteArray()).equals(Buffer.concat([p1, p2])));
     assert.equal(await readdir(join(gwDir(), 'multipart')), []);
@@ -65,7 +65,7 @@ test('an expired upload is removed with its parts', async () => {
   const store = new MultipartStore(join(env.dataDir, 'expiry-test'), 50);
   await store.open();
   try {
-    const id = await store.create({ bucket: 'mp', key: 'k', initiated: Date.now() - 1000, meta: {}, owner: 'x' });
+    const id = await store.create({ bucket: 'mpu', key: 'k', initiated: Date.now() - 1000, meta: {}, owner: 'x' });
     await store.putPart(id, 1, [Buffer.from('part')]);
     assert.is((await store.list()).length, 1);
     assert.is(await store.expire(), 1);

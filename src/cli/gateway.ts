@@ -16,6 +16,7 @@ interface GatewayCliOptions {
   token?: string;
   users?: string;
   dataDir: string;
+  metricsPort?: string;
   define: string[];
 }
 
@@ -37,13 +38,42 @@ async function runGateway(opts: GatewayCliOptions): Promise<void> {
     await client.close().catch(() => undefined);
     throw err;
   }
+  // Its own Prometheus endpoint (the counters of this process): metrics.host (loopback by
+  // default) and metrics.token (Bearer) as for the server.
+  let metricsClose: (() => Promise<void>) | undefined;
+  const metricsPort = opts.metricsPort !== undefined ? parsePortOption('--metrics-port', opts.metricsPort) : config.get('metrics.port');
+  if (metricsPort >= 0) {
+    const { startMetricsServer } = await import('../server/metrics-http.js');
+    const { gatewayMetricsSource } = await import('../gateway/s3/metrics.js');
+    const { isLoopbackHost } = await import('../server/guard.js');
+    const host = config.get('metrics.host');
+    if (!isLoopbackHost(host) && !config.get('metrics.token')) {
+      logger.warn({ host }, 'the metrics endpoint is bound beyond loopback without metrics.token: anyone who reaches it reads the counters');
+    }
+    try {
+      const m = await startMetricsServer(gatewayMetricsSource(gw.metrics), host, metricsPort, config.get('metrics.token'));
+      metricsClose = m.close;
+      process.stderr.write(`strata gateway metrics on http://${host}:${m.port}/metrics\n`);
+    } catch (err) {
+      await gw.close().catch(() => undefined);
+      await client.close().catch(() => undefined);
+      throw err;
+    }
+  }
   const signal = await new Promise<NodeJS.Signals>((done) => {
     process.once('SIGTERM', done);
     process.once('SIGINT', done);
   });
   logger.info({ signal }, 'gateway shutting down');
+  await metricsClose?.().catch(() => undefined);
   await gw.close().catch(() => undefined);
   await client.close().catch(() => undefined);
+}
+
+function parsePortOption(name: string, v: string): number {
+  const port = /^\d{1,5}$/.test(v) ? Number(v) : NaN;
+  if (!(port >= 0 && port < 65536)) throw usageError(`${name}: ${JSON.stringify(v)} is not a port number (0-65535)`);
+  return port;
 }
 
 /** The `gateway` command. */
@@ -56,6 +86,7 @@ export function gatewayCommand(): Command {
     .option('--token <ACCESSKEYID:SECRET>', 'credential for the strata server (default $STRATA_TOKEN)')
     .option('--users <file>', 'users file of the S3 keys (default DATA_DIR/users.json, created with an admin key)')
     .option('--data-dir <dir>', 'gateway directory (users, multipart parts)', './strata-gateway')
+    .option('--metrics-port <port>', 'serve this gateway\'s Prometheus counters on /metrics (default: metrics.port, off; host metrics.host, token metrics.token)')
     .option('-D, --define <key=value>', 'a configuration key (s3.gateway.*), repeatable',
       (v: string, prev: string[] = []) => [...prev, v], [] as string[])
     .action(async (opts: GatewayCliOptions) => {

@@ -381,7 +381,8 @@ export class StrataClient implements FileSystem {
         credits--;
         this.outbox.sendData(id, chunk);
       }
-      if (!done) this.outbox.send({ t: 'end', id });
+      // The xattr as it is now: a writer may have added what it learnt from the data (a digest).
+      if (!done) this.outbox.send(rest.xattr ? { t: 'end', id, xattr: { ...rest.xattr } } : { t: 'end', id });
     } catch (err) {
       // The source failed: abandon the upload on the server and report the source's error.
       this._cancel(id);

@@ -68,6 +68,7 @@ export class FileInfoMapper {
     if (inode.persistAttempts) info.persistAttempts = inode.persistAttempts;
     if (inode.xattr && Object.keys(inode.xattr).length) info.xattr = { ...inode.xattr };
     if (inode.lastPersistError) info.lastPersistError = inode.lastPersistError;
+    if (inode.ufsEtag) info.ufsEtag = inode.ufsEtag;
     return info;
   }
 }

@@ -453,6 +453,7 @@ function createFileInode(tx: MetaTxn, parent: InodeRecord, f: WrittenFile, now: 
     type: 'file', fileId: f.fileId, length: f.length, ps: f.ps, blockSize: f.blockSize,
     mtimeMs: f.ufs?.mtimeMs ?? now,
     ufsContent: f.ufs?.contentHash, ufsMeta: f.ufs?.metaHash,
+    ...(f.ufs?.etag ? { ufsEtag: f.ufs.etag } : {}),
     ...(f.ufs?.mode !== undefined ? { mode: f.ufs.mode & 0o7777 } : {}),
     pinned: f.ps === 'TO_BE_PERSISTED',
     ttlMs: o.ttlMs ?? -1, ttlAction: o.ttlAction ?? 'free',

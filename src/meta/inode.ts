@@ -23,6 +23,8 @@ export interface InodeRecord {
   /** Last UFS fingerprints seen for this inode (content and metadata). */
   ufsContent?: string;
   ufsMeta?: string;
+  /** The UFS's own ETag of the content (S3 objects), as loaded or persisted; absent where the UFS has none. */
+  ufsEtag?: string;
   blockSize: number;
   pinned: boolean;
   ttlMs: number;

@@ -288,7 +288,7 @@ export class PersistQueue {
           const cur = InodeTree.get(tx, inode.id);
           if (!cur || cur.fileId !== job.fileId) { PersistJobs.del(tx, job.fileId); return; }
           const { persistAttempts: _a, lastPersistError: _e, ...rest } = cur;
-          InodeTree.update(tx, { ...rest, ps: 'PERSISTED', pinned: false, ufsContent: st.contentHash, ufsMeta: st.metaHash, mtimeMs: st.mtimeMs, syncMs: Date.now() });
+          InodeTree.update(tx, { ...rest, ps: 'PERSISTED', pinned: false, ufsContent: st.contentHash, ufsMeta: st.metaHash, ufsEtag: st.etag, mtimeMs: st.mtimeMs, syncMs: Date.now() });
         });
         await blocks.setEvictable(job.fileId, true);
         // The job goes last: a crash before this line leaves it, and the next run finishes

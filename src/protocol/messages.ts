@@ -100,8 +100,11 @@ export interface ClientHello { t: 'hello'; v: number; client?: string; cred?: He
 export interface RequestMsg { t: 'req'; id: number; op: string; args: unknown[]; progress?: boolean }
 /** Upload stream chunk (writeFile), only within the credits granted by the server. */
 export interface ClientData { t: 'data'; id: number; chunk: Uint8Array }
-/** Upload stream end: no more data for this id. */
-export interface EndMsg { t: 'end'; id: number }
+/**
+ * Upload stream end: no more data for this id. `xattr` (writeFile) replaces the options'
+ * xattr before the commit: values a writer learns from the data (a digest) are stored with it.
+ */
+export interface EndMsg { t: 'end'; id: number; xattr?: Record<string, string> }
 /** Flow control: the receiver of a stream allows `n` more data frames. */
 export interface CreditMsg { t: 'credit'; id: number; n: number }
 /** Abandon a call or stream; the server stops work and answers `res` with CANCELLED. */
@@ -211,6 +214,9 @@ export function parseClientMessage(v: unknown): ClientMessage {
     case 'end':
     case 'cancel':
       checkId(m);
+      if (m.t === 'end' && m.xattr !== undefined && (!isPlainObject(m.xattr) || Object.values(m.xattr).some((v) => typeof v !== 'string'))) {
+        throw bad('frame end: xattr must be a map of strings');
+      }
       return m as unknown as EndMsg | CancelMsg;
     case 'hello':
       if (typeof m.v !== 'number') throw bad('frame hello: v must be a number');

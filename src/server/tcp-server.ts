@@ -11,7 +11,7 @@ import { logger as rootLogger, type Logger } from '../log.js';
 import { DEFAULT_MAX_FRAME_BYTES, FrameDecoder, encodeFrame } from '../protocol/codec.js';
 import {
   INITIAL_UPLOAD_CREDIT,
-  DEFAULT_PORT, OPS, PROTOCOL_VERSION, checkArgs, isOpName, parseClientMessage, toWireError,
+  DEFAULT_PORT, OPS, PROTOCOL_VERSION, checkArgs, isOpName, isPlainObject, parseClientMessage, toWireError,
   type ClientMessage, type OpName, type RequestMsg,
 } from '../protocol/messages.js';
 import { Outbox } from '../protocol/outbox.js';
@@ -265,6 +265,8 @@ interface DownloadCall extends Call {
 /** A call whose data streams from the client (writeFile). */
 interface UploadCall extends Call {
   channel: UploadChannel;
+  /** The call's arguments (writeFile: path, data, options). */
+  args?: unknown[];
 }
 
 class Connection {
@@ -501,6 +503,8 @@ class Connection {
         const c = this.calls.get(m.id) as UploadCall | undefined;
         if (!c) return;
         if (!c.channel) this.protocolError(`end for call ${m.id} which is not an upload`);
+        // writeFile reads options.xattr at its commit, after the data: the final values go in.
+        if (m.xattr && isPlainObject(c.args?.[2])) (c.args[2] as { xattr?: Record<string, string> }).xattr = m.xattr;
         c.channel.end();
         return;
       }
@@ -726,7 +730,7 @@ class Connection {
       this.fail(new StrataError(ErrorCode.BAD_REQUEST, message));
     }, () => this.account());
     const call: UploadCall = {
-      id, op, finished: false, channel,
+      id, op, finished: false, channel, args,
       abort: (reason) => channel.fail(reason),
     };
     this.calls.set(id, call);

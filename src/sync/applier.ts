@@ -68,6 +68,7 @@ export function fromUfs(st: UfsStatus): Partial<InodeRecord> & Pick<InodeRecord,
     ps: 'PERSISTED',
     ufsContent: st.contentHash,
     ufsMeta: st.metaHash,
+    ufsEtag: st.etag,
   };
 }
 

@@ -13,9 +13,13 @@ import { isoTime } from './xml.js';
 
 const OWNER = (ctx: RequestContext): Record<string, string> => ({ ID: ctx.user.accessKeyId, DisplayName: ctx.user.name });
 
-/** Bucket names Strata accepts for CreateBucket (S3's rules, loosely: one path segment). */
+/**
+ * Bucket names CreateBucket accepts: S3's rules (3-63 characters of lower-case letters,
+ * digits, '.' and '-', starting and ending with a letter or digit, no '..', not an IPv4
+ * address). Existing top-level directories with other names are still served as buckets.
+ */
 export function checkBucketName(name: string): void {
-  if (!/^[a-zA-Z0-9][a-zA-Z0-9._-]{0,254}$/.test(name) || name === '.' || name === '..') {
+  if (!/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(name) || name.includes('..') || /^\d+\.\d+\.\d+\.\d+$/.test(name)) {
     throw new S3Error('InvalidBucketName', `The specified bucket is not valid: ${JSON.stringify(name)}`);
   }
 }

@@ -58,14 +58,16 @@ export function objectPath(bucket: string, key: string): string {
 }
 
 /**
- * The ETag of a file: the MD5 stored when the gateway wrote it, else a stable value derived
- * from the content fingerprint (fileId, length, mtime) that does not look like an MD5, so
- * that SDKs do not check downloads against it.
+ * The ETag of a file: the MD5 stored when the gateway wrote it; else the UFS's own ETag of
+ * the content (an S3 object's, kept on the inode when loaded or persisted); else a stable
+ * value derived from the content fingerprint (fileId, length, mtime) that does not look like
+ * an MD5, so that SDKs do not check downloads against it.
  */
 export function etagOf(info: FileInfo): string {
   const stored = info.xattr?.[ETAG_ATTR];
   if (stored) return stored;
   if (info.type === 'directory') return EMPTY_MD5_ETAG;
+  if (info.ufsEtag) return `"${info.ufsEtag}"`;
   return `"strata-${info.fileId.toString(36)}-${info.length.toString(36)}-${Math.floor(info.mtimeMs).toString(36)}"`;
 }
 

@@ -267,8 +267,7 @@ export async function completeUpload(ctx: RequestContext, store: MultipartStore)
   const combined = createHash('md5');
   for (const p of chosen) combined.update(Buffer.from(p.md5, 'hex'));
   const etag = `"${combined.digest('hex')}-${chosen.length}"`;
-  await writeObject(ctx.fs, path, assembled(), m.meta, { writeType: m.writeType });
-  await ctx.fs.setXattr(path, { ...m.meta, [ETAG_ATTR]: etag });
+  await writeObject(ctx.fs, path, assembled(), { ...m.meta, [ETAG_ATTR]: etag }, { writeType: m.writeType });
   await store.remove(id);
   sendXml(ctx, 200, 'CompleteMultipartUploadResult', {
     Location: `/${ctx.bucket}/${ctx.key}`, Bucket: ctx.bucket, Key: ctx.key, ETag: etag,

@@ -166,7 +166,8 @@ export async function getObject(ctx: RequestContext, head: boolean): Promise<voi
     return;
   }
   const res = ctx.res;
-  for await (const chunk of ctx.fs.readFile(path, { offset: start, length, ...(readType ? { readType } : {}) })) {
+  // Whole cached blocks (4 MiB chunks, the most readFile gives): one socket write each.
+  for await (const chunk of ctx.fs.readFile(path, { offset: start, length, chunkSize: 4 << 20, ...(readType ? { readType } : {}) })) {
     ctx.bytesOut += chunk.length;
     if (!res.write(chunk)) {
       await new Promise<void>((resolve, reject) => {
@@ -204,22 +205,27 @@ export async function putObject(ctx: RequestContext): Promise<void> {
     sendEmpty(ctx, 200, { ETag: EMPTY_MD5_ETAG });
     return;
   }
-  let md5 = '';
-  const body = requestBody(ctx, (hex) => { md5 = hex; });
-  const meta = metadataFromHeaders(ctx.req);
-  const info = await writeObject(ctx.fs, path, body, meta, { writeType, exclusive: ifNoneMatch !== undefined });
-  const etag = `"${md5}"`;
-  await ctx.fs.setXattr(path, { ...meta, [ETAG_ATTR]: etag });
-  sendEmpty(ctx, 200, { ETag: etag, 'x-strata-persistence-state': info.persistenceState });
+  // The MD5 is known when the body ends, before the commit: it goes into the xattr the
+  // commit stores, so no reader ever sees the object without it.
+  const xattr = metadataFromHeaders(ctx.req);
+  const body = requestBody(ctx, (hex) => { xattr[ETAG_ATTR] = `"${hex}"`; });
+  const info = await writeObject(ctx.fs, path, body, xattr, { writeType, exclusive: ifNoneMatch !== undefined });
+  sendEmpty(ctx, 200, { ETag: xattr[ETAG_ATTR]!, 'x-strata-persistence-state': info.persistenceState });
 }
 
-/** writeFile with the gateway's options; ALREADY_EXISTS of an exclusive write is 412. */
-export async function writeObject(fs: FileSystem, path: string, body: AsyncIterable<Uint8Array>, meta: Record<string, string>,
+/**
+ * writeFile with the gateway's options; ALREADY_EXISTS of an exclusive write is 412.
+ * `xattr` is stored by the file's commit, which reads it when the body has ended: values the
+ * caller adds while the body streams (the MD5 ETag) are committed with the file, in the
+ * server process and over TCP (the client sends the final xattr with the end of the data).
+ * A server too old for that gets them by a setXattr just after.
+ */
+export async function writeObject(fs: FileSystem, path: string, body: AsyncIterable<Uint8Array>, xattr: Record<string, string>,
   o: { writeType?: WriteType; exclusive?: boolean }): Promise<FileInfo> {
+  let info: FileInfo;
   try {
-    return await fs.writeFile(path, body, {
-      overwrite: !o.exclusive, recursive: true, ...(o.writeType ? { writeType: o.writeType } : {}),
-      ...(Object.keys(meta).length ? { xattr: meta } : {}),
+    info = await fs.writeFile(path, body, {
+      overwrite: !o.exclusive, recursive: true, ...(o.writeType ? { writeType: o.writeType } : {}), xattr,
     });
   } catch (err) {
     const code = (err as StrataError).code;
@@ -228,6 +234,12 @@ export async function writeObject(fs: FileSystem, path: string, body: AsyncItera
     if (code === ErrorCode.NOT_A_DIRECTORY) throw new S3Error('InvalidRequest', `a parent of the key is an object: ${path}`, { cause: err });
     throw err;
   }
+  const etag = xattr[ETAG_ATTR];
+  if (etag !== undefined && info.xattr?.[ETAG_ATTR] !== etag) {
+    await fs.setXattr(path, { ...xattr });
+    info = { ...info, xattr: { ...xattr } };
+  }
+  return info;
 }
 
 /**
@@ -339,15 +351,17 @@ export async function copyObject(ctx: RequestContext): Promise<void> {
   }
   const md5 = createHash('md5');
   const fs = ctx.fs;
+  // A multipart source keeps its ETag (S3 does too); otherwise the MD5 of what was copied,
+  // set when the copy's body ends so that the commit stores it.
+  const srcTag = etagOf(info);
+  const keep = /-\d+"$/.test(srcTag) && info.xattr?.[ETAG_ATTR] !== undefined;
+  const xattr: Record<string, string> = { ...meta, ...(keep ? { [ETAG_ATTR]: srcTag } : {}) };
   async function* body(): AsyncGenerator<Uint8Array> {
     for await (const c of fs.readFile(srcPath)) { md5.update(c); yield c; }
+    if (!keep) xattr[ETAG_ATTR] = `"${md5.digest('hex')}"`;
   }
-  const out = await writeObject(ctx.fs, dstPath, body(), meta, { writeType });
-  // A multipart source keeps its ETag (S3 does too); otherwise the MD5 of what was copied.
-  const srcTag = etagOf(info);
-  const etag = /-\d+"$/.test(srcTag) && info.xattr?.[ETAG_ATTR] ? srcTag : `"${md5.digest('hex')}"`;
-  await ctx.fs.setXattr(dstPath, { ...meta, [ETAG_ATTR]: etag });
-  sendXml(ctx, 200, 'CopyObjectResult', { LastModified: isoTime(out.mtimeMs), ETag: etag });
+  const out = await writeObject(ctx.fs, dstPath, body(), xattr, { writeType });
+  sendXml(ctx, 200, 'CopyObjectResult', { LastModified: isoTime(out.mtimeMs), ETag: xattr[ETAG_ATTR]! });
 }
 
 export { STORED_HEADERS };

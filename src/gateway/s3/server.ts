@@ -145,9 +145,12 @@ export async function startS3Gateway(opts: S3GatewayOptions): Promise<S3Gateway>
   await mp.open();
   const domain = opts.domain?.toLowerCase().replace(/^\./, '') || undefined;
 
+  // Request ids: a random prefix per gateway and a counter (unique, no entropy per request).
+  const idPrefix = randomBytes(4).toString('hex').toUpperCase();
+  let idSeq = 0;
   const handle = async (req: http.IncomingMessage, res: http.ServerResponse): Promise<void> => {
     const t0 = process.hrtime.bigint();
-    const requestId = randomBytes(8).toString('hex').toUpperCase();
+    const requestId = idPrefix + (++idSeq).toString(16).toUpperCase().padStart(8, '0');
     res.setHeader('x-amz-request-id', requestId);
     res.setHeader('Server', 'Strata');
     const method = req.method ?? 'GET';

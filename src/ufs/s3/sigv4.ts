@@ -69,9 +69,20 @@ export function chunkStringToSign(amzDate: string, scope: string, previousSignat
   return ['AWS4-HMAC-SHA256-PAYLOAD', amzDate, scope, previousSignature, EMPTY_SHA256, chunkSha256].join('\n');
 }
 
-/** The signing key of a secret for one day, region and service. */
+/** Derived signing keys by secret, day, region and service: four HMACs saved per request. */
+const signingKeys = new Map<string, Buffer>();
+const MAX_SIGNING_KEYS = 1024;
+
+/** The signing key of a secret for one day, region and service (cached). */
 export function signingKey(secret: string, day: string, region: string, service: string): Buffer {
-  return hmac(hmac(hmac(hmac(`AWS4${secret}`, day), region), service), 'aws4_request');
+  const id = `${day}\0${region}\0${service}\0${secret}`;
+  let k = signingKeys.get(id);
+  if (!k) {
+    k = hmac(hmac(hmac(hmac(`AWS4${secret}`, day), region), service), 'aws4_request');
+    if (signingKeys.size >= MAX_SIGNING_KEYS) signingKeys.clear(); // keys of past days and unknown scopes age out
+    signingKeys.set(id, k);
+  }
+  return k;
 }
 
 /** Hex HMAC-SHA-256 signature of a string to sign. */
