@@ -32,7 +32,7 @@ import { LmdbStore } from '../meta/lmdb-store.js';
 import type { MetaStore } from '../meta/meta-store.js';
 import { MountTable } from '../meta/mount-table.js';
 import type { MountRecord } from '../meta/mount-table.js';
-import { baseName, isUnder, joinPath, normalizePath, parentPath, pathComponents, ROOT } from '../meta/path.js';
+import { baseName, isUnder, joinPath, normalizePath, parentPath, pathComponents, ROOT, setMaxPathDepth } from '../meta/path.js';
 import { PathConf } from '../meta/path-conf.js';
 import { MetadataSync } from '../sync/metadata-sync.js';
 import type {
@@ -148,6 +148,7 @@ export class Coordinator implements FileSystem {
   private static async openLocked(opts: CoordinatorOptions): Promise<Coordinator> {
     const config = opts.config ?? new ServerConfig();
     const log = opts.logger ?? defaultLogger;
+    setMaxPathDepth(config.get('path.max.depth')); // every front end's paths pass normalizePath
     const dataDir = resolveFs(opts.dataDir);
     mkdirSync(dataDir, { recursive: true });
     const store = LmdbStore.open(join(dataDir, 'meta'));

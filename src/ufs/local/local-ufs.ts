@@ -32,6 +32,7 @@ import { promisify } from 'node:util';
 import { ErrorCode, StrataError, invalidArgument, invalidPath } from '../../errors.js';
 import type { Ufs, UfsListOptions, UfsReadOptions, UfsStatus, UfsWriteOptions } from '../ufs.js';
 import { UfsChangedError, checkUfsPath, ufsJoin } from '../ufs.js';
+import { realPath } from './real-path.js';
 
 const link = promisify(linkCb);
 /** Linux: the real path of an open descriptor is readable at /proc/self/fd/N. */
@@ -528,7 +529,7 @@ export class LocalUfs implements Ufs {
     const lexical = realRoot + sep + rel.split('/').join(sep);
     let real: string;
     try {
-      real = await fsp.realpath(lexical);
+      real = await realPath(lexical);
     } catch (err) {
       throw this.mapError(err, op, rel);
     }
