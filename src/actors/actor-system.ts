@@ -13,6 +13,7 @@ import { toStrataError } from '../errors.js';
 import { PathLocks } from './path-locks.js';
 import type { LockRequest } from './path-locks.js';
 import { ShardActor } from './shard-actor.js';
+import type { ActorSlot } from './shard-actor.js';
 import type { WorkerInit, WorkerMessage, WorkerReply } from './messages.js';
 
 export interface ActorSystemOptions {
@@ -82,7 +83,7 @@ export class ActorSystem {
   }
 
   /** Run a mutation on the shard actor of `path`, holding `locks` while it runs. */
-  tell<T>(path: string, locks: LockRequest[], run: () => Promise<T>): Promise<T> {
+  tell<T>(path: string, locks: LockRequest[], run: (slot: ActorSlot) => Promise<T>): Promise<T> {
     return this.shards[this.shardIndex(path)]!.tell(locks, run);
   }
 

@@ -18,6 +18,8 @@ export interface SyncDirMessage {
   kind: 'syncDir';
   mountId: number;
   job: DirSyncJob;
+  /** Set to 1 when the caller has left (src/cancel.ts): the task stops between pages. */
+  cancel?: SharedArrayBuffer;
 }
 
 /** Sync a whole subtree from one flat recursive listing (UFSs that list flat cheaply: S3). */
@@ -27,6 +29,8 @@ export interface SyncTreeMessage {
   job: Omit<DirSyncJob, 'recursive'>;
   /** Where to report entries applied so far (a comlink-exposed sink; transferred). */
   progress?: MessagePort;
+  /** Set to 1 when the caller has left (src/cancel.ts): the task stops between pages. */
+  cancel?: SharedArrayBuffer;
 }
 
 /** Answered at once: used to have every thread loaded before work arrives. */

@@ -12,6 +12,7 @@ import { MountedUfsCache } from '../ufs/mounted-ufs.js';
 import { syncDirectory, syncTreeFlat } from '../sync/applier.js';
 import type { WorkerInit, WorkerMessage, WorkerReply } from './messages.js';
 import { progressReporter } from './progress-port.js';
+import { signalOfFlag } from '../cancel.js';
 
 const init = workerData as WorkerInit;
 const store = LmdbStore.open(init.metaDir);
@@ -35,16 +36,23 @@ export default async function handle(msg: WorkerMessage): Promise<WorkerReply<un
     switch (msg.kind) {
       case 'syncDir': {
         const ufs = ufsCache.get(mountOf(msg.mountId), counters.ufsCall);
-        const result = await syncDirectory(store, ufs, msg.job);
-        return { result, counters: counters.groups };
+        const cancel = signalOfFlag(msg.cancel, `sync of ${msg.job.dirPath}`);
+        try {
+          const result = await syncDirectory(store, ufs, msg.job, Date.now, cancel.signal);
+          return { result, counters: counters.groups };
+        } finally {
+          cancel.dispose();
+        }
       }
       case 'syncTree': {
         const ufs = ufsCache.get(mountOf(msg.mountId), counters.ufsCall);
         const reporter = msg.progress ? progressReporter(msg.progress) : undefined;
+        const cancel = signalOfFlag(msg.cancel, `sync of ${msg.job.dirPath}`);
         try {
-          const result = await syncTreeFlat(store, ufs, msg.job, Date.now, reporter?.report);
+          const result = await syncTreeFlat(store, ufs, msg.job, Date.now, reporter?.report, cancel.signal);
           return { result, counters: counters.groups };
         } finally {
+          cancel.dispose();
           reporter?.close();
         }
       }

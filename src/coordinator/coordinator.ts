@@ -32,6 +32,9 @@ import { LmdbStore } from '../meta/lmdb-store.js';
 import type { MetaStore } from '../meta/meta-store.js';
 import { MountTable } from '../meta/mount-table.js';
 import type { MountRecord } from '../meta/mount-table.js';
+import { throwIfCancelled } from '../cancel.js';
+import { idleWhileWaiting } from '../actors/idle-source.js';
+import type { ActorSlot } from '../actors/shard-actor.js';
 import { baseName, isUnder, joinPath, normalizePath, parentPath, pathComponents, ROOT, setMaxPathDepth } from '../meta/path.js';
 import { PathConf } from '../meta/path-conf.js';
 import { MetadataSync } from '../sync/metadata-sync.js';
@@ -98,7 +101,7 @@ export class Coordinator implements FileSystem {
     this.cacheOps = new CacheManagement({
       tree, store, blocks, persistQueue,
       access: (p, o, listing) => sync.access(p, o, listing),
-      loadTree: (p) => sync.loadMetadata(p, true).then(() => undefined),
+      loadTree: (p, signal) => sync.loadMetadata(p, true, undefined, signal).then(() => undefined),
       read: (p, o) => this.readFile(p, o),
     });
     this.ttl = new TtlChecker(store, {
@@ -370,7 +373,7 @@ export class Coordinator implements FileSystem {
   }
 
   /** Run a mutation on the path's shard actor holding an exclusive lock on `path`. */
-  private mutate<T>(path: string, run: () => Promise<T>, extra: LockRequest[] = [], subtree = false): Promise<T> {
+  private mutate<T>(path: string, run: (slot: ActorSlot) => Promise<T>, extra: LockRequest[] = [], subtree = false): Promise<T> {
     return this.actors.tell(path, [{ path, exclusive: true, subtree }, ...extra], run);
   }
 
@@ -399,8 +402,10 @@ export class Coordinator implements FileSystem {
       yield [this.info(p, root)];
       return;
     }
+    const signal = options.signal;
+    const what = `listStatus of ${p}`;
     if (options.recursive && this.sync.treeSyncDue(p, root, options)) {
-      await this.sync.loadMetadata(p, true);
+      await this.sync.loadMetadata(p, true, undefined, signal);
       root = this.tree.getInode(root.id) ?? root;
     }
     // Depth-first walk, each directory listed in full (paged) before its subdirectories, so
@@ -409,6 +414,7 @@ export class Coordinator implements FileSystem {
     const stack: Array<{ id: number; path: string }> = [{ id: root.id, path: p }];
     let page: FileInfo[] = [];
     while (stack.length > 0) {
+      throwIfCancelled(signal, what); // the client left (or cancelled): stop walking
       const dir = stack.pop()!;
       const { mount, ufsPath } = this.mounts.resolve(dir.path);
       const ctx = { path: dir.path, mountPath: mount.path, ufsUri: this.ufsUriOf(mount, ufsPath) };
@@ -434,7 +440,7 @@ export class Coordinator implements FileSystem {
         if (!inode) continue; // removed meanwhile
         if (!inode.loaded && this.options.loadType(sd.path, options.loadType) !== 'NEVER') {
           // A subtree never listed: load all of it at once (a parallel BFS), not level by level.
-          await this.sync.loadMetadata(sd.path, true);
+          await this.sync.loadMetadata(sd.path, true, undefined, signal);
           stack.push(sd);
         } else {
           stack.push(sd);
@@ -536,7 +542,10 @@ export class Coordinator implements FileSystem {
     const writeType = this.options.writeType(p, options.writeType);
     const blockSize = options.blockSize ?? this.blocks.blockSize;
     const cacheFirst = writeType === 'MUST_CACHE' || writeType === 'ASYNC_THROUGH';
-    return this.mutate(p, async () => {
+    return this.mutate(p, async (slot) => {
+      // Waiting for the client's next chunk gives the shard slot back (a stalled upload
+      // holds only its path lock, until upload.idle.timeout).
+      data = idleWhileWaiting(data, slot);
       // A cache-first write must not depend on the UFS answering: when it cannot tell whether
       // the path exists there, the file is new as far as Strata knows (its persist overwrites).
       const existing = await this.tryStat(p, options).catch((err: unknown) => {
@@ -929,7 +938,7 @@ export class Coordinator implements FileSystem {
     validateOptions('checkConsistency', options);
     const p = normalizePath(path);
     const root = await this.statInode(p, { syncIntervalMs: -1 });
-    return this.sync.checkConsistency(p, root, !!options.recursive, !!options.repair);
+    return this.sync.checkConsistency(p, root, !!options.recursive, !!options.repair, options.signal);
   }
 
   async needsSync(path: string): Promise<void> {

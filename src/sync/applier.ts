@@ -15,6 +15,7 @@ import { joinPath } from '../meta/path.js';
 import type { SyncSummary } from '../types.js';
 import type { Ufs, UfsStatus } from '../ufs/ufs.js';
 import { ufsJoin } from '../ufs/ufs.js';
+import { throwIfCancelled } from '../cancel.js';
 
 export interface DirSyncJob {
   dirId: number;
@@ -182,14 +183,15 @@ function childDir(job: DirSyncJob, inode: InodeRecord): ChildDir {
  * Sync one directory's children with its UFS listing. Pages are applied as they arrive;
  * the seen-name set is per directory (bounded by one directory's size, not the tree's).
  */
-export async function syncDirectory(store: MetaStore, ufs: Ufs, job: DirSyncJob, now = Date.now): Promise<DirSyncResult> {
+export async function syncDirectory(store: MetaStore, ufs: Ufs, job: DirSyncJob, now = Date.now, signal?: AbortSignal): Promise<DirSyncResult> {
   const summary = emptySummary();
   const childDirs: ChildDir[] = [];
   const staleFileIds: number[] = [];
   const seen = new Set<string>();
-  const pages = ufs.list(job.ufsPath, { pageSize: job.pageSize ?? 1000 });
+  const pages = ufs.list(job.ufsPath, { pageSize: job.pageSize ?? 1000, ...(signal ? { signal } : {}) });
   try {
     for await (const page of pages) {
+      throwIfCancelled(signal, `sync of ${job.dirPath}`);
       // Fast path of a re-sync: a page whose entries all match needs no write transaction.
       const known = page.map((st) => {
         const id = store.get<number>('edge', [job.dirId, st.name]);
@@ -297,7 +299,7 @@ export interface TreeSyncResult {
  * The subtree must not contain nested mount points (the caller checks).
  */
 export async function syncTreeFlat(store: MetaStore, ufs: Ufs, job: Omit<DirSyncJob, 'recursive'>, now = Date.now,
-  onProgress?: (entries: number) => void): Promise<TreeSyncResult> {
+  onProgress?: (entries: number) => void, signal?: AbortSignal): Promise<TreeSyncResult> {
   let entries = 0;
   const summary = emptySummary();
   const staleFileIds: number[] = [];
@@ -317,7 +319,9 @@ export async function syncTreeFlat(store: MetaStore, ufs: Ufs, job: Omit<DirSync
   const isInside = (rel: string, dirRel: string): boolean => dirRel === '' || rel === dirRel || rel.startsWith(dirRel + '/');
 
   try {
-    for await (const page of ufs.list(job.ufsPath, { recursive: true, pageSize: job.pageSize ?? 1000 })) {
+    for await (const page of ufs.list(job.ufsPath, { recursive: true, pageSize: job.pageSize ?? 1000, ...(signal ? { signal } : {}) })) {
+      // Stopped between pages: what was applied stays; open directories are not marked synced.
+      throwIfCancelled(signal, `sync of ${job.dirPath}`);
       await store.transact((tx) => {
         const t = now();
         // Absent entries below the root, read once per page (usually none); ids per page.

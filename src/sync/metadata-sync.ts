@@ -11,6 +11,7 @@ import type { BlockStore } from '../cache/block-store.js';
 import type { Metrics } from '../coordinator/metrics.js';
 import type { OptionResolver } from '../coordinator/options.js';
 import { ErrorCode, StrataError, notFound, notADirectory } from '../errors.js';
+import { shareSignal, throwIfCancelled } from '../cancel.js';
 
 const cancelled = (path: string): StrataError => new StrataError(ErrorCode.CANCELLED, `sync of ${path} cancelled`);
 import { AbsentPathCache } from '../meta/absent-cache.js';
@@ -177,11 +178,11 @@ export class MetadataSync {
    * Make the inode of one path match the UFS: create it (and missing ancestors), update it,
    * or remove it and remember it absent.
    */
-  async syncSelf(path: string): Promise<void> {
+  async syncSelf(path: string, signal?: AbortSignal): Promise<void> {
     const { mount, ufsPath } = this.d.mounts.resolve(path);
     const startMs = Date.now();
     this.d.metrics.inc('sync', 'paths');
-    const st = await this.ufsOf(mount).getStatus(ufsPath);
+    const st = await this.ufsOf(mount).getStatus(ufsPath, signal ? { signal } : {});
     const stale: number[] = [];
     await this.d.actors.tellSync(path, () => this.d.store.transact((tx) => {
       const now = Date.now();
@@ -236,14 +237,22 @@ export class MetadataSync {
   }
 
   /** Sync one directory's listing on the pool, through its shard actor. */
-  private async syncDir(dir: ChildDir & { mountId: number }, recursive: boolean): Promise<DirSyncResult> {
+  private async syncDir(dir: ChildDir & { mountId: number }, recursive: boolean, signal?: AbortSignal): Promise<DirSyncResult> {
+    throwIfCancelled(signal, `sync of ${dir.path}`);
     const t0 = Date.now();
     const msg: SyncDirMessage = {
       kind: 'syncDir',
       mountId: dir.mountId,
-      job: { dirId: dir.id, dirPath: dir.path, ufsPath: dir.ufsPath, startMs: t0, recursive },
+      job: { dirId: dir.id, dirPath: dir.path, ufsPath: dir.ufsPath, startMs: t0, recursive, pageSize: this.d.options.get(dir.path, 'sync.list.page.size') },
     };
-    const result = await this.d.actors.offload<DirSyncResult>(dir.path, msg);
+    const shared = shareSignal(signal);
+    if (shared.flag) msg.cancel = shared.flag;
+    let result: DirSyncResult;
+    try {
+      result = await this.d.actors.offload<DirSyncResult>(dir.path, msg);
+    } finally {
+      shared.dispose();
+    }
     this.d.metrics.inc('sync', 'directories');
     this.d.metrics.inc('sync', 'entries', entriesOf(result.summary));
     this.d.metrics.inc('sync', 'timeMs', Date.now() - t0);
@@ -292,7 +301,7 @@ export class MetadataSync {
     this.d.metrics.inc('sync', 'loadMetadata');
     const before = this.d.tree.resolve(path);
     if (!before.inode || before.inode.type === 'file') {
-      await this.syncSelf(path);
+      await this.syncSelf(path, signal);
       const after = this.d.tree.resolve(path);
       if (!after.inode && !before.inode) throw notFound(path);
       const s = emptySummary();
@@ -305,7 +314,7 @@ export class MetadataSync {
       }
       return s;
     }
-    if (!recursive) return this.syncChildren(path, before.inode);
+    if (!recursive) return this.syncChildren(path, before.inode); // one directory (a worker task)
     return this.joinedAbortable(`rec:${path}`, signal, (s) => this.syncTree(path, before.inode!, onProgress, s));
   }
 
@@ -353,7 +362,7 @@ export class MetadataSync {
     const { mountId, ufsPath } = this.mountIdFor(path, root);
     const mount = this.d.mounts.byId(mountId);
     if (mount && this.d.ufs.rawUfs(mount).flatListing && this.d.mounts.nestedUnder(path).length === 0) {
-      return this.syncTreeFlat(path, root, mountId, ufsPath, onProgress);
+      return this.syncTreeFlat(path, root, mountId, ufsPath, onProgress, signal);
     }
     const total = emptySummary();
     const { dirs: maxDirs, prefetch: maxPrefetch } = this.d.parallelism();
@@ -386,7 +395,7 @@ export class MetadataSync {
       };
       const start = (dir: Dir, slot: number, dirLevel: number): void => {
         running[slot]!++;
-        this.syncDir(dir, true).then((r) => {
+        this.syncDir(dir, true, signal).then((r) => {
           addSummary(total, r.summary);
           // Children go one level below this directory's level.
           const childSlot = (dirLevel + 1) % 2;
@@ -416,9 +425,12 @@ export class MetadataSync {
    * per call without a delimiter, against one call per directory for the BFS), applied on
    * the pool through the sync lane of the root's shard.
    */
-  private async syncTreeFlat(path: string, root: InodeRecord, mountId: number, ufsPath: string, onProgress?: ProgressListener): Promise<SyncSummary> {
+  private async syncTreeFlat(path: string, root: InodeRecord, mountId: number, ufsPath: string, onProgress?: ProgressListener, signal?: AbortSignal): Promise<SyncSummary> {
     const t0 = Date.now();
-    const msg: SyncTreeMessage = { kind: 'syncTree', mountId, job: { dirId: root.id, dirPath: path, ufsPath, startMs: t0 } };
+    const msg: SyncTreeMessage = { kind: 'syncTree', mountId, job: { dirId: root.id, dirPath: path, ufsPath, startMs: t0, pageSize: this.d.options.get(path, 'sync.list.page.size') } };
+    // The worker stops between listing pages once every caller has left.
+    const shared = shareSignal(signal);
+    if (shared.flag) msg.cancel = shared.flag;
     // One long task: the worker reports entries applied through a comlink-exposed port.
     const channel = onProgress ? exposeProgress((done) => onProgress({ done, phase: 'sync' })) : undefined;
     if (channel) msg.progress = channel.port;
@@ -426,6 +438,7 @@ export class MetadataSync {
     try {
       result = await this.d.actors.offload<TreeSyncResult>(path, msg, channel ? [channel.port] : undefined);
     } finally {
+      shared.dispose();
       channel?.close();
     }
     this.d.metrics.inc('sync', 'directories', result.directories);
@@ -447,7 +460,9 @@ export class MetadataSync {
    * as changed (a sync would otherwise bring that version back). Pending files, the temp files of UFS writes and nested
    * mount points are skipped. With `repair`, each path is synced.
    */
-  async checkConsistency(path: string, root: InodeRecord, recursive: boolean, repair: boolean): Promise<ConsistencyReport> {
+  async checkConsistency(path: string, root: InodeRecord, recursive: boolean, repair: boolean, signal?: AbortSignal): Promise<ConsistencyReport> {
+    const what = `checkConsistency of ${path}`;
+    const ufsOpts = signal ? { signal } : {};
     const changed: string[] = [];
     const deleted: string[] = [];
     const ufsOnly: string[] = [];
@@ -457,12 +472,12 @@ export class MetadataSync {
         // An unpersisted file has no UFS copy; one there is another version (stale, or an
         // outside writer's) and a sync would bring it back: reported as changed.
         const { mount, ufsPath } = this.d.mounts.resolve(cp);
-        if (await this.ufsOf(mount).getStatus(ufsPath)) changed.push(cp);
+        if (await this.ufsOf(mount).getStatus(ufsPath, ufsOpts)) changed.push(cp);
         return;
       }
       if (inode.ps !== 'PERSISTED') return;
       const { mount, ufsPath } = this.d.mounts.resolve(cp);
-      const st = await this.ufsOf(mount).getStatus(ufsPath);
+      const st = await this.ufsOf(mount).getStatus(ufsPath, ufsOpts);
       if (!st) deleted.push(cp);
       else if (st.type !== inode.type || (inode.type === 'file' && (st.contentHash !== inode.ufsContent || st.metaHash !== inode.ufsMeta))) changed.push(cp);
     };
@@ -472,8 +487,9 @@ export class MetadataSync {
       const { mount, ufsPath } = this.d.mounts.resolve(dp);
       let pages: AsyncIterable<Array<{ name: string }>>;
       try {
-        pages = this.ufsOf(mount).list(ufsPath);
+        pages = this.ufsOf(mount).list(ufsPath, ufsOpts);
         for await (const page of pages) {
+          throwIfCancelled(signal, what);
           for (const e of page) {
             if (!this.d.tree.getChild(dir.id, e.name)) ufsOnly.push(joinPath(dp, e.name));
           }
@@ -490,6 +506,7 @@ export class MetadataSync {
       for (const { path: cp, inode } of entries) {
         if (inode.id === root.id || inode.mountId !== undefined) continue;
         if (this.d.mounts.resolve(cp).mount.mountId !== rootMount) continue; // below a nested mount
+        throwIfCancelled(signal, what);
         await check(cp, inode);
         if (recursive && inode.type === 'directory') await extra(cp, inode);
       }
@@ -498,7 +515,8 @@ export class MetadataSync {
     let repaired = 0;
     if (repair) {
       for (const ip of inconsistent) {
-        await this.syncSelf(ip);
+        throwIfCancelled(signal, what);
+        await this.syncSelf(ip, signal);
         repaired++;
       }
     }
