@@ -53,6 +53,7 @@ export class ShardActor {
     // Locks are requested in mailbox order, so same-path messages keep their order.
     const release = env.locks.length ? await this.locks.acquire(env.locks) : undefined;
     let counted = true;
+    let ended = false;
     const slot: ActorSlot = {
       idle: async <T>(wait: Promise<T>): Promise<T> => {
         if (!counted) return wait;
@@ -63,9 +64,12 @@ export class ShardActor {
           return await wait;
         } finally {
           // Back without queueing (it holds locks others may wait for): the count may exceed
-          // `concurrency` by the messages that came back from idling.
-          counted = true;
-          this.running++;
+          // `concurrency` by the messages that came back from idling. A wait that settles
+          // after its message ended counts nothing.
+          if (!ended) {
+            counted = true;
+            this.running++;
+          }
         }
       },
     };
@@ -74,6 +78,7 @@ export class ShardActor {
     } catch (err) {
       env.reject(err);
     } finally {
+      ended = true;
       release?.();
       if (counted) this.running--;
       this.handled++;
