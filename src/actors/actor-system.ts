@@ -13,6 +13,7 @@ import { toStrataError } from '../errors.js';
 import { PathLocks } from './path-locks.js';
 import type { LockRequest } from './path-locks.js';
 import { ShardActor } from './shard-actor.js';
+import type { ActorSlot } from './shard-actor.js';
 import type { WorkerInit, WorkerReply, WorkerTask } from './messages.js';
 import { exposeProgress } from './progress-port.js';
 
@@ -88,7 +89,7 @@ export class ActorSystem {
   }
 
   /** Run a mutation on the shard actor of `path`, holding `locks` while it runs. */
-  tell<T>(path: string, locks: LockRequest[], run: () => Promise<T>): Promise<T> {
+  tell<T>(path: string, locks: LockRequest[], run: (slot: ActorSlot) => Promise<T>): Promise<T> {
     return this.shards[this.shardIndex(path)]!.tell(locks, run);
   }
 

@@ -28,6 +28,8 @@ export interface WorkerTask {
   readonly kind: string;
   /** Where the handler reports progress (a comlink-exposed sink; set and transferred by the actor system). */
   progress?: MessagePort;
+  /** Set to 1 when the caller has left (src/cancel.ts): a handler stops between steps. */
+  cancel?: SharedArrayBuffer;
 }
 
 /** What a handler gets from its worker thread. */
@@ -38,6 +40,8 @@ export interface TaskContext {
   ufsOf(mountId: number): Ufs;
   /** Report progress of a long task (present when the caller asked for progress). */
   progress?: (done: number) => void;
+  /** Aborts when the caller has left (from the task's `cancel` flag). */
+  signal?: AbortSignal;
 }
 
 /** A task handler: runs in a worker thread, returns a structured-cloneable result. */

@@ -5,9 +5,18 @@
 
 import type { LockRequest, PathLocks } from './path-locks.js';
 
+/**
+ * What a running message may do with its mailbox slot: `idle(wait)` gives the slot back
+ * while `wait` is pending (an upload waiting for its client's next chunk) and takes it back,
+ * without queueing, when `wait` settles. The message keeps its path locks throughout.
+ */
+export interface ActorSlot {
+  idle<T>(wait: Promise<T>): Promise<T>;
+}
+
 interface Envelope {
   locks: LockRequest[];
-  run: () => Promise<unknown>;
+  run: (slot: ActorSlot) => Promise<unknown>;
   resolve: (v: unknown) => void;
   reject: (e: unknown) => void;
 }
@@ -25,7 +34,7 @@ export class ShardActor {
   }
 
   /** Deliver a message; resolves with its result once it ran. */
-  tell<T>(locks: LockRequest[], run: () => Promise<T>): Promise<T> {
+  tell<T>(locks: LockRequest[], run: (slot: ActorSlot) => Promise<T>): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       this.mailbox.push({ locks, run, resolve: resolve as (v: unknown) => void, reject });
       this.drain();
@@ -43,13 +52,35 @@ export class ShardActor {
   private async process(env: Envelope): Promise<void> {
     // Locks are requested in mailbox order, so same-path messages keep their order.
     const release = env.locks.length ? await this.locks.acquire(env.locks) : undefined;
+    let counted = true;
+    let ended = false;
+    const slot: ActorSlot = {
+      idle: async <T>(wait: Promise<T>): Promise<T> => {
+        if (!counted) return wait;
+        counted = false;
+        this.running--;
+        this.drain();
+        try {
+          return await wait;
+        } finally {
+          // Back without queueing (it holds locks others may wait for): the count may exceed
+          // `concurrency` by the messages that came back from idling. A wait that settles
+          // after its message ended counts nothing.
+          if (!ended) {
+            counted = true;
+            this.running++;
+          }
+        }
+      },
+    };
     try {
-      env.resolve(await env.run());
+      env.resolve(await env.run(slot));
     } catch (err) {
       env.reject(err);
     } finally {
+      ended = true;
       release?.();
-      this.running--;
+      if (counted) this.running--;
       this.handled++;
       this.drain();
     }

@@ -13,6 +13,7 @@ import { StrataError, ErrorCode, toStrataError, toThreadError } from '../errors.
 import { MountedUfsCache } from '../ufs/mounted-ufs.js';
 import type { TaskContext, TaskTable, WorkerInit, WorkerReply, WorkerTask } from './messages.js';
 import { progressReporter } from './progress-port.js';
+import { signalOfFlag } from '../cancel.js';
 
 const init = workerData as WorkerInit;
 const store = openStrataStore(init.metaUri);
@@ -47,14 +48,17 @@ export default async function handle(task: WorkerTask): Promise<WorkerReply<unkn
     const handler = handlers.get(task.kind);
     if (!handler) throw new StrataError(ErrorCode.BAD_REQUEST, `unknown worker task ${String(task.kind)}`);
     const reporter = task.progress ? progressReporter(task.progress) : undefined;
+    const cancel = signalOfFlag(task.cancel, `worker task ${task.kind}`);
     try {
       const ctx: TaskContext = {
         store,
         ufsOf: (mountId) => ufsCache.get(mountOf(mountId), counters.ufsCall),
         ...(reporter ? { progress: reporter.report } : {}),
+        ...(cancel.signal ? { signal: cancel.signal } : {}),
       };
       return { result: await handler(task, ctx), counters: counters.groups };
     } finally {
+      cancel.dispose();
       reporter?.close();
     }
   } catch (err) {

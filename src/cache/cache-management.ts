@@ -9,6 +9,7 @@ import { ErrorCode, StrataError, invalidArgument, notFound } from '../errors.js'
 import type { InodeRecord } from '../meta/inode.js';
 import { InodeTree } from '../meta/inode-tree.js';
 import type { MetaStore } from '../meta/meta-store.js';
+import { throwIfCancelled } from '../cancel.js';
 import type { CacheOpOptions, CacheOpResult, CommonOptions, ReadOptions, TtlAction, WithProgress } from '../types.js';
 
 export interface CacheManagementDeps {
@@ -20,7 +21,7 @@ export interface CacheManagementDeps {
   /** The inode of a path, synced per the options (listing: a directory's children too). */
   access(path: string, options: CommonOptions, listing: boolean): Promise<InodeRecord>;
   /** Load a subtree's metadata from the UFS. */
-  loadTree(path: string): Promise<void>;
+  loadTree(path: string, signal?: AbortSignal): Promise<void>;
   /** Stream a file through the data path. */
   read(path: string, options: ReadOptions): AsyncIterable<Uint8Array>;
 }
@@ -40,12 +41,17 @@ export class CacheManagement {
 
   async load(p: string, options: CacheOpOptions & WithProgress = {}): Promise<CacheOpResult> {
     const root = await this.d.access(p, options, true);
-    if (root.type === 'directory' && options.recursive !== false) await this.d.loadTree(p);
+    const signal = options.signal;
+    if (root.type === 'directory' && options.recursive !== false) await this.d.loadTree(p, signal);
     let files = 0;
     let bytes = 0;
     for (const { path: fp, inode } of this.d.tree.walkFiles(p, this.d.tree.getInode(root.id) ?? root)) {
+      throwIfCancelled(signal, `load of ${p}`);
       if (this.d.blocks.cachedBytes(inode.fileId) >= inode.length) { files++; continue; }
-      for await (const c of this.d.read(fp, { readType: 'CACHE', syncIntervalMs: -1 })) bytes += c.length;
+      for await (const c of this.d.read(fp, { readType: 'CACHE', syncIntervalMs: -1, ...(signal ? { signal } : {}) })) {
+        bytes += c.length;
+        throwIfCancelled(signal, `load of ${p}`);
+      }
       files++;
       options.onProgress?.({ done: files, bytes, phase: 'load' });
     }
@@ -71,6 +77,7 @@ export class CacheManagement {
     let keptFiles = 0;
     let keptBytes = 0;
     for (const { path: fp, inode } of this.d.tree.walkFiles(p, root)) {
+      throwIfCancelled(options.signal, `free of ${p}`);
       const cached = this.d.blocks.cachedBytes(inode.fileId);
       if (cached === 0) continue;
       const why = keepReason(inode);
@@ -91,6 +98,7 @@ export class CacheManagement {
     let files = 0;
     let bytes = 0;
     for (const { path: fp, inode } of this.d.tree.walkFiles(p, root)) {
+      throwIfCancelled(options.signal, `persist of ${p}`);
       if (inode.ps === 'PERSISTED') continue;
       await this.d.persistQueue.persistNow(fp, inode.id);
       files++;
@@ -104,6 +112,7 @@ export class CacheManagement {
     let files = 0;
     let bytes = 0; // the length of the files (un)pinned
     for (const { inode } of this.d.tree.walkFiles(p, root)) {
+      throwIfCancelled(options.signal, `pin of ${p}`);
       // Unpersisted files stay pinned whatever is asked: their blocks are the only copy.
       const effective = pinned || inode.ps !== 'PERSISTED';
       await this.d.store.transact((tx) => { InodeTree.modify(tx, inode.id, (cur) => ({ ...cur, pinned: effective })); });

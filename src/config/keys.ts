@@ -62,6 +62,7 @@ export const KEYS = {
   'server.max.connections': { kind: 'int', default: '1024', perPath: false, doc: 'Connections open at once; more are refused.' },
   'server.idle.timeout': { kind: 'duration', default: '30min', perPath: false, doc: 'A connection with no call in flight and no frame for this long is closed.' },
   'path.max.depth': { kind: 'int', default: '512', perPath: false, doc: 'Deepest path accepted (components); deeper is INVALID_PATH.' },
+  'sync.list.page.size': { kind: 'int', default: '1000', perPath: false, doc: 'Entries per UFS listing page of a sync (each page is one transaction and one cancellation point).' },
 } as const satisfies Record<string, KeyDef>;
 
 export type ConfigKey = keyof typeof KEYS;
@@ -155,6 +156,7 @@ export interface ConfigValues {
   'server.max.connections': number;
   'server.idle.timeout': number;
   'path.max.depth': number;
+  'sync.list.page.size': number;
 }
 
 /** Parse a key's string value into its typed value. */

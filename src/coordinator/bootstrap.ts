@@ -41,6 +41,7 @@ import { hasUfsCapability } from '../ufs/ufs.js';
 import { IntentRecovery } from './intent-recovery.js';
 import { logError, ufsOf } from './services.js';
 import type { CoordinatorOptions, Services } from './services.js';
+import { setMaxPathDepth } from '../meta/path.js';
 
 /** How long a delete through Strata keeps a sync that started earlier from resurrecting the path. */
 const TOMBSTONE_TTL_MS = 10 * 60_000;
@@ -94,6 +95,7 @@ async function openLocked<T extends Composed>(opts: CoordinatorOptions, compose:
 /** Build every service on the data directory (no background work started yet). */
 async function wire(opts: CoordinatorOptions): Promise<Services> {
   const config = opts.config ?? new ServerConfig();
+  setMaxPathDepth(config.get('path.max.depth')); // every front end's paths pass normalizePath
   const log = opts.logger ?? defaultLogger;
   const dataDir = resolveFs(opts.dataDir);
   mkdirSync(dataDir, { recursive: true });
@@ -215,7 +217,7 @@ export function cacheServices(s: Services, fs: Pick<FileSystem, 'readFile' | 'fr
   const cacheOps = new CacheManagement({
     tree: s.tree, store: s.store, blocks: s.blocks, persistQueue: s.persistQueue,
     access: (p, o, listing) => s.sync.access(p, o, listing),
-    loadTree: (p) => s.sync.loadMetadata(p, true).then(() => undefined),
+    loadTree: (p, signal) => s.sync.loadMetadata(p, true, undefined, signal).then(() => undefined),
     read: (p, o) => fs.readFile(p, o),
   });
   const ttl = new TtlChecker(s.store, {

@@ -30,6 +30,7 @@ import { buildReport, prometheusText } from './report.js';
 import { mutate, statInode, tryStat, writable } from './services.js';
 import type { CoordinatorOptions, Services } from './services.js';
 import { validateAttributes, validateOptions } from './validate-options.js';
+import { idleWhileWaiting } from '../actors/idle-source.js';
 
 export type { CoordinatorOptions } from './services.js';
 
@@ -120,7 +121,12 @@ export class Coordinator implements FileSystem {
     const at = writable(this.s, p);
     const writeType = this.s.options.writeType(p, options.writeType);
     const blockSize = options.blockSize ?? this.blocks.blockSize;
-    return mutate(this.s, p, async () => this.infos.info(p, await this.ns.writeFile(p, at, data, writeType, blockSize, options)));
+    return mutate(this.s, p, async (slot) => {
+      // Waiting for the client's next chunk gives the shard slot back (a stalled upload
+      // holds only its path lock, until upload.idle.timeout).
+      const paced = idleWhileWaiting(data, slot);
+      return this.infos.info(p, await this.ns.writeFile(p, at, paced, writeType, blockSize, options));
+    });
   }
 
   async *readFile(path: string, options: ReadOptions = {}): AsyncIterable<Uint8Array> {
@@ -196,7 +202,7 @@ export class Coordinator implements FileSystem {
     validateOptions('checkConsistency', options);
     const p = normalizePath(path);
     const root = await statInode(this.s, p, { syncIntervalMs: -1 });
-    return this.s.sync.checkConsistency(p, root, !!options.recursive, !!options.repair);
+    return this.s.sync.checkConsistency(p, root, !!options.recursive, !!options.repair, options.signal);
   }
 
   async needsSync(path: string): Promise<void> {

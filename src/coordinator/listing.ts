@@ -7,6 +7,7 @@ import { joinPath } from '../meta/path.js';
 import type { FileInfo, ListStatusOptions } from '../types.js';
 import type { FileInfoMapper } from './file-info.js';
 import type { Services } from './services.js';
+import { throwIfCancelled } from '../cancel.js';
 
 /** The largest page a listing yields. */
 export const MAX_PAGE = 1000;
@@ -14,13 +15,15 @@ export const MAX_PAGE = 1000;
 /** Stream the status of `p` (a file) or of its children (a directory), in pages. */
 export async function* listPaged(s: Services, infos: FileInfoMapper, p: string, options: ListStatusOptions): AsyncIterable<FileInfo[]> {
   const pageSize = Math.max(1, Math.min(options.pageSize ?? MAX_PAGE, MAX_PAGE));
+  const signal = options.signal;
+  const what = `listStatus of ${p}`;
   let root = await s.sync.access(p, options, !options.recursive);
   if (root.type === 'file') {
     yield [infos.info(p, root)];
     return;
   }
   if (options.recursive && s.sync.treeSyncDue(p, root, options)) {
-    await s.sync.loadMetadata(p, true);
+    await s.sync.loadMetadata(p, true, undefined, signal);
     root = s.tree.getInode(root.id) ?? root;
   }
   // Depth-first walk, each directory listed in full (paged) before its subdirectories, so
@@ -29,6 +32,7 @@ export async function* listPaged(s: Services, infos: FileInfoMapper, p: string, 
   const stack: Array<{ id: number; path: string }> = [{ id: root.id, path: p }];
   let page: FileInfo[] = [];
   while (stack.length > 0) {
+    throwIfCancelled(signal, what); // the client left (or cancelled): stop walking
     const dir = stack.pop()!;
     const ctx = infos.dirContext(dir.path);
     const subdirs: Array<{ id: number; path: string }> = [];
@@ -53,7 +57,7 @@ export async function* listPaged(s: Services, infos: FileInfoMapper, p: string, 
       if (!inode) continue; // removed meanwhile
       if (!inode.loaded && s.options.loadType(sd.path, options.loadType) !== 'NEVER') {
         // A subtree never listed: load all of it at once (a parallel BFS), not level by level.
-        await s.sync.loadMetadata(sd.path, true);
+        await s.sync.loadMetadata(sd.path, true, undefined, signal);
       }
       stack.push(sd);
     }

@@ -28,6 +28,7 @@ import type { GetStatusOptions } from '../types.js';
 import type { MountedUfsCache } from '../ufs/mounted-ufs.js';
 import type { Ufs } from '../ufs/ufs.js';
 import type { IntentRecovery } from './intent-recovery.js';
+import type { ActorSlot } from '../actors/shard-actor.js';
 
 export interface CoordinatorOptions {
   dataDir: string;
@@ -95,7 +96,7 @@ export async function tryStat(s: Services, path: string, options: GetStatusOptio
 }
 
 /** Run a mutation on the path's shard actor holding an exclusive lock on `path`. */
-export function mutate<T>(s: Services, path: string, run: () => Promise<T>, extra: LockRequest[] = [], subtree = false): Promise<T> {
+export function mutate<T>(s: Services, path: string, run: (slot: ActorSlot) => Promise<T>, extra: LockRequest[] = [], subtree = false): Promise<T> {
   return s.actors.tell(path, [{ path, exclusive: true, subtree }, ...extra], run);
 }
 

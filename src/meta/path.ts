@@ -11,6 +11,38 @@ export const ROOT = '/';
  */
 export const MAX_PATH_BYTES = 4000;
 const MAX_NAME = 255;
+/** Default of `path.max.depth`: the most components a path may have. */
+export const DEFAULT_MAX_DEPTH = 512;
+let maxDepth = DEFAULT_MAX_DEPTH;
+
+/**
+ * Set the deepest path normalizePath accepts (`path.max.depth`; the Coordinator sets it
+ * from its configuration when it opens). One value per process: every front end (library
+ * mode, TCP server, S3 gateway, FUSE) reaches the namespace through normalizePath.
+ */
+export function setMaxPathDepth(depth: number): void {
+  if (!Number.isSafeInteger(depth) || depth < 1) throw invalidPath(String(depth), 'path.max.depth must be a positive integer');
+  maxDepth = depth;
+}
+
+/** The deepest path accepted (components). */
+export function maxPathDepth(): number {
+  return maxDepth;
+}
+
+/** Components of a path as a client wrote it ('/' separated, empty segments not counted). */
+export function depthOf(path: string): number {
+  let depth = 0;
+  for (let j = 0; j < path.length; j++) if (path.charCodeAt(j) === 47 /* / */ && j + 1 < path.length && path.charCodeAt(j + 1) !== 47) depth++;
+  return depth;
+}
+
+/** INVALID_PATH when `path` has more than `max` components (the path.max.depth rule). */
+export function checkPathDepth(path: string, max = maxDepth, what = 'path'): void {
+  if (path.length <= max) return; // shorter than max cannot be deeper
+  const depth = depthOf(path);
+  if (depth > max) throw invalidPath(path.slice(0, 64) + '…', `${what} of ${depth} components is deeper than path.max.depth (${max})`);
+}
 
 /** Validate and normalise a client path; throws INVALID_PATH naming the path and the reason. */
 export function normalizePath(path: unknown): string {
@@ -24,6 +56,7 @@ export function normalizePath(path: unknown): string {
   if (path === '/') return ROOT;
   const body = path.endsWith('/') ? path.slice(1, -1) : path.slice(1);
   const parts = body.split('/');
+  if (parts.length > maxDepth) throw invalidPath(path.slice(0, 64) + '…', `${parts.length} components is deeper than path.max.depth (${maxDepth})`);
   for (const p of parts) {
     if (p === '') throw invalidPath(path, 'contains an empty segment (//)');
     if (p === '.' || p === '..') throw invalidPath(path, `contains a '${p}' segment`);

@@ -6,6 +6,7 @@
 import net from 'node:net';
 import tls from 'node:tls';
 import { ErrorCode, StrataError, toStrataError } from '../errors.js';
+import { checkPathDepth } from '../meta/path.js';
 import type { FileSystem } from '../fs.js';
 import { logger as rootLogger, type Logger } from '../log.js';
 import { DEFAULT_MAX_FRAME_BYTES, FrameDecoder, encodeFrame } from '../protocol/codec.js';
@@ -563,12 +564,7 @@ class Connection {
     const n = op === 'rename' ? 2 : 1;
     for (let i = 0; i < n && i < args.length; i++) {
       const a = args[i];
-      if (typeof a !== 'string' || a.length <= max) continue; // shorter than max cannot be deeper
-      let depth = 0;
-      for (let j = 0; j < a.length; j++) if (a.charCodeAt(j) === 47 /* / */ && j + 1 < a.length && a.charCodeAt(j + 1) !== 47) depth++;
-      if (depth > max) {
-        throw new StrataError(ErrorCode.INVALID_PATH, `${op}: path of ${depth} components is deeper than path.max.depth (${max})`);
-      }
+      if (typeof a === 'string') checkPathDepth(a, max, `${op}: path`);
     }
   }
 

@@ -16,6 +16,7 @@ import { SyncPathCache } from '../meta/sync-path-cache.js';
 import type { SyncSummary } from '../types.js';
 import type { Ufs, UfsStatus } from '../ufs/ufs.js';
 import { ufsJoin } from '../ufs/ufs.js';
+import { throwIfCancelled } from '../cancel.js';
 
 export interface DirSyncJob {
   dirId: number;
@@ -160,14 +161,15 @@ function childDir(job: DirSyncJob, inode: InodeRecord): ChildDir {
  * Sync one directory's children with its UFS listing. Pages are applied as they arrive;
  * the seen-name set is per directory (bounded by one directory's size, not the tree's).
  */
-export async function syncDirectory(store: MetaStore, ufs: Ufs, job: DirSyncJob, now = Date.now): Promise<DirSyncResult> {
+export async function syncDirectory(store: MetaStore, ufs: Ufs, job: DirSyncJob, now = Date.now, signal?: AbortSignal): Promise<DirSyncResult> {
   const summary = emptySummary();
   const childDirs: ChildDir[] = [];
   const staleFileIds: number[] = [];
   const seen = new Set<string>();
-  const pages = ufs.list(job.ufsPath, { pageSize: job.pageSize ?? 1000 });
+  const pages = ufs.list(job.ufsPath, { pageSize: job.pageSize ?? 1000, ...(signal ? { signal } : {}) });
   try {
     for await (const page of pages) {
+      throwIfCancelled(signal, `sync of ${job.dirPath}`);
       // Fast path of a re-sync: a page whose entries all match needs no write transaction.
       const known = page.map((st) => InodeTree.child(store, job.dirId, st.name));
       if (known.every((e, i) => isUnchanged(e, page[i]!, job.startMs))) {
@@ -269,7 +271,7 @@ export interface TreeSyncResult {
  * The subtree must not contain nested mount points (the caller checks).
  */
 export async function syncTreeFlat(store: MetaStore, ufs: Ufs, job: Omit<DirSyncJob, 'recursive'>, now = Date.now,
-  onProgress?: (entries: number) => void): Promise<TreeSyncResult> {
+  onProgress?: (entries: number) => void, signal?: AbortSignal): Promise<TreeSyncResult> {
   let entries = 0;
   const summary = emptySummary();
   const staleFileIds: number[] = [];
@@ -290,7 +292,9 @@ export async function syncTreeFlat(store: MetaStore, ufs: Ufs, job: Omit<DirSync
   const isInside = (rel: string, dirRel: string): boolean => dirRel === '' || rel === dirRel || rel.startsWith(dirRel + '/');
 
   try {
-    for await (const page of ufs.list(job.ufsPath, { recursive: true, pageSize: job.pageSize ?? 1000 })) {
+    for await (const page of ufs.list(job.ufsPath, { recursive: true, pageSize: job.pageSize ?? 1000, ...(signal ? { signal } : {}) })) {
+      // Stopped between pages: what was applied stays; open directories are not marked synced.
+      throwIfCancelled(signal, `sync of ${job.dirPath}`);
       await store.transact((tx) => {
         const t = now();
         // Absent entries below the root, read once per page (usually none); ids per page.

@@ -10,6 +10,7 @@ import type { BlockStore } from '../cache/block-store.js';
 import type { Metrics } from '../metrics/metrics.js';
 import type { OptionResolver } from '../options/options.js';
 import { ErrorCode, StrataError, notFound, notADirectory } from '../errors.js';
+import { shareSignal, throwIfCancelled } from '../cancel.js';
 
 const cancelled = (path: string): StrataError => new StrataError(ErrorCode.CANCELLED, `sync of ${path} cancelled`);
 import { AbsentPathCache } from '../meta/absent-cache.js';
@@ -144,7 +145,7 @@ export class MetadataSync {
    * Make the inode of one path match the UFS: create it (and missing ancestors), update it,
    * or remove it and remember it absent.
    */
-  async syncSelf(path: string, opts: { statusSince?: number } = {}): Promise<void> {
+  async syncSelf(path: string, opts: { statusSince?: number; signal?: AbortSignal } = {}): Promise<void> {
     const { mount, ufsPath } = this.d.mounts.resolve(path);
     this.d.metrics.inc('sync', 'paths');
     // A status fetched since `statusSince` may answer; its fetch time is then the time this
@@ -152,7 +153,7 @@ export class MetadataSync {
     const cached = opts.statusSince === undefined ? undefined : this.statuses.get(path, opts.statusSince);
     if (cached) this.d.metrics.inc('sync', 'statusCacheHits');
     const startMs = cached ? cached.ms : Date.now();
-    const st = cached ? cached.status : await this.ufsOf(mount).getStatus(ufsPath);
+    const st = cached ? cached.status : await this.ufsOf(mount).getStatus(ufsPath, opts.signal ? { signal: opts.signal } : {});
     if (!cached) this.statuses.put(path, st, startMs);
     const stale: number[] = [];
     await this.d.actors.tellSync(path, () => this.d.store.transact((tx) => {
@@ -208,14 +209,22 @@ export class MetadataSync {
   }
 
   /** Sync one directory's listing on the pool, through its shard actor. */
-  private async syncDir(dir: ChildDir & { mountId: number }, recursive: boolean): Promise<DirSyncResult> {
+  private async syncDir(dir: ChildDir & { mountId: number }, recursive: boolean, signal?: AbortSignal): Promise<DirSyncResult> {
+    throwIfCancelled(signal, `sync of ${dir.path}`);
     const t0 = Date.now();
     const msg: SyncDirTask = {
       kind: 'syncDir',
       mountId: dir.mountId,
-      job: { dirId: dir.id, dirPath: dir.path, ufsPath: dir.ufsPath, startMs: t0, recursive },
+      job: { dirId: dir.id, dirPath: dir.path, ufsPath: dir.ufsPath, startMs: t0, recursive, pageSize: this.d.options.get(dir.path, 'sync.list.page.size') },
     };
-    const result = await this.d.actors.offload<DirSyncResult>(dir.path, msg);
+    const shared = shareSignal(signal);
+    if (shared.flag) msg.cancel = shared.flag;
+    let result: DirSyncResult;
+    try {
+      result = await this.d.actors.offload<DirSyncResult>(dir.path, msg);
+    } finally {
+      shared.dispose();
+    }
     this.d.metrics.inc('sync', 'directories');
     this.d.metrics.inc('sync', 'entries', entriesOf(result.summary));
     this.d.metrics.inc('sync', 'timeMs', Date.now() - t0);
@@ -264,7 +273,7 @@ export class MetadataSync {
     this.d.metrics.inc('sync', 'loadMetadata');
     const before = this.d.tree.resolve(path);
     if (!before.inode || before.inode.type === 'file') {
-      await this.syncSelf(path);
+      await this.syncSelf(path, { signal });
       const after = this.d.tree.resolve(path);
       if (!after.inode && !before.inode) throw notFound(path);
       const s = emptySummary();
@@ -340,7 +349,7 @@ export class MetadataSync {
     const { mountId, ufsPath } = this.mountIdFor(path, root);
     const mount = this.d.mounts.byId(mountId);
     if (mount && this.d.ufs.rawUfs(mount).flatListing && this.d.mounts.nestedUnder(path).length === 0) {
-      return this.syncTreeFlat(path, root, mountId, ufsPath, onProgress);
+      return this.syncTreeFlat(path, root, mountId, ufsPath, onProgress, signal);
     }
     const total = emptySummary();
     const { dirs: maxDirs, prefetch: maxPrefetch } = this.d.parallelism();
@@ -373,7 +382,7 @@ export class MetadataSync {
       };
       const start = (dir: Dir, slot: number, dirLevel: number): void => {
         running[slot]!++;
-        this.syncDir(dir, true).then((r) => {
+        this.syncDir(dir, true, signal).then((r) => {
           addSummary(total, r.summary);
           // Children go one level below this directory's level.
           const childSlot = (dirLevel + 1) % 2;
@@ -403,18 +412,26 @@ export class MetadataSync {
    * per call without a delimiter, against one call per directory for the BFS), applied on
    * the pool through the sync lane of the root's shard.
    */
-  private async syncTreeFlat(path: string, root: InodeRecord, mountId: number, ufsPath: string, onProgress?: ProgressListener): Promise<SyncSummary> {
+  private async syncTreeFlat(path: string, root: InodeRecord, mountId: number, ufsPath: string, onProgress?: ProgressListener, signal?: AbortSignal): Promise<SyncSummary> {
     const t0 = Date.now();
-    const msg: SyncTreeTask = { kind: 'syncTree', mountId, job: { dirId: root.id, dirPath: path, ufsPath, startMs: t0 } };
+    const msg: SyncTreeTask = { kind: 'syncTree', mountId, job: { dirId: root.id, dirPath: path, ufsPath, startMs: t0, pageSize: this.d.options.get(path, 'sync.list.page.size') } };
+    // The worker stops between listing pages once every caller has left.
+    const shared = shareSignal(signal);
+    if (shared.flag) msg.cancel = shared.flag;
     // One long task: the worker reports entries applied while it runs.
-    const result = await this.d.actors.offload<TreeSyncResult>(path, msg,
-      onProgress ? { onProgress: (done) => onProgress({ done, phase: 'sync' }) } : {});
+    let result: TreeSyncResult;
+    try {
+      result = await this.d.actors.offload<TreeSyncResult>(path, msg,
+        onProgress ? { onProgress: (done) => onProgress({ done, phase: 'sync' }) } : {});
+    } finally {
+      shared.dispose();
+    }
     this.d.metrics.inc('sync', 'directories', result.directories);
     this.d.metrics.inc('sync', 'flatTreeSyncs');
     this.d.metrics.inc('sync', 'entries', entriesOf(result.summary));
     this.d.metrics.inc('sync', 'timeMs', Date.now() - t0);
     await this.dropStale(result.staleFileIds);
-    if (result.missing) await this.syncSelf(path);
+    if (result.missing) await this.syncSelf(path, { signal });
     const s = result.summary;
     onProgress?.({ done: s.created + s.updated + s.deleted + s.unchanged, phase: 'sync' });
     return s;
@@ -428,8 +445,10 @@ export class MetadataSync {
    * as changed (a sync would otherwise bring that version back). Pending files, the temp files of UFS writes and nested
    * mount points are skipped. With `repair`, each path is synced.
    */
-  async checkConsistency(path: string, root: InodeRecord, recursive: boolean, repair: boolean): Promise<ConsistencyReport> {
+  async checkConsistency(path: string, root: InodeRecord, recursive: boolean, repair: boolean, signal?: AbortSignal): Promise<ConsistencyReport> {
     const checkStart = Date.now();
+    const what = `checkConsistency of ${path}`;
+    const ufsOpts = signal ? { signal } : {};
     const changed: string[] = [];
     const deleted: string[] = [];
     const ufsOnly: string[] = [];
@@ -440,7 +459,7 @@ export class MetadataSync {
         // outside writer's) and a sync would bring it back: reported as changed.
         const { mount, ufsPath } = this.d.mounts.resolve(cp);
         const t = Date.now();
-        const st = await this.ufsOf(mount).getStatus(ufsPath);
+        const st = await this.ufsOf(mount).getStatus(ufsPath, ufsOpts);
         this.statuses.put(cp, st, t);
         if (st) changed.push(cp);
         return;
@@ -448,7 +467,7 @@ export class MetadataSync {
       if (inode.ps !== 'PERSISTED') return;
       const { mount, ufsPath } = this.d.mounts.resolve(cp);
       const t = Date.now();
-      const st = await this.ufsOf(mount).getStatus(ufsPath);
+      const st = await this.ufsOf(mount).getStatus(ufsPath, ufsOpts);
       this.statuses.put(cp, st, t);
       if (!st) deleted.push(cp);
       else if (st.type !== inode.type || (inode.type === 'file' && (st.contentHash !== inode.ufsContent || st.metaHash !== inode.ufsMeta))) changed.push(cp);
@@ -459,8 +478,9 @@ export class MetadataSync {
       const { mount, ufsPath } = this.d.mounts.resolve(dp);
       let pages: AsyncIterable<Array<{ name: string }>>;
       try {
-        pages = this.ufsOf(mount).list(ufsPath);
+        pages = this.ufsOf(mount).list(ufsPath, ufsOpts);
         for await (const page of pages) {
+          throwIfCancelled(signal, what);
           for (const e of page) {
             if (!this.d.tree.getChild(dir.id, e.name)) ufsOnly.push(joinPath(dp, e.name));
           }
@@ -477,6 +497,7 @@ export class MetadataSync {
       for (const { path: cp, inode } of entries) {
         if (inode.id === root.id || inode.mountId !== undefined) continue;
         if (this.d.mounts.resolve(cp).mount.mountId !== rootMount) continue; // below a nested mount
+        throwIfCancelled(signal, what);
         await check(cp, inode);
         if (recursive && inode.type === 'directory') await extra(cp, inode);
       }
@@ -486,7 +507,8 @@ export class MetadataSync {
     if (repair) {
       for (const ip of inconsistent) {
         // The status this check fetched answers (no second getStatus per path).
-        await this.syncSelf(ip, { statusSince: checkStart });
+        throwIfCancelled(signal, what);
+        await this.syncSelf(ip, { statusSince: checkStart, signal });
         repaired++;
       }
     }

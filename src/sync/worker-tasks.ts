@@ -13,6 +13,8 @@ export interface SyncDirTask {
   kind: 'syncDir';
   mountId: number;
   job: DirSyncJob;
+  /** Set to 1 when the caller has left (src/cancel.ts): the task stops between pages. */
+  cancel?: SharedArrayBuffer;
 }
 
 /** Sync a whole subtree from one flat recursive listing (UFSs that list flat cheaply: S3). */
@@ -20,6 +22,8 @@ export interface SyncTreeTask {
   kind: 'syncTree';
   mountId: number;
   job: Omit<DirSyncJob, 'recursive'>;
+  /** Set to 1 when the caller has left (src/cancel.ts): the task stops between pages. */
+  cancel?: SharedArrayBuffer;
 }
 
 /** What a sync task gets from its worker thread (the actor layer's TaskContext). */
@@ -27,6 +31,7 @@ export interface SyncTaskContext {
   store: MetaStore;
   ufsOf(mountId: number): Ufs;
   progress?: (done: number) => void;
+  signal?: AbortSignal;
 }
 
 /**
@@ -44,9 +49,9 @@ export const SYNC_TASK_MODULE = import.meta.url;
 /** The task table the worker registers: handlers by kind. */
 const tasks = {
   syncDir: (task: SyncDirTask, ctx: SyncTaskContext): Promise<DirSyncResult> =>
-    syncDirectory(ctx.store, ctx.ufsOf(task.mountId), task.job),
+    syncDirectory(ctx.store, ctx.ufsOf(task.mountId), task.job, Date.now, ctx.signal),
   syncTree: (task: SyncTreeTask, ctx: SyncTaskContext): Promise<TreeSyncResult> =>
-    syncTreeFlat(ctx.store, ctx.ufsOf(task.mountId), task.job, Date.now, ctx.progress),
+    syncTreeFlat(ctx.store, ctx.ufsOf(task.mountId), task.job, Date.now, ctx.progress, ctx.signal),
 };
 
 export default tasks;

@@ -34,6 +34,7 @@ import type { ChangeWatcher, UfsWatchOptions } from '../change-watcher.js';
 import type { Ufs, UfsListOptions, UfsReadOptions, UfsStatus, UfsWriteOptions } from '../ufs.js';
 import { DIR_CONTENT_HASH, UfsChangedError, checkUfsPath, throwIfAborted, ufsJoin, ufsParent as parentOf } from '../ufs.js';
 import { InotifyWatcher } from './inotify-watcher.js';
+import { realPath } from './real-path.js';
 
 const link = promisify(linkCb);
 /** Linux: the real path of an open descriptor is readable at /proc/self/fd/N. */
