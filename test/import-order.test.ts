@@ -13,7 +13,7 @@ import { dirname, join, relative, resolve } from 'node:path';
  * module of its name; any other file belongs to its first folder under src/.
  */
 const LAYERS: string[][] = [
-  ['errors', 'types', 'log', 'fs'],
+  ['errors', 'types', 'log', 'fs', 'cancel'],
   ['config', 'metrics', 'protocol'],
   ['ufs', 'meta'],
   ['cache', 'sync', 'persist', 'options', 'data', 'activesync', 'auth'],
