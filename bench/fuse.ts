@@ -8,7 +8,7 @@
 
 import { spawn, spawnSync } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -81,6 +81,8 @@ async function main(): Promise<void> {
   try {
     const address = await start([process.execPath, BIN, 'server', '--port', '0', '--data-dir', data, '-D', 'cache.capacity=4GB'], /strata listening on (\S+)/);
     log(`server ${address}`);
+    // The server writes its admin credential on first start; the mounts authenticate with it.
+    process.env.STRATA_TOKEN = (await readFile(join(data, 'admin.key'), 'utf8')).trim();
     await start([process.execPath, BIN, 'fuse', 'mount', mS, '--address', address], /strata fuse mounted/);
     mounts.push(mS);
     await start([process.execPath, BIN, 'fuse', 'mount', mM, '--address', address, '-o', 'write.type=MUST_CACHE'], /strata fuse mounted/);

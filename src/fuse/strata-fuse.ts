@@ -11,8 +11,8 @@ import type { FileSystem } from '../fs.js';
 import { ErrorCode, StrataError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { CreateFileOptions, FileInfo, ReadOptions, SetAttributesOptions } from '../types.js';
-import { E, FuseErrno, utimensFixed } from './binding.js';
-import type { FuseCaller, FuseHandlers, FuseStat, FuseStatfs } from './binding.js';
+import { E, FuseErrno } from './binding.js';
+import type { FuseCaller, FuseHandlers, FuseStat, FuseStatfs, FuseTime } from './binding.js';
 import { nameTooLong } from './errno.js';
 import { StreamingReader } from './reader.js';
 import { FileWriter } from './writer.js';
@@ -44,8 +44,10 @@ const FILE_MODE = 0o644;
 const DIR_MODE = 0o755;
 const STATUS_CACHE_MAX = 100_000;
 const STATFS_TTL_MS = 5_000;
-/** The binding hands `utimens` times as ms; UTIME_NOW/UTIME_OMIT (tv_sec 0) arrive as this. */
-const UTIME_SPECIAL_MS = Math.floor(((1 << 30) - 2) / 1e6);
+/** Names handed to the kernel per paged readdir call (it takes what fits in its buffer). */
+const READDIR_PAGE = 512;
+/** Names fetched from the server per listing page. */
+const LIST_PAGE = 1000;
 
 /** Extended attributes readable on every entry (getfattr -n user.strata.NAME). */
 export const XATTRS = ['persistenceState', 'cachedBytes', 'fileId', 'ufsPath', 'pinned', 'mountPoint'] as const;
@@ -63,9 +65,25 @@ function pidAlive(pid: number): boolean {
 type Handle = { kind: 'read'; path: string; reader: StreamingReader; size: number }
   | { kind: 'write'; path: string; writer: FileWriter; reader?: StreamingReader };
 
+/**
+ * An open directory listed in pages: a window of names from entry `base` on, refilled from
+ * one listStatus stream as the kernel's offset moves forward (a 100k-entry directory is never
+ * one array); an offset behind the window (rewinddir) starts the stream again.
+ */
+interface DirListing {
+  path: string;
+  it: AsyncIterator<FileInfo[]> | undefined;
+  base: number;
+  names: string[];
+  done: boolean;
+}
+
+/** Handle numbers are unique in the process (the binding's direct-read table is process-wide). */
+let nextHandleNumber = 1;
+
 export class StrataFuse implements FuseHandlers {
   private readonly handles = new Map<number, Handle>();
-  private nextHandle = 1;
+  private readonly dirs = new Map<number, DirListing>();
   /** Writers by Strata path (for getattr of files being written and commits of the same path). */
   private readonly writers = new Map<string, Set<FileWriter>>();
   private readonly statusCache = new Map<string, { info: FileInfo; until: number }>();
@@ -87,6 +105,8 @@ export class StrataFuse implements FuseHandlers {
 
   /** Commit every open writer (called before unmounting) and drop the staging directory. */
   async stop(): Promise<void> {
+    for (const d of this.dirs.values()) await d.it?.return?.(undefined).catch(() => undefined);
+    this.dirs.clear();
     for (const h of this.handles.values()) {
       if (h.kind === 'write') await h.writer.release().catch((err) => this.o.log.warn({ err, path: h.path }, 'commit at unmount failed'));
       else await h.reader.close();
@@ -202,14 +222,15 @@ export class StrataFuse implements FuseHandlers {
   }
 
   /**
-   * Names of a directory, read from the server in pages (each page also primes the status
-   * cache, so the stat() calls that follow a listing are answered locally). The binding takes
-   * one array per directory, so the names themselves are collected here (see docs/fuse.md).
+   * Every name of a directory (the stock binding only, which takes one array per directory:
+   * see docs/fuse.md), read from the server in pages that also prime the status cache, so the
+   * stat() calls that follow a listing are answered locally. The corrected binding lists in
+   * pages instead (opendir, readdirPage, releasedir).
    */
   async readdir(p: string): Promise<string[]> {
     const path = this.strataPath(p);
     const names = ['.', '..'];
-    for await (const page of this.o.fs.listStatus(path, { pageSize: 1000 })) {
+    for await (const page of this.o.fs.listStatus(path, { pageSize: LIST_PAGE })) {
       for (const info of page) {
         if (info.path === path) {
           if (info.type === 'file') throw new FuseErrno(E.ENOTDIR, `${path} is a file`);
@@ -220,20 +241,80 @@ export class StrataFuse implements FuseHandlers {
       }
     }
     // Files created through this mount and still open (not in Strata until their first commit).
-    const prefix = path === '/' ? '/' : path + '/';
+    names.push(...this.pendingNames(path));
+    return names;
+  }
+
+  async opendir(p: string): Promise<number> {
+    const path = this.strataPath(p);
+    const fh = this.newHandleNumber();
+    this.dirs.set(fh, { path, it: undefined, base: 0, names: [], done: false });
+    return fh;
+  }
+
+  async readdirPage(p: string, fh: number, offset: number): Promise<string[]> {
+    const d = this.dirs.get(fh);
+    if (!d) throw new FuseErrno(E.EBADF, `no open directory ${fh}`);
+    if (offset < d.base || !d.it) {
+      await d.it?.return?.(undefined).catch(() => undefined);
+      d.it = this.o.fs.listStatus(d.path, { pageSize: LIST_PAGE })[Symbol.asyncIterator]();
+      d.base = 0;
+      d.names = ['.', '..'];
+      d.done = false;
+    }
+    // Forget what the kernel has taken, then fill the window up to a page past the offset.
+    if (offset > d.base) {
+      d.names = d.names.slice(Math.min(offset - d.base, d.names.length));
+      d.base = offset;
+    }
+    while (!d.done && d.base + d.names.length < offset + READDIR_PAGE) {
+      const r = await d.it.next();
+      if (r.done) {
+        d.done = true;
+        d.names.push(...this.pendingNames(d.path));
+        break;
+      }
+      for (const info of r.value) {
+        if (info.path === d.path) {
+          if (info.type === 'file') throw new FuseErrno(E.ENOTDIR, `${d.path} is a file`);
+          continue;
+        }
+        d.names.push(info.name);
+        this.remember(info);
+      }
+    }
+    const from = offset - d.base;
+    return from >= d.names.length ? [] : d.names.slice(from, from + READDIR_PAGE);
+  }
+
+  async releasedir(_p: string, fh: number): Promise<void> {
+    const d = this.dirs.get(fh);
+    this.dirs.delete(fh);
+    await d?.it?.return?.(undefined).catch(() => undefined);
+  }
+
+  /** Names of files created through this mount in `dir` and not committed yet (not in Strata). */
+  private pendingNames(dir: string): string[] {
+    const prefix = dir === '/' ? '/' : dir + '/';
+    const out: string[] = [];
     for (const [wp, set] of this.writers) {
       if (!wp.startsWith(prefix) || wp.indexOf('/', prefix.length) >= 0) continue;
-      if ([...set].some((w) => w.exclusive)) names.push(wp.slice(prefix.length));
+      if ([...set].some((w) => w.exclusive)) out.push(wp.slice(prefix.length));
     }
-    return names;
+    return out;
   }
 
   // ------------------------------------------------------------------ open files
 
+  private newHandleNumber(): number {
+    let fh = nextHandleNumber;
+    while (this.handles.has(fh) || this.dirs.has(fh) || fh === 0) fh = (fh + 1) >>> 0;
+    nextHandleNumber = (fh + 1) >>> 0 || 1;
+    return fh;
+  }
+
   private addHandle(h: Handle): number {
-    let fh = this.nextHandle;
-    while (this.handles.has(fh) || fh === 0) fh = (fh + 1) >>> 0;
-    this.nextHandle = (fh + 1) >>> 0 || 1;
+    const fh = this.newHandleNumber();
     this.handles.set(fh, h);
     if (h.kind === 'write') {
       let set = this.writers.get(h.path);
@@ -543,13 +624,16 @@ export class StrataFuse implements FuseHandlers {
     this.remember(info);
   }
 
-  async utimens(p: string, atimeMs: number, mtimeMs: number): Promise<void> {
-    // UTIME_NOW and UTIME_OMIT (tv_sec 0) arrive as a tiny value: both are taken as "now"
-    // for an mtime (the binding cannot tell them apart). With the stock binding the access
-    // time arrives in both arguments (see loadBinding) and is taken as the mtime.
-    const given = utimensFixed ? mtimeMs : atimeMs;
-    const t = given <= UTIME_SPECIAL_MS ? Date.now() : given;
-    await this.setAttributes(p, { mtimeMs: t });
+  /** Only the mtime is kept (atime and ctime show it): an atime-only change is a no-op. */
+  async utimens(p: string, _atime: FuseTime, mtime: FuseTime): Promise<void> {
+    if (mtime === 'omit') {
+      this.writable();
+      await this.status(this.strataPath(p)).catch((err) => {
+        if (!this.pendingNew(this.strataPath(p))) throw err;
+      });
+      return;
+    }
+    await this.setAttributes(p, { mtimeMs: mtime === 'now' ? Date.now() : mtime });
   }
 
   async chmod(p: string, mode: number): Promise<void> {
