@@ -4,14 +4,15 @@
 // status cache fed by listings, POSIX rename/unlink rules on top of Strata's, and the
 // user.strata.* extended attributes. Errors leave through the table in errno.ts.
 
-import { mkdir, readdir, rm } from 'node:fs/promises';
+import { mkdir, open as openFile, readdir, rm } from 'node:fs/promises';
+import type { FileHandle } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { constants as fsc } from 'node:fs';
 import type { FileSystem } from '../fs.js';
 import { ErrorCode, StrataError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { CreateFileOptions, FileInfo, ReadOptions, SetAttributesOptions } from '../types.js';
-import { E, FuseErrno } from './binding.js';
+import { clearDirectReads, E, FuseErrno, setDirectReads } from './binding.js';
 import type { FuseCaller, FuseHandlers, FuseStat, FuseStatfs, FuseTime } from './binding.js';
 import { nameTooLong } from './errno.js';
 import { StreamingReader } from './reader.js';
@@ -34,6 +35,17 @@ export interface StrataFuseOptions {
   writeOptions: CreateFileOptions;
   readOptions: ReadOptions;
   log: Logger;
+  /**
+   * The block cache's files when it is on this machine (embedded mount): reads of a file whose
+   * blocks are all cached are then served by the binding from those files on the FUSE threads.
+   */
+  localBlocks?: LocalBlockFiles;
+}
+
+/** Where the cached blocks of a content id are, for a reader on the same machine. */
+export interface LocalBlockFiles {
+  readonly blockSize: number;
+  localFile(fileId: number, index: number): { path: string; size: number } | undefined;
 }
 
 const S_IFDIR = 0o040000;
@@ -62,7 +74,7 @@ function pidAlive(pid: number): boolean {
   }
 }
 
-type Handle = { kind: 'read'; path: string; reader: StreamingReader; size: number }
+type Handle = { kind: 'read'; path: string; reader: StreamingReader; size: number; direct?: FileHandle[] }
   | { kind: 'write'; path: string; writer: FileWriter; reader?: StreamingReader };
 
 /**
@@ -107,9 +119,13 @@ export class StrataFuse implements FuseHandlers {
   async stop(): Promise<void> {
     for (const d of this.dirs.values()) await d.it?.return?.(undefined).catch(() => undefined);
     this.dirs.clear();
-    for (const h of this.handles.values()) {
+    for (const [fh, h] of this.handles) {
       if (h.kind === 'write') await h.writer.release().catch((err) => this.o.log.warn({ err, path: h.path }, 'commit at unmount failed'));
-      else await h.reader.close();
+      else {
+        if (h.direct) clearDirectReads(fh);
+        await this.closeDirect(h);
+        await h.reader.close();
+      }
     }
     this.handles.clear();
     await rm(this.o.stagingDir, { recursive: true, force: true });
@@ -400,7 +416,10 @@ export class StrataFuse implements FuseHandlers {
     const access = flags & O_ACCMODE;
     if (access === fsc.O_RDONLY) {
       if (flags & fsc.O_TRUNC) this.writable();
-      return this.addHandle({ kind: 'read', path, size: info.length, reader: new StreamingReader(this.o.fs, path, this.o.readOptions) });
+      const direct = await this.openBlockFiles(info);
+      const fh = this.addHandle({ kind: 'read', path, size: info.length, reader: new StreamingReader(this.o.fs, path, this.o.readOptions), direct: direct?.files });
+      if (direct && !setDirectReads(fh, direct.files.map((f) => f.fd), direct.ends)) await this.closeDirect(this.handles.get(fh));
+      return fh;
     }
     this.writable();
     // The file may be in the middle of a write by another handle: start from what it holds.
@@ -428,6 +447,41 @@ export class StrataFuse implements FuseHandlers {
     const wanted: WantedAttributes = { mode: mode & 0o7777, uid: caller?.uid ?? this.o.defaultUid, gid: caller?.gid ?? this.o.defaultGid };
     const writer = new FileWriter(this.writerContext(), path, 0, false, wanted, true);
     return this.addHandle({ kind: 'write', path, writer });
+  }
+
+  /**
+   * The opened block files of a file cached whole on this machine, with the end offset of each
+   * (an embedded mount); undefined when not every block is a local file. An fd stays valid when
+   * the block is evicted meanwhile, and a block file's content never changes under its name, so
+   * the reader sees this version until it closes (as with the streaming reader).
+   */
+  private async openBlockFiles(info: FileInfo): Promise<{ files: FileHandle[]; ends: number[] } | undefined> {
+    const lb = this.o.localBlocks;
+    if (!lb || info.type !== 'file' || info.length === 0 || info.cachedBytes !== info.length) return undefined;
+    const files: FileHandle[] = [];
+    const ends: number[] = [];
+    let end = 0;
+    try {
+      for (let i = 0; end < info.length; i++) {
+        const lf = lb.localFile(info.fileId, i);
+        if (!lf || lf.size === 0) throw new Error('not a local block file');
+        files.push(await openFile(lf.path, 'r'));
+        end += lf.size;
+        ends.push(end);
+      }
+      if (end !== info.length) throw new Error('blocks do not add up to the file');
+      return { files, ends };
+    } catch {
+      for (const f of files) await f.close().catch(() => undefined);
+      return undefined;
+    }
+  }
+
+  private async closeDirect(h: Handle | undefined): Promise<void> {
+    if (h?.kind !== 'read' || !h.direct) return;
+    const files = h.direct;
+    h.direct = undefined;
+    for (const f of files) await f.close().catch(() => undefined);
   }
 
   /** Commit a file created through this mount that is not in Strata yet (another call needs it there). */
@@ -488,6 +542,10 @@ export class StrataFuse implements FuseHandlers {
       // keep the last known path
     }
     if (h.kind === 'read') {
+      if (h.direct) {
+        clearDirectReads(fh);
+        await this.closeDirect(h);
+      }
       await h.reader.close();
       return;
     }
