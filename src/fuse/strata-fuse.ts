@@ -14,6 +14,7 @@ import type { Logger } from '../log.js';
 import type { CreateFileOptions, FileInfo, ReadOptions, SetAttributesOptions } from '../types.js';
 import { clearDirectReads, E, FuseErrno, setDirectReads } from './binding.js';
 import type { FuseCaller, FuseHandlers, FuseStat, FuseStatfs, FuseTime } from './binding.js';
+import { DirNames } from './dir-names.js';
 import { nameTooLong } from './errno.js';
 import { StreamingReader } from './reader.js';
 import { FileWriter } from './writer.js';
@@ -88,6 +89,8 @@ interface DirListing {
   base: number;
   names: string[];
   done: boolean;
+  /** Every name so far while the directory is small and read from its start (for DirNames). */
+  all: string[] | undefined;
 }
 
 /** Handle numbers are unique in the process (the binding's direct-read table is process-wide). */
@@ -101,8 +104,12 @@ export class StrataFuse implements FuseHandlers {
   private readonly statusCache = new Map<string, { info: FileInfo; until: number }>();
   private statfsCache: { value: FuseStatfs; until: number } | undefined;
   private stageSeq = 0;
+  /** Directories whose names are known (a lookup of another name there is ENOENT, no server call). */
+  private readonly known: DirNames;
 
-  constructor(private readonly o: StrataFuseOptions) {}
+  constructor(private readonly o: StrataFuseOptions) {
+    this.known = new DirNames(o.attrTimeoutMs);
+  }
 
   /** Create the staging directory (empty) and remove those of daemons that are gone. */
   async start(): Promise<void> {
@@ -165,12 +172,16 @@ export class StrataFuse implements FuseHandlers {
 
   private forget(path: string, subtree = false): void {
     this.statusCache.delete(path);
-    if (subtree) this.statusCache.clear();
+    if (subtree) {
+      this.statusCache.clear();
+      this.known.clear();
+    }
   }
 
   private async status(path: string): Promise<FileInfo> {
     const c = this.statusCache.get(path);
     if (c && c.until > Date.now()) return c.info;
+    if (this.known.absent(path)) throw new StrataError(ErrorCode.NOT_FOUND, `${path} does not exist (its directory was listed a moment ago)`);
     const info = await this.o.fs.getStatus(path);
     this.remember(info);
     return info;
@@ -258,13 +269,14 @@ export class StrataFuse implements FuseHandlers {
     }
     // Files created through this mount and still open (not in Strata until their first commit).
     names.push(...this.pendingNames(path));
+    this.known.set(path, names.slice(2));
     return names;
   }
 
   async opendir(p: string): Promise<number> {
     const path = this.strataPath(p);
     const fh = this.newHandleNumber();
-    this.dirs.set(fh, { path, it: undefined, base: 0, names: [], done: false });
+    this.dirs.set(fh, { path, it: undefined, base: 0, names: [], done: false, all: undefined });
     return fh;
   }
 
@@ -277,6 +289,7 @@ export class StrataFuse implements FuseHandlers {
       d.base = 0;
       d.names = ['.', '..'];
       d.done = false;
+      d.all = [];
     }
     // Forget what the kernel has taken, then fill the window up to a page past the offset.
     if (offset > d.base) {
@@ -287,7 +300,10 @@ export class StrataFuse implements FuseHandlers {
       const r = await d.it.next();
       if (r.done) {
         d.done = true;
-        d.names.push(...this.pendingNames(d.path));
+        const pending = this.pendingNames(d.path);
+        d.names.push(...pending);
+        if (d.all) this.known.set(d.path, [...d.all, ...pending]);
+        d.all = undefined;
         break;
       }
       for (const info of r.value) {
@@ -297,6 +313,7 @@ export class StrataFuse implements FuseHandlers {
         }
         d.names.push(info.name);
         this.remember(info);
+        if (d.all && d.all.push(info.name) > 10_000) d.all = undefined;
       }
     }
     const from = offset - d.base;
@@ -446,6 +463,7 @@ export class StrataFuse implements FuseHandlers {
     if (parent.type !== 'directory') throw new FuseErrno(E.ENOTDIR, `${this.parentOf(path)} is not a directory`);
     const wanted: WantedAttributes = { mode: mode & 0o7777, uid: caller?.uid ?? this.o.defaultUid, gid: caller?.gid ?? this.o.defaultGid };
     const writer = new FileWriter(this.writerContext(), path, 0, false, wanted, true);
+    this.known.added(path);
     return this.addHandle({ kind: 'write', path, writer });
   }
 
@@ -594,6 +612,7 @@ export class StrataFuse implements FuseHandlers {
     const pending = this.pendingNew(path);
     if (pending) {
       await pending.discard();
+      this.known.removed(path);
       return;
     }
     const info = await this.status(path);
@@ -601,6 +620,7 @@ export class StrataFuse implements FuseHandlers {
     await this.settle(path);
     await this.o.fs.delete(path);
     this.forget(path);
+    this.known.removed(path);
     const set = this.writers.get(path);
     if (set) for (const w of set) await w.discard();
   }
@@ -616,6 +636,8 @@ export class StrataFuse implements FuseHandlers {
     if (Object.keys(change).length) info = await this.o.fs.setAttributes(path, change);
     this.forget(path);
     this.remember(info);
+    this.known.added(path);
+    this.known.set(path, []); // created empty, through this mount
   }
 
   async rmdir(p: string): Promise<void> {
@@ -627,6 +649,7 @@ export class StrataFuse implements FuseHandlers {
     if (info.isMountPoint) throw new FuseErrno(E.EBUSY, `${path} is a Strata mount point`);
     await this.o.fs.delete(path, { recursive: false });
     this.forget(path, true);
+    this.known.removed(path);
   }
 
   /**
@@ -661,6 +684,8 @@ export class StrataFuse implements FuseHandlers {
     await this.o.fs.rename(src, dst);
     this.forget(src, s.type === 'directory');
     this.forget(dst);
+    this.known.removed(src);
+    this.known.added(dst);
     // Open files below the old name follow it.
     for (const h of this.handles.values()) {
       if (h.path === src) this.track(h, dst);
