@@ -1,7 +1,7 @@
-// Names of directories the daemon knows completely (created empty through this mount, or
-// listed to the end), for a bounded time: a lookup of a name such a directory lacks is
-// answered ENOENT without asking the server (the failed lookup before every create).
-// Bounded in directories and names; any doubt (a subtree change) forgets everything.
+// Names of directories the daemon knows completely (created empty through this mount and
+// changed only through it since), for a short time after its last change there: a lookup of
+// a name such a directory lacks is answered ENOENT without asking the server (the failed
+// lookup before every create). Bounded in directories and names; a subtree change forgets all.
 
 /** Directories held at most, and names per directory. */
 const MAX_DIRS = 1_000;
@@ -50,12 +50,17 @@ export class DirNames {
     if (!k) return;
     if (k.names.size >= MAX_NAMES) return this.forgetDir(dir);
     k.names.add(name);
+    k.until = Date.now() + this.ttlMs;
   }
 
   /** A name left its directory (unlink, rmdir, rename source). */
   removed(path: string): void {
     const [dir, name] = split(path);
-    this.dirs.get(dir)?.names.delete(name);
+    const k = this.dirs.get(dir);
+    if (k) {
+      k.names.delete(name);
+      k.until = Date.now() + this.ttlMs;
+    }
     this.dirs.delete(path);
   }
 

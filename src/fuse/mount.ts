@@ -2,7 +2,7 @@
 // options and StrataFuse settings, cleans a stale mount left by a killed daemon, mounts,
 // and unmounts cleanly (open writers committed first). Used by `strata fuse mount` and tests.
 
-import { stat, writeFile } from 'node:fs/promises';
+import { readFile, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseDuration, parseSize } from '../config/units.js';
@@ -105,10 +105,12 @@ function intOption(strata: Record<string, string>, key: string, fallback: number
  */
 async function setReadAhead(mountpoint: string, bytes: number, log: Logger): Promise<void> {
   try {
-    const dev = (await stat(mountpoint)).dev;
-    const major = (dev >> 8) & 0xfff;
-    const minor = (dev & 0xff) | ((dev >> 12) & 0xfff00);
-    await writeFile(`/sys/class/bdi/${major}:${minor}/read_ahead_kb`, String(Math.max(4, Math.round(bytes / 1024))));
+    // The device number from mountinfo, not stat(): a stat would put the root's attributes in
+    // the kernel's cache, and a killed daemon's mount would then not say ENOTCONN at once.
+    const line = (await readFile('/proc/self/mountinfo', 'utf8')).split('\n').find((l) => l.split(' ')[4] === mountpoint);
+    const dev = line?.split(' ')[2];
+    if (!dev || !/^\d+:\d+$/.test(dev)) throw new Error(`${mountpoint} not in /proc/self/mountinfo`);
+    await writeFile(`/sys/class/bdi/${dev}/read_ahead_kb`, String(Math.max(4, Math.round(bytes / 1024))));
   } catch (err) {
     log.debug({ err: (err as Error).message, mountpoint }, 'could not set the read-ahead of the mount (kept the kernel default)');
   }

@@ -59,6 +59,8 @@ const STATUS_CACHE_MAX = 100_000;
 const STATFS_TTL_MS = 5_000;
 /** Names handed to the kernel per paged readdir call (it takes what fits in its buffer). */
 const READDIR_PAGE = 512;
+/** How long after this mount's last change a directory it created is known whole (outside additions show after that). */
+const KNOWN_DIR_MS = 5_000;
 /** Names fetched from the server per listing page. */
 const LIST_PAGE = 1000;
 
@@ -89,8 +91,6 @@ interface DirListing {
   base: number;
   names: string[];
   done: boolean;
-  /** Every name so far while the directory is small and read from its start (for DirNames). */
-  all: string[] | undefined;
 }
 
 /** Handle numbers are unique in the process (the binding's direct-read table is process-wide). */
@@ -104,11 +104,14 @@ export class StrataFuse implements FuseHandlers {
   private readonly statusCache = new Map<string, { info: FileInfo; until: number }>();
   private statfsCache: { value: FuseStatfs; until: number } | undefined;
   private stageSeq = 0;
-  /** Directories whose names are known (a lookup of another name there is ENOENT, no server call). */
+  /**
+   * Directories this mount created, whose names it knows while it keeps changing them (a lookup
+   * of another name there is ENOENT without a server call: the failed lookup before a create).
+   */
   private readonly known: DirNames;
 
   constructor(private readonly o: StrataFuseOptions) {
-    this.known = new DirNames(o.attrTimeoutMs);
+    this.known = new DirNames(Math.min(o.attrTimeoutMs, KNOWN_DIR_MS));
   }
 
   /** Create the staging directory (empty) and remove those of daemons that are gone. */
@@ -269,14 +272,13 @@ export class StrataFuse implements FuseHandlers {
     }
     // Files created through this mount and still open (not in Strata until their first commit).
     names.push(...this.pendingNames(path));
-    this.known.set(path, names.slice(2));
     return names;
   }
 
   async opendir(p: string): Promise<number> {
     const path = this.strataPath(p);
     const fh = this.newHandleNumber();
-    this.dirs.set(fh, { path, it: undefined, base: 0, names: [], done: false, all: undefined });
+    this.dirs.set(fh, { path, it: undefined, base: 0, names: [], done: false });
     return fh;
   }
 
@@ -289,7 +291,6 @@ export class StrataFuse implements FuseHandlers {
       d.base = 0;
       d.names = ['.', '..'];
       d.done = false;
-      d.all = [];
     }
     // Forget what the kernel has taken, then fill the window up to a page past the offset.
     if (offset > d.base) {
@@ -300,10 +301,7 @@ export class StrataFuse implements FuseHandlers {
       const r = await d.it.next();
       if (r.done) {
         d.done = true;
-        const pending = this.pendingNames(d.path);
-        d.names.push(...pending);
-        if (d.all) this.known.set(d.path, [...d.all, ...pending]);
-        d.all = undefined;
+        d.names.push(...this.pendingNames(d.path));
         break;
       }
       for (const info of r.value) {
@@ -313,7 +311,6 @@ export class StrataFuse implements FuseHandlers {
         }
         d.names.push(info.name);
         this.remember(info);
-        if (d.all && d.all.push(info.name) > 10_000) d.all = undefined;
       }
     }
     const from = offset - d.base;
