@@ -68,9 +68,10 @@ export interface FuseHandlers {
   opendir(path: string): Promise<number>;
   /**
    * The names of directory handle `fh` from entry number `offset` on ("." is 0, ".." is 1),
-   * as many as the handler likes (an empty array: the end). The corrected binding only.
+   * as many as the handler likes (an empty array: the end); `whole` says they are the entire
+   * directory (libfuse then keeps them and asks no more). The corrected binding only.
    */
-  readdirPage(path: string, fh: number, offset: number): Promise<string[]>;
+  readdirPage(path: string, fh: number, offset: number): Promise<{ names: string[]; whole: boolean }>;
   releasedir(path: string, fh: number): Promise<void>;
   open(path: string, flags: number): Promise<number>;
   create(path: string, mode: number, caller?: FuseCaller): Promise<number>;
@@ -286,11 +287,12 @@ function patchSource(source: string): string | undefined {
       'FUSE_METHOD(getxattr, 4, 1, (const char *path, const char *name, char *value, size_t size), {\n  if (strncmp(name, STRATA_XATTR_PREFIX, sizeof(STRATA_XATTR_PREFIX) - 1) != 0) return -ENODATA;\n'],
     // readdir in pages: the offset and the directory handle reach JavaScript, which answers the
     // names from that offset on; each entry is filled with its offset (libfuse's paged mode).
-    ['FUSE_METHOD(readdir, 1, 2,', 'FUSE_METHOD(readdir, 4, 2,'],
+    ['FUSE_METHOD(readdir, 1, 2,', 'FUSE_METHOD(readdir, 4, 3,'],
+    ['  napi_value raw_names = argv[2];\n', '  napi_value raw_names = argv[2];\n  uint32_t paged = 0;\n  napi_get_value_uint32(env, argv[4], &paged);\n'],
     ['  l->readdir_filler = filler;\n}, {\n  napi_create_string_utf8(env, l->path, NAPI_AUTO_LENGTH, &(argv[2]));\n}',
       '  l->readdir_filler = filler;\n}, {\n  napi_create_string_utf8(env, l->path, NAPI_AUTO_LENGTH, &(argv[2]));\n  FUSE_UINT64_TO_INTS_ARGV(l->offset, 3)\n  napi_create_uint32(env, l->info != NULL ? l->info->fh : 0, &(argv[5]));\n}'],
-    ['int err = l->readdir_filler((char *) l->buf, name, NULL, 0);', 'int err = l->readdir_filler((char *) l->buf, name, NULL, l->offset + i + 1);'],
-    ['int err = l->readdir_filler((char *) l->buf, name, (struct stat *) &st, 0);', 'int err = l->readdir_filler((char *) l->buf, name, (struct stat *) &st, l->offset + i + 1);'],
+    ['int err = l->readdir_filler((char *) l->buf, name, NULL, 0);', 'int err = l->readdir_filler((char *) l->buf, name, NULL, paged ? l->offset + i + 1 : 0);'],
+    ['int err = l->readdir_filler((char *) l->buf, name, (struct stat *) &st, 0);', 'int err = l->readdir_filler((char *) l->buf, name, (struct stat *) &st, paged ? l->offset + i + 1 : 0);'],
     // Reads of a file registered with strata_direct_set are served on the FUSE thread from
     // local files (the cached block files of an embedded mount): no hop to JavaScript.
     ['FUSE_METHOD(read, 6, 2, (const char *path, char *buf, size_t len, off_t offset, struct fuse_file_info *info), {\n',
@@ -475,10 +477,10 @@ export async function mountFuse(mountpoint: string, handlers: FuseHandlers, opts
     // The corrected binding passes the offset and the directory handle: one page per call.
     // The stock one passes the path only: the whole directory at once.
     _op_readdir(signal: Cb, path: string, offLow?: number, offHigh?: number, fh?: number): void {
-      const names = fixed && typeof offLow === 'number' && typeof offHigh === 'number' && fh
+      const page = fixed && typeof offLow === 'number' && typeof offHigh === 'number' && fh
         ? handlers.readdirPage(path, fh, offLow + offHigh * 4294967296)
-        : handlers.readdir(path);
-      names.then((n) => signal(0, n, []), (err) => signal(errno(err)));
+        : handlers.readdir(path).then((names) => ({ names, whole: true }));
+      page.then((p) => signal(0, p.names, [], p.whole ? 0 : 1), (err) => signal(errno(err)));
     }
 
     _op_opendir(signal: Cb, path: string): void {

@@ -61,6 +61,8 @@ const STATFS_TTL_MS = 5_000;
 const READDIR_PAGE = 512;
 /** How long after this mount's last change a directory it created is known whole (outside additions show after that). */
 const KNOWN_DIR_MS = 5_000;
+/** Directories up to this many names are handed to libfuse whole (bounded memory, one hop). */
+const WHOLE_DIR_MAX = 10_000;
 /** Names fetched from the server per listing page. */
 const LIST_PAGE = 1000;
 
@@ -219,8 +221,10 @@ export class StrataFuse implements FuseHandlers {
   private writerOf(path: string): FileWriter | undefined {
     const set = this.writers.get(path);
     if (!set) return undefined;
+    // A writer whose release is under way (the kernel sends RELEASE after close returns) is
+    // gone: a truncate or open that follows the close must not stage through it again.
     let last: FileWriter | undefined;
-    for (const w of set) last = w;
+    for (const w of set) if (!w.closed) last = w;
     return last;
   }
 
@@ -282,7 +286,12 @@ export class StrataFuse implements FuseHandlers {
     return fh;
   }
 
-  async readdirPage(p: string, fh: number, offset: number): Promise<string[]> {
+  /**
+   * A directory of up to WHOLE_DIR_MAX names is handed to libfuse whole at the first call (it
+   * then answers the kernel's next calls itself: one hop per directory); a larger one goes in
+   * pages of READDIR_PAGE names from a window that moves with the kernel's offset.
+   */
+  async readdirPage(p: string, fh: number, offset: number): Promise<{ names: string[]; whole: boolean }> {
     const d = this.dirs.get(fh);
     if (!d) throw new FuseErrno(E.EBADF, `no open directory ${fh}`);
     if (offset < d.base || !d.it) {
@@ -297,7 +306,8 @@ export class StrataFuse implements FuseHandlers {
       d.names = d.names.slice(Math.min(offset - d.base, d.names.length));
       d.base = offset;
     }
-    while (!d.done && d.base + d.names.length < offset + READDIR_PAGE) {
+    const wanted = offset === 0 && d.base === 0 ? WHOLE_DIR_MAX + 2 : offset + READDIR_PAGE;
+    while (!d.done && d.base + d.names.length < wanted) {
       const r = await d.it.next();
       if (r.done) {
         d.done = true;
@@ -313,8 +323,9 @@ export class StrataFuse implements FuseHandlers {
         this.remember(info);
       }
     }
+    if (offset === 0 && d.base === 0 && d.done) return { names: d.names, whole: true };
     const from = offset - d.base;
-    return from >= d.names.length ? [] : d.names.slice(from, from + READDIR_PAGE);
+    return { names: from >= d.names.length ? [] : d.names.slice(from, from + READDIR_PAGE), whole: false };
   }
 
   async releasedir(_p: string, fh: number): Promise<void> {
