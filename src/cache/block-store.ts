@@ -95,6 +95,20 @@ export class BlockStore {
     return BlockIndex.get<BlockRecord>(this.store, fileId, index)?.size;
   }
 
+  /**
+   * The local file holding a cached block, for a reader on this machine that reads it itself
+   * (the embedded FUSE mount); marks the block recently used. Undefined when the block is not
+   * cached or lives inline in the index. Block files are immutable under their name.
+   */
+  localFile(fileId: number, index: number): { path: string; size: number } | undefined {
+    const rec = this.store.get<BlockRecord>('block', [fileId, index]);
+    if (!rec || rec.data) return undefined;
+    const k = keyOf(fileId, index);
+    const lru = this.lru.get(k);
+    if (lru) { this.lru.delete(k); this.lru.set(k, lru); }
+    return { path: this.file(fileId, index), size: rec.size };
+  }
+
   /** Read part of a cached block; null when the block is not (or no longer) cached, or its file is short. */
   async read(fileId: number, index: number, offset: number, length: number): Promise<Buffer | null> {
     const rec = BlockIndex.get<BlockRecord>(this.store, fileId, index);

@@ -66,6 +66,7 @@ async function runMount(mountpoint: string, opts: MountCliOptions): Promise<void
   let source: string;
   let syncIntervalMs: number | undefined;
   let stagingDir: string | undefined;
+  let localBlocks: import('../fuse/strata-fuse.js').LocalBlockFiles | undefined;
   if (opts.embedded) {
     if (!opts.dataDir) throw usageError('--embedded needs --data-dir DIR');
     const { Coordinator } = await import('../coordinator/coordinator.js');
@@ -76,6 +77,7 @@ async function runMount(mountpoint: string, opts: MountCliOptions): Promise<void
     source = `embedded:${dataDir}`;
     syncIntervalMs = config.get('metadata.sync.interval');
     stagingDir = join(dataDir, 'fuse-staging');
+    localBlocks = coordinator.blocks;
   } else {
     const target = parseAddress(opts.address);
     const { StrataClient } = await import('../client/tcp-client.js');
@@ -91,7 +93,7 @@ async function runMount(mountpoint: string, opts: MountCliOptions): Promise<void
   try {
     mount = await mountStrata({
       fs, mountpoint, root: opts.root, readOnly: opts.readOnly, options: opts.option,
-      syncIntervalMs, stagingDir, source: `strata:${source}${opts.root === '/' ? '' : opts.root}`, log: logger,
+      syncIntervalMs, stagingDir, localBlocks, source: `strata:${source}${opts.root === '/' ? '' : opts.root}`, log: logger,
     });
   } catch (err) {
     await fs.close().catch(() => undefined);

@@ -57,9 +57,22 @@ export interface FuseCaller { uid: number; gid: number }
  * FuseErrno (or anything else: mapped through `errnoOf` given to mountFuse). `fh` is the
  * handle number returned by open/create (≥ 1).
  */
+/** A time given to utimens: ms since the epoch, the current time, or "leave it as it is". */
+export type FuseTime = number | 'now' | 'omit';
+
 export interface FuseHandlers {
   getattr(path: string): Promise<FuseStat>;
+  /** Every name of a directory at once (the stock binding, which has no offsets). */
   readdir(path: string): Promise<string[]>;
+  /** Open a directory for a paged listing; resolves to its handle (≥ 1). */
+  opendir(path: string): Promise<number>;
+  /**
+   * The names of directory handle `fh` from entry number `offset` on ("." is 0, ".." is 1),
+   * as many as the handler likes (an empty array: the end); `whole` says they are the entire
+   * directory (libfuse then keeps them and asks no more). The corrected binding only.
+   */
+  readdirPage(path: string, fh: number, offset: number): Promise<{ names: string[]; whole: boolean }>;
+  releasedir(path: string, fh: number): Promise<void>;
   open(path: string, flags: number): Promise<number>;
   create(path: string, mode: number, caller?: FuseCaller): Promise<number>;
   /** Fill `buf` (its length is the request size); resolves to the bytes filled (0 at EOF). */
@@ -75,7 +88,7 @@ export interface FuseHandlers {
   mkdir(path: string, mode: number, caller?: FuseCaller): Promise<void>;
   rmdir(path: string): Promise<void>;
   rename(src: string, dst: string): Promise<void>;
-  utimens(path: string, atimeMs: number, mtimeMs: number): Promise<void>;
+  utimens(path: string, atime: FuseTime, mtime: FuseTime): Promise<void>;
   chmod(path: string, mode: number): Promise<void>;
   chown(path: string, uid: number, gid: number): Promise<void>;
   statfs(path: string): Promise<FuseStatfs>;
@@ -146,6 +159,106 @@ type Cb = (code: number, ...rest: unknown[]) => void;
  */
 const UTIMENS_WRONG = 'FUSE_UINT64_TO_INTS_ARGV(l->atime, 5)';
 
+/** Sentinels of utimens times in ms (beyond any real date, exact as doubles). */
+export const UTIME_OMIT_MS = 2 ** 52;
+export const UTIME_NOW_MS = 2 ** 52 + 1;
+
+/**
+ * C added to the binding: the utimens sentinels, our xattr prefix, and direct reads (a table
+ * handle → local files with their end offsets, read with pread on the FUSE thread under a
+ * read lock; set and cleared from JavaScript around open and release).
+ */
+const DIRECT_READ_C = `
+#include <errno.h>
+#define STRATA_TIME_MS(ts) ((ts).tv_nsec == UTIME_OMIT ? (size_t) ${UTIME_OMIT_MS} : (ts).tv_nsec == UTIME_NOW ? (size_t) ${UTIME_NOW_MS} : (size_t) timespec_to_uint64(&(ts)))
+#define STRATA_XATTR_PREFIX "user.strata."
+#define STRATA_DIRECT_BUCKETS 1024
+typedef struct strata_direct_s {
+  uint64_t fh;
+  uint32_t n;
+  int32_t *fds;
+  double *ends;
+  struct strata_direct_s *next;
+} strata_direct_t;
+static strata_direct_t *strata_direct_tab[STRATA_DIRECT_BUCKETS];
+static pthread_rwlock_t strata_direct_lock = PTHREAD_RWLOCK_INITIALIZER;
+
+static int strata_direct_read (uint64_t fh, char *buf, size_t len, off_t offset, int *res) {
+  pthread_rwlock_rdlock(&strata_direct_lock);
+  strata_direct_t *d = strata_direct_tab[fh % STRATA_DIRECT_BUCKETS];
+  while (d != NULL && d->fh != fh) d = d->next;
+  if (d == NULL) {
+    pthread_rwlock_unlock(&strata_direct_lock);
+    return 0;
+  }
+  size_t done = 0;
+  double pos = (double) offset;
+  uint32_t i = 0;
+  int err = 0;
+  while (i < d->n && d->ends[i] <= pos) i++;
+  while (done < len && i < d->n) {
+    double start = i == 0 ? 0 : d->ends[i - 1];
+    size_t want = (size_t) (d->ends[i] - pos);
+    if (want > len - done) want = len - done;
+    ssize_t r = pread(d->fds[i], buf + done, want, (off_t) (pos - start));
+    if (r < 0 && errno == EINTR) continue;
+    if (r < 0) { err = -errno; break; }
+    if (r == 0) { err = -EIO; break; }
+    done += (size_t) r;
+    pos += (double) r;
+    if (pos >= d->ends[i]) i++;
+  }
+  pthread_rwlock_unlock(&strata_direct_lock);
+  *res = err != 0 ? err : (int) done;
+  return 1;
+}
+
+static void strata_direct_remove (uint64_t fh) {
+  strata_direct_t **at = &strata_direct_tab[fh % STRATA_DIRECT_BUCKETS];
+  while (*at != NULL && (*at)->fh != fh) at = &(*at)->next;
+  if (*at == NULL) return;
+  strata_direct_t *d = *at;
+  *at = d->next;
+  free(d->fds);
+  free(d->ends);
+  free(d);
+}
+
+NAPI_METHOD(strata_direct_set) {
+  NAPI_ARGV(3)
+  NAPI_ARGV_UINT32(fh, 0)
+  NAPI_ARGV_BUFFER_CAST(int32_t *, fds, 1)
+  NAPI_ARGV_BUFFER_CAST(double *, ends, 2)
+  uint32_t n = (uint32_t) (fds_len / sizeof(int32_t));
+  if (ends_len / sizeof(double) != n) {
+    napi_throw_error(env, NULL, "strata_direct_set: one end offset per descriptor");
+    return NULL;
+  }
+  strata_direct_t *d = calloc(1, sizeof(strata_direct_t));
+  d->fh = fh;
+  d->n = n;
+  d->fds = malloc(n * sizeof(int32_t) + 1);
+  d->ends = malloc(n * sizeof(double) + 1);
+  memcpy(d->fds, fds, n * sizeof(int32_t));
+  memcpy(d->ends, ends, n * sizeof(double));
+  pthread_rwlock_wrlock(&strata_direct_lock);
+  strata_direct_remove(fh);
+  d->next = strata_direct_tab[fh % STRATA_DIRECT_BUCKETS];
+  strata_direct_tab[fh % STRATA_DIRECT_BUCKETS] = d;
+  pthread_rwlock_unlock(&strata_direct_lock);
+  return NULL;
+}
+
+NAPI_METHOD(strata_direct_clear) {
+  NAPI_ARGV(1)
+  NAPI_ARGV_UINT32(fh, 0)
+  pthread_rwlock_wrlock(&strata_direct_lock);
+  strata_direct_remove(fh);
+  pthread_rwlock_unlock(&strata_direct_lock);
+  return NULL;
+}
+`;
+
 /** Exact text edits of fuse-native 2.2.6's source; undefined when one of them does not apply. */
 function patchSource(source: string): string | undefined {
   const edits: Array<[string, string]> = [
@@ -162,6 +275,31 @@ function patchSource(source: string): string | undefined {
       'FUSE_METHOD_VOID(mkdir, 4, 0, (const char *path, mode_t mode), {\n  l->path = path;\n  l->mode = mode;\n}, {\n  napi_create_string_utf8(env, l->path, NAPI_AUTO_LENGTH, &(argv[2]));\n  napi_create_uint32(env, l->mode, &(argv[3]));\n  napi_create_uint32(env, l->cuid, &(argv[4]));\n  napi_create_uint32(env, l->cgid, &(argv[5]));\n'],
     ['  napi_create_uint32(env, l->dev, &(argv[4]));\n})', '  napi_create_uint32(env, l->dev, &(argv[4]));\n  napi_create_uint32(env, l->cuid, &(argv[5]));\n  napi_create_uint32(env, l->cgid, &(argv[6]));\n})'],
     ['FUSE_METHOD_VOID(mknod, 3, 0,', 'FUSE_METHOD_VOID(mknod, 5, 0,'],
+    // utimens: UTIME_OMIT and UTIME_NOW as two sentinels, and libfuse told that we take them
+    // (flag_utime_omit_ok): without it libfuse 2.9 drops a setattr that sets only the mtime.
+    ['  l->atime = timespec_to_uint64(&tv[0]);\n  l->mtime = timespec_to_uint64(&tv[1]);\n',
+      '  l->atime = STRATA_TIME_MS(tv[0]);\n  l->mtime = STRATA_TIME_MS(tv[1]);\n'],
+    ['  if (implemented[op_init]) ops.init = fuse_native_init;\n',
+      '  if (implemented[op_init]) ops.init = fuse_native_init;\n  ops.flag_utime_omit_ok = 1;\n'],
+    // getxattr of a name that is not ours (security.capability on every write, the ACL and
+    // SELinux names of every `ls -l`): ENODATA on the FUSE thread, no hop to JavaScript.
+    ['FUSE_METHOD(getxattr, 4, 1, (const char *path, const char *name, char *value, size_t size), {\n',
+      'FUSE_METHOD(getxattr, 4, 1, (const char *path, const char *name, char *value, size_t size), {\n  if (strncmp(name, STRATA_XATTR_PREFIX, sizeof(STRATA_XATTR_PREFIX) - 1) != 0) return -ENODATA;\n'],
+    // readdir in pages: the offset and the directory handle reach JavaScript, which answers the
+    // names from that offset on; each entry is filled with its offset (libfuse's paged mode).
+    ['FUSE_METHOD(readdir, 1, 2,', 'FUSE_METHOD(readdir, 4, 3,'],
+    ['  napi_value raw_names = argv[2];\n', '  napi_value raw_names = argv[2];\n  uint32_t paged = 0;\n  napi_get_value_uint32(env, argv[4], &paged);\n'],
+    ['  l->readdir_filler = filler;\n}, {\n  napi_create_string_utf8(env, l->path, NAPI_AUTO_LENGTH, &(argv[2]));\n}',
+      '  l->readdir_filler = filler;\n}, {\n  napi_create_string_utf8(env, l->path, NAPI_AUTO_LENGTH, &(argv[2]));\n  FUSE_UINT64_TO_INTS_ARGV(l->offset, 3)\n  napi_create_uint32(env, l->info != NULL ? l->info->fh : 0, &(argv[5]));\n}'],
+    ['int err = l->readdir_filler((char *) l->buf, name, NULL, 0);', 'int err = l->readdir_filler((char *) l->buf, name, NULL, paged ? l->offset + i + 1 : 0);'],
+    ['int err = l->readdir_filler((char *) l->buf, name, (struct stat *) &st, 0);', 'int err = l->readdir_filler((char *) l->buf, name, (struct stat *) &st, paged ? l->offset + i + 1 : 0);'],
+    // Reads of a file registered with strata_direct_set are served on the FUSE thread from
+    // local files (the cached block files of an embedded mount): no hop to JavaScript.
+    ['FUSE_METHOD(read, 6, 2, (const char *path, char *buf, size_t len, off_t offset, struct fuse_file_info *info), {\n',
+      'FUSE_METHOD(read, 6, 2, (const char *path, char *buf, size_t len, off_t offset, struct fuse_file_info *info), {\n  { int strata_res; if (info != NULL && strata_direct_read(info->fh, buf, len, offset, &strata_res)) return strata_res; }\n'],
+    ['// Methods\n', `${DIRECT_READ_C}\n// Methods\n`],
+    ['  NAPI_EXPORT_FUNCTION(fuse_native_mount)\n',
+      '  NAPI_EXPORT_FUNCTION(fuse_native_mount)\n  NAPI_EXPORT_FUNCTION(strata_direct_set)\n  NAPI_EXPORT_FUNCTION(strata_direct_clear)\n'],
   ];
   let out = source;
   for (const [from, to] of edits) {
@@ -215,6 +353,42 @@ let loadedFixed = false;
 /** Whether the corrected binding is loaded: utimens receives the real mtime, create/mkdir the caller. */
 export let utimensFixed = false;
 
+/**
+ * Whether the corrected binding (built from fuse-native's source with our edits) is loaded:
+ * paged readdir, mtime-only utimens, xattrs not ours answered in C, direct reads.
+ */
+export function correctedBinding(): boolean {
+  loadBinding();
+  return loadedFixed;
+}
+
+interface DirectBinding { strata_direct_set(fh: number, fds: Buffer, ends: Buffer): void; strata_direct_clear(fh: number): void }
+
+function directBinding(): DirectBinding | undefined {
+  if (!loadedFixed) return undefined;
+  const fuseDir = dirname(require.resolve('fuse-native'));
+  const mod = require.cache[require('node-gyp-build').path(fuseDir)]?.exports as Partial<DirectBinding> | undefined;
+  return typeof mod?.strata_direct_set === 'function' ? mod as DirectBinding : undefined;
+}
+
+/**
+ * Serve every read of open file `fh` on the FUSE threads from local files: `fds[i]` holds the
+ * bytes of the file from `ends[i-1]` (0 for the first) to `ends[i]`. The descriptors must stay
+ * open until `clearDirectReads(fh)`. False when the binding cannot (stock binary): read in JS.
+ * Handle numbers are process-wide (one table for every mount of the process).
+ */
+export function setDirectReads(fh: number, fds: readonly number[], ends: readonly number[]): boolean {
+  const b = directBinding();
+  if (!b || fds.length !== ends.length) return false;
+  b.strata_direct_set(fh, Buffer.from(Int32Array.from(fds).buffer), Buffer.from(Float64Array.from(ends).buffer));
+  return true;
+}
+
+/** Stop serving `fh` from local files (before its descriptors are closed). */
+export function clearDirectReads(fh: number): void {
+  directBinding()?.strata_direct_clear(fh);
+}
+
 /** Mount `handlers` at `mountpoint`; resolves once the kernel has initialised the mount. */
 export async function mountFuse(mountpoint: string, handlers: FuseHandlers, opts: FuseMountOptions): Promise<FuseMount> {
   utimensFixed = loadBinding().fixedUtimens;
@@ -236,6 +410,8 @@ export async function mountFuse(mountpoint: string, handlers: FuseHandlers, opts
     init: (cb: Cb) => cb(0),
     getattr: (p: string, cb: Cb) => handlers.getattr(p).then((s) => cb(0, stat(s)), (err) => cb(errno(err))),
     readdir: (p: string, cb: Cb) => value(handlers.readdir(p), cb),
+    opendir: (p: string, _flags: number, cb: Cb) => value(handlers.opendir(p), cb),
+    releasedir: (p: string, fh: number, cb: Cb) => done(handlers.releasedir(p, fh), cb),
     open: (p: string, flags: number, cb: Cb) => value(handlers.open(p, flags), cb),
     create: (p: string, mode: number, cb: Cb, caller?: FuseCaller) => value(handlers.create(p, mode, caller), cb),
     read: (p: string, fh: number, buf: Buffer, len: number, pos: number, cb: Cb) =>
@@ -252,7 +428,7 @@ export async function mountFuse(mountpoint: string, handlers: FuseHandlers, opts
     mkdir: (p: string, mode: number, cb: Cb, caller?: FuseCaller) => done(handlers.mkdir(p, mode, caller), cb),
     rmdir: (p: string, cb: Cb) => done(handlers.rmdir(p), cb),
     rename: (s: string, d: string, cb: Cb) => done(handlers.rename(s, d), cb),
-    utimens: (p: string, atime: number, mtime: number, cb: Cb) => done(handlers.utimens(p, atime, mtime), cb),
+    utimens: (p: string, atime: number, mtime: number, cb: Cb) => done(handlers.utimens(p, ...times(atime, mtime)), cb),
     chmod: (p: string, mode: number, cb: Cb) => done(handlers.chmod(p, mode), cb),
     chown: (p: string, uid: number, gid: number, cb: Cb) => done(handlers.chown(p, uid, gid), cb),
     statfs: (p: string, cb: Cb) => value(handlers.statfs(p), cb),
@@ -268,6 +444,16 @@ export async function mountFuse(mountpoint: string, handlers: FuseHandlers, opts
   };
   // The binding builds `-o …` from a fixed list of camel-cased options; big_writes, max_write,
   // atomic_o_trunc and ro are not on it, so the option string is ours.
+  // The corrected binding passes UTIME_OMIT/UTIME_NOW as sentinels; the stock one passes the
+  // access time twice, with both special values as a tiny number (tv_sec 0).
+  const special = Math.floor(((1 << 30) - 2) / 1e6);
+  const fixed = loadedFixed;
+  const time = (t: number): FuseTime => (t === UTIME_OMIT_MS ? 'omit' : t === UTIME_NOW_MS ? 'now' : t);
+  const times = (atime: number, mtime: number): [FuseTime, FuseTime] => {
+    if (fixed) return [time(atime), time(mtime)];
+    const t = atime <= special ? 'now' : atime;
+    return [t, utimensFixed ? (mtime <= special ? 'now' : mtime) : t];
+  };
   const callerOf = (uid: unknown, gid: unknown): FuseCaller | undefined =>
     (typeof uid === 'number' && typeof gid === 'number' ? { uid, gid } : undefined);
   class StrataFuseNative extends Fuse {
@@ -286,6 +472,20 @@ export async function mountFuse(mountpoint: string, handlers: FuseHandlers, opts
 
     _op_mknod(signal: Cb, path: string, mode: number, dev: number, uid?: number, gid?: number): void {
       ops.mknod(path, mode, dev, (err) => signal(err), callerOf(uid, gid));
+    }
+
+    // The corrected binding passes the offset and the directory handle: one page per call.
+    // The stock one passes the path only: the whole directory at once.
+    _op_readdir(signal: Cb, path: string, offLow?: number, offHigh?: number, fh?: number): void {
+      const page = fixed && typeof offLow === 'number' && typeof offHigh === 'number' && fh
+        ? handlers.readdirPage(path, fh, offLow + offHigh * 4294967296)
+        : handlers.readdir(path).then((names) => ({ names, whole: true }));
+      page.then((p) => signal(0, p.names, [], p.whole ? 0 : 1), (err) => signal(errno(err)));
+    }
+
+    _op_opendir(signal: Cb, path: string): void {
+      if (!fixed) return signal(0, 0); // no handle: readdir lists the whole directory
+      handlers.opendir(path).then((fh) => signal(0, fh), (err) => signal(errno(err)));
     }
   }
   // Commits (flush, fsync, release) of a large CACHE_THROUGH file may take as long as the UFS

@@ -2,7 +2,7 @@
 // options and StrataFuse settings, cleans a stale mount left by a killed daemon, mounts,
 // and unmounts cleanly (open writers committed first). Used by `strata fuse mount` and tests.
 
-import { stat } from 'node:fs/promises';
+import { readFile, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseDuration, parseSize } from '../config/units.js';
@@ -17,6 +17,7 @@ import { forceUnmount, mountFuse } from './binding.js';
 import type { FuseMount } from './binding.js';
 import { errnoOf } from './errno.js';
 import { StrataFuse } from './strata-fuse.js';
+import type { LocalBlockFiles } from './strata-fuse.js';
 
 /** Strata's own mount options (`-o key=value`); anything else goes to libfuse as it is. */
 export const FUSE_KEYS = {
@@ -27,12 +28,13 @@ export const FUSE_KEYS = {
   'fuse.write.buffer': 'sequential bytes kept in memory before a write streams to the server (default 4MB)',
   'fuse.staging.dir': 'directory of staged random writes (default: DATA_DIR/fuse-staging or a temp dir)',
   'fuse.op.timeout': 'longest a FUSE call may take before it fails with ETIMEDOUT (default 5min; 0 none)',
+  'fuse.read.ahead': 'kernel read-ahead of the mount (size; default 1MB, set through /sys/class/bdi when mounted by root; 0 leaves the kernel\'s 128KB)',
   'write.type': 'write type of files written through the mount (default: the path\'s)',
   'read.type': 'read type of reads through the mount (default: the path\'s)',
 } as const;
 
-/** Longest kernel cache time derived from a sync interval of -1 (never re-check). */
-const LONG_TIMEOUT_MS = 60_000;
+/** Longest kernel cache time derived from a sync interval of -1 (never re-check): rclone's dir-cache-time. */
+const LONG_TIMEOUT_MS = 300_000;
 
 export interface FuseMountRequest {
   fs: FileSystem;
@@ -49,6 +51,8 @@ export interface FuseMountRequest {
   /** Shown as the file-system name (`df`, /proc/mounts). */
   source?: string;
   log?: Logger;
+  /** The block cache's files when it is in this process (embedded): whole cached files are read from them directly. */
+  localBlocks?: LocalBlockFiles;
 }
 
 export interface StrataFuseMount {
@@ -94,6 +98,24 @@ function intOption(strata: Record<string, string>, key: string, fallback: number
   return n;
 }
 
+/**
+ * The kernel gives a FUSE mount 128 KB of read-ahead (libfuse 2.9 cannot ask for more), so a
+ * sequential reader has one or two 128 KB requests in flight; root may raise it per mount in
+ * /sys/class/bdi/MAJOR:MINOR/read_ahead_kb, which keeps more requests in flight at once.
+ */
+async function setReadAhead(mountpoint: string, bytes: number, log: Logger): Promise<void> {
+  try {
+    // The device number from mountinfo, not stat(): a stat would put the root's attributes in
+    // the kernel's cache, and a killed daemon's mount would then not say ENOTCONN at once.
+    const line = (await readFile('/proc/self/mountinfo', 'utf8')).split('\n').find((l) => l.split(' ')[4] === mountpoint);
+    const dev = line?.split(' ')[2];
+    if (!dev || !/^\d+:\d+$/.test(dev)) throw new Error(`${mountpoint} not in /proc/self/mountinfo`);
+    await writeFile(`/sys/class/bdi/${dev}/read_ahead_kb`, String(Math.max(4, Math.round(bytes / 1024))));
+  } catch (err) {
+    log.debug({ err: (err as Error).message, mountpoint }, 'could not set the read-ahead of the mount (kept the kernel default)');
+  }
+}
+
 /** Is `dir` a mount whose daemon is gone ("Transport endpoint is not connected")? */
 export async function isStaleMount(dir: string): Promise<boolean> {
   try {
@@ -129,7 +151,7 @@ export async function mountStrata(req: FuseMountRequest): Promise<StrataFuseMoun
     fs: req.fs, root, readOnly: !!req.readOnly, defaultUid: uid, defaultGid: gid,
     attrTimeoutMs: attrMs, stagingDir,
     writeBufferBytes: strata['fuse.write.buffer'] !== undefined ? parseSize(strata['fuse.write.buffer'], 'fuse.write.buffer') : 4 << 20,
-    writeOptions, readOptions, log,
+    writeOptions, readOptions, log, ...(req.localBlocks ? { localBlocks: req.localBlocks } : {}),
   });
   // A stat of the root first: a wrong --root fails here, not as EIO in the mount.
   const top = await req.fs.getStatus(root);
@@ -164,6 +186,8 @@ export async function mountStrata(req: FuseMountRequest): Promise<StrataFuseMoun
     await handlers.stop().catch(() => undefined);
     throw err;
   }
+  const readAhead = strata['fuse.read.ahead'] !== undefined ? parseSize(strata['fuse.read.ahead'], 'fuse.read.ahead') : 1 << 20;
+  if (readAhead > 0 && asRoot) await setReadAhead(mountpoint, readAhead, log);
   let stopping: Promise<void> | undefined;
   return {
     mountpoint,

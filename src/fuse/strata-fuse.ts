@@ -4,15 +4,17 @@
 // status cache fed by listings, POSIX rename/unlink rules on top of Strata's, and the
 // user.strata.* extended attributes. Errors leave through the table in errno.ts.
 
-import { mkdir, readdir, rm } from 'node:fs/promises';
+import { mkdir, open as openFile, readdir, rm } from 'node:fs/promises';
+import type { FileHandle } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { constants as fsc } from 'node:fs';
 import type { FileSystem } from '../fs.js';
 import { ErrorCode, StrataError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { CreateFileOptions, FileInfo, ReadOptions, SetAttributesOptions } from '../types.js';
-import { E, FuseErrno, utimensFixed } from './binding.js';
-import type { FuseCaller, FuseHandlers, FuseStat, FuseStatfs } from './binding.js';
+import { clearDirectReads, E, FuseErrno, setDirectReads } from './binding.js';
+import type { FuseCaller, FuseHandlers, FuseStat, FuseStatfs, FuseTime } from './binding.js';
+import { DirNames } from './dir-names.js';
 import { nameTooLong } from './errno.js';
 import { StreamingReader } from './reader.js';
 import { FileWriter } from './writer.js';
@@ -34,6 +36,17 @@ export interface StrataFuseOptions {
   writeOptions: CreateFileOptions;
   readOptions: ReadOptions;
   log: Logger;
+  /**
+   * The block cache's files when it is on this machine (embedded mount): reads of a file whose
+   * blocks are all cached are then served by the binding from those files on the FUSE threads.
+   */
+  localBlocks?: LocalBlockFiles;
+}
+
+/** Where the cached blocks of a content id are, for a reader on the same machine. */
+export interface LocalBlockFiles {
+  readonly blockSize: number;
+  localFile(fileId: number, index: number): { path: string; size: number } | undefined;
 }
 
 const S_IFDIR = 0o040000;
@@ -44,8 +57,14 @@ const FILE_MODE = 0o644;
 const DIR_MODE = 0o755;
 const STATUS_CACHE_MAX = 100_000;
 const STATFS_TTL_MS = 5_000;
-/** The binding hands `utimens` times as ms; UTIME_NOW/UTIME_OMIT (tv_sec 0) arrive as this. */
-const UTIME_SPECIAL_MS = Math.floor(((1 << 30) - 2) / 1e6);
+/** Names handed to the kernel per paged readdir call (it takes what fits in its buffer). */
+const READDIR_PAGE = 512;
+/** How long after this mount's last change a directory it created is known whole (outside additions show after that). */
+const KNOWN_DIR_MS = 5_000;
+/** Directories up to this many names are handed to libfuse whole (bounded memory, one hop). */
+const WHOLE_DIR_MAX = 10_000;
+/** Names fetched from the server per listing page. */
+const LIST_PAGE = 1000;
 
 /** Extended attributes readable on every entry (getfattr -n user.strata.NAME). */
 export const XATTRS = ['persistenceState', 'cachedBytes', 'fileId', 'ufsPath', 'pinned', 'mountPoint'] as const;
@@ -60,19 +79,42 @@ function pidAlive(pid: number): boolean {
   }
 }
 
-type Handle = { kind: 'read'; path: string; reader: StreamingReader; size: number }
+type Handle = { kind: 'read'; path: string; reader: StreamingReader; size: number; direct?: FileHandle[] }
   | { kind: 'write'; path: string; writer: FileWriter; reader?: StreamingReader };
+
+/**
+ * An open directory listed in pages: a window of names from entry `base` on, refilled from
+ * one listStatus stream as the kernel's offset moves forward (a 100k-entry directory is never
+ * one array); an offset behind the window (rewinddir) starts the stream again.
+ */
+interface DirListing {
+  path: string;
+  it: AsyncIterator<FileInfo[]> | undefined;
+  base: number;
+  names: string[];
+  done: boolean;
+}
+
+/** Handle numbers are unique in the process (the binding's direct-read table is process-wide). */
+let nextHandleNumber = 1;
 
 export class StrataFuse implements FuseHandlers {
   private readonly handles = new Map<number, Handle>();
-  private nextHandle = 1;
+  private readonly dirs = new Map<number, DirListing>();
   /** Writers by Strata path (for getattr of files being written and commits of the same path). */
   private readonly writers = new Map<string, Set<FileWriter>>();
   private readonly statusCache = new Map<string, { info: FileInfo; until: number }>();
   private statfsCache: { value: FuseStatfs; until: number } | undefined;
   private stageSeq = 0;
+  /**
+   * Directories this mount created, whose names it knows while it keeps changing them (a lookup
+   * of another name there is ENOENT without a server call: the failed lookup before a create).
+   */
+  private readonly known: DirNames;
 
-  constructor(private readonly o: StrataFuseOptions) {}
+  constructor(private readonly o: StrataFuseOptions) {
+    this.known = new DirNames(Math.min(o.attrTimeoutMs, KNOWN_DIR_MS));
+  }
 
   /** Create the staging directory (empty) and remove those of daemons that are gone. */
   async start(): Promise<void> {
@@ -87,9 +129,15 @@ export class StrataFuse implements FuseHandlers {
 
   /** Commit every open writer (called before unmounting) and drop the staging directory. */
   async stop(): Promise<void> {
-    for (const h of this.handles.values()) {
+    for (const d of this.dirs.values()) await d.it?.return?.(undefined).catch(() => undefined);
+    this.dirs.clear();
+    for (const [fh, h] of this.handles) {
       if (h.kind === 'write') await h.writer.release().catch((err) => this.o.log.warn({ err, path: h.path }, 'commit at unmount failed'));
-      else await h.reader.close();
+      else {
+        if (h.direct) clearDirectReads(fh);
+        await this.closeDirect(h);
+        await h.reader.close();
+      }
     }
     this.handles.clear();
     await rm(this.o.stagingDir, { recursive: true, force: true });
@@ -129,12 +177,16 @@ export class StrataFuse implements FuseHandlers {
 
   private forget(path: string, subtree = false): void {
     this.statusCache.delete(path);
-    if (subtree) this.statusCache.clear();
+    if (subtree) {
+      this.statusCache.clear();
+      this.known.clear();
+    }
   }
 
   private async status(path: string): Promise<FileInfo> {
     const c = this.statusCache.get(path);
     if (c && c.until > Date.now()) return c.info;
+    if (this.known.absent(path)) throw new StrataError(ErrorCode.NOT_FOUND, `${path} does not exist (its directory was listed a moment ago)`);
     const info = await this.o.fs.getStatus(path);
     this.remember(info);
     return info;
@@ -169,8 +221,10 @@ export class StrataFuse implements FuseHandlers {
   private writerOf(path: string): FileWriter | undefined {
     const set = this.writers.get(path);
     if (!set) return undefined;
+    // A writer whose release is under way (the kernel sends RELEASE after close returns) is
+    // gone: a truncate or open that follows the close must not stage through it again.
     let last: FileWriter | undefined;
-    for (const w of set) last = w;
+    for (const w of set) if (!w.closed) last = w;
     return last;
   }
 
@@ -202,14 +256,15 @@ export class StrataFuse implements FuseHandlers {
   }
 
   /**
-   * Names of a directory, read from the server in pages (each page also primes the status
-   * cache, so the stat() calls that follow a listing are answered locally). The binding takes
-   * one array per directory, so the names themselves are collected here (see docs/fuse.md).
+   * Every name of a directory (the stock binding only, which takes one array per directory:
+   * see docs/fuse.md), read from the server in pages that also prime the status cache, so the
+   * stat() calls that follow a listing are answered locally. The corrected binding lists in
+   * pages instead (opendir, readdirPage, releasedir).
    */
   async readdir(p: string): Promise<string[]> {
     const path = this.strataPath(p);
     const names = ['.', '..'];
-    for await (const page of this.o.fs.listStatus(path, { pageSize: 1000 })) {
+    for await (const page of this.o.fs.listStatus(path, { pageSize: LIST_PAGE })) {
       for (const info of page) {
         if (info.path === path) {
           if (info.type === 'file') throw new FuseErrno(E.ENOTDIR, `${path} is a file`);
@@ -220,20 +275,87 @@ export class StrataFuse implements FuseHandlers {
       }
     }
     // Files created through this mount and still open (not in Strata until their first commit).
-    const prefix = path === '/' ? '/' : path + '/';
+    names.push(...this.pendingNames(path));
+    return names;
+  }
+
+  async opendir(p: string): Promise<number> {
+    const path = this.strataPath(p);
+    const fh = this.newHandleNumber();
+    this.dirs.set(fh, { path, it: undefined, base: 0, names: [], done: false });
+    return fh;
+  }
+
+  /**
+   * A directory of up to WHOLE_DIR_MAX names is handed to libfuse whole at the first call (it
+   * then answers the kernel's next calls itself: one hop per directory); a larger one goes in
+   * pages of READDIR_PAGE names from a window that moves with the kernel's offset.
+   */
+  async readdirPage(p: string, fh: number, offset: number): Promise<{ names: string[]; whole: boolean }> {
+    const d = this.dirs.get(fh);
+    if (!d) throw new FuseErrno(E.EBADF, `no open directory ${fh}`);
+    if (offset < d.base || !d.it) {
+      await d.it?.return?.(undefined).catch(() => undefined);
+      d.it = this.o.fs.listStatus(d.path, { pageSize: LIST_PAGE })[Symbol.asyncIterator]();
+      d.base = 0;
+      d.names = ['.', '..'];
+      d.done = false;
+    }
+    // Forget what the kernel has taken, then fill the window up to a page past the offset.
+    if (offset > d.base) {
+      d.names = d.names.slice(Math.min(offset - d.base, d.names.length));
+      d.base = offset;
+    }
+    const wanted = offset === 0 && d.base === 0 ? WHOLE_DIR_MAX + 2 : offset + READDIR_PAGE;
+    while (!d.done && d.base + d.names.length < wanted) {
+      const r = await d.it.next();
+      if (r.done) {
+        d.done = true;
+        d.names.push(...this.pendingNames(d.path));
+        break;
+      }
+      for (const info of r.value) {
+        if (info.path === d.path) {
+          if (info.type === 'file') throw new FuseErrno(E.ENOTDIR, `${d.path} is a file`);
+          continue;
+        }
+        d.names.push(info.name);
+        this.remember(info);
+      }
+    }
+    if (offset === 0 && d.base === 0 && d.done) return { names: d.names, whole: true };
+    const from = offset - d.base;
+    return { names: from >= d.names.length ? [] : d.names.slice(from, from + READDIR_PAGE), whole: false };
+  }
+
+  async releasedir(_p: string, fh: number): Promise<void> {
+    const d = this.dirs.get(fh);
+    this.dirs.delete(fh);
+    await d?.it?.return?.(undefined).catch(() => undefined);
+  }
+
+  /** Names of files created through this mount in `dir` and not committed yet (not in Strata). */
+  private pendingNames(dir: string): string[] {
+    const prefix = dir === '/' ? '/' : dir + '/';
+    const out: string[] = [];
     for (const [wp, set] of this.writers) {
       if (!wp.startsWith(prefix) || wp.indexOf('/', prefix.length) >= 0) continue;
-      if ([...set].some((w) => w.exclusive)) names.push(wp.slice(prefix.length));
+      if ([...set].some((w) => w.exclusive)) out.push(wp.slice(prefix.length));
     }
-    return names;
+    return out;
   }
 
   // ------------------------------------------------------------------ open files
 
+  private newHandleNumber(): number {
+    let fh = nextHandleNumber;
+    while (this.handles.has(fh) || this.dirs.has(fh) || fh === 0) fh = (fh + 1) >>> 0;
+    nextHandleNumber = (fh + 1) >>> 0 || 1;
+    return fh;
+  }
+
   private addHandle(h: Handle): number {
-    let fh = this.nextHandle;
-    while (this.handles.has(fh) || fh === 0) fh = (fh + 1) >>> 0;
-    this.nextHandle = (fh + 1) >>> 0 || 1;
+    const fh = this.newHandleNumber();
     this.handles.set(fh, h);
     if (h.kind === 'write') {
       let set = this.writers.get(h.path);
@@ -319,7 +441,10 @@ export class StrataFuse implements FuseHandlers {
     const access = flags & O_ACCMODE;
     if (access === fsc.O_RDONLY) {
       if (flags & fsc.O_TRUNC) this.writable();
-      return this.addHandle({ kind: 'read', path, size: info.length, reader: new StreamingReader(this.o.fs, path, this.o.readOptions) });
+      const direct = await this.openBlockFiles(info);
+      const fh = this.addHandle({ kind: 'read', path, size: info.length, reader: new StreamingReader(this.o.fs, path, this.o.readOptions), direct: direct?.files });
+      if (direct && !setDirectReads(fh, direct.files.map((f) => f.fd), direct.ends)) await this.closeDirect(this.handles.get(fh));
+      return fh;
     }
     this.writable();
     // The file may be in the middle of a write by another handle: start from what it holds.
@@ -346,7 +471,43 @@ export class StrataFuse implements FuseHandlers {
     if (parent.type !== 'directory') throw new FuseErrno(E.ENOTDIR, `${this.parentOf(path)} is not a directory`);
     const wanted: WantedAttributes = { mode: mode & 0o7777, uid: caller?.uid ?? this.o.defaultUid, gid: caller?.gid ?? this.o.defaultGid };
     const writer = new FileWriter(this.writerContext(), path, 0, false, wanted, true);
+    this.known.added(path);
     return this.addHandle({ kind: 'write', path, writer });
+  }
+
+  /**
+   * The opened block files of a file cached whole on this machine, with the end offset of each
+   * (an embedded mount); undefined when not every block is a local file. An fd stays valid when
+   * the block is evicted meanwhile, and a block file's content never changes under its name, so
+   * the reader sees this version until it closes (as with the streaming reader).
+   */
+  private async openBlockFiles(info: FileInfo): Promise<{ files: FileHandle[]; ends: number[] } | undefined> {
+    const lb = this.o.localBlocks;
+    if (!lb || info.type !== 'file' || info.length === 0 || info.cachedBytes !== info.length) return undefined;
+    const files: FileHandle[] = [];
+    const ends: number[] = [];
+    let end = 0;
+    try {
+      for (let i = 0; end < info.length; i++) {
+        const lf = lb.localFile(info.fileId, i);
+        if (!lf || lf.size === 0) throw new Error('not a local block file');
+        files.push(await openFile(lf.path, 'r'));
+        end += lf.size;
+        ends.push(end);
+      }
+      if (end !== info.length) throw new Error('blocks do not add up to the file');
+      return { files, ends };
+    } catch {
+      for (const f of files) await f.close().catch(() => undefined);
+      return undefined;
+    }
+  }
+
+  private async closeDirect(h: Handle | undefined): Promise<void> {
+    if (h?.kind !== 'read' || !h.direct) return;
+    const files = h.direct;
+    h.direct = undefined;
+    for (const f of files) await f.close().catch(() => undefined);
   }
 
   /** Commit a file created through this mount that is not in Strata yet (another call needs it there). */
@@ -407,6 +568,10 @@ export class StrataFuse implements FuseHandlers {
       // keep the last known path
     }
     if (h.kind === 'read') {
+      if (h.direct) {
+        clearDirectReads(fh);
+        await this.closeDirect(h);
+      }
       await h.reader.close();
       return;
     }
@@ -455,6 +620,7 @@ export class StrataFuse implements FuseHandlers {
     const pending = this.pendingNew(path);
     if (pending) {
       await pending.discard();
+      this.known.removed(path);
       return;
     }
     const info = await this.status(path);
@@ -462,6 +628,7 @@ export class StrataFuse implements FuseHandlers {
     await this.settle(path);
     await this.o.fs.delete(path);
     this.forget(path);
+    this.known.removed(path);
     const set = this.writers.get(path);
     if (set) for (const w of set) await w.discard();
   }
@@ -477,6 +644,8 @@ export class StrataFuse implements FuseHandlers {
     if (Object.keys(change).length) info = await this.o.fs.setAttributes(path, change);
     this.forget(path);
     this.remember(info);
+    this.known.added(path);
+    this.known.set(path, []); // created empty, through this mount
   }
 
   async rmdir(p: string): Promise<void> {
@@ -488,6 +657,7 @@ export class StrataFuse implements FuseHandlers {
     if (info.isMountPoint) throw new FuseErrno(E.EBUSY, `${path} is a Strata mount point`);
     await this.o.fs.delete(path, { recursive: false });
     this.forget(path, true);
+    this.known.removed(path);
   }
 
   /**
@@ -522,6 +692,8 @@ export class StrataFuse implements FuseHandlers {
     await this.o.fs.rename(src, dst);
     this.forget(src, s.type === 'directory');
     this.forget(dst);
+    this.known.removed(src);
+    this.known.added(dst);
     // Open files below the old name follow it.
     for (const h of this.handles.values()) {
       if (h.path === src) this.track(h, dst);
@@ -543,13 +715,16 @@ export class StrataFuse implements FuseHandlers {
     this.remember(info);
   }
 
-  async utimens(p: string, atimeMs: number, mtimeMs: number): Promise<void> {
-    // UTIME_NOW and UTIME_OMIT (tv_sec 0) arrive as a tiny value: both are taken as "now"
-    // for an mtime (the binding cannot tell them apart). With the stock binding the access
-    // time arrives in both arguments (see loadBinding) and is taken as the mtime.
-    const given = utimensFixed ? mtimeMs : atimeMs;
-    const t = given <= UTIME_SPECIAL_MS ? Date.now() : given;
-    await this.setAttributes(p, { mtimeMs: t });
+  /** Only the mtime is kept (atime and ctime show it): an atime-only change is a no-op. */
+  async utimens(p: string, _atime: FuseTime, mtime: FuseTime): Promise<void> {
+    if (mtime === 'omit') {
+      this.writable();
+      await this.status(this.strataPath(p)).catch((err) => {
+        if (!this.pendingNew(this.strataPath(p))) throw err;
+      });
+      return;
+    }
+    await this.setAttributes(p, { mtimeMs: mtime === 'now' ? Date.now() : mtime });
   }
 
   async chmod(p: string, mode: number): Promise<void> {

@@ -104,6 +104,8 @@ export class FileWriter {
   size: number;
   mtimeMs = Date.now();
   dirty: boolean;
+  /** release() was called: the handle is closing, nothing may stage or write through it again. */
+  closed = false;
   readonly wanted: WantedAttributes;
   private mode: Mode;
   private chunks: Buffer[] = [];
@@ -210,6 +212,7 @@ export class FileWriter {
 
   /** Commit if needed and drop the staged file. */
   release(): Promise<void> {
+    this.closed = true;
     return this.serial(async () => {
       try {
         await this.commitNow();

@@ -60,6 +60,8 @@ export async function openFuseEnv(settings: Record<string, string> = {}, options
     const mount = await mountStrata({
       fs: o.fs ?? env.fs, mountpoint: dir, root: o.root, readOnly: o.readOnly, options: o.options ?? options,
       syncIntervalMs: env.config.get('metadata.sync.interval'), stagingDir: join(env.dataDir, 'fuse-staging'),
+      // The Coordinator is in this process: whole cached files are read from its block files.
+      ...(o.fs ? {} : { localBlocks: env.fs.blocks }),
     });
     const m = { dir, mount };
     mounts.push(m);
