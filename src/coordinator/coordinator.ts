@@ -200,18 +200,15 @@ export class Coordinator implements FileSystem {
       await c.close().catch(() => undefined);
       throw err;
     }
-    // The worker threads start (load their modules, open LMDB) while recovery runs here.
-    const warm = actors.warmUp();
-    try {
-      await c.recover();
-    } finally {
-      await warm;
-    }
+    // Recovery completes before anything is answered; the worker threads (needed by directory
+    // syncs only) start once the coordinator is open, so that the start does not wait for them.
+    await c.recover();
     persistQueue.start();
     c.ttl.start();
     c.startHousekeeping();
     await activeSync.startAll();
     for (const m of mounts.list()) await c.autoActiveSync(m);
+    actors.warmUpSoon((err) => log.error({ err }, 'the worker threads failed to start: directory syncs will fail'));
     return c;
   }
 
