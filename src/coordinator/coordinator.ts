@@ -60,6 +60,12 @@ export interface CoordinatorOptions {
   rootUfs?: string;
   config?: ServerConfig;
   logger?: Logger;
+  /**
+   * Start the worker threads (needed by directory syncs only) once open has returned, instead
+   * of waiting for them: `strata server` listens sooner, and a sync sent meanwhile waits for
+   * them. Default false: open resolves with the workers ready.
+   */
+  workersAfterOpen?: boolean;
 }
 
 const VERSION = '0.1.0';
@@ -200,15 +206,20 @@ export class Coordinator implements FileSystem {
       await c.close().catch(() => undefined);
       throw err;
     }
-    // Recovery completes before anything is answered; the worker threads (needed by directory
-    // syncs only) start once the coordinator is open, so that the start does not wait for them.
-    await c.recover();
+    // Recovery completes before anything is answered. The worker threads start (load their
+    // modules, open LMDB) while recovery runs here, or after open (workersAfterOpen).
+    const warm = opts.workersAfterOpen ? Promise.resolve() : actors.warmUp();
+    try {
+      await c.recover();
+    } finally {
+      await warm;
+    }
     persistQueue.start();
     c.ttl.start();
     c.startHousekeeping();
     await activeSync.startAll();
     for (const m of mounts.list()) await c.autoActiveSync(m);
-    actors.warmUpSoon((err) => log.error({ err }, 'the worker threads failed to start: directory syncs will fail'));
+    if (opts.workersAfterOpen) actors.warmUpSoon((err) => log.error({ err }, 'the worker threads failed to start: directory syncs will fail'));
     return c;
   }
 
