@@ -56,7 +56,7 @@ test.after(async () => {
 
 test('the tarball holds the compiled package and no TypeScript sources or tests', () => {
   const pkg = join(app, 'node_modules', 'strata');
-  for (const f of ['dist/index.js', 'dist/index.d.ts', 'dist/index.js.map', 'dist/cli/main.js', 'dist/actors/worker.js', 'bin/strata.mjs', 'cjs/index.cjs']) {
+  for (const f of ['dist/index.js', 'dist/index.d.ts', 'dist/index.js.map', 'dist/cli/main.js', 'dist/cli/client-bundle.cjs', 'bin/code-cache.mjs', 'dist/actors/worker.js', 'bin/strata.mjs', 'cjs/index.cjs']) {
     assert.ok(existsSync(join(pkg, f)), `${f} missing from the package`);
   }
   for (const f of ['src', 'test', 'tsconfig.json', 'dist/.build-stamp']) assert.not.ok(existsSync(join(pkg, f)), `${f} must not ship`);

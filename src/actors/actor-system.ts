@@ -9,13 +9,16 @@ import { Piscina } from 'piscina';
 import type { Transferable } from 'node:worker_threads';
 import { pathComponents } from '../meta/path.js';
 import type { CounterGroup } from '../metrics/metrics.js';
-import { toStrataError } from '../errors.js';
+import { ErrorCode, StrataError, toStrataError } from '../errors.js';
 import { PathLocks } from './path-locks.js';
 import type { LockRequest } from './path-locks.js';
 import { ShardActor } from './shard-actor.js';
 import type { ActorSlot } from './shard-actor.js';
 import type { WorkerInit, WorkerReply, WorkerTask } from './messages.js';
 import { exposeProgress } from './progress-port.js';
+
+/** Young-generation size of each worker thread (MiB); see the pool's resourceLimits. */
+const WORKER_YOUNG_GENERATION_MB = 12;
 
 export interface ActorSystemOptions {
   shardCount: number;
@@ -64,22 +67,36 @@ export class ActorSystem {
    * never waits for a slot of its own mailbox, so a full mailbox cannot deadlock.
    */
   private readonly syncLanes: ShardActor[];
-  private readonly pool: Piscina;
+  /** The worker pool, created on first use (see warmUpSoon): a start never waits for it. */
+  private poolInstance: Piscina | undefined;
+  private closed = false;
+  private warmTimer: NodeJS.Timeout | undefined;
 
   constructor(private readonly opts: ActorSystemOptions) {
     this.shards = Array.from({ length: opts.shardCount }, (_, i) => new ShardActor(i, this.locks, opts.actorConcurrency ?? 32));
     this.syncLanes = Array.from({ length: opts.shardCount }, (_, i) => new ShardActor(i, this.locks, opts.actorConcurrency ?? 32));
-    this.pool = new Piscina({
-      filename: workerFile(),
-      minThreads: opts.threads,
-      maxThreads: opts.threads,
-      // Workers must keep their event loop running between tasks (S3 sockets, timers), and
-      // must never be recycled while idle.
-      atomics: 'disabled',
-      idleTimeout: Number.MAX_SAFE_INTEGER,
-      concurrentTasksPerWorker: opts.tasksPerThread ?? 8,
-      workerData: opts.workerInit,
-    });
+  }
+
+  private get pool(): Piscina {
+    if (this.closed) throw new StrataError(ErrorCode.CONNECTION_CLOSED, 'the worker pool is closed');
+    if (!this.poolInstance) {
+      this.poolInstance = new Piscina({
+        filename: workerFile(),
+        minThreads: this.opts.threads,
+        maxThreads: this.opts.threads,
+        // Workers must keep their event loop running between tasks (S3 sockets, timers), and
+        // must never be recycled while idle.
+        atomics: 'disabled',
+        idleTimeout: Number.MAX_SAFE_INTEGER,
+        concurrentTasksPerWorker: this.opts.tasksPerThread ?? 8,
+        workerData: this.opts.workerInit,
+        // A small young generation per worker (V8's default lets each grow to ~48 MiB, most
+        // of an idle worker's RSS while syncing): the old generation is not capped, so a
+        // directory of millions of entries still syncs.
+        resourceLimits: { maxYoungGenerationSizeMb: WORKER_YOUNG_GENERATION_MB },
+      });
+    }
+    return this.poolInstance;
   }
 
   /** The shard owning a path: its subtree prefix of `shardDepth` components. */
@@ -126,18 +143,31 @@ export class ActorSystem {
 
   /** Resolves when every worker thread has loaded (TypeScript compiled, LMDB open). */
   async warmUp(): Promise<void> {
+    if (this.closed) return;
     const n = this.opts.threads * (this.opts.tasksPerThread ?? 8);
     await Promise.all(Array.from({ length: n }, () => this.runOnPool({ kind: 'ping' })));
+  }
+
+  /**
+   * Start the worker threads on the next turn of the event loop (after the caller's start has
+   * finished, e.g. the server's listen): they load their modules and open LMDB while the
+   * server already answers; a task sent meanwhile waits for them. A worker that cannot start
+   * fails the tasks that need it and is reported to `onError`.
+   */
+  warmUpSoon(onError: (err: unknown) => void): void {
+    this.warmTimer ??= setTimeout(() => { this.warmUp().catch((err: unknown) => { if (!this.closed) onError(err); }); }, 0);
   }
 
   stats(): { shards: number; queued: number; handled: number; poolThreads: number; poolQueue: number } {
     let queued = 0;
     let handled = 0;
     for (const s of [...this.shards, ...this.syncLanes]) { queued += s.queued; handled += s.handled; }
-    return { shards: this.shards.length, queued, handled, poolThreads: this.pool.threads.length, poolQueue: this.pool.queueSize };
+    return { shards: this.shards.length, queued, handled, poolThreads: this.poolInstance?.threads.length ?? 0, poolQueue: this.poolInstance?.queueSize ?? 0 };
   }
 
   async close(): Promise<void> {
-    await this.pool.destroy();
+    this.closed = true;
+    clearTimeout(this.warmTimer);
+    await this.poolInstance?.destroy();
   }
 }

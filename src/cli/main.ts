@@ -5,17 +5,27 @@
 import { Command, CommanderError } from 'commander';
 import { ErrorCode, StrataError } from '../errors.js';
 import { EXIT_OK, EXIT_USAGE, exitCodeFor, printError, usage } from './format.js';
-import { serverCommand } from './server.js';
-import { fsCommand } from './fs-commands.js';
-import { fsadminCommand } from './fsadmin.js';
-import { gatewayCommand } from './gateway.js';
-import { fuseCommand } from './fuse.js';
 import { ownOptionsFirst } from './fs-more.js';
 
 const VERSION = '0.1.0';
 
-/** The whole `strata` program. */
-export function buildProgram(): Command {
+/**
+ * The command groups, each loaded on first use: a command builds (and loads the modules of)
+ * only its own group, so `strata fs ls /` never loads the server's or FUSE's code.
+ */
+const GROUPS: Record<string, () => Promise<Command>> = {
+  server: async () => (await import('./server.js')).serverCommand(),
+  fs: async () => (await import('./fs-commands.js')).fsCommand(),
+  fsadmin: async () => (await import('./fsadmin.js')).fsadminCommand(),
+  gateway: async () => (await import('./gateway.js')).gatewayCommand(),
+  fuse: async () => (await import('./fuse.js')).fuseCommand(),
+};
+
+/**
+ * The `strata` program: with `argv` naming a group (`fs …`), that group alone; otherwise
+ * (top-level help, version, a mistyped group) every group.
+ */
+export async function buildProgram(argv: readonly string[] = []): Promise<Command> {
   const program = new Command('strata')
     .description('Strata: one namespace over local disk and S3, with metadata sync and caching')
     .version(VERSION, '-V, --version')
@@ -26,7 +36,10 @@ export function buildProgram(): Command {
     .helpOption('--help', 'display help for command');
   // Subcommands inherit exitOverride/configureOutput only when created through .command(),
   // so the groups built elsewhere get them explicitly.
-  for (const group of [serverCommand(), fsCommand(), fsadminCommand(), gatewayCommand(), fuseCommand()]) {
+  const first = argv[0];
+  const names = first !== undefined && Object.hasOwn(GROUPS, first) ? [first] : Object.keys(GROUPS);
+  const groups = await Promise.all(names.map((n) => GROUPS[n]!()));
+  for (const group of groups) {
     inherit(group, program);
     program.addCommand(group);
   }
@@ -52,7 +65,7 @@ const QUIET_EXITS = new Set(['commander.helpDisplayed', 'commander.help', 'comma
 export async function main(argv: readonly string[]): Promise<number> {
   const json = wantsJson(argv);
   try {
-    await buildProgram().parseAsync([...argv], { from: 'user' });
+    await (await buildProgram(argv)).parseAsync([...argv], { from: 'user' });
     return typeof process.exitCode === 'number' ? process.exitCode : EXIT_OK;
   } catch (err) {
     if (err instanceof CommanderError) {
@@ -66,12 +79,14 @@ export async function main(argv: readonly string[]): Promise<number> {
   }
 }
 
-// A closed pipe (`strata fs cat big | head`) ends the command quietly.
-process.stdout.on('error', (err: NodeJS.ErrnoException) => {
-  if (err.code === 'EPIPE') process.exit(EXIT_OK);
-  throw err;
-});
-
-const code = await main(process.argv.slice(2));
-// Exit explicitly: stdout is flushed first; nothing else (sockets, timers) may keep us alive.
-process.stdout.write('', () => process.exit(code));
+/** Run the command line of this process and exit with its code (what bin/strata.mjs calls). */
+export async function run(): Promise<void> {
+  // A closed pipe (`strata fs cat big | head`) ends the command quietly.
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(EXIT_OK);
+    throw err;
+  });
+  const code = await main(process.argv.slice(2));
+  // Exit explicitly: stdout is flushed first; nothing else (sockets, timers) may keep us alive.
+  process.stdout.write('', () => process.exit(code));
+}

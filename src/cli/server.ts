@@ -132,7 +132,7 @@ export async function runServer(opts: ServerCliOptions): Promise<void> {
 
   const auth = await serverAuth(opts, dataDir, logger);
   const tlsFiles = await serverTls(opts);
-  const coordinator = await Coordinator.open({ dataDir, rootUfs, config, logger });
+  const coordinator = await Coordinator.open({ dataDir, rootUfs, config, logger, workersAfterOpen: true });
   let server: InstanceType<typeof StrataServer> | undefined;
   let metricsClose: (() => Promise<void>) | undefined;
   let gatewayClose: (() => Promise<void>) | undefined;

@@ -79,8 +79,9 @@ async function openLocked<T extends Composed>(opts: CoordinatorOptions, compose:
     await closeServices(s).catch(() => undefined);
     throw err;
   }
-  // The worker threads start (load their modules, open LMDB) while recovery runs here.
-  const warm = s.actors.warmUp();
+  // Recovery completes before anything is answered. The worker threads start (load their
+  // modules, open LMDB) while recovery runs here, or after open (workersAfterOpen).
+  const warm = opts.workersAfterOpen ? Promise.resolve() : s.actors.warmUp();
   try {
     await recover(s);
   } finally {
@@ -89,6 +90,7 @@ async function openLocked<T extends Composed>(opts: CoordinatorOptions, compose:
   s.persistQueue.start();
   await c.start();
   s.dirLock = lock; // held until closeServices
+  if (opts.workersAfterOpen) s.actors.warmUpSoon((err) => s.log.error({ err }, 'the worker threads failed to start: directory syncs will fail'));
   return c;
 }
 

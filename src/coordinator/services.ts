@@ -36,6 +36,12 @@ export interface CoordinatorOptions {
   rootUfs?: string;
   config?: ServerConfig;
   logger?: Logger;
+  /**
+   * Start the worker threads (needed by directory syncs only) once open has returned, instead
+   * of waiting for them: `strata server` listens sooner, and a sync sent meanwhile waits for
+   * them. Default false: open resolves with the workers ready.
+   */
+  workersAfterOpen?: boolean;
 }
 
 /** Everything a Strata instance runs on (built by the bootstrap, closed by closeServices). */
