@@ -14,8 +14,9 @@ const outIndex = process.argv.indexOf('--outdir');
 /** Where the bundle is written: dist/cli/, or the directory given after `--outdir`. */
 const outDir = outIndex >= 0 ? process.argv[outIndex + 1] : join(root, 'dist', 'cli');
 
-/** Modules the client bundle must never contain (they belong to the server side). */
-const SERVER_SIDE = /\/src\/(coordinator|meta|sync|actors|ufs|cache|server|gateway|fuse|web|activesync)\/|node_modules\/(lmdb|piscina|pino|@aws-sdk|fuse-native|prom-client)\//;
+/** Modules the client bundle must never contain (they belong to the server side); src/meta/path.ts
+ * (pure path syntax: normalize, join, depth) is shared with the client and allowed. */
+const SERVER_SIDE = /\/src\/(coordinator|meta\/(?!path\.ts$)|sync\/|actors\/|ufs\/|cache\/|server\/|gateway\/|fuse\/|web\/|activesync\/)|node_modules\/(lmdb|piscina|pino|@aws-sdk|fuse-native|prom-client)\//;
 
 const plugins = [{
   name: 'strata-client',
