@@ -180,9 +180,9 @@ test('rclone copy and rclone check: 0 differences (MD5 ETags)', async () => {
     RCLONE_CONFIG_GW_ACCESS_KEY_ID: key.id, RCLONE_CONFIG_GW_SECRET_ACCESS_KEY: key.secret, RCLONE_CONFIG_GW_FORCE_PATH_STYLE: 'true',
     RCLONE_CONFIG_GW_REGION: 'us-east-1', RCLONE_CONFIG: '/nonexistent',
   });
-  await run('rclone', ['mkdir', 'gw:rc'], { env, timeout: 60_000 });
-  await run('rclone', ['copy', src, 'gw:rc/copy'], { env, timeout: 120_000 });
-  const { stderr } = await run('rclone', ['check', src, 'gw:rc/copy'], { env, timeout: 120_000 });
+  await run('rclone', ['mkdir', 'gw:rcl'], { env, timeout: 60_000 });
+  await run('rclone', ['copy', src, 'gw:rcl/copy'], { env, timeout: 120_000 });
+  const { stderr } = await run('rclone', ['check', src, 'gw:rcl/copy'], { env, timeout: 120_000 });
   assert.match(stderr, /0 differences found/);
   assert.match(stderr, /60 matching files/);
   assert.not.match(stderr, /hashes could not be checked/);

@@ -101,7 +101,7 @@ export class BlockStore {
    * cached or lives inline in the index. Block files are immutable under their name.
    */
   localFile(fileId: number, index: number): { path: string; size: number } | undefined {
-    const rec = this.store.get<BlockRecord>('block', [fileId, index]);
+    const rec = BlockIndex.get<BlockRecord>(this.store, fileId, index);
     if (!rec || rec.data) return undefined;
     const k = keyOf(fileId, index);
     const lru = this.lru.get(k);

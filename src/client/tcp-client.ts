@@ -143,7 +143,7 @@ export class StrataClient implements FileSystem {
     const t = opts.tls === true ? {} : opts.tls || undefined;
     // node:tls (and crypto behind it) loads only for a TLS connection: plain CLI calls start faster.
     const socket = t
-      ? (await import('node:tls')).connect(tlsOptions(host, port, t))
+      ? (await loadTls()).connect(tlsOptions(host, port, t))
       : net.connect({ host, port, noDelay: true });
     const where = `${host}:${port}`;
     let timer: NodeJS.Timeout | undefined;
@@ -507,6 +507,16 @@ function callListener(listener: ProgressListener, p: Progress): void {
   } catch {
     // a listener's bug is the listener's business
   }
+}
+
+/**
+ * node:tls, loaded on first use. process.getBuiltinModule (Node ≥ 20.16) where present: the
+ * CLI's code-cached bundle cannot use import() (V8 drops the dynamic-import callback of
+ * functions restored from a code cache: "A dynamic import callback was not specified").
+ */
+async function loadTls(): Promise<typeof import('node:tls')> {
+  const builtin = (process as { getBuiltinModule?: (id: string) => unknown }).getBuiltinModule;
+  return builtin ? builtin.call(process, 'node:tls') as typeof import('node:tls') : import('node:tls');
 }
 
 /** Cut a DataSource into frames of at most `size` bytes, coalescing small chunks. */
