@@ -10,9 +10,7 @@ import type { BlockStore } from '../cache/block-store.js';
 import type { Metrics } from '../metrics/metrics.js';
 import type { OptionResolver } from '../options/options.js';
 import { ErrorCode, StrataError, notFound, notADirectory } from '../errors.js';
-import { shareSignal, throwIfCancelled } from '../cancel.js';
-
-const cancelled = (path: string): StrataError => new StrataError(ErrorCode.CANCELLED, `sync of ${path} cancelled`);
+import { cancelledError, shareSignal, throwIfCancelled } from '../cancel.js';
 import { AbsentPathCache } from '../meta/absent-cache.js';
 import type { InodeRecord } from '../meta/inode.js';
 import { InodeTree } from '../meta/inode-tree.js';
@@ -269,7 +267,7 @@ export class MetadataSync {
 
   /** `loadMetadata`: sync a path now, one level or its whole subtree (BFS). */
   async loadMetadata(path: string, recursive: boolean, onProgress?: ProgressListener, signal?: AbortSignal): Promise<SyncSummary> {
-    if (signal?.aborted) throw cancelled(path);
+    throwIfCancelled(signal, `sync of ${path}`);
     this.d.metrics.inc('sync', 'loadMetadata');
     const before = this.d.tree.resolve(path);
     if (!before.inode || before.inode.type === 'file') {
@@ -315,7 +313,7 @@ export class MetadataSync {
     return new Promise<T>((resolve, reject) => {
       const onAbort = (): void => {
         if (--e.live <= 0) e.controller.abort(signal.reason);
-        reject(cancelled(key.slice(4)));
+        reject(cancelledError(signal, `sync of ${key.slice(4)}`));
       };
       signal.addEventListener('abort', onAbort, { once: true });
       e.p.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
@@ -402,7 +400,7 @@ export class MetadataSync {
       };
       pump();
     });
-    if (signal?.aborted) throw cancelled(path);
+    throwIfCancelled(signal, `sync of ${path}`);
     if (firstError) throw firstError;
     return total;
   }
