@@ -5,10 +5,10 @@
 // with the totals as `N passed, N failed`. Exits non-zero when a test failed, a file
 // crashed, or no test ran at all. Every server a run started is stopped when it ends, fails
 // or is interrupted (SIGINT/SIGTERM): each test file runs in its own process group, killed
-// whole, and the S3 servers (scripts/s3-server.sh) that were not running before the run
-// are stopped. Usage: node scripts/test.mjs [--no-typecheck] [--no-build] [filter...]
+// whole, and the S3 servers (scripts/s3-server.sh) a test run started are stopped by the
+// last run that uses them. Usage: node scripts/test.mjs [--no-typecheck] [--no-build] [filter...]
 import { spawn, spawnSync } from 'node:child_process';
-import { readdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
 
@@ -25,7 +25,27 @@ const S3_INSTANCES = [
 ];
 const s3Script = (inst, cmd) => spawnSync('bash', [join(root, 'scripts', 's3-server.sh'), cmd],
   { cwd: root, env: { ...process.env, ...inst }, stdio: 'ignore', timeout: 120_000 });
-const s3ToStop = S3_INSTANCES.filter((inst) => s3Script(inst, 'status').status !== 0);
+// Several runs on one machine share these servers: each run holds a lease (a file named by its
+// pid beside the server's directory), and the last run out stops a server that a test run
+// started — never one that was running before any run, never one another live run still uses.
+const leaseDir = (inst) => `${inst.STRATA_S3_DIR}.leases`;
+const OWNED = '.started-by-test-run';
+for (const inst of S3_INSTANCES) {
+  mkdirSync(leaseDir(inst), { recursive: true });
+  if (s3Script(inst, 'status').status !== 0) writeFileSync(join(leaseDir(inst), OWNED), `${process.pid}\n`);
+  writeFileSync(join(leaseDir(inst), String(process.pid)), '');
+}
+const alive = (pid) => { try { process.kill(pid, 0); return true; } catch (err) { return err.code === 'EPERM'; } };
+function releaseS3(inst) {
+  const dir = leaseDir(inst);
+  rmSync(join(dir, String(process.pid)), { force: true });
+  const others = readdirSync(dir).filter((f) => /^\d+$/.test(f) && alive(Number(f)));
+  for (const f of readdirSync(dir)) if (/^\d+$/.test(f) && !others.includes(f)) rmSync(join(dir, f), { force: true });
+  if (others.length === 0 && existsSync(join(dir, OWNED))) {
+    s3Script(inst, 'stop');
+    rmSync(join(dir, OWNED), { force: true });
+  }
+}
 
 /** Test-file processes running now (each the leader of its own process group). */
 const running = new Set();
@@ -36,7 +56,7 @@ function cleanup() {
   for (const child of running) {
     try { process.kill(-child.pid, 'SIGKILL'); } catch { /* already gone */ }
   }
-  for (const inst of s3ToStop) s3Script(inst, 'stop');
+  for (const inst of S3_INSTANCES) releaseS3(inst);
 }
 for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
   process.on(signal, () => {
