@@ -44,6 +44,22 @@ test('library mode: a path deeper than path.max.depth is INVALID_PATH, the limit
   }
 });
 
+test('library mode: two coordinators in one process each hold their own path.max.depth', async () => {
+  const strict = await openEnv({ 'path.max.depth': '8' });
+  const loose = await openEnv({ 'path.max.depth': '600' });
+  try {
+    // Opening `loose` after `strict` must not relax `strict`, nor `strict` tighten `loose`.
+    assert.is(await codeOf(strict.fs.getStatus(deep(9))), 'INVALID_PATH');
+    assert.is(await codeOf(loose.fs.getStatus(deep(9))), 'NOT_FOUND');
+    assert.is(await codeOf(loose.fs.getStatus(deep(600, 'a'))), 'NOT_FOUND');
+    assert.is(await codeOf(loose.fs.getStatus(deep(601, 'a'))), 'INVALID_PATH');
+    assert.is(await codeOf(strict.fs.getStatus(deep(8))), 'NOT_FOUND');
+  } finally {
+    await strict.dispose();
+    await loose.dispose();
+  }
+});
+
 test('TCP (real server process): deeper than path.max.depth is INVALID_PATH, shallower is served', async () => {
   let srv: ServerHandle | undefined;
   try {

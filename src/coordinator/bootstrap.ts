@@ -13,8 +13,7 @@ import { CacheManagement } from '../cache/cache-management.js';
 import { TtlChecker } from '../cache/ttl-checker.js';
 import { ServerConfig } from '../config/keys.js';
 import { DataPath } from '../data/data-path.js';
-import { ErrorCode, mountConflict } from '../errors.js';
-import type { StrataError } from '../errors.js';
+import { ErrorCode, mountConflict, StrataError } from '../errors.js';
 import type { FileSystem } from '../fs.js';
 import { logger as defaultLogger } from '../log.js';
 import { AbsentPathCache } from '../meta/absent-cache.js';
@@ -28,7 +27,7 @@ import { PendingWrites } from '../meta/pending-writes.js';
 import type { MetaStore } from '../meta/meta-store.js';
 import { MountTable } from '../meta/mount-table.js';
 import type { MountRecord } from '../meta/mount-table.js';
-import { ROOT } from '../meta/path.js';
+import { HARD_MAX_DEPTH, ROOT } from '../meta/path.js';
 import { PathConf } from '../meta/path-conf.js';
 import { Metrics } from '../metrics/metrics.js';
 import { OptionResolver } from '../options/options.js';
@@ -41,7 +40,6 @@ import { hasUfsCapability } from '../ufs/ufs.js';
 import { IntentRecovery } from './intent-recovery.js';
 import { logError, ufsOf } from './services.js';
 import type { CoordinatorOptions, Services } from './services.js';
-import { setMaxPathDepth } from '../meta/path.js';
 
 /** How long a delete through Strata keeps a sync that started earlier from resurrecting the path. */
 const TOMBSTONE_TTL_MS = 10 * 60_000;
@@ -97,7 +95,10 @@ async function openLocked<T extends Composed>(opts: CoordinatorOptions, compose:
 /** Build every service on the data directory (no background work started yet). */
 async function wire(opts: CoordinatorOptions): Promise<Services> {
   const config = opts.config ?? new ServerConfig();
-  setMaxPathDepth(config.get('path.max.depth')); // every front end's paths pass normalizePath
+  const depth = config.get('path.max.depth');
+  if (!Number.isSafeInteger(depth) || depth < 1 || depth > HARD_MAX_DEPTH) {
+    throw new StrataError(ErrorCode.INVALID_ARGUMENT, `path.max.depth must be an integer from 1 to ${HARD_MAX_DEPTH} (a path holds at most ${HARD_MAX_DEPTH} components), not ${depth}`);
+  }
   const log = opts.logger ?? defaultLogger;
   const dataDir = resolveFs(opts.dataDir);
   mkdirSync(dataDir, { recursive: true });

@@ -51,7 +51,10 @@ export class Coordinator implements FileSystem {
   private readonly ttl: TtlChecker;
   private readonly activeSync: Services['activeSync'];
 
+  private readonly maxDepth: number;
+
   private constructor(private readonly s: Services) {
+    this.maxDepth = s.config.get('path.max.depth');
     ({ metrics: this.metrics, dataDir: this.dataDir, config: this.config, store: this.store, tree: this.tree, mounts: this.mounts, blocks: this.blocks } = s);
     this.activeSync = s.activeSync;
     this.ns = new Namespace(s);
@@ -76,6 +79,11 @@ export class Coordinator implements FileSystem {
     await this.mountService.startActiveSync();
   }
 
+  /** A client path, normalised and held to this instance's `path.max.depth`. */
+  private path(path: unknown): string {
+    return normalizePath(path, this.maxDepth);
+  }
+
   private op(name: string): void {
     if (this.closed) throw new StrataError(ErrorCode.CONNECTION_CLOSED, 'the coordinator is closed');
     this.metrics.inc('ops', name);
@@ -84,26 +92,26 @@ export class Coordinator implements FileSystem {
   async getStatus(path: string, options: GetStatusOptions = {}): Promise<FileInfo> {
     this.op('getStatus');
     validateOptions('getStatus', options);
-    const p = normalizePath(path);
+    const p = this.path(path);
     return this.infos.info(p, await statInode(this.s, p, options));
   }
 
   async exists(path: string, options: GetStatusOptions = {}): Promise<boolean> {
     this.op('exists');
     validateOptions('getStatus', options, 'exists');
-    return (await tryStat(this.s, normalizePath(path), options)) !== undefined;
+    return (await tryStat(this.s, this.path(path), options)) !== undefined;
   }
 
   async *listStatus(path: string, options: ListStatusOptions = {}): AsyncIterable<FileInfo[]> {
     this.op('listStatus');
     validateOptions('listStatus', options);
-    yield* listPaged(this.s, this.infos, normalizePath(path), options);
+    yield* listPaged(this.s, this.infos, this.path(path), options);
   }
 
   async createDirectory(path: string, options: CreateDirectoryOptions = {}): Promise<FileInfo> {
     this.op('createDirectory');
     validateOptions('createDirectory', options);
-    const p = normalizePath(path);
+    const p = this.path(path);
     if (p === ROOT) {
       if (options.allowExists) return this.getStatus(ROOT);
       throw alreadyExists(ROOT);
@@ -116,7 +124,7 @@ export class Coordinator implements FileSystem {
   async writeFile(path: string, data: DataSource, options: CreateFileOptions & WithProgress = {}): Promise<FileInfo> {
     this.op('writeFile');
     validateOptions('writeFile', options);
-    const p = normalizePath(path);
+    const p = this.path(path);
     if (p === ROOT) throw isADirectory(ROOT);
     const at = writable(this.s, p);
     const writeType = this.s.options.writeType(p, options.writeType);
@@ -132,13 +140,13 @@ export class Coordinator implements FileSystem {
   async *readFile(path: string, options: ReadOptions = {}): AsyncIterable<Uint8Array> {
     this.op('readFile');
     validateOptions('readFile', options);
-    yield* this.ns.read(normalizePath(path), options);
+    yield* this.ns.read(this.path(path), options);
   }
 
   async delete(path: string, options: DeleteOptions = {}): Promise<void> {
     this.op('delete');
     validateOptions('delete', options);
-    const p = normalizePath(path);
+    const p = this.path(path);
     if (p === ROOT) throw invalidPath(p, 'the root cannot be deleted');
     const at = writable(this.s, p);
     if (this.mounts.byPath(p)) throw mountConflict(`${p} is a mount point: unmount it instead`);
@@ -150,7 +158,7 @@ export class Coordinator implements FileSystem {
   async rename(src: string, dst: string, options: RenameOptions = {}): Promise<void> {
     this.op('rename');
     validateOptions('rename', options);
-    const m = await this.ns.planMove(normalizePath(src), normalizePath(dst), options);
+    const m = await this.ns.planMove(this.path(src), this.path(dst), options);
     if (!m) return; // onto itself
     return mutate(this.s, m.src, () => this.ns.move(m.src, m.sm, m.dst, m.dm, options), [{ path: m.dst, exclusive: true, subtree: true }], true);
   }
@@ -158,7 +166,7 @@ export class Coordinator implements FileSystem {
   /** Change mode, owner, group or mtime kept in the inode (the UFS keeps its own). */
   async setAttributes(path: string, attributes: SetAttributesOptions): Promise<FileInfo> {
     this.op('setAttributes');
-    const p = normalizePath(path);
+    const p = this.path(path);
     const a = attributes ?? {};
     validateAttributes(a);
     writable(this.s, p);
@@ -168,7 +176,7 @@ export class Coordinator implements FileSystem {
   /** Replace the extended attributes of a file (S3 ETag, content type, user metadata). */
   async setXattr(path: string, xattr: Record<string, string>): Promise<void> {
     this.op('setXattr');
-    const p = normalizePath(path);
+    const p = this.path(path);
     if (!xattr || typeof xattr !== 'object' || Object.values(xattr).some((v) => typeof v !== 'string')) {
       throw invalidArgument('xattr must be an object of string values');
     }
@@ -178,12 +186,12 @@ export class Coordinator implements FileSystem {
   async mount(path: string, ufsUri: string, options: MountOptions = {}): Promise<void> {
     this.op('mount');
     validateOptions('mount', options);
-    return this.mountService.mount(normalizePath(path), ufsUri, options);
+    return this.mountService.mount(this.path(path), ufsUri, options);
   }
 
   async unmount(path: string): Promise<void> {
     this.op('unmount');
-    return this.mountService.unmount(normalizePath(path));
+    return this.mountService.unmount(this.path(path));
   }
 
   async getMountTable(): Promise<MountInfo[]> {
@@ -194,38 +202,38 @@ export class Coordinator implements FileSystem {
   async loadMetadata(path: string, options: LoadMetadataOptions & WithProgress = {}): Promise<SyncSummary> {
     this.op('loadMetadata');
     validateOptions('loadMetadata', options);
-    return this.s.sync.loadMetadata(normalizePath(path), !!options.recursive, options.onProgress, options.signal);
+    return this.s.sync.loadMetadata(this.path(path), !!options.recursive, options.onProgress, options.signal);
   }
 
   async checkConsistency(path: string, options: ConsistencyOptions = {}): Promise<ConsistencyReport> {
     this.op('checkConsistency');
     validateOptions('checkConsistency', options);
-    const p = normalizePath(path);
+    const p = this.path(path);
     const root = await statInode(this.s, p, { syncIntervalMs: -1 });
     return this.s.sync.checkConsistency(p, root, !!options.recursive, !!options.repair, options.signal);
   }
 
   async needsSync(path: string): Promise<void> {
     this.op('needsSync');
-    await this.s.sync.needsSync(normalizePath(path));
+    await this.s.sync.needsSync(this.path(path));
   }
 
   async load(path: string, options: CacheOpOptions & WithProgress = {}): Promise<CacheOpResult> {
     this.op('load');
     validateOptions('cacheOp', options, 'load');
-    return this.cacheOps.load(normalizePath(path), options);
+    return this.cacheOps.load(this.path(path), options);
   }
 
   async free(path: string, options: CacheOpOptions = {}): Promise<CacheOpResult> {
     this.op('free');
     validateOptions('cacheOp', options, 'free');
-    return this.cacheOps.free(normalizePath(path), options);
+    return this.cacheOps.free(this.path(path), options);
   }
 
   async persist(path: string, options: CacheOpOptions = {}): Promise<CacheOpResult> {
     this.op('persist');
     validateOptions('cacheOp', options, 'persist');
-    const p = normalizePath(path);
+    const p = this.path(path);
     writable(this.s, p);
     return this.cacheOps.persist(p, options);
   }
@@ -233,17 +241,17 @@ export class Coordinator implements FileSystem {
   async setPinned(path: string, pinned: boolean, options: CacheOpOptions = {}): Promise<CacheOpResult> {
     this.op(pinned ? 'pin' : 'unpin');
     validateOptions('cacheOp', options, 'setPinned');
-    return this.cacheOps.setPinned(normalizePath(path), pinned, options);
+    return this.cacheOps.setPinned(this.path(path), pinned, options);
   }
 
   async setTtl(path: string, ttlMs: number, action: TtlAction = 'free'): Promise<void> {
     this.op('setTtl');
-    return this.cacheOps.setTtl(normalizePath(path), ttlMs, action);
+    return this.cacheOps.setTtl(this.path(path), ttlMs, action);
   }
 
   async startSync(path: string): Promise<void> {
     this.op('startSync');
-    const p = normalizePath(path);
+    const p = this.path(path);
     const inode = await statInode(this.s, p);
     if (inode.type !== 'directory') throw notADirectory(p);
     await this.activeSync.start(p, this.mounts.resolve(p).mount);
@@ -251,7 +259,7 @@ export class Coordinator implements FileSystem {
 
   async stopSync(path: string): Promise<void> {
     this.op('stopSync');
-    await this.activeSync.stop(normalizePath(path));
+    await this.activeSync.stop(this.path(path));
   }
 
   async getSyncPathList(): Promise<SyncPointInfo[]> {
@@ -261,7 +269,7 @@ export class Coordinator implements FileSystem {
 
   async setPathConf(path: string, properties: Record<string, string>): Promise<void> {
     this.op('setPathConf');
-    const p = normalizePath(path);
+    const p = this.path(path);
     if (!properties || typeof properties !== 'object' || Object.keys(properties).length === 0) {
       throw invalidArgument('pathConf add needs at least one --property KEY=VALUE');
     }
@@ -275,7 +283,7 @@ export class Coordinator implements FileSystem {
 
   async removePathConf(path: string): Promise<void> {
     this.op('removePathConf');
-    const p = normalizePath(path);
+    const p = this.path(path);
     if (!(await this.s.pathConf.remove(p))) throw notFound(p, 'path configuration for');
   }
 

@@ -13,22 +13,11 @@ export const MAX_PATH_BYTES = 4000;
 const MAX_NAME = 255;
 /** Default of `path.max.depth`: the most components a path may have. */
 export const DEFAULT_MAX_DEPTH = 512;
-let maxDepth = DEFAULT_MAX_DEPTH;
-
 /**
- * Set the deepest path normalizePath accepts (`path.max.depth`; the Coordinator sets it
- * from its configuration when it opens). One value per process: every front end (library
- * mode, TCP server, S3 gateway, FUSE) reaches the namespace through normalizePath.
+ * The most components any path can have whatever `path.max.depth` says: a component takes
+ * at least two bytes ('/' and one character) of the MAX_PATH_BYTES a key may hold.
  */
-export function setMaxPathDepth(depth: number): void {
-  if (!Number.isSafeInteger(depth) || depth < 1) throw invalidPath(String(depth), 'path.max.depth must be a positive integer');
-  maxDepth = depth;
-}
-
-/** The deepest path accepted (components). */
-export function maxPathDepth(): number {
-  return maxDepth;
-}
+export const HARD_MAX_DEPTH = MAX_PATH_BYTES / 2;
 
 /** Components of a path as a client wrote it ('/' separated, empty segments not counted). */
 export function depthOf(path: string): number {
@@ -38,14 +27,17 @@ export function depthOf(path: string): number {
 }
 
 /** INVALID_PATH when `path` has more than `max` components (the path.max.depth rule). */
-export function checkPathDepth(path: string, max = maxDepth, what = 'path'): void {
+export function checkPathDepth(path: string, max: number, what = 'path'): void {
   if (path.length <= max) return; // shorter than max cannot be deeper
   const depth = depthOf(path);
   if (depth > max) throw invalidPath(path.slice(0, 64) + '…', `${what} of ${depth} components is deeper than path.max.depth (${max})`);
 }
 
-/** Validate and normalise a client path; throws INVALID_PATH naming the path and the reason. */
-export function normalizePath(path: unknown): string {
+/**
+ * Validate and normalise a client path; throws INVALID_PATH naming the path and the reason.
+ * `maxDepth` is the caller's `path.max.depth` (each Coordinator and server passes its own).
+ */
+export function normalizePath(path: unknown, maxDepth: number = HARD_MAX_DEPTH): string {
   if (typeof path !== 'string') throw invalidPath(String(path), 'a path must be a string');
   if (path.length === 0) throw invalidPath(path, 'the path is empty');
   if (path.length > MAX_PATH_BYTES / 3 && Buffer.byteLength(path) > MAX_PATH_BYTES) {
