@@ -113,6 +113,9 @@ async function wire(opts: CoordinatorOptions): Promise<Services> {
   const blocks = new BlockStore(store, dataDir, config.get('cache.capacity'), config.get('cache.block.size'));
   const ufsCache = new MountedUfsCache(config.ufsDefaults, config.get('ufs.timeout'));
   const metrics = new Metrics();
+  // Directory syncs run on worker threads that open the store again by its URI: an engine
+  // whose openings are separate stores (memory:) would let them write where nobody reads.
+  if (!store.shared) throw new StrataError(ErrorCode.INTERNAL, `metadata store ${store.uri} is private to one opening; the sync workers need an engine whose openings share one store (lmdb:)`);
   const actors = new ActorSystem({
     shardCount: config.get('shard.count'),
     shardDepth: config.get('shard.depth'),
