@@ -150,4 +150,24 @@ test('without any S3 entry, no S3 mount is allowed (the AWS environment of the s
   }
 });
 
+
+test('an unknown scheme can neither be mounted nor listed in mount.allowed.roots; prototype names are no schemes', async () => {
+  const env = await openEnv({ 'mount.allowed.roots': '' });
+  try {
+    assert.is(await codeOf(env.fs.mount('/h', 'hdfs://namenode/x')), 'INVALID_ARGUMENT');
+    assert.is(await codeOf(env.fs.mount('/c', 'constructor://x')), 'INVALID_ARGUMENT');
+    assert.is(await codeOf(env.fs.mount('/t', 'toString://x')), 'INVALID_ARGUMENT');
+    assert.is(await codeOf(env.fs.getStatus('/h')), 'NOT_FOUND');
+  } finally {
+    await env.dispose();
+  }
+  const err = await openEnv({ 'mount.allowed.roots': 'hdfs://namenode/x' }).then(
+    async (e) => { await e.dispose(); return undefined; },
+    (e: Error) => e,
+  );
+  assert.instance(err, StrataError);
+  assert.is((err as StrataError).code, 'INVALID_ARGUMENT');
+  assert.match((err as Error).message, /must be one of file:\/\/\/dir, s3:\/\/bucket/);
+});
+
 test.run();
