@@ -7,7 +7,7 @@
 // put with RESOURCE_EXHAUSTED and leaves no block file, short or empty, behind.
 
 import { mkdirSync, rmSync, statfsSync } from 'node:fs';
-import { readFile, rename, rm, open as openFile } from 'node:fs/promises';
+import { lstat, opendir, readFile, rename, rm, open as openFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ErrorCode, StrataError } from '../errors.js';
 import { BlockIndex } from '../meta/block-index.js';
@@ -84,6 +84,40 @@ export class BlockStore {
       const [fileId, index] = key as BlockKey;
       this.account(fileId, index, { size: value.size, evictable: value.evictable }, +1);
     }
+  }
+
+  /**
+   * Remove what a crash left in the cache directory: `.tmp` files of unfinished block writes
+   * and block files that were never indexed (killed between the rename and the index
+   * commit). Only files last modified before `before` (when this instance opened) are
+   * touched, so writes in flight are safe; each directory is streamed, never listed whole.
+   */
+  async sweepLeftovers(before: number, signal?: AbortSignal): Promise<{ files: number; bytes: number }> {
+    const removed = { files: 0, bytes: 0 };
+    for (let i = 0; i < 256 && !signal?.aborted; i++) {
+      const dir = join(this.root, i.toString(16).padStart(2, '0'));
+      let handle;
+      try {
+        handle = await opendir(dir, { bufferSize: 256 });
+      } catch {
+        continue; // recreated by the next put
+      }
+      for await (const d of handle) {
+        if (signal?.aborted) break;
+        const m = /^(\d+)-(\d+)(\.tmp)?$/.exec(d.name);
+        if (!m || !d.isFile()) continue;
+        if (!m[3] && BlockIndex.get<BlockRecord>(this.store, Number(m[1]), Number(m[2])) !== undefined) continue;
+        const path = join(dir, d.name);
+        const st = await lstat(path).catch(() => undefined);
+        if (!st || st.mtimeMs >= before) continue;
+        // An indexed block may have been committed since the check above: look once more.
+        if (!m[3] && BlockIndex.get<BlockRecord>(this.store, Number(m[1]), Number(m[2])) !== undefined) continue;
+        await rm(path, { force: true });
+        removed.files++;
+        removed.bytes += st.size;
+      }
+    }
+    return removed;
   }
 
   private file(fileId: number, index: number): string {

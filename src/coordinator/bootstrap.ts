@@ -236,6 +236,19 @@ export function cacheServices(s: Services, fs: Pick<FileSystem, 'readFile' | 'fr
 
 /** Periodic bounded clean-ups: expired delete tombstones in the absent-path table. */
 export function startHousekeeping(s: Services): void {
+  // Leftovers of a crash in the cache directory, swept once in the background after start.
+  // File times come from the kernel's coarse clock, which may lag Date.now() by a tick:
+  // a second of margin keeps every file of this instance (a leftover younger than that
+  // waits for the next start).
+  const opened = Date.now() - 1000;
+  s.sweep = new AbortController();
+  const { signal } = s.sweep;
+  setTimeout(() => {
+    s.blocks.sweepLeftovers(opened, signal).then(
+      (r) => { if (r.files) s.log.info({ files: r.files, bytes: r.bytes }, 'removed leftover cache files of an earlier crash'); },
+      (err) => { if (!signal.aborted) logError(s, 'cache leftover sweep failed', err); },
+    );
+  }, 1000).unref();
   s.housekeeping = setInterval(() => {
     s.absent.sweepTombstones(Date.now() - TOMBSTONE_TTL_MS).catch((err) => logError(s, 'tombstone sweep failed', err));
   }, 60_000);
@@ -245,6 +258,7 @@ export function startHousekeeping(s: Services): void {
 /** Stop the services' background work and close them, the data-directory lock last. */
 export async function closeServices(s: Services): Promise<void> {
   clearInterval(s.housekeeping);
+  s.sweep?.abort();
   await s.activeSync.close();
   await s.persistQueue.stop();
   await s.actors.close();

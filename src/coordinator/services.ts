@@ -70,6 +70,8 @@ export interface Services {
   /** The exclusive lock on the data directory, held until closeServices. */
   dirLock?: DataDirLock;
   housekeeping?: NodeJS.Timeout;
+  /** Stops the start-up sweep of crash leftovers in the cache directory. */
+  sweep?: AbortController;
 }
 
 /** The (counted, time-limited) UFS client of a mount. */
