@@ -241,6 +241,23 @@ export interface Report {
   intents?: Record<string, number>;
   /** S3 gateway counters (requests.<op>.<status>, latencyMs.<op>, bytesIn, bytesOut) when it runs in the server. */
   gateway?: Record<string, number>;
+  /** loadMetadata / checkConsistency runs of any client: running ones, then the latest finished. */
+  recentRuns?: RecentRun[];
+}
+
+/** What a finished run found: a sync's counts, or a consistency check's counts. */
+export type RecentRunResult = SyncSummary | { inconsistent: number; changed: number; deleted: number; ufsOnly: number; repaired: number };
+
+/** One loadMetadata or checkConsistency run, as `fsadmin report` lists it. */
+export interface RecentRun {
+  op: 'loadMetadata' | 'checkConsistency';
+  path: string;
+  recursive: boolean;
+  startedMs: number;
+  /** Unset while it runs. */
+  finishedMs?: number;
+  result?: RecentRunResult;
+  error?: { code: string; message: string };
 }
 
 /** One server configuration value as `getConf` reports it (secrets redacted). */

@@ -50,6 +50,18 @@ test('report --json carries UFS calls by operation and the cache counters', asyn
   assert.match(human.stdout, /Persist queue/);
 });
 
+test('report lists recent loadMetadata and checkConsistency runs of any client, human and --json', async () => {
+  assert.is((await fs('loadMetadata', '-R', '/')).code, 0);
+  assert.is((await fs('checkConsistency', '-r', '/')).code, 0);
+  const r = await report();
+  const ops = (r.recentRuns as Array<{ op: string; path: string; finishedMs?: number }>).map((x) => `${x.op} ${x.path} ${x.finishedMs !== undefined}`);
+  assert.ok(ops.includes('loadMetadata / true') && ops.includes('checkConsistency / true'), ops.join('; '));
+  const human = await admin('report');
+  assert.match(human.stdout, /Recent syncs and checks/);
+  assert.match(human.stdout, /checkConsistency -R \/ .*inconsistent 0/);
+  assert.match(human.stdout, /loadMetadata -R \/ .*created \d+/);
+});
+
 test('a hot read (cat twice) makes no new UFS call', async () => {
   const file = join(local, 'hot.bin');
   const data = randomBytes(256 * 1024);

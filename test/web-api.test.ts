@@ -238,6 +238,31 @@ test('actions run as jobs with results: load, pin/unpin, setTtl, free, loadMetad
   assert.ok(ops.includes('loadMetadata') && ops.includes('checkConsistency'), ops.join(','));
 });
 
+test('recent sync reports hold every client\'s runs (here library calls, as the CLI makes them), admins only', async () => {
+  await writeFile(join(env.ufsDir, 'team', 'cli.txt'), 'from the cli\n');
+  await env.fs.loadMetadata('/team', { recursive: true });
+  await env.fs.checkConsistency('/team', { recursive: true });
+  const c = new ConsoleClient(web.url);
+  await c.login(admin.accessKeyId, admin.secretKey);
+  const reports = (await c.get('/api/mounts')).body.reports as Array<{ op: string; path: string; user: string; state: string; result?: Record<string, number>; startedMs: number }>;
+  const sync = reports.find((j) => j.op === 'loadMetadata' && j.user === '—');
+  assert.ok(sync, JSON.stringify(reports));
+  assert.is(sync!.path, '/team');
+  assert.is(sync!.state, 'done');
+  assert.is(typeof sync!.result?.created, 'number');
+  const check = reports.find((j) => j.op === 'checkConsistency' && j.user === '—');
+  assert.ok(check && check.state === 'done' && check.result?.inconsistent === 0, JSON.stringify(check));
+  for (let i = 1; i < reports.length; i++) assert.ok(reports[i - 1]!.startedMs >= reports[i]!.startedMs, 'newest first');
+  // The report carries them too (fsadmin report): running ones first, then finished, newest first.
+  const runs = (await env.fs.getReport()).recentRuns ?? [];
+  assert.ok(runs.some((r) => r.op === 'checkConsistency' && r.path === '/team' && r.finishedMs !== undefined));
+  // A user cannot read the server's report: only the console jobs it started itself.
+  const u = new ConsoleClient(web.url);
+  await u.login(user.accessKeyId, user.secretKey);
+  const mine = (await u.get('/api/mounts')).body.reports as Array<{ user: string }>;
+  assert.ok(mine.every((j) => j.user === user.name), JSON.stringify(mine));
+});
+
 test('mount table redacts secrets; mount/unmount work for an admin', async () => {
   const c = new ConsoleClient(web.url);
   await c.login(admin.accessKeyId, admin.secretKey);

@@ -175,6 +175,17 @@ function formatUptime(ms: number): string {
 }
 
 /** The human form of `fsadmin report`. */
+/** One recent loadMetadata / checkConsistency run as a report row. */
+function formatRun(run: NonNullable<Report['recentRuns']>[number]): [string, string] {
+  const what = `${run.op}${run.recursive ? ' -R' : ''} ${run.path}`;
+  const when = new Date(run.startedMs).toISOString();
+  if (run.finishedMs === undefined) return [what, `running since ${when}`];
+  const took = `${((run.finishedMs - run.startedMs) / 1000).toFixed(1)} s`;
+  if (run.error) return [what, `${when}, ${took}: ${run.error.code}: ${run.error.message}`];
+  const counts = Object.entries(run.result ?? {}).map(([k, v]) => `${k} ${v}`).join(', ');
+  return [what, `${when}, ${took}: ${counts}`];
+}
+
 export function formatReport(r: Report): string {
   const c = r.cache;
   const pct = c.capacityBytes > 0 ? ` (${((100 * c.usedBytes) / c.capacityBytes).toFixed(1)}%)` : '';
@@ -197,6 +208,7 @@ export function formatReport(r: Report): string {
     ...(r.intents ? [section('Interrupted operations (intents)', counters(r.intents))] : []),
     section('Operations', counters(r.ops)),
     ...(r.gateway && Object.keys(r.gateway).length ? [section('S3 gateway', counters(r.gateway))] : []),
+    ...(r.recentRuns?.length ? [section('Recent syncs and checks', r.recentRuns.map(formatRun))] : []),
   ];
   return parts.join('\n');
 }

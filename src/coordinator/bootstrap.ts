@@ -3,6 +3,7 @@
 // sync), runs crash recovery before anything is served, starts the background work, and
 // closes it all in reverse order. `Coordinator.open` delegates here.
 
+import { RecentRuns } from '../metrics/recent-runs.js';
 import { mkdirSync } from 'node:fs';
 import { join, resolve as resolveFs } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -151,7 +152,7 @@ async function wire(opts: CoordinatorOptions): Promise<Services> {
   const journal = new IntentJournal(store);
   const s: Services = {
     dataDir, config, log, store, tree, mounts, pathConf, absent, options, blocks, ufsCache, metrics, actors,
-    sync, data, persistQueue, activeSync, journal, ids: new IdAllocator(store),
+    sync, data, persistQueue, activeSync, journal, ids: new IdAllocator(store), runs: new RecentRuns(),
     recovery: undefined as unknown as IntentRecovery,
   };
   s.recovery = new IntentRecovery({ store, tree, mounts, blocks, journal, metrics, log, ufsOf: (m) => ufsOf(s, m) });

@@ -202,7 +202,9 @@ export class Coordinator implements FileSystem {
   async loadMetadata(path: string, options: LoadMetadataOptions & WithProgress = {}): Promise<SyncSummary> {
     this.op('loadMetadata');
     validateOptions('loadMetadata', options);
-    return this.s.sync.loadMetadata(this.path(path), !!options.recursive, options.onProgress, options.signal);
+    const p = this.path(path);
+    return this.s.runs.track('loadMetadata', p, !!options.recursive,
+      () => this.s.sync.loadMetadata(p, !!options.recursive, options.onProgress, options.signal), (r) => ({ ...r }));
   }
 
   async checkConsistency(path: string, options: ConsistencyOptions = {}): Promise<ConsistencyReport> {
@@ -210,7 +212,9 @@ export class Coordinator implements FileSystem {
     validateOptions('checkConsistency', options);
     const p = this.path(path);
     const root = await statInode(this.s, p, { syncIntervalMs: -1 });
-    return this.s.sync.checkConsistency(p, root, !!options.recursive, !!options.repair, options.signal);
+    return this.s.runs.track('checkConsistency', p, !!options.recursive,
+      () => this.s.sync.checkConsistency(p, root, !!options.recursive, !!options.repair, options.signal),
+      (r) => ({ inconsistent: r.inconsistent.length, changed: r.changed?.length ?? 0, deleted: r.deleted?.length ?? 0, ufsOnly: r.ufsOnly?.length ?? 0, repaired: r.repaired }));
   }
 
   async needsSync(path: string): Promise<void> {

@@ -31,6 +31,7 @@ export function buildReport(s: Services, startedAt: number): Report {
     activeSync: { ...s.metrics.groups.activeSync, ...s.activeSync.lagStats(), syncPoints: s.activeSync.list().length },
     intents: { recovered: 0, unresolved: 0, ...s.metrics.groups.intents, open: s.journal.count() },
     ...(Object.keys(s.metrics.groups.gateway).length ? { gateway: { ...s.metrics.groups.gateway } } : {}),
+    recentRuns: s.runs.list(),
   };
 }
 

@@ -3,6 +3,7 @@
 // writable path's mount, a path's inode synced per the call's options, a mutation on the
 // path's shard actor, and settling an intent after a failure.
 
+import type { RecentRuns } from '../metrics/recent-runs.js';
 import type { ActiveSyncManager } from '../activesync/manager.js';
 import type { ActorSystem } from '../actors/actor-system.js';
 import type { LockRequest } from '../actors/path-locks.js';
@@ -67,6 +68,8 @@ export interface Services {
   journal: IntentJournal;
   recovery: IntentRecovery;
   ids: IdAllocator;
+  /** The latest loadMetadata / checkConsistency runs (the report's recentRuns). */
+  runs: RecentRuns;
   /** The exclusive lock on the data directory, held until closeServices. */
   dirLock?: DataDirLock;
   housekeeping?: NodeJS.Timeout;

@@ -15,7 +15,7 @@ import { describeConfig } from '../config/describe.js';
 import { parseDuration } from '../config/units.js';
 import { ErrorCode, StrataError, toStrataError } from '../errors.js';
 import type { FileSystem } from '../fs.js';
-import type { FileInfo, MountInfo, Report, SyncPointInfo } from '../types.js';
+import type { FileInfo, MountInfo, RecentRun, Report, SyncPointInfo } from '../types.js';
 import { JobTable } from './jobs.js';
 import type { Job } from './jobs.js';
 import { ListingCursors } from './listings.js';
@@ -365,16 +365,19 @@ export async function startWebConsole(opts: WebConsoleOptions): Promise<WebConso
       case 'GET /mounts': {
         const mounts = (await view.getMountTable()).map(publicMount);
         let lag: Record<string, number> | null = null;
+        let runs: RecentRun[] = [];
         try {
           const r = await view.getReport();
           lag = { ...r.activeSync };
+          runs = r.recentRuns ?? [];
         } catch {
           // Users see the mount table and sync points, not the server's counters.
         }
+        const mine = jobs.list((j) => (j.op === 'loadMetadata' || j.op === 'checkConsistency') && (user.role === 'admin' || j.user === user.name), 20);
         return send(res, 200, {
           mounts: mounts.map((m) => ({ ...m, sync: syncSettings(m) })),
           syncPoints: await syncPoints(user), activeSync: lag,
-          reports: jobs.list((j) => (j.op === 'loadMetadata' || j.op === 'checkConsistency') && (user.role === 'admin' || j.user === user.name), 20),
+          reports: recentReports(runs, mine, 20),
         });
       }
       case 'GET /config': {
@@ -444,4 +447,31 @@ export async function startWebConsole(opts: WebConsoleOptions): Promise<WebConso
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };
+}
+
+/**
+ * The "recent sync reports" of the Mounts page: every loadMetadata / checkConsistency run the
+ * server saw (any client: CLI, TCP, gateway, console), a run the console started shown as
+ * its console job (naming the user, with the full result), plus console jobs the server's
+ * list does not hold (a user's, who cannot read the report); newest first.
+ */
+function recentReports(runs: RecentRun[], consoleJobs: Job[], limit: number): Job[] {
+  const left = new Set(consoleJobs);
+  const out: Job[] = runs.map((run, i): Job => {
+    const job = [...left].find((j) => j.op === run.op && j.path === run.path && Math.abs(j.startedMs - run.startedMs) < 2000);
+    if (job) {
+      left.delete(job);
+      return job; // the console's own job: its user and its full result
+    }
+    return {
+      id: `run-${run.startedMs}-${i}`,
+      op: run.op, path: run.path, user: '—',
+      state: run.finishedMs === undefined ? 'running' : run.error ? 'failed' : 'done',
+      startedMs: run.startedMs,
+      ...(run.finishedMs !== undefined ? { finishedMs: run.finishedMs } : {}),
+      ...(run.result ? { result: run.result } : {}),
+      ...(run.error ? { error: run.error } : {}),
+    };
+  });
+  return [...out, ...left].sort((a, b) => b.startedMs - a.startedMs).slice(0, limit);
 }

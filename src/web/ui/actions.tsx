@@ -33,7 +33,7 @@ export function describeResult(j: Job): string {
   const r = j.result as Record<string, unknown> | null;
   if (!r || typeof r !== 'object' || Object.keys(r).length === 0) return 'done';
   if ('files' in r && 'bytes' in r) return `done: ${num(r.files as number)} files, ${bytes(r.bytes as number)}`;
-  if ('inconsistent' in r) {
+  if ('inconsistent' in r && Array.isArray(r.inconsistent)) {
     const list = r.inconsistent as string[];
     return `done: ${list.length} inconsistent${list.length ? ` (${list.slice(0, 5).join(', ')}${list.length > 5 ? ', …' : ''})` : ''}, ${num(r.repaired as number)} repaired`;
   }

@@ -1,6 +1,6 @@
 // Mounts and sync page: the mount table (options redacted by the server) with each mount's
 // sync settings and where they come from, mount/unmount for admins, the sync points, and the
-// recent loadMetadata / checkConsistency reports of actions run from the console.
+// recent loadMetadata / checkConsistency runs of every client (the console's own named by user).
 
 import { useEffect, useState } from 'preact/hooks';
 import { errorText, get, qs } from './api.js';
@@ -86,7 +86,7 @@ export function Mounts({ session }: { session: SessionInfo }) {
           {' '}events received {body.activeSync.eventsReceived ?? 0}, applied {body.activeSync.eventsApplied ?? 0}, full resyncs {body.activeSync.fullResyncs ?? 0}.</p>
       )}
       <h2>Recent sync reports</h2>
-      {body && body.reports.length === 0 && <p>No loadMetadata or checkConsistency run from the console yet.</p>}
+      {body && body.reports.length === 0 && <p>No loadMetadata or checkConsistency run since the server started.</p>}
       {body && body.reports.length > 0 && (
         <div class="scroll">
           <table>
