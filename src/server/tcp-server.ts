@@ -16,6 +16,7 @@ import {
   type ClientMessage, type OpName, type RequestMsg,
 } from '../protocol/messages.js';
 import { Outbox } from '../protocol/outbox.js';
+import { encodePage } from '../protocol/page-codec.js';
 import { withUser } from '../auth/access.js';
 import type { User, UserStore } from '../auth/users.js';
 import { BufferBudget, LogLimiter, isLoopbackHost } from './guard.js';
@@ -703,7 +704,8 @@ class Connection {
             if (off > 0) await waitTurn();
             if (call.finished) return;
             call.credits--;
-            this.outbox.send({ t: 'data', id, chunk: page.length <= MAX_PAGE_ENTRIES ? page : page.slice(off, off + MAX_PAGE_ENTRIES) });
+            // Version 3: a page travels as columns (src/protocol/page-codec.ts).
+            this.outbox.send({ t: 'data', id, chunk: encodePage(page.length <= MAX_PAGE_ENTRIES ? page : page.slice(off, off + MAX_PAGE_ENTRIES)) });
           }
         }
       }
