@@ -59,21 +59,36 @@ function numberColumn(values: Float64Array): NumberColumn {
   return bytesOf(values);
 }
 
-/** Index of `value` in the dictionary `list` (added when new). */
-function dictIndex(dict: Map<string, number>, list: string[], value: string): number {
-  let i = dict.get(value);
-  if (i === undefined) {
-    i = list.length;
-    if (i >= NO_INDEX) return NO_INDEX;
-    list.push(value);
-    dict.set(value, i);
-  }
-  return i;
-}
+/**
+ * The distinct prefixes of one column of a page (path, mount point or UFS prefix) and the
+ * index of each entry's. Entries of one directory share the last prefix: checked without
+ * slicing a string or hashing it.
+ */
+class PrefixDict {
+  readonly list: string[] = [];
+  private readonly map = new Map<string, number>();
+  private last = '';
+  private lastIndex = -1;
 
-/** The prefix `whole` has before `name`, or undefined when it does not end with it. */
-function prefixOf(whole: string, name: string): string | undefined {
-  return whole.endsWith(name) ? whole.slice(0, whole.length - name.length) : undefined;
+  /** Index of the prefix `whole` has before `name` (`whole` itself when `name` is ''), or NO_INDEX. */
+  indexOf(whole: string, name: string): number {
+    const plen = whole.length - name.length;
+    if (plen < 0) return NO_INDEX;
+    const last = this.last;
+    if (this.lastIndex >= 0 && last.length === plen && whole.startsWith(last) && whole.endsWith(name)) return this.lastIndex;
+    if (!whole.endsWith(name)) return NO_INDEX;
+    const prefix = whole.slice(0, plen);
+    let i = this.map.get(prefix);
+    if (i === undefined) {
+      i = this.list.length;
+      if (i >= NO_INDEX) return NO_INDEX;
+      this.list.push(prefix);
+      this.map.set(prefix, i);
+    }
+    this.last = prefix;
+    this.lastIndex = i;
+    return i;
+  }
 }
 
 const isNum = (v: unknown): v is number => typeof v === 'number';
@@ -82,8 +97,7 @@ const isNum = (v: unknown): v is number => typeof v === 'number';
 export function encodePage(page: readonly FileInfo[]): ColumnarPage {
   const n = page.length;
   const names = new Array<string>(n);
-  const pp: string[] = []; const mp: string[] = []; const up: string[] = [];
-  const ppD = new Map<string, number>(); const mpD = new Map<string, number>(); const upD = new Map<string, number>();
+  const pp = new PrefixDict(); const mp = new PrefixDict(); const up = new PrefixDict();
   const pi = new Uint16Array(n); const mi = new Uint16Array(n); const ui = new Uint16Array(n);
   const fl = new Uint8Array(n);
   const nums = new Float64Array(n * 6);
@@ -95,8 +109,7 @@ export function encodePage(page: readonly FileInfo[]): ColumnarPage {
     const name = e.name;
     const ps = PS_INDEX.get(e.persistenceState);
     // The columns carry an entry whose required fields have the expected types; any other goes whole.
-    const pathPrefix = typeof name === 'string' && typeof e.path === 'string' ? prefixOf(e.path, name) : undefined;
-    if (pathPrefix === undefined || (e.type !== 'file' && e.type !== 'directory') || !isNum(e.length) || !isNum(e.mtimeMs) ||
+    if (typeof name !== 'string' || typeof e.path !== 'string' || (e.type !== 'file' && e.type !== 'directory') || !isNum(e.length) || !isNum(e.mtimeMs) ||
         !isNum(e.fileId) || !isNum(e.cachedBytes) || typeof e.pinned !== 'boolean' || typeof e.mountPoint !== 'string' ||
         typeof e.ufsPath !== 'string' || ps === undefined || (e.mode !== undefined && !isNum(e.mode)) ||
         (e.ttlMs !== undefined && !isNum(e.ttlMs)) || (e.isMountPoint !== undefined && e.isMountPoint !== true) ||
@@ -110,10 +123,9 @@ export function encodePage(page: readonly FileInfo[]): ColumnarPage {
       continue;
     }
     names[i] = name;
-    pi[i] = dictIndex(ppD, pp, pathPrefix);
-    mi[i] = dictIndex(mpD, mp, e.mountPoint);
-    const ufsPrefix = prefixOf(e.ufsPath, name);
-    ui[i] = ufsPrefix === undefined ? NO_INDEX : dictIndex(upD, up, ufsPrefix);
+    pi[i] = pp.indexOf(e.path, name);
+    mi[i] = mp.indexOf(e.mountPoint, '');
+    ui[i] = up.indexOf(e.ufsPath, name);
     fl[i] = (e.type === 'directory' ? 1 : 0) | (e.pinned ? 2 : 0) | (e.isMountPoint ? 4 : 0) |
       ((e.ttlAction === undefined ? 0 : e.ttlAction === 'free' ? 1 : 2) << 3) | (ps << 5);
     len[i] = e.length; mt[i] = e.mtimeMs; fid[i] = e.fileId; cb[i] = e.cachedBytes;
@@ -122,13 +134,18 @@ export function encodePage(page: readonly FileInfo[]): ColumnarPage {
     if (pi[i] === NO_INDEX) (extra ??= {}).path = e.path;
     if (mi[i] === NO_INDEX) (extra ??= {}).mountPoint = e.mountPoint;
     if (ui[i] === NO_INDEX) (extra ??= {}).ufsPath = e.ufsPath;
-    for (const k in e) {
-      if (!COLUMN_KEYS.has(k) && e[k] !== undefined) (extra ??= {})[k] = e[k];
+    // Any field beyond the columns' (counted first: the common entry has none).
+    let keys = 0;
+    for (const _ in e) keys++;
+    if (keys !== 11 + (e.mode !== undefined ? 1 : 0) + (e.ttlMs !== undefined ? 1 : 0) + (e.ttlAction !== undefined ? 1 : 0) + (e.isMountPoint !== undefined ? 1 : 0)) {
+      for (const k in e) {
+        if (!COLUMN_KEYS.has(k) && e[k] !== undefined) (extra ??= {})[k] = e[k];
+      }
     }
     if (extra) x.push([i, extra]);
   }
   return {
-    f: PAGE_FORMAT, n, names, pp, pi: bytesOf(pi), mp, mi: bytesOf(mi), up, ui: bytesOf(ui), fl,
+    f: PAGE_FORMAT, n, names, pp: pp.list, pi: bytesOf(pi), mp: mp.list, mi: bytesOf(mi), up: up.list, ui: bytesOf(ui), fl,
     len: numberColumn(len), mt: numberColumn(mt), fid: numberColumn(fid), cb: numberColumn(cb), ttl: numberColumn(ttl), mode: numberColumn(mode),
     x,
   };

