@@ -3,7 +3,7 @@
 // free(): from the local UFS) and write per write type, each beside the same bytes read or
 // written on local disk with fs.read / fs.write in this process (writes fsynced like Strata's).
 
-import { closeSync, fsyncSync, openSync, readSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, fsyncSync, openSync, readFileSync, readSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import type { StrataClient } from '../src/client/tcp-client.js';
 import { startChild } from './lib/child.js';
@@ -84,6 +84,18 @@ async function timeStream(address: { host: string; port: number }, file: string,
   return size / MiB / (ms / 1000);
 }
 
+/** CPU time (user + sys, ms) a process has used, from /proc (0 where unavailable). */
+function procCpuMs(pid: number | undefined): number {
+  if (pid === undefined) return 0;
+  try {
+    const f = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const rest = f.slice(f.lastIndexOf(')') + 2).split(' ');
+    return (Number(rest[11]) + Number(rest[12])) * 10; // utime + stime, in ticks of 10 ms
+  } catch {
+    return 0;
+  }
+}
+
 const labelOf = (size: number): string => size >= 1 << 30 ? `${size / (1 << 30)} GiB` : `${size / MiB} MiB`;
 
 export async function dataRows(cl: StrataClient, dataDir: string, o: {
@@ -92,6 +104,8 @@ export async function dataRows(cl: StrataClient, dataDir: string, o: {
   writes?: boolean;
   /** Options of the plain-stream child (profiling). */
   child?: ChildOptions;
+  /** Pid of the Strata server (its CPU per read is reported). */
+  strataPid?: number;
 }): Promise<Row[]> {
   const rows: Row[] = [];
   const size = HOT_READ_BYTES;
@@ -109,16 +123,25 @@ export async function dataRows(cl: StrataClient, dataDir: string, o: {
   const hot: number[] = [];
   const disk: number[] = [];
   let hotCpu = 0;
+  let hotServerCpu = 0;
+  let streamCpu = 0;
+  let streamServerCpu = 0;
   try {
     const streamAddr = { host: '127.0.0.1', port: streamSrv.port };
     await timeRead(cl, '/bench-io/read', size); // warm
     await timeStream(streamAddr, ufsFile, size);
     // Interleaved, so both see the same load; hot reads at least 3 times (the figure is noisy).
     for (let i = 0; i < Math.max(3, o.reps); i++) {
-      const c0 = process.cpuUsage();
+      let c0 = process.cpuUsage();
+      let s0 = procCpuMs(o.strataPid);
       hot.push(await timeRead(cl, '/bench-io/read', size));
       hotCpu += cpuMs(c0);
+      hotServerCpu += procCpuMs(o.strataPid) - s0;
+      c0 = process.cpuUsage();
+      s0 = procCpuMs(streamSrv.pid);
       stream.push(await timeStream(streamAddr, ufsFile, size));
+      streamCpu += cpuMs(c0);
+      streamServerCpu += procCpuMs(streamSrv.pid) - s0;
       disk.push(localRead(ufsFile, size));
     }
   } finally {
@@ -134,14 +157,16 @@ export async function dataRows(cl: StrataClient, dataDir: string, o: {
   const limit = median(disk);
   const streamLimit = median(stream);
   const pairs = hot.map((h, i) => h / stream[i]!);
-  o.log(`read ${label}: hot ${fmt(median(hot))} MiB/s, plain TCP stream ${fmt(streamLimit)} MiB/s, cold ${fmt(median(cold))} MiB/s, local fs.read ${fmt(limit)} MiB/s; client CPU per hot read ${(hotCpu / hot.length).toFixed(0)} ms`);
+  const perRead = (ms: number): string => (ms / hot.length).toFixed(0);
+  const cpu = `CPU per read: Strata server ${perRead(hotServerCpu)} + client ${perRead(hotCpu)} ms, plain stream server ${perRead(streamServerCpu)} + client ${perRead(streamCpu)} ms`;
+  o.log(`read ${label}: hot ${fmt(median(hot))} MiB/s, plain TCP stream ${fmt(streamLimit)} MiB/s, cold ${fmt(median(cold))} MiB/s, local fs.read ${fmt(limit)} MiB/s; ${cpu}`);
   const hq = ratio(median(hot), streamLimit);
   rows.push({
     fig: '5', name: `hot read of ${label} over TCP (cached, client to nowhere)`, value: median(hot), unit: 'MiB/s',
     limitName: 'plain Node TCP server (own process) streaming the same file, 1 MiB chunks, to a client on loopback', limit: streamLimit, ratio: hq,
     target: '≥ 0.8× plain TCP stream', meets: hq >= 0.8,
-    note: `median of ${hot.length} interleaved; pairwise ratios ${pairs.map((q) => q.toFixed(2)).join(' / ')}; fs.read of the file in this process ${fmt(limit)} MiB/s (${ratio(median(hot), limit).toFixed(2)}×); page cache warm`,
-    extra: { hot, stream, disk, pairs, clientCpuMsPerRead: hotCpu / hot.length },
+    note: `median of ${hot.length} interleaved; pairwise ratios ${pairs.map((q) => q.toFixed(2)).join(' / ')}; ${cpu}; fs.read of the file in this process ${fmt(limit)} MiB/s (${ratio(median(hot), limit).toFixed(2)}×); page cache warm`,
+    extra: { hot, stream, disk, pairs, cpuMsPerRead: { strataServer: hotServerCpu / hot.length, strataClient: hotCpu / hot.length, streamServer: streamServerCpu / hot.length, streamClient: streamCpu / hot.length } },
   });
   rows.push({
     fig: '5', name: `cold read of ${label} over TCP (after free(): from the local UFS, cached again)`, value: median(cold), unit: 'MiB/s',
