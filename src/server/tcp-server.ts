@@ -17,6 +17,7 @@ import {
 } from '../protocol/messages.js';
 import { Outbox } from '../protocol/outbox.js';
 import { encodePage } from '../protocol/page-codec.js';
+import { isPooledChunk, releaseReadBuffer } from '../data/read-buffers.js';
 import { withUser } from '../auth/access.js';
 import type { User, UserStore } from '../auth/users.js';
 import { BufferBudget, LogLimiter, isLoopbackHost } from './guard.js';
@@ -700,7 +701,12 @@ class Connection {
             if (off > 0) await waitTurn();
             if (call.finished) return;
             call.credits--;
-            this.outbox.sendData(id, off === 0 && chunk.length <= MAX_DATA_CHUNK ? chunk : chunk.subarray(off, off + MAX_DATA_CHUNK));
+            if (off === 0 && chunk.length <= MAX_DATA_CHUNK) {
+              // A pooled read buffer goes back to the pool once the socket has written it.
+              this.outbox.sendData(id, chunk, isPooledChunk(chunk) ? () => releaseReadBuffer(chunk) : undefined);
+            } else {
+              this.outbox.sendData(id, chunk.subarray(off, off + MAX_DATA_CHUNK));
+            }
           }
         } else {
           const page = r.value;
