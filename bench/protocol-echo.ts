@@ -111,3 +111,67 @@ export async function connectEcho(address: { host: string; port: number }): Prom
     },
   };
 }
+
+/**
+ * The physical limit of a hot read over TCP: a plain `net` server that streams the file a
+ * client names (one line: `<path>\n`) with fs reads of `chunkBytes` and socket writes that
+ * respect back-pressure, then closes. No framing, no credit, no FileSystem.
+ */
+export async function startStreamServer(opts: { host?: string; port?: number; chunkBytes?: number } = {}): Promise<{
+  host: string; port: number; close(): Promise<void>;
+}> {
+  const { open } = await import('node:fs/promises');
+  const chunk = opts.chunkBytes ?? 1 << 20;
+  const sockets = new Set<net.Socket>();
+  const server = net.createServer({ noDelay: true }, (socket) => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+    socket.on('error', () => {});
+    let line = '';
+    const onData = (b: Buffer): void => {
+      line += b.toString('utf8');
+      const nl = line.indexOf('\n');
+      if (nl < 0) return;
+      socket.off('data', onData);
+      void (async () => {
+        const fh = await open(line.slice(0, nl), 'r');
+        try {
+          for (;;) {
+            const buf = Buffer.allocUnsafe(chunk); // socket.write keeps it until written
+            const { bytesRead } = await fh.read(buf, 0, chunk, null);
+            if (bytesRead === 0) break;
+            if (!socket.write(bytesRead === chunk ? buf : buf.subarray(0, bytesRead))) {
+              await new Promise<void>((resolve) => socket.once('drain', resolve));
+            }
+          }
+        } finally {
+          await fh.close();
+        }
+        socket.end();
+      })().catch(() => socket.destroy());
+    };
+    socket.on('data', onData);
+  });
+  await new Promise<void>((resolve) => server.listen(opts.port ?? 0, opts.host ?? '127.0.0.1', resolve));
+  const a = server.address() as net.AddressInfo;
+  return {
+    host: a.address,
+    port: a.port,
+    close: () => new Promise<void>((resolve) => {
+      server.close(() => resolve());
+      for (const s of sockets) s.destroy();
+    }),
+  };
+}
+
+/** Read a file from a stream server to nowhere; resolves with the bytes received. */
+export function readFromStreamServer(address: { host: string; port: number }, path: string): Promise<number> {
+  return new Promise<number>((resolve, reject) => {
+    const socket = net.connect({ host: address.host, port: address.port, noDelay: true });
+    let n = 0;
+    socket.on('connect', () => socket.write(`${path}\n`));
+    socket.on('data', (b: Buffer) => { n += b.length; });
+    socket.on('error', reject);
+    socket.on('close', () => resolve(n));
+  });
+}

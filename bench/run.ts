@@ -109,12 +109,12 @@ if (want('3') || want('4') || want('5') || want('6')) {
   const cl = await StrataClient.connect(srv.address);
   try {
     if (want('3') || want('4')) {
-      const md = await metadataRows(cl, echoSrv, { timeMs, log });
+      const md = await metadataRows(cl, echoSrv, { timeMs, log, strataPid: srv.pid });
       rows.push(...md.filter((r) => (r.fig === '3' && want('3')) || (r.fig === '4' && want('4'))));
       if (want('4')) rows.push(await fsyncCreateRow(join(dataDir, 'fsync-floor'), 16, timeMs));
     }
     if (want('5') || want('6')) {
-      const io = await dataRows(cl, dataDir, { bytes: sizes.ioBytes, reps: sizes.reps, log });
+      const io = await dataRows(cl, dataDir, { bytes: sizes.ioBytes, reps: sizes.reps, log, writes: want('6'), child: child('stream'), strataPid: srv.pid });
       rows.push(...io.filter((r) => (r.fig === '5' && want('5')) || (r.fig === '6' && want('6'))));
     }
   } finally {
@@ -138,7 +138,7 @@ console.log(`\nStrata bench ${date} (${full ? 'full' : 'quick'}): ${machine.core
 console.log(table);
 const result = { date, mode: full ? 'full' : 'quick', machine, timeMs, durationS: (Date.now() - started) / 1000, rows, profiles: [] as unknown[] };
 if (profDir) {
-  for (const name of ['sync', 'sync10k', 'strata-tcp', 'active-sync', 's3']) {
+  for (const name of ['sync', 'sync10k', 'strata-tcp', 'stream', 'active-sync', 's3']) {
     let files: string[] = [];
     try { files = profileFiles(join(profDir, name)); } catch { continue; }
     for (const f of files) {

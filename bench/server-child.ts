@@ -1,12 +1,12 @@
 // A server in its own process for the benches (so the client and the server each get a
-// core, like a real deployment): `strata <dataDir> <configJSON>` or `echo`. It reports its
+// core, like a real deployment): `strata <dataDir> <configJSON>`, `echo` or `stream <chunkBytes>`. It reports its
 // port over IPC and exits cleanly on {cmd:'exit'} (so --cpu-prof can write its profile).
 
 import { pino } from 'pino';
 import { ServerConfig } from '../src/config/keys.js';
 import { Coordinator } from '../src/coordinator/coordinator.js';
 import { StrataServer } from '../src/server/tcp-server.js';
-import { startEchoServer } from './protocol-echo.js';
+import { startEchoServer, startStreamServer } from './protocol-echo.js';
 
 const [mode, dataDir, configJson] = process.argv.slice(2);
 const logger = pino({ level: process.env.BENCH_LOG_LEVEL ?? 'silent' });
@@ -15,6 +15,11 @@ let port: number;
 
 if (mode === 'echo') {
   const e = await startEchoServer({ host: '127.0.0.1', port: 0 });
+  port = e.port;
+  stop = () => e.close();
+} else if (mode === 'stream') {
+  // The plain TCP stream of a file (the limit of a hot read): `stream <chunkBytes>`.
+  const e = await startStreamServer({ host: '127.0.0.1', port: 0, chunkBytes: Number(dataDir ?? 1 << 20) });
   port = e.port;
   stop = () => e.close();
 } else {

@@ -20,6 +20,7 @@ import {
   type HelloCredential, type OpName, type ResponseMsg, type ServerMessage,
 } from '../protocol/messages.js';
 import { Outbox } from '../protocol/outbox.js';
+import { decodePage } from '../protocol/page-codec.js';
 import { parseToken, type Credential } from '../auth/users.js';
 
 export interface StrataClientOptions {
@@ -317,10 +318,8 @@ export class StrataClient implements FileSystem {
   }
 
   listStatus(path: string, options?: ListStatusOptions): AsyncIterable<FileInfo[]> {
-    return this.download('listStatus', [path, options], (chunk) => {
-      if (!Array.isArray(chunk)) throw new StrataError(ErrorCode.INTERNAL, 'listStatus page from server is not an array');
-      return chunk as FileInfo[];
-    });
+    // Pages travel as columns (protocol version 3) and become the FileInfo objects the server listed.
+    return this.download('listStatus', [path, options], decodePage);
   }
 
   createDirectory(path: string, options?: CreateDirectoryOptions): Promise<FileInfo> {

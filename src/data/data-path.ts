@@ -1,8 +1,10 @@
 // The data path: streams file bytes in and out. Writes cut the client's stream into cache
 // blocks and/or tee it to the UFS according to the write type; reads serve cached blocks
 // (hot: no UFS call) and fetch missing ones from the UFS, caching them on the way under
-// read type CACHE. Concurrent cold reads of one block share one UFS read.
+// read type CACHE. Concurrent cold reads of one block share one UFS read. Hot reads in the
+// default chunk size stream block files into reusable buffers (read-buffers.ts).
 
+import { open as openFile } from 'node:fs/promises';
 import { INLINE_MAX } from '../cache/block-store.js';
 import type { BlockStore } from '../cache/block-store.js';
 import { ErrorCode, StrataError } from '../errors.js';
@@ -12,6 +14,7 @@ import type { ReadType, WriteType } from '../types.js';
 import { UfsChangedError } from '../ufs/ufs.js';
 import type { Ufs, UfsStatus } from '../ufs/ufs.js';
 import type { Metrics } from '../metrics/metrics.js';
+import { READ_BUFFER_BYTES, acquireReadBuffer, releaseReadBuffer } from './read-buffers.js';
 
 
 /** Normalise any data source to an async iterable of chunks. */
@@ -123,11 +126,26 @@ export class DataPath {
     let ahead: { index: number; read: Promise<Buffer | null> } | undefined;
     const readCached = (index: number, from: number, want: number): Promise<Buffer | null> =>
       this.blocks.read(inode.fileId, index, from, want).catch(() => null);
+    // A block whose file could not be streamed whole goes the buffered way (and then the UFS).
+    let noStream = -1;
     while (pos < end) {
       const index = Math.floor(pos / bs);
       const blockStart = index * bs;
       const blockEnd = Math.min(inode.length, blockStart + bs);
       const want = Math.min(end, blockEnd) - pos;
+      if (chunkSize === READ_BUFFER_BYTES && noStream !== index && !(ahead && ahead.index === index)) {
+        const file = this.blocks.localFile(inode.fileId, index);
+        if (file && file.size >= pos - blockStart + want) {
+          const served = yield* streamFile(file.path, pos - blockStart, want);
+          if (served > 0) {
+            this.metrics.inc('cache', 'hits');
+            this.metrics.inc('cache', 'bytesReadCached', served);
+          }
+          pos += served;
+          if (served < want) noStream = index;
+          continue;
+        }
+      }
       const cached = ahead && ahead.index === index ? await ahead.read : await this.blocks.read(inode.fileId, index, pos - blockStart, want);
       ahead = undefined;
       const nextStart = blockEnd;
@@ -195,6 +213,66 @@ export class DataPath {
 /** The read option that makes the UFS check it opened the version this inode describes. */
 function fingerprintOf(inode: InodeRecord): { fingerprint?: string } {
   return inode.ufsContent !== undefined ? { fingerprint: inode.ufsContent } : {};
+}
+
+/**
+ * Stream bytes [from, from + want) of a block file in chunks of READ_BUFFER_BYTES read into
+ * pooled buffers, the next chunk's read running while this one is consumed. Returns the
+ * bytes yielded: fewer than `want` when the file is missing or shorter than its record (the
+ * caller serves the rest another way). A consumer may give each chunk back to the pool
+ * (releaseReadBuffer) once it no longer reads it.
+ */
+async function* streamFile(path: string, from: number, want: number): AsyncGenerator<Uint8Array, number> {
+  let fh;
+  try {
+    fh = await openFile(path, 'r');
+  } catch {
+    return 0;
+  }
+  let served = 0;
+  let pending: { buf: Buffer; read: Promise<number> } | undefined;
+  const start = (off: number): { buf: Buffer; read: Promise<number> } => {
+    const buf = acquireReadBuffer();
+    const n = Math.min(READ_BUFFER_BYTES, want - off);
+    return { buf, read: readFully(fh!, buf, n, from + off) };
+  };
+  try {
+    if ((await fh.stat()).size < from + want) return 0;
+    pending = start(0);
+    while (served < want) {
+      const cur = pending!;
+      pending = undefined;
+      const n = await cur.read.catch(() => -1);
+      const expected = Math.min(READ_BUFFER_BYTES, want - served);
+      if (n !== expected) {
+        releaseReadBuffer(cur.buf);
+        return served;
+      }
+      if (served + n < want) pending = start(served + n);
+      served += n;
+      yield n === READ_BUFFER_BYTES ? cur.buf : cur.buf.subarray(0, n);
+    }
+    return served;
+  } finally {
+    if (pending) {
+      // Abandoned with a read in flight: the buffer is ours again once the read settles.
+      const p = pending;
+      await p.read.catch(() => 0);
+      releaseReadBuffer(p.buf);
+    }
+    await fh.close().catch(() => undefined);
+  }
+}
+
+/** Read exactly `n` bytes at `position` unless the file ends first; resolves with the bytes read. */
+async function readFully(fh: import('node:fs/promises').FileHandle, buf: Buffer, n: number, position: number): Promise<number> {
+  let got = 0;
+  while (got < n) {
+    const { bytesRead } = await fh.read(buf, got, n - got, position + got);
+    if (bytesRead === 0) break;
+    got += bytesRead;
+  }
+  return got;
 }
 
 function* slices(buf: Uint8Array, chunkSize: number): Iterable<Uint8Array> {

@@ -9,6 +9,7 @@ import { ROOT_ID, childRange, edgeKey } from './inode.js';
 import type { InodeRecord } from './inode.js';
 import { joinPath, pathComponents } from './path.js';
 import { ensureFormat } from './store-format.js';
+import { InodeCache, noteInodeWrite } from './inode-cache.js';
 
 /** Where a path resolution ended. */
 export interface Resolution {
@@ -77,7 +78,12 @@ export function newRecord(fields: NewInode, id: number, parentId: number, name: 
 }
 
 export class InodeTree {
-  constructor(readonly store: StrataStore) {}
+  /** Decoded records of the lookups below, dropped whenever any thread commits an inode (inode-cache.ts). */
+  readonly cache: InodeCache;
+
+  constructor(readonly store: StrataStore) {
+    this.cache = new InodeCache(store);
+  }
 
   /** Check the store's format record (writing it when new) and create the root inode on first start. */
   async init(now = Date.now()): Promise<void> {
@@ -87,17 +93,25 @@ export class InodeTree {
       if (tx.get('inode', ROOT_ID)) return;
       const root: InodeRecord = newRecord({ type: 'directory' }, ROOT_ID, 0, '', 0, now);
       tx.put('inode', ROOT_ID, root);
+      noteInodeWrite(tx);
       tx.put('sys', 'nextId', ROOT_ID + 1);
     });
   }
 
   getInode(id: number): InodeRecord | undefined {
-    return this.store.get<InodeRecord>('inode', id);
+    this.cache.validate();
+    return this.cache.get(id);
   }
 
   getChild(parentId: number, name: string): InodeRecord | undefined {
     const id = this.store.get<number>('edge', edgeKey(parentId, name));
     return id === undefined ? undefined : this.getInode(id);
+  }
+
+  /** getChild for a caller that validated the cache in this synchronous stretch. */
+  private childOf(parentId: number, name: string): InodeRecord | undefined {
+    const id = this.store.get<number>('edge', edgeKey(parentId, name));
+    return id === undefined ? undefined : this.cache.get(id);
   }
 
   /** Number of inodes (engine statistics). */
@@ -119,13 +133,14 @@ export class InodeTree {
   /** Walk the path from the root as far as it exists. */
   resolve(path: string): Resolution {
     const components = pathComponents(path);
-    const root = this.getInode(ROOT_ID);
+    this.cache.validate();
+    const root = this.cache.get(ROOT_ID);
     if (!root) throw new StrataError(ErrorCode.INTERNAL, 'metadata store has no root inode');
     const chain = [root];
     let cur = root;
     for (const name of components) {
       if (cur.type !== 'directory') break;
-      const child = this.getChild(cur.id, name);
+      const child = this.childOf(cur.id, name);
       if (!child) break;
       chain.push(child);
       cur = child;
@@ -144,8 +159,9 @@ export class InodeTree {
   /** Children of a directory in name order, `limit` at a time after `after`. */
   listChildren(dirId: number, after?: string, limit = 1000): InodeRecord[] {
     const out: InodeRecord[] = [];
+    this.cache.validate();
     for (const { id } of InodeTree.childEntries(this.store, dirId, after, limit)) {
-      const inode = this.getInode(id);
+      const inode = this.cache.get(id);
       if (inode) out.push(inode);
     }
     return out;
@@ -205,6 +221,7 @@ export class InodeTree {
   /** Write an inode's new fields in a transaction (its id, parent and name unchanged: see move). */
   static update(tx: StrataTxn, inode: InodeRecord): InodeRecord {
     tx.put('inode', inode.id, inode);
+    noteInodeWrite(tx);
     return inode;
   }
 
@@ -216,7 +233,10 @@ export class InodeTree {
     const cur = tx.get<InodeRecord>('inode', id);
     if (!cur) return undefined;
     const next = change(cur);
-    if (next) tx.put('inode', id, next);
+    if (next) {
+      tx.put('inode', id, next);
+      noteInodeWrite(tx);
+    }
     return next;
   }
 
@@ -260,6 +280,7 @@ export class InodeTree {
     const fileId = fields.fileId ?? (fields.type === 'file' ? next() : id);
     const inode = newRecord(fields, id, parent.id, name, fileId, now);
     tx.put('inode', id, inode);
+    noteInodeWrite(tx);
     tx.put('edge', edgeKey(parent.id, name), id);
     return inode;
   }
@@ -301,6 +322,7 @@ export class InodeTree {
       }
       tx.del('edge', edgeKey(top.inode.parentId, top.inode.name) as Key);
       tx.del('inode', top.inode.id);
+      if (removed === 0) noteInodeWrite(tx);
       onRemove?.(top.inode);
       removed++;
     }
@@ -312,6 +334,7 @@ export class InodeTree {
     tx.del('edge', edgeKey(inode.parentId, inode.name));
     const moved: InodeRecord = { ...inode, parentId: newParent.id, name: newName, touchMs: now };
     tx.put('inode', inode.id, moved);
+    noteInodeWrite(tx);
     tx.put('edge', edgeKey(newParent.id, newName), inode.id);
     return moved;
   }

@@ -1,4 +1,4 @@
-// The messages of Strata's wire protocol (version 2: the hello carries a credential), the table of remote operations and
+// The messages of Strata's wire protocol (version 3: listStatus pages as columns; since 2 the hello carries a credential), the table of remote operations and
 // the validators that turn an untrusted decoded msgpack value into a typed message. Every
 // frame a peer sends goes through `parseClientMessage` / `parseServerMessage`; anything
 // that does not fit is refused with StrataError(BAD_REQUEST). See docs/protocol.md.
@@ -6,7 +6,7 @@
 import { ErrorCode, StrataError, isErrorCode, toStrataError } from '../errors.js';
 
 /** The protocol version spoken by this build; the hello handshake must match it exactly. */
-export const PROTOCOL_VERSION = 2;
+export const PROTOCOL_VERSION = 3;
 
 /** Default TCP port of `strata server`. */
 export const DEFAULT_PORT = 19998;
@@ -14,7 +14,7 @@ export const DEFAULT_PORT = 19998;
 /**
  * How an operation moves data:
  * - `unary`: one `req`, one `res` carrying the result;
- * - `pages`: server streams `data` frames whose `chunk` is a FileInfo[] page (credit paced), then `res`;
+ * - `pages`: server streams `data` frames whose `chunk` is a columnar FileInfo page (src/protocol/page-codec.ts; credit paced), then `res`;
  * - `bytes`: server streams `data` frames whose `chunk` is a Uint8Array (credit paced), then `res`;
  * - `upload`: client streams `data` frames of bytes (server credits) then `end`; the server answers `res`.
  */

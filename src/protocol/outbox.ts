@@ -10,7 +10,8 @@ const PASS_THROUGH_BYTES = 32 * 1024;
 
 /** The part of a socket the outbox needs (net.Socket fits). */
 export interface FrameSink {
-  write(buf: Uint8Array): boolean;
+  /** `done` is called once the bytes are handed to the OS (or the write failed). */
+  write(buf: Uint8Array, done?: (err?: Error | null) => void): boolean;
   cork(): void;
   uncork(): void;
   readonly destroyed: boolean;
@@ -20,6 +21,8 @@ export interface FrameSink {
 /** Collects encoded frames and flushes them to the sink once per tick. */
 export class Outbox {
   private parts: Uint8Array[] = [];
+  /** Callbacks of parts passed through without a copy, by part (sendData's `onWritten`). */
+  private written = new Map<Uint8Array, () => void>();
   private scheduled = false;
   private readonly flushBound = (): void => this.flush();
 
@@ -39,9 +42,10 @@ export class Outbox {
    * Queue a binary data frame for stream `id`. The chunk is not copied: it must not be
    * modified until written (the contract of stream.write).
    */
-  sendData(id: number, chunk: Uint8Array): void {
+  sendData(id: number, chunk: Uint8Array, onWritten?: () => void): void {
     if (this.sink.destroyed) return;
     this.parts.push(encodeDataFrameHead(id, chunk.length), chunk);
+    if (onWritten) this.written.set(chunk, onWritten);
     if (!this.scheduled) {
       this.scheduled = true;
       setImmediate(this.flushBound);
@@ -59,7 +63,9 @@ export class Outbox {
     const parts = this.parts;
     if (parts.length === 0) return;
     this.parts = [];
-    if (this.sink.destroyed) return;
+    const written = this.written;
+    if (written.size > 0) this.written = new Map();
+    if (this.sink.destroyed) return; // (callbacks dropped: their chunks are left to the GC)
     if (parts.length === 1) {
       this.sink.write(parts[0]!);
       return;
@@ -76,8 +82,18 @@ export class Outbox {
     for (const p of parts) {
       if (p.length >= PASS_THROUGH_BYTES) {
         writeRun();
-        this.sink.write(p);
+        const done = written.size > 0 ? written.get(p) : undefined;
+        if (done) this.sink.write(p, () => done());
+        else this.sink.write(p);
       } else {
+        // Copied into the batch below: a chunk waiting for its write is free once copied.
+        const done = written.size > 0 ? written.get(p) : undefined;
+        if (done) {
+          run.push(Uint8Array.prototype.slice.call(p));
+          runBytes += p.length;
+          done();
+          continue;
+        }
         run.push(p);
         runBytes += p.length;
       }

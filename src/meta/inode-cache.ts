@@ -1,0 +1,83 @@
+// Decoded inode records by id, for the lookups outside transactions (path resolution, child
+// listing). Correct across threads and processes: every transaction that writes an inode also
+// bumps a stored epoch (`noteInodeWrite`, called by InodeTree's write paths in whichever thread
+// commits), and the cache serves nothing filled under another epoch than the one stored now.
+
+import type { StrataReader, StrataStore, StrataTxn } from './tables.js';
+import type { InodeRecord } from './inode.js';
+
+/** The 'sys' key of the inode epoch: changed by every commit that writes an inode. */
+const EPOCH_KEY = 'inodeEpoch';
+
+/** Default bound on cached records (a few MiB). */
+export const INODE_CACHE_ENTRIES = 16_384;
+
+/**
+ * Record in a transaction that it writes an inode: the epoch changes with the commit, so
+ * every thread's InodeCache drops what it holds at its next lookup. Cheap to call many
+ * times in one transaction (an overlay read and write; one stored put at commit).
+ */
+export function noteInodeWrite(tx: StrataTxn): void {
+  tx.put('sys', EPOCH_KEY, (tx.get<number>('sys', EPOCH_KEY) ?? 0) + 1);
+}
+
+/** The inode epoch as stored (readers of a store or a transaction). */
+export function inodeEpoch(r: StrataReader): number {
+  return r.get<number>('sys', EPOCH_KEY) ?? 0;
+}
+
+/**
+ * A bounded map of decoded inode records, valid for one stored epoch. Callers must treat the
+ * records it returns as immutable (as every caller of the store does: a change is a new
+ * record written in a transaction).
+ */
+export class InodeCache {
+  private readonly records = new Map<number, InodeRecord>();
+  private epoch = -1;
+  /** Lookups answered from the cache, and those that read the store (statistics, tests). */
+  hits = 0;
+  misses = 0;
+
+  constructor(private readonly store: StrataStore, private readonly maxEntries = INODE_CACHE_ENTRIES) {}
+
+  /**
+   * Check the stored epoch (one small read): when another commit changed any inode since
+   * the records were read, forget them. Call once before a batch of `get`s made in the same
+   * synchronous stretch (they then read one snapshot).
+   */
+  validate(): void {
+    const e = inodeEpoch(this.store);
+    if (e !== this.epoch) {
+      this.records.clear();
+      this.epoch = e;
+    }
+  }
+
+  /** The record of `id` (from the cache, else the store); call `validate` first. */
+  get(id: number): InodeRecord | undefined {
+    const hit = this.records.get(id);
+    if (hit !== undefined) {
+      this.hits++;
+      return hit;
+    }
+    this.misses++;
+    const rec = this.store.get<InodeRecord>('inode', id);
+    if (rec !== undefined) {
+      if (this.records.size >= this.maxEntries) {
+        // Drop the oldest quarter (insertion order): bounded memory, no per-hit bookkeeping.
+        let n = this.maxEntries >> 2;
+        for (const k of this.records.keys()) {
+          this.records.delete(k);
+          if (--n <= 0) break;
+        }
+      }
+      this.records.set(id, rec);
+    }
+    return rec;
+  }
+
+  /** Records held now. */
+  get size(): number {
+    return this.records.size;
+  }
+}

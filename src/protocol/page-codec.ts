@@ -1,0 +1,247 @@
+// The columnar form of a listStatus page on the wire (protocol version 3): names as one
+// array, numbers as little-endian Float64 columns (a constant column is one number), path,
+// mount point and UFS prefix once per distinct value. Pure; decodes into the very FileInfo
+// objects the sender had (any entry the columns cannot carry travels whole). docs/protocol.md.
+
+import { ErrorCode, StrataError } from '../errors.js';
+import { PERSISTENCE_STATES } from '../types.js';
+import type { FileInfo } from '../types.js';
+
+/** The format tag of a columnar page (`f` field); other values are refused. */
+export const PAGE_FORMAT = 1;
+
+/** A number column: one number when every entry has it, else `8 × n` bytes of little-endian float64 (NaN: absent). */
+export type NumberColumn = number | Uint8Array;
+
+/** A listStatus page as columns (the `chunk` of a listStatus `data` frame). */
+export interface ColumnarPage {
+  f: typeof PAGE_FORMAT;
+  /** Entries. */
+  n: number;
+  /** Names, one per entry (`path` = path prefix + name, `ufsPath` = UFS prefix + name). */
+  names: string[];
+  /** Distinct path prefixes, mount points and UFS prefixes, and one index column each (uint16 LE; 0xffff: in `x`). */
+  pp: string[]; pi: Uint8Array;
+  mp: string[]; mi: Uint8Array;
+  up: string[]; ui: Uint8Array;
+  /** Per entry: bit 0 directory, bit 1 pinned, bit 2 mount point, bits 3–4 ttlAction (0 absent, 1 free, 2 delete), bits 5–7 persistence state + 1 (0: in `x`). */
+  fl: Uint8Array;
+  len: NumberColumn; mt: NumberColumn; fid: NumberColumn; cb: NumberColumn; ttl: NumberColumn; mode: NumberColumn;
+  /** Entries that need more than the columns: `[index, fields]` (added to the decoded entry) or `[index, entry, 1]` (the whole entry). */
+  x: Array<[number, Record<string, unknown>] | [number, Record<string, unknown>, 1]>;
+}
+
+const NO_INDEX = 0xffff;
+const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+const PS_INDEX: ReadonlyMap<string, number> = new Map(PERSISTENCE_STATES.map((s, i) => [s, i + 1]));
+
+/** The FileInfo fields the columns carry (anything else goes to `x`). */
+const COLUMN_KEYS = new Set(['path', 'name', 'type', 'length', 'mtimeMs', 'fileId', 'persistenceState', 'cachedBytes',
+  'pinned', 'mountPoint', 'ufsPath', 'mode', 'ttlMs', 'ttlAction', 'isMountPoint']);
+
+function bytesOf(a: Float64Array | Uint16Array): Uint8Array {
+  return new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
+}
+
+/** A column of one number when all are equal (and present), else the bytes of the column. */
+function numberColumn(values: Float64Array): NumberColumn {
+  const first = values[0];
+  if (first !== undefined && !Number.isNaN(first)) {
+    let same = true;
+    for (let i = 1; i < values.length; i++) if (values[i] !== first) { same = false; break; }
+    if (same) return first;
+  }
+  if (!LITTLE_ENDIAN) {
+    const dv = new DataView(new ArrayBuffer(values.length * 8));
+    for (let i = 0; i < values.length; i++) dv.setFloat64(i * 8, values[i]!, true);
+    return new Uint8Array(dv.buffer);
+  }
+  return bytesOf(values);
+}
+
+/**
+ * The distinct prefixes of one column of a page (path, mount point or UFS prefix) and the
+ * index of each entry's. Entries of one directory share the last prefix: checked without
+ * slicing a string or hashing it.
+ */
+class PrefixDict {
+  readonly list: string[] = [];
+  private readonly map = new Map<string, number>();
+  private last = '';
+  private lastIndex = -1;
+
+  /** Index of the prefix `whole` has before `name` (`whole` itself when `name` is ''), or NO_INDEX. */
+  indexOf(whole: string, name: string): number {
+    const plen = whole.length - name.length;
+    if (plen < 0) return NO_INDEX;
+    const last = this.last;
+    if (this.lastIndex >= 0 && last.length === plen && whole.startsWith(last) && whole.endsWith(name)) return this.lastIndex;
+    if (!whole.endsWith(name)) return NO_INDEX;
+    const prefix = whole.slice(0, plen);
+    let i = this.map.get(prefix);
+    if (i === undefined) {
+      i = this.list.length;
+      if (i >= NO_INDEX) return NO_INDEX;
+      this.list.push(prefix);
+      this.map.set(prefix, i);
+    }
+    this.last = prefix;
+    this.lastIndex = i;
+    return i;
+  }
+}
+
+const isNum = (v: unknown): v is number => typeof v === 'number';
+
+/** Encode a page of FileInfo as columns. Every entry decodes back to an equal object. */
+export function encodePage(page: readonly FileInfo[]): ColumnarPage {
+  const n = page.length;
+  const names = new Array<string>(n);
+  const pp = new PrefixDict(); const mp = new PrefixDict(); const up = new PrefixDict();
+  const pi = new Uint16Array(n); const mi = new Uint16Array(n); const ui = new Uint16Array(n);
+  const fl = new Uint8Array(n);
+  const nums = new Float64Array(n * 6);
+  const len = nums.subarray(0, n); const mt = nums.subarray(n, 2 * n); const fid = nums.subarray(2 * n, 3 * n);
+  const cb = nums.subarray(3 * n, 4 * n); const ttl = nums.subarray(4 * n, 5 * n); const mode = nums.subarray(5 * n, 6 * n);
+  const x: ColumnarPage['x'] = [];
+  for (let i = 0; i < n; i++) {
+    const e = page[i] as FileInfo & Record<string, unknown>;
+    const name = e.name;
+    const ps = PS_INDEX.get(e.persistenceState);
+    // The columns carry an entry whose required fields have the expected types; any other goes whole.
+    if (typeof name !== 'string' || typeof e.path !== 'string' || (e.type !== 'file' && e.type !== 'directory') || !isNum(e.length) || !isNum(e.mtimeMs) ||
+        !isNum(e.fileId) || !isNum(e.cachedBytes) || typeof e.pinned !== 'boolean' || typeof e.mountPoint !== 'string' ||
+        typeof e.ufsPath !== 'string' || ps === undefined || (e.mode !== undefined && !isNum(e.mode)) ||
+        (e.ttlMs !== undefined && !isNum(e.ttlMs)) || (e.isMountPoint !== undefined && e.isMountPoint !== true) ||
+        (e.ttlAction !== undefined && e.ttlAction !== 'free' && e.ttlAction !== 'delete') ||
+        Number.isNaN(e.length) || Number.isNaN(e.mtimeMs) || Number.isNaN(e.fileId) || Number.isNaN(e.cachedBytes) ||
+        Number.isNaN(e.mode) || Number.isNaN(e.ttlMs)) {
+      names[i] = '';
+      pi[i] = NO_INDEX; mi[i] = NO_INDEX; ui[i] = NO_INDEX;
+      len[i] = NaN; mt[i] = NaN; fid[i] = NaN; cb[i] = NaN; ttl[i] = NaN; mode[i] = NaN;
+      x.push([i, { ...e }, 1]);
+      continue;
+    }
+    names[i] = name;
+    pi[i] = pp.indexOf(e.path, name);
+    mi[i] = mp.indexOf(e.mountPoint, '');
+    ui[i] = up.indexOf(e.ufsPath, name);
+    fl[i] = (e.type === 'directory' ? 1 : 0) | (e.pinned ? 2 : 0) | (e.isMountPoint ? 4 : 0) |
+      ((e.ttlAction === undefined ? 0 : e.ttlAction === 'free' ? 1 : 2) << 3) | (ps << 5);
+    len[i] = e.length; mt[i] = e.mtimeMs; fid[i] = e.fileId; cb[i] = e.cachedBytes;
+    ttl[i] = e.ttlMs ?? NaN; mode[i] = e.mode ?? NaN;
+    let extra: Record<string, unknown> | undefined;
+    if (pi[i] === NO_INDEX) (extra ??= {}).path = e.path;
+    if (mi[i] === NO_INDEX) (extra ??= {}).mountPoint = e.mountPoint;
+    if (ui[i] === NO_INDEX) (extra ??= {}).ufsPath = e.ufsPath;
+    // Any field beyond the columns' (counted first: the common entry has none).
+    let keys = 0;
+    for (const _ in e) keys++;
+    if (keys !== 11 + (e.mode !== undefined ? 1 : 0) + (e.ttlMs !== undefined ? 1 : 0) + (e.ttlAction !== undefined ? 1 : 0) + (e.isMountPoint !== undefined ? 1 : 0)) {
+      for (const k in e) {
+        if (!COLUMN_KEYS.has(k) && e[k] !== undefined) (extra ??= {})[k] = e[k];
+      }
+    }
+    if (extra) x.push([i, extra]);
+  }
+  return {
+    f: PAGE_FORMAT, n, names, pp: pp.list, pi: bytesOf(pi), mp: mp.list, mi: bytesOf(mi), up: up.list, ui: bytesOf(ui), fl,
+    len: numberColumn(len), mt: numberColumn(mt), fid: numberColumn(fid), cb: numberColumn(cb), ttl: numberColumn(ttl), mode: numberColumn(mode),
+    x,
+  };
+}
+
+function bad(message: string): StrataError {
+  return new StrataError(ErrorCode.BAD_REQUEST, `listStatus page: ${message}`);
+}
+
+/** A float64 column of `n` entries: a reader of entry i. */
+function readNumbers(col: unknown, n: number, what: string): (i: number) => number {
+  if (typeof col === 'number') return () => col;
+  if (!(col instanceof Uint8Array) || col.length !== n * 8) throw bad(`column ${what} must be a number or ${n * 8} bytes`);
+  if (LITTLE_ENDIAN) {
+    // The bytes are a view into the frame at any offset: copy when not 8-byte aligned.
+    const a = col.byteOffset % 8 === 0 ? new Float64Array(col.buffer, col.byteOffset, n) : new Float64Array(Uint8Array.prototype.slice.call(col).buffer) /* Buffer#slice would not copy */;
+    return (i) => a[i]!;
+  }
+  const dv = new DataView(col.buffer, col.byteOffset, col.byteLength);
+  return (i) => dv.getFloat64(i * 8, true);
+}
+
+function readIndexes(col: unknown, n: number, dict: unknown, what: string): { idx: (i: number) => number; dict: string[] } {
+  if (!Array.isArray(dict) || !dict.every((s) => typeof s === 'string')) throw bad(`${what} prefixes must be strings`);
+  if (!(col instanceof Uint8Array) || col.length !== n * 2) throw bad(`column ${what} must be ${n * 2} bytes`);
+  const dv = new DataView(col.buffer, col.byteOffset, col.byteLength);
+  return { idx: (i) => dv.getUint16(i * 2, true), dict: dict as string[] };
+}
+
+/**
+ * Decode a columnar page into FileInfo objects (what the server's FileSystem produced).
+ * @throws StrataError(BAD_REQUEST) when the value is not a well-formed page.
+ */
+export function decodePage(v: unknown): FileInfo[] {
+  if (v === null || typeof v !== 'object' || Array.isArray(v)) throw bad('not a map');
+  const p = v as Record<string, unknown>;
+  if (p.f !== PAGE_FORMAT) throw bad(`unknown format ${String(p.f)}`);
+  const n = p.n;
+  if (typeof n !== 'number' || !Number.isSafeInteger(n) || n < 0 || n > 1 << 20) throw bad('n must be a count');
+  const names = p.names;
+  if (!Array.isArray(names) || names.length !== n) throw bad(`names must be ${n} strings`);
+  const fl = p.fl;
+  if (!(fl instanceof Uint8Array) || fl.length !== n) throw bad(`column fl must be ${n} bytes`);
+  const path = readIndexes(p.pi, n, p.pp, 'path');
+  const mount = readIndexes(p.mi, n, p.mp, 'mount');
+  const ufs = readIndexes(p.ui, n, p.up, 'ufs');
+  const len = readNumbers(p.len, n, 'len'); const mt = readNumbers(p.mt, n, 'mt'); const fid = readNumbers(p.fid, n, 'fid');
+  const cb = readNumbers(p.cb, n, 'cb'); const ttl = readNumbers(p.ttl, n, 'ttl'); const mode = readNumbers(p.mode, n, 'mode');
+  const x = p.x;
+  if (!Array.isArray(x)) throw bad('x must be an array');
+  const extras = new Map<number, { fields: Record<string, unknown>; whole: boolean }>();
+  for (const e of x) {
+    if (!Array.isArray(e) || typeof e[0] !== 'number' || e[0] < 0 || e[0] >= n || e[1] === null || typeof e[1] !== 'object') {
+      throw bad('x entries must be [index, fields]');
+    }
+    extras.set(e[0], { fields: e[1] as Record<string, unknown>, whole: e[2] === 1 });
+  }
+  const out = new Array<FileInfo>(n);
+  for (let i = 0; i < n; i++) {
+    const extra = extras.get(i);
+    if (extra?.whole) {
+      out[i] = extra.fields as unknown as FileInfo;
+      continue;
+    }
+    const name = names[i];
+    const f = fl[i]!;
+    const ps = PERSISTENCE_STATES[(f >> 5) - 1];
+    if (typeof name !== 'string' || ps === undefined) throw bad(`entry ${i} has no name or persistence state`);
+    const pix = path.idx(i); const mix = mount.idx(i); const uix = ufs.idx(i);
+    const info: FileInfo = {
+      path: pix === NO_INDEX ? '' : path.dict[pix]! + name,
+      name,
+      type: f & 1 ? 'directory' : 'file',
+      length: len(i),
+      mtimeMs: mt(i),
+      fileId: fid(i),
+      persistenceState: ps,
+      cachedBytes: cb(i),
+      pinned: (f & 2) !== 0,
+      mountPoint: mix === NO_INDEX ? '' : mount.dict[mix]!,
+      ufsPath: uix === NO_INDEX ? '' : ufs.dict[uix]! + name,
+    };
+    if ((pix !== NO_INDEX && path.dict[pix] === undefined) || (mix !== NO_INDEX && mount.dict[mix] === undefined) ||
+        (uix !== NO_INDEX && ufs.dict[uix] === undefined)) throw bad(`entry ${i} names a prefix that is not in the page`);
+    const m = mode(i);
+    if (!Number.isNaN(m)) info.mode = m;
+    const t = ttl(i);
+    if (!Number.isNaN(t)) info.ttlMs = t;
+    const ta = (f >> 3) & 3;
+    if (ta !== 0) info.ttlAction = ta === 1 ? 'free' : 'delete';
+    if (f & 4) info.isMountPoint = true;
+    if (extra) {
+      const fields = extra.fields;
+      for (const k of Object.keys(fields)) if (k !== '__proto__') (info as unknown as Record<string, unknown>)[k] = fields[k];
+    }
+    out[i] = info;
+  }
+  return out;
+}
