@@ -116,12 +116,15 @@ export function isUnchanged(existing: InodeRecord | undefined, st: UfsStatus, st
 export function applyEntry(
   tx: MetaTxn, dir: InodeRecord, dirPath: string, st: UfsStatus, startMs: number, now: number, ctx: ApplyContext = {},
 ): { outcome: keyof SyncSummary; stale?: number[]; inode?: InodeRecord } {
-  const path = joinPath(dirPath, st.name);
   const existing = ctx.child ? ctx.child(st.name) : InodeTree.child(tx, dir.id, st.name);
   if (!existing) {
+    const path = joinPath(dirPath, st.name);
     const absent = ctx.absent ? ctx.absent(path, st.name) : AbsentPathCache.entry(tx, path);
     if (deletedSince(absent, startMs)) { ctx.onKept?.(); return { outcome: 'unchanged' }; }
-    const inode = InodeTree.create(tx, dir, st.name, { ...fromUfs(st), createdMs: now, touchMs: 0 }, now, ctx.ids);
+    const fields = fromUfs(st);
+    fields.createdMs = now;
+    fields.touchMs = 0;
+    const inode = InodeTree.create(tx, dir, st.name, fields, now, ctx.ids);
     if (absent) AbsentPathCache.forget(tx, path);
     return { outcome: 'created', inode };
   }

@@ -34,7 +34,7 @@ import type { ChangeWatcher, UfsWatchOptions } from '../change-watcher.js';
 import type { Ufs, UfsListOptions, UfsReadOptions, UfsStatus, UfsWriteOptions } from '../ufs.js';
 import { DIR_CONTENT_HASH, UfsChangedError, checkUfsPath, throwIfAborted, ufsJoin, ufsParent as parentOf } from '../ufs.js';
 import { InotifyWatcher } from './inotify-watcher.js';
-import { realPath } from './real-path.js';
+import { realPath, realPathSync } from './real-path.js';
 
 const link = promisify(linkCb);
 /** Linux: the real path of an open descriptor is readable at /proc/self/fd/N. */
@@ -538,7 +538,7 @@ export class LocalUfs implements Ufs {
     const lexical = realRoot + sep + rel.split('/').join(sep);
     let real: string;
     try {
-      real = realpathSync.native(lexical);
+      real = realPathSync(lexical);
     } catch (err) {
       throw this.mapError(err, 'list', rel);
     }
@@ -563,7 +563,8 @@ export class LocalUfs implements Ufs {
     const lexical = realRoot + sep + rel.split('/').join(sep);
     let real: string;
     try {
-      real = await fsp.realpath(lexical);
+      // Linear in the depth (issue 11 item 13; realpath(3) is quadratic).
+      real = await realPath(lexical);
     } catch (err) {
       throw this.mapError(err, op, rel);
     }
