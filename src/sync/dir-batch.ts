@@ -21,7 +21,7 @@ import { addSummary, applyEntry, emptySummary, pruneMissing, syncDirectory } fro
 import type { ApplyContext, ChildDir } from './applier.js';
 
 /** Entries applied per transaction of a batch (bounds the memory a batch holds). */
-export const BATCH_ENTRIES = 4000;
+export const BATCH_ENTRIES = 2000;
 
 /** One directory of a batch. */
 export interface BatchDir {
