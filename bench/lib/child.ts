@@ -19,11 +19,13 @@ export interface ChildOptions {
   /** Extra node flags, e.g. ['--cpu-prof', '--cpu-prof-dir=DIR']. */
   execArgv?: string[];
   timeoutMs?: number;
+  /** A plain-JS entry instead of server-child.ts (run without tsx): e.g. the compiled server, server-child-dist.mjs. */
+  entry?: string;
 }
 
 export async function startChild(args: string[], opts: ChildOptions = {}): Promise<ServerChild> {
-  const proc = fork(ENTRY, args, {
-    execArgv: ['--import', 'tsx', ...(opts.execArgv ?? [])],
+  const proc = fork(opts.entry ?? ENTRY, args, {
+    execArgv: [...(opts.entry ? [] : ['--import', 'tsx']), ...(opts.execArgv ?? [])],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
   const port = await new Promise<number>((resolve, reject) => {

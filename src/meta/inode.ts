@@ -49,6 +49,11 @@ export interface InodeRecord {
   syncRec?: boolean;
   /** The directory's children have been loaded from the UFS at least once. */
   loaded?: boolean;
+  /**
+   * Directories only: digest of the UFS listing and of the children as of the last full
+   * apply of that listing by a recursive sync (meta/dir-digest.ts); absent when unknown.
+   */
+  lsDigest?: string;
   cachedBytes: number;
   persistAttempts?: number;
   lastPersistError?: string;

@@ -78,7 +78,26 @@ export const SyncPathCache = {
 
   /** notifySyncedPath, listing: a directory's listing (recursively or not) as of `startMs`. */
   notifyListingSynced(tx: StrataTxn, dirId: number, startMs: number, recursive: boolean): void {
-    InodeTree.modify(tx, dirId, (dir) => ({ ...dir, syncMs: startMs, syncRec: recursive, loaded: true }));
+    // A listing digest vouches only for the apply that recorded it (meta/dir-digest.ts).
+    InodeTree.modify(tx, dirId, ({ lsDigest: _d, ...dir }) => ({ ...dir, syncMs: startMs, syncRec: recursive, loaded: true }));
+  },
+
+  /**
+   * notifyListingSynced by a sync that records the listing digest: `digest` is the new one
+   * (a full apply), `keep` leaves the stored one (the digest fast path found it equal), and
+   * undefined drops it (an apply that skipped entries it must not touch).
+   */
+  notifyListingDigested(tx: StrataTxn, dirId: number, startMs: number, recursive: boolean, digest: string | undefined | 'keep'): void {
+    InodeTree.modify(tx, dirId, ({ lsDigest: old, ...dir }) => {
+      const lsDigest = digest === 'keep' ? old : digest;
+      return { ...dir, syncMs: startMs, syncRec: recursive, loaded: true, ...(lsDigest !== undefined ? { lsDigest } : {}) };
+    });
+  },
+
+  /** A sync changed a child of this directory outside a listing apply: its digest no longer holds. */
+  dropDigest(tx: StrataTxn, dir: InodeRecord): void {
+    if (dir.lsDigest === undefined) return;
+    InodeTree.modify(tx, dir.id, ({ lsDigest: _d, ...rest }) => rest);
   },
 
   /**

@@ -86,6 +86,13 @@ export interface ApplyContext {
   absent?: (path: string, name: string) => AbsentEntry | undefined;
   /** Id source for new inodes (ids reserved per page). */
   ids?: () => number;
+  /**
+   * The current child `name` of the directory, when the caller knows it cheaply (a
+   * directory known to have no children yet); when unset, it is looked up.
+   */
+  child?: (name: string) => InodeRecord | undefined;
+  /** Called when an entry is left as it is for safety (a mount point, a change through Strata, an unpersisted file, a recent delete). */
+  onKept?: () => void;
 }
 
 /** Was this path deleted through Strata after `startMs` (so a stale listing must not resurrect it)? */
@@ -109,18 +116,24 @@ export function isUnchanged(existing: InodeRecord | undefined, st: UfsStatus, st
 export function applyEntry(
   tx: MetaTxn, dir: InodeRecord, dirPath: string, st: UfsStatus, startMs: number, now: number, ctx: ApplyContext = {},
 ): { outcome: keyof SyncSummary; stale?: number[]; inode?: InodeRecord } {
-  const path = joinPath(dirPath, st.name);
-  const existing = InodeTree.child(tx, dir.id, st.name);
+  const existing = ctx.child ? ctx.child(st.name) : InodeTree.child(tx, dir.id, st.name);
   if (!existing) {
+    const path = joinPath(dirPath, st.name);
     const absent = ctx.absent ? ctx.absent(path, st.name) : AbsentPathCache.entry(tx, path);
-    if (deletedSince(absent, startMs)) return { outcome: 'unchanged' };
-    const inode = InodeTree.create(tx, dir, st.name, { ...fromUfs(st), createdMs: now, touchMs: 0 }, now, ctx.ids);
+    if (deletedSince(absent, startMs)) { ctx.onKept?.(); return { outcome: 'unchanged' }; }
+    const fields = fromUfs(st);
+    fields.createdMs = now;
+    fields.touchMs = 0;
+    const inode = InodeTree.create(tx, dir, st.name, fields, now, ctx.ids);
     if (absent) AbsentPathCache.forget(tx, path);
     return { outcome: 'created', inode };
   }
-  if (existing.mountId !== undefined) return { outcome: 'unchanged', inode: existing }; // a mount point is never replaced
-  if (existing.touchMs >= startMs) return { outcome: 'unchanged', inode: existing }; // changed through Strata since the listing
-  if (existing.ps === 'NOT_PERSISTED' || existing.ps === 'TO_BE_PERSISTED') return { outcome: 'unchanged', inode: existing };
+  if (existing.mountId !== undefined || existing.touchMs >= startMs || existing.ps === 'NOT_PERSISTED' || existing.ps === 'TO_BE_PERSISTED') {
+    // A mount point is never replaced; an entry changed through Strata since the listing
+    // started, or not yet persisted, is Strata's to keep.
+    ctx.onKept?.();
+    return { outcome: 'unchanged', inode: existing };
+  }
   if (existing.type !== st.type) {
     // A file became a directory or the reverse: replace the whole entry.
     const stale: number[] = [];

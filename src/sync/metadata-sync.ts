@@ -24,9 +24,11 @@ import type { MountedUfsCache } from '../ufs/mounted-ufs.js';
 import type { Ufs, UfsStatus } from '../ufs/ufs.js';
 import { addSummary, applyEntry, emptySummary, pruneMissing } from './applier.js';
 import type { ChildDir, DirSyncResult, TreeSyncResult } from './applier.js';
-import type { SyncActors, SyncDirTask, SyncTreeTask } from './worker-tasks.js';
+import type { SyncActors, SyncDirTask, SyncDirsTask, SyncTreeTask } from './worker-tasks.js';
+import type { BatchDir, DirBatchResult } from './dir-batch.js';
 
-
+/** Most directories of one BFS level sent to the pool in one task. */
+const MAX_DIRS_PER_TASK = 64;
 
 export interface AccessOptions {
   syncIntervalMs?: number;
@@ -179,7 +181,9 @@ export class MetadataSync {
       }
       const name = comps[comps.length - 1]!;
       if (st) {
-        applyEntry(tx, cur, parentPath(path), { ...st, name }, startMs, now);
+        const r = applyEntry(tx, cur, parentPath(path), { ...st, name }, startMs, now);
+        // The parent's listing digest no longer describes what Strata holds (a partial sync).
+        if (r.outcome !== 'unchanged') SyncPathCache.dropDigest(tx, cur);
         const inode = InodeTree.child(tx, cur.id, name);
         // A directory's status sync is not a sync of its listing (see SyncPathCache).
         if (inode) SyncPathCache.notifyStatusSynced(tx, inode, startMs);
@@ -351,58 +355,83 @@ export class MetadataSync {
     }
     const total = emptySummary();
     const { dirs: maxDirs, prefetch: maxPrefetch } = this.d.parallelism();
-    type Dir = ChildDir & { mountId: number };
-    // Queues and running counts of the current level and the next one.
-    const queued: [Dir[], Dir[]] = [[{ id: root.id, path, ufsPath, mountId }], []];
+    const pageSize = this.d.options.get(path, 'sync.list.page.size');
+    // Queues and running counts (in tasks) of the current level and the next one.
+    const queued: [BatchDir[], BatchDir[]] = [[{ id: root.id, path, ufsPath, mountId }], []];
     const running = [0, 0];
     let level = 0;
     let done = 0;
     let firstError: unknown;
+    // One cancellation flag for every task of this sync (one listener on the caller's signal).
+    const shared = shareSignal(signal);
+    // Directories per task: the queue spread over the tasks allowed in flight, so that a
+    // wide level goes out in few large tasks and a narrow one still uses every thread.
+    const take = (q: BatchDir[], slots: number): BatchDir[] =>
+      q.splice(0, Math.min(MAX_DIRS_PER_TASK, Math.max(1, Math.ceil(q.length / Math.max(1, slots)))));
 
-    await new Promise<void>((resolveAll) => {
-      const pump = (): void => {
-        const cur = level % 2;
-        const nxt = 1 - cur;
-        if (signal?.aborted) {
-          // Cancelled: start nothing more; done once the directories in flight are applied.
-          queued[0].length = 0;
-          queued[1].length = 0;
-          if (running[0] === 0 && running[1] === 0) resolveAll();
-          return;
-        }
-        if (queued[cur].length === 0 && running[cur] === 0) {
-          if (queued[nxt].length === 0 && running[nxt] === 0) return resolveAll();
-          level++; // the next level becomes current (its early starts keep their count)
-          return pump();
-        }
-        while (queued[cur].length > 0 && running[cur] < maxDirs) start(queued[cur].shift()!, cur, level);
-        while (queued[nxt].length > 0 && running[nxt] < maxPrefetch) start(queued[nxt].shift()!, nxt, level + 1);
-      };
-      const start = (dir: Dir, slot: number, dirLevel: number): void => {
-        running[slot]!++;
-        this.syncDir(dir, true, signal).then((r) => {
-          addSummary(total, r.summary);
-          // Children go one level below this directory's level.
-          const childSlot = (dirLevel + 1) % 2;
-          for (const c of r.childDirs) {
-            queued[childSlot].push({ ...c, mountId: c.mountId ?? dir.mountId, ufsPath: c.mountId !== undefined ? '' : c.ufsPath });
+    try {
+      await new Promise<void>((resolveAll) => {
+        const pump = (): void => {
+          const cur = level % 2;
+          const nxt = 1 - cur;
+          if (signal?.aborted) {
+            // Cancelled: start nothing more; done once the directories in flight are applied.
+            queued[0].length = 0;
+            queued[1].length = 0;
+            if (running[0] === 0 && running[1] === 0) resolveAll();
+            return;
           }
-        }, (err) => {
-          total.failed++;
-          this.d.metrics.inc('sync', 'failedDirectories');
-          if (dirLevel === 0) firstError = err;
-        }).finally(() => {
-          running[slot]!--;
-          done++;
-          onProgress?.({ done, phase: 'sync', total: done + queued[0].length + queued[1].length + running[0]! + running[1]! });
-          pump();
-        });
-      };
-      pump();
-    });
+          if (queued[cur].length === 0 && running[cur] === 0) {
+            if (queued[nxt].length === 0 && running[nxt] === 0) return resolveAll();
+            level++; // the next level becomes current (its early starts keep their count)
+            return pump();
+          }
+          while (queued[cur].length > 0 && running[cur] < maxDirs) start(take(queued[cur], maxDirs), cur, level);
+          while (queued[nxt].length > 0 && running[nxt] < maxPrefetch) start(take(queued[nxt], maxPrefetch), nxt, level + 1);
+        };
+        const start = (dirs: BatchDir[], slot: number, dirLevel: number): void => {
+          running[slot]!++;
+          this.syncDirs(dirs, pageSize, shared.flag, signal).then((r) => {
+            addSummary(total, r.summary);
+            // Children go one level below this directory's level.
+            const childSlot = (dirLevel + 1) % 2;
+            for (const c of r.childDirs) queued[childSlot].push(c);
+          }, (err) => {
+            total.failed += dirs.length;
+            this.d.metrics.inc('sync', 'failedDirectories', dirs.length);
+            if (dirLevel === 0) firstError = err;
+          }).finally(() => {
+            running[slot]!--;
+            done += dirs.length;
+            onProgress?.({ done, phase: 'sync', total: done + queued[0].length + queued[1].length + running[0]! + running[1]! });
+            pump();
+          });
+        };
+        pump();
+      });
+    } finally {
+      shared.dispose();
+    }
     throwIfCancelled(signal, `sync of ${path}`);
     if (firstError) throw firstError;
     return total;
+  }
+
+  /** Sync a batch of directories of a recursive sync on the pool (sync/dir-batch.ts). */
+  private async syncDirs(dirs: BatchDir[], pageSize: number, cancel: SharedArrayBuffer | undefined, signal?: AbortSignal): Promise<DirBatchResult> {
+    throwIfCancelled(signal, `sync of ${dirs[0]!.path}`);
+    const t0 = Date.now();
+    const msg: SyncDirsTask = { kind: 'syncDirs', job: { dirs, startMs: t0, recursive: true, pageSize } };
+    if (cancel) msg.cancel = cancel;
+    const result = await this.d.actors.offload<DirBatchResult>(dirs[0]!.path, msg);
+    this.d.metrics.inc('sync', 'directories', dirs.length);
+    this.d.metrics.inc('sync', 'entries', entriesOf(result.summary));
+    this.d.metrics.inc('sync', 'digestHits', result.digestHits);
+    this.d.metrics.inc('sync', 'timeMs', Date.now() - t0);
+    await this.dropStale(result.staleFileIds);
+    // Directories gone from the UFS: reconcile their own entries.
+    for (const p of result.missing) await this.syncSelf(p);
+    return result;
   }
 
   /**

@@ -7,6 +7,8 @@ import type { MetaStore } from '../meta/meta-store.js';
 import type { Ufs } from '../ufs/ufs.js';
 import { syncDirectory, syncTreeFlat } from './applier.js';
 import type { DirSyncJob, DirSyncResult, TreeSyncResult } from './applier.js';
+import { syncDirBatch } from './dir-batch.js';
+import type { DirBatchJob, DirBatchResult } from './dir-batch.js';
 
 /** Sync one directory's listing. */
 export interface SyncDirTask {
@@ -14,6 +16,14 @@ export interface SyncDirTask {
   mountId: number;
   job: DirSyncJob;
   /** Set to 1 when the caller has left (src/cancel.ts): the task stops between pages. */
+  cancel?: SharedArrayBuffer;
+}
+
+/** Sync the listings of a batch of directories of a recursive sync (sync/dir-batch.ts). */
+export interface SyncDirsTask {
+  kind: 'syncDirs';
+  job: DirBatchJob;
+  /** Set to 1 when the caller has left (src/cancel.ts): the task stops between directories. */
   cancel?: SharedArrayBuffer;
 }
 
@@ -40,7 +50,7 @@ export interface SyncTaskContext {
  */
 export interface SyncActors {
   tellSync<T>(path: string, run: () => Promise<T>): Promise<T>;
-  offload<T>(path: string, task: SyncDirTask | SyncTreeTask, opts?: { onProgress?: (done: number) => void }): Promise<T>;
+  offload<T>(path: string, task: SyncDirTask | SyncDirsTask | SyncTreeTask, opts?: { onProgress?: (done: number) => void }): Promise<T>;
 }
 
 /** The URL of this module, for WorkerInit.taskModules (the .ts source under tsx, .js when built). */
@@ -50,6 +60,8 @@ export const SYNC_TASK_MODULE = import.meta.url;
 const tasks = {
   syncDir: (task: SyncDirTask, ctx: SyncTaskContext): Promise<DirSyncResult> =>
     syncDirectory(ctx.store, ctx.ufsOf(task.mountId), task.job, Date.now, ctx.signal),
+  syncDirs: (task: SyncDirsTask, ctx: SyncTaskContext): Promise<DirBatchResult> =>
+    syncDirBatch(ctx.store, (id) => ctx.ufsOf(id), task.job, Date.now, ctx.signal),
   syncTree: (task: SyncTreeTask, ctx: SyncTaskContext): Promise<TreeSyncResult> =>
     syncTreeFlat(ctx.store, ctx.ufsOf(task.mountId), task.job, Date.now, ctx.progress, ctx.signal),
 };

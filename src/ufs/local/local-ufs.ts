@@ -34,7 +34,7 @@ import type { ChangeWatcher, UfsWatchOptions } from '../change-watcher.js';
 import type { Ufs, UfsListOptions, UfsReadOptions, UfsStatus, UfsWriteOptions } from '../ufs.js';
 import { DIR_CONTENT_HASH, UfsChangedError, checkUfsPath, throwIfAborted, ufsJoin, ufsParent as parentOf } from '../ufs.js';
 import { InotifyWatcher } from './inotify-watcher.js';
-import { realPath } from './real-path.js';
+import { realPath, realPathSync } from './real-path.js';
 
 const link = promisify(linkCb);
 /** Linux: the real path of an open descriptor is readable at /proc/self/fd/N. */
@@ -157,11 +157,10 @@ export class LocalUfs implements Ufs {
     const signal = options.signal;
     throwIfAborted(signal, path);
 
-    const start = await this.resolveExisting(path, 'list');
-    const st = await fsp.stat(start.real).catch((err: unknown) => { throw this.mapError(err, 'list', path); });
-    if (!st.isDirectory()) throw new StrataError(ErrorCode.NOT_A_DIRECTORY, `not a directory: ${this.display(path)}`);
-
     const realRoot = await this.realRoot();
+    // The start directory: resolved without a thread-pool round trip when no symlink is on
+    // its way (the common case, once per directory of a sync); its type is readdir's to tell.
+    const start = this.resolveNoLinksSync(path, realRoot) ?? await this.resolveExisting(path, 'list');
     const queue: DirTask[] = [{ rel: '', chain: start.chain }];
     let page: UfsStatus[] = [];
     for (let task = queue.shift(); task; task = queue.shift()) {
@@ -171,6 +170,7 @@ export class LocalUfs implements Ufs {
       } catch (err) {
         // A subdirectory removed (or replaced by a file) while we walked: it is simply gone.
         if (task.rel !== '' && (isCode(err, 'ENOENT') || isCode(err, 'ENOTDIR'))) continue;
+        if (task.rel === '' && isCode(err, 'ENOTDIR')) throw new StrataError(ErrorCode.NOT_A_DIRECTORY, `not a directory: ${this.display(path)}`);
         throw this.mapError(err, 'list', ufsJoin(path, task.rel));
       }
       dirents.sort(byName);
@@ -528,6 +528,31 @@ export class LocalUfs implements Ufs {
   }
 
   /**
+   * resolveExisting's fast path, synchronously (for the listing walk, which runs on a worker
+   * thread): the real path when it is the lexical one (no symlink on the way), undefined
+   * when there is a symlink (the caller takes the careful path). NOT_FOUND when absent.
+   */
+  private resolveNoLinksSync(rel: string, realRoot: string): Resolved | undefined {
+    const rootChain: Chain = { real: realRoot, up: null };
+    if (rel === '') return { real: realRoot, chain: rootChain };
+    const lexical = realRoot + sep + rel.split('/').join(sep);
+    let real: string;
+    try {
+      real = realPathSync(lexical);
+    } catch (err) {
+      throw this.mapError(err, 'list', rel);
+    }
+    if (real !== lexical) return undefined;
+    let chain = rootChain;
+    let at = realRoot;
+    for (const part of rel.split('/')) {
+      at = at + sep + part;
+      chain = { real: at, up: chain };
+    }
+    return { real, chain };
+  }
+
+  /**
    * Resolve an existing relative path to its real path inside the root, with the chain of
    * directories on its way. NOT_FOUND when absent; PERMISSION_DENIED when it escapes or loops.
    */
@@ -538,7 +563,8 @@ export class LocalUfs implements Ufs {
     const lexical = realRoot + sep + rel.split('/').join(sep);
     let real: string;
     try {
-      real = await fsp.realpath(lexical);
+      // Linear in the depth (issue 11 item 13; realpath(3) is quadratic).
+      real = await realPath(lexical);
     } catch (err) {
       throw this.mapError(err, op, rel);
     }

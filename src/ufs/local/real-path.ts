@@ -3,7 +3,7 @@
 // levels); opening the path once with O_PATH and reading /proc/self/fd/N (the kernel's
 // name of what was opened, every symlink resolved) gives the same answer in two calls.
 
-import { statSync } from 'node:fs';
+import { closeSync, openSync, readlinkSync, realpathSync, statSync } from 'node:fs';
 import * as fsp from 'node:fs/promises';
 
 /** Linux O_PATH: a descriptor that only names a file (no read permission needed). */
@@ -38,5 +38,18 @@ export async function realPath(p: string): Promise<string> {
     return real;
   } finally {
     await fh.close().catch(() => undefined);
+  }
+}
+
+/** `realPath`, synchronously (for the listing walk on a worker thread). */
+export function realPathSync(p: string): string {
+  if (!HAVE_PROC_FD || components(p) < LINEAR_FROM_COMPONENTS) return realpathSync.native(p);
+  const fd = openSync(p, O_PATH);
+  try {
+    const real = readlinkSync(`/proc/self/fd/${fd}`);
+    if (real.endsWith(' (deleted)') || real[0] !== '/') return realpathSync.native(p);
+    return real;
+  } finally {
+    closeSync(fd);
   }
 }
