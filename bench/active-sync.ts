@@ -274,6 +274,8 @@ export async function activeSyncRows(opts: { n: number; child: ChildOptions; log
 /** `node --import tsx bench/active-sync.ts [N]`: figure 9 alone (quiet and loaded). */
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
   const n = Number(process.argv[2] ?? 1000);
-  const rows = await activeSyncRows({ n, child: {}, log: (s) => console.error(`[active-sync] ${s}`) });
+  const prof = process.argv.indexOf('--prof-dir');
+  const child: ChildOptions = prof > 0 ? { execArgv: ['--cpu-prof', `--cpu-prof-dir=${process.argv[prof + 1]}`] } : {};
+  const rows = await activeSyncRows({ n, child, skipLoaded: process.argv.includes('--quiet-only'), log: (s) => console.error(`[active-sync] ${s}`) });
   console.log(JSON.stringify(rows.map((r) => ({ name: r.name, value: r.value, limit: r.limit, ratio: r.ratio, meets: r.meets, note: r.note })), null, 2));
 }

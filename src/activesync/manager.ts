@@ -27,7 +27,7 @@ import { SyncPoints } from '../meta/sync-points.js';
 /** Wait after the first event of a quiet period before applying it. */
 const FLUSH_QUIET_MS = 2;
 /** Wait after an event while events keep coming, so a burst lands in one batch. */
-const FLUSH_BUSY_MS = 10;
+const FLUSH_BUSY_MS = 5;
 /** Events closer together than this make a stream (the longer window). */
 const QUIET_GAP_MS = 50;
 /** Rescans (created or moved-in directories) of one batch run at once. */

@@ -141,7 +141,6 @@ async function wire(opts: CoordinatorOptions): Promise<Services> {
         store, mounts, blocks, metrics, statuses: sync.statuses,
         ufsOf: (m) => ufsCache.get(m, metrics.ufsCall),
         tellSync: (p, run) => actors.tellSync(p, run),
-        shardIndex: (p) => actors.shardIndex(p),
       }, paths).then((failed) => failed.filter((f) => (f.err as StrataError).code !== ErrorCode.NOT_FOUND)),
       syncDir: (p) => sync.syncListingNow(p).catch(ignoreMissing),
       syncTree: (p) => sync.syncTreeNow(p).catch(ignoreMissing),

@@ -1,6 +1,6 @@
 // Targeted syncs of many paths committed together (active sync's batches): each path's UFS
 // status is fetched with bounded parallelism, then every path's inode is made to match its
-// status in one transaction per shard lane — N events cost N status calls and one commit,
+// status in one transaction — N events cost N status calls and one commit,
 // not N commits in a row. Per path the rule is syncSelf's: create (with missing ancestors),
 // update, or remove and remember absent; a status fetched at `startMs` never undoes a change
 // made through Strata after it.
@@ -27,8 +27,6 @@ export interface SyncPathsDeps {
   ufsOf: (mount: MountRecord) => Ufs;
   /** Runs a sync step in the sync lane of a path's shard (ActorSystem.tellSync). */
   tellSync<T>(path: string, run: () => Promise<T>): Promise<T>;
-  /** The shard of a path: paths of one shard are committed in one transaction. */
-  shardIndex(path: string): number;
   blocks: BlockStore;
   metrics: Metrics;
   /** Recently fetched statuses (MetadataSync.statuses): the fresh ones are recorded there. */
@@ -53,8 +51,8 @@ interface Fetched {
 
 /**
  * Make the inodes of `paths` match the UFS, committing them together. Resolves with the
- * paths whose status could not be fetched (the others are applied); rejects when a commit
- * fails (nothing of that shard's group is then applied: the caller may retry path by path).
+ * paths whose status could not be fetched (the others are applied); rejects when the commit
+ * fails (nothing is then applied: the caller may retry path by path).
  */
 export async function syncPathsTogether(d: SyncPathsDeps, paths: readonly string[], opts: SyncPathsOptions = {}): Promise<SyncPathFailure[]> {
   const fetched: Fetched[] = [];
@@ -79,19 +77,16 @@ export async function syncPathsTogether(d: SyncPathsDeps, paths: readonly string
   d.metrics.inc('sync', 'paths', fetched.length);
   // Parents before children, so a directory created in this group is there for its entries.
   fetched.sort((a, b) => a.path.length - b.path.length);
-  const byShard = new Map<number, Fetched[]>();
-  for (const f of fetched) {
-    const k = d.shardIndex(f.path);
-    const group = byShard.get(k);
-    if (group) group.push(f);
-    else byShard.set(k, [f]);
-  }
   const stale: number[] = [];
-  await Promise.all([...byShard.values()].map((group) => d.tellSync(group[0]!.path, () => d.store.transact((tx) => {
-    const now = Date.now();
-    for (const f of group) applyStatus(tx, f, now, stale);
-  }))));
-  d.metrics.inc('sync', 'groupedCommits', byShard.size);
+  if (fetched.length) {
+    // One transaction for the group, in the sync lane of its first (shortest) path: LMDB has
+    // one writer, so committing the shards' groups apart would only add commits.
+    await d.tellSync(fetched[0]!.path, () => d.store.transact((tx) => {
+      const now = Date.now();
+      for (const f of fetched) applyStatus(tx, f, now, stale);
+    }));
+  }
+  d.metrics.inc('sync', 'groupedCommits');
   for (const id of stale) {
     const freed = await d.blocks.removeFile(id);
     if (freed) d.metrics.inc('cache', 'staleBytesDropped', freed);
