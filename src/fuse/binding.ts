@@ -298,6 +298,12 @@ function patchSource(source: string): string | undefined {
     ['FUSE_METHOD(read, 6, 2, (const char *path, char *buf, size_t len, off_t offset, struct fuse_file_info *info), {\n',
       'FUSE_METHOD(read, 6, 2, (const char *path, char *buf, size_t len, off_t offset, struct fuse_file_info *info), {\n  { int strata_res; if (info != NULL && strata_direct_read(info->fh, buf, len, offset, &strata_res)) return strata_res; }\n'],
     ['// Methods\n', `${DIRECT_READ_C}\n// Methods\n`],
+    // The /dev/fuse descriptor close-on-exec: libfuse 2.9 opens it (or receives it from
+    // fusermount) without O_CLOEXEC, so every program the daemon spawns would hold the mount's
+    // channel open (a child outliving the daemon keeps the mount from ever answering ENOTCONN).
+    ['    napi_throw_error(env, "fuse failed", "fuse failed");\n    return NULL;\n  }\n\n  struct fuse *fuse = fuse_new(',
+      '    napi_throw_error(env, "fuse failed", "fuse failed");\n    return NULL;\n  }\n  { int strata_fd = fuse_chan_fd(ch); if (strata_fd >= 0) fcntl(strata_fd, F_SETFD, fcntl(strata_fd, F_GETFD) | FD_CLOEXEC); }\n\n  struct fuse *fuse = fuse_new('],
+    ['#include <sys/wait.h>\n', '#include <sys/wait.h>\n#include <fcntl.h>\n'],
     ['  NAPI_EXPORT_FUNCTION(fuse_native_mount)\n',
       '  NAPI_EXPORT_FUNCTION(fuse_native_mount)\n  NAPI_EXPORT_FUNCTION(strata_direct_set)\n  NAPI_EXPORT_FUNCTION(strata_direct_clear)\n'],
   ];
