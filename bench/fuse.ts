@@ -3,8 +3,9 @@
 // sequential read of a cached file (dd bs=1M) against reading the UFS file from local disk,
 // stat of 10k files, ls -lR of the tree, small-file creates (4 KB, CACHE_THROUGH and
 // MUST_CACHE), 8 parallel readers of different files. Run: node --import tsx bench/fuse.ts
-// [--seq-mb 256] [--files 10000] [--creates 300]. Prints a table and writes
-// bench/results/fuse-<date>.json. Every mount is unmounted at the end, also on failure.
+// [--seq-mb 256] [--files 10000] [--creates 300] [--skip-read] [--skip-creates] [--skip-par]
+// [--no-write]. Prints a table and writes bench/results/fuse-<date>.json (unless --no-write).
+// Every mount is unmounted at the end, also on failure.
 
 import { spawn, spawnSync } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
@@ -23,6 +24,10 @@ const SEQ_MB = arg('seq-mb', 256);
 const FILES = arg('files', 10_000);
 const CREATES = arg('creates', 300);
 const PAR_MB = arg('par-mb', 32);
+const flag = (name: string): boolean => process.argv.includes(`--${name}`);
+const SKIP_READ = flag('skip-read');
+const SKIP_CREATES = flag('skip-creates');
+const SKIP_PAR = flag('skip-par');
 
 const procs: ChildProcess[] = [];
 const mounts: string[] = [];
@@ -101,9 +106,14 @@ async function main(): Promise<void> {
       await mkdir(join(tree, `d${d}`));
       await Promise.all(Array.from({ length: Math.min(per, FILES - d * per) }, (_, i) => writeFile(join(tree, `d${d}`, `f${i}`), 'x')));
     }
-    sh(`head -c ${SEQ_MB << 20} /dev/urandom > ${mS}/seq.bin`); // written through Strata: cached (CACHE_THROUGH)
-    sh(`mkdir -p ${mS}/par && for i in 0 1 2 3 4 5 6 7; do head -c ${PAR_MB << 20} /dev/urandom > ${mS}/par/p$i; done`);
-    sh(`cp ${mS}/seq.bin ${mE}/seq.bin && mkdir -p ${mE}/par && cp ${mS}/par/* ${mE}/par/`);
+    if (!SKIP_READ) {
+      sh(`head -c ${SEQ_MB << 20} /dev/urandom > ${mS}/seq.bin`); // written through Strata: cached (CACHE_THROUGH)
+      sh(`cp ${mS}/seq.bin ${mE}/seq.bin`);
+    }
+    if (!SKIP_PAR) {
+      sh(`mkdir -p ${mS}/par && for i in 0 1 2 3 4 5 6 7; do head -c ${PAR_MB << 20} /dev/urandom > ${mS}/par/p$i; done`);
+      sh(`mkdir -p ${mE}/par && cp ${mS}/par/* ${mE}/par/`);
+    }
     const rc = spawn('rclone', ['mount', ufs, mR, '--config', '/dev/null', '--vfs-cache-mode', 'off'], { stdio: 'ignore', env: { ...process.env, AWS_CA_BUNDLE: '' } });
     procs.push(rc);
     mounts.push(mR);
@@ -116,6 +126,7 @@ async function main(): Promise<void> {
     // DONTNEED), so every read goes through the daemon; the local file stays in the page cache
     // (as the daemon's block files are): "local disk" is what the kernel serves locally.
     const bytes = SEQ_MB << 20;
+    if (!SKIP_READ) {
     const dd = (f: string): number => {
       sh(`dd if=${f} iflag=nocache count=0 2>/dev/null`);
       return sh(`dd if=${f} of=/dev/null bs=1M 2>&1`).ms;
@@ -133,6 +144,7 @@ async function main(): Promise<void> {
     rows.push({ figure: `same, embedded mount (direct reads of the block files)`, strata: `${mbps(bytes, embedded).toFixed(0)} MiB/s`,
       peer: `rclone ${mbps(bytes, rcl).toFixed(0)} MiB/s`, limit: `local disk ${mbps(bytes, local).toFixed(0)} MiB/s`,
       ratio: `${(local / embedded).toFixed(2)}× local (target ≥ 0.5×)` });
+    }
 
     // 2/3. stat of N files and ls -lR, on a tree written to the UFS by another program (before the mounts).
     const statScript = (m: string) => `python3 -c "
@@ -157,6 +169,7 @@ print(n)"`;
       ratio: `${(Math.min(lsR, lsR1) / lsS).toFixed(2)}× rclone (target ≥ 2×)`, note: `Strata's first ls -lR (metadata loaded from the UFS): ${rate(FILES, firstLs).toFixed(0)} entries/s` });
 
     // 4. Small-file creates.
+    if (!SKIP_CREATES) {
     const creates = (m: string, dir: string) => `mkdir -p ${m}/${dir} && python3 -c "
 import os
 b = os.urandom(4096)
@@ -172,6 +185,8 @@ for i in range(${CREATES}):
       peer: `rclone ${rate(CREATES, cR).toFixed(0)} files/s`, ratio: `${(cR / cM).toFixed(2)}× rclone (target ≥ 1×)` });
 
     // 5. 8 parallel readers of different (cached) files.
+    }
+    if (!SKIP_PAR) {
     const par = (m: string) => `for i in 0 1 2 3 4 5 6 7; do dd if=${m}/par/p$i of=/dev/null bs=1M 2>/dev/null & done; wait`;
     const drop = (m: string) => sh(`for i in 0 1 2 3 4 5 6 7; do dd if=${m}/par/p$i iflag=nocache count=0 2>/dev/null; done`);
     drop(mS);
@@ -184,6 +199,7 @@ for i in range(${CREATES}):
     rows.push({ figure: `8 parallel readers of different ${PAR_MB} MiB files (aggregate, mount page caches dropped), over TCP`, strata: `${mbps(8 * (PAR_MB << 20), pS).toFixed(0)} MiB/s`,
       peer: `rclone ${mbps(8 * (PAR_MB << 20), pR).toFixed(0)} MiB/s`, limit: `local disk ${mbps(8 * (PAR_MB << 20), pL).toFixed(0)} MiB/s`,
       ratio: `${(pR / pS).toFixed(2)}× rclone`, note: `embedded mount: ${mbps(8 * (PAR_MB << 20), pE).toFixed(0)} MiB/s` });
+    }
 
     const load = sh('cat /proc/loadavg').out.trim();
     const lines = [
@@ -192,8 +208,8 @@ for i in range(${CREATES}):
       ...rows.map((r) => `| ${r.figure} | ${r.strata} | ${r.peer} | ${r.limit ?? '—'} | ${r.ratio} | ${r.note ?? ''} |`),
     ];
     process.stdout.write(lines.join('\n') + '\n');
-    await mkdir(join(ROOT, 'bench', 'results'), { recursive: true });
-    await writeFile(join(ROOT, 'bench', 'results', `fuse-${new Date().toISOString().slice(0, 10)}.json`), JSON.stringify({ load, rows }, null, 2));
+    if (!flag('no-write')) await mkdir(join(ROOT, 'bench', 'results'), { recursive: true });
+    if (!flag('no-write')) await writeFile(join(ROOT, 'bench', 'results', `fuse-${new Date().toISOString().slice(0, 10)}.json`), JSON.stringify({ load, rows }, null, 2));
   } finally {
     for (const m of mounts) spawnSync('fusermount3', ['-u', '-z', m]);
     for (const p of procs) if (p.exitCode === null) p.kill('SIGTERM');

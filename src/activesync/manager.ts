@@ -6,7 +6,10 @@
 // been lost (overflow, watcher death, Strata restart) the sync point is fully resynced,
 // and a watcher that cannot watch degrades to periodic reconciliation — never silence.
 // The watcher comes from the mount's UFS (its optional `watcher` capability); a UFS without
-// one is reconciled by periodic listing (PollingWatcher).
+// one is reconciled by periodic listing (PollingWatcher). A batch's targeted syncs are
+// committed together (SyncTarget.syncPaths) and its rescans run side by side, so the apply
+// rate does not hang on one commit per event; the batching window adapts (a quiet period's
+// first event is applied after ~2 ms, a stream of events is gathered for longer).
 
 import { ErrorCode, StrataError, notFound } from '../errors.js';
 import type { Logger } from '../log.js';
@@ -21,10 +24,25 @@ import { hasUfsCapability } from '../ufs/ufs.js';
 import { PollingWatcher } from './polling-watcher.js';
 import { SyncPoints } from '../meta/sync-points.js';
 
-/** Wait after an event before applying, so a burst lands in one batch. */
-const FLUSH_DELAY_MS = 10;
-/** Events in one directory from which one listing of it replaces per-path syncs. */
-const DIR_LISTING_THRESHOLD = 8;
+/** Wait after the first event of a quiet period before applying it. */
+const FLUSH_QUIET_MS = 2;
+/** Wait after an event while events keep coming, so a burst lands in one batch. */
+const FLUSH_BUSY_MS = 5;
+/** Events closer together than this make a stream (the longer window). */
+const QUIET_GAP_MS = 50;
+/** Rescans (created or moved-in directories) of one batch run at once. */
+const RESCAN_PARALLELISM = 4;
+/** Paths of one grouped sync at most (a larger batch is split into several groups). */
+const GROUP_MAX = 1000;
+
+/** Is `path` strictly below one of `dirs`? (One look-up per ancestor, not per directory.) */
+function underAny(path: string, dirs: ReadonlySet<string>): boolean {
+  if (dirs.size === 0) return false;
+  for (let cut = path.lastIndexOf('/'); cut > 0; cut = path.lastIndexOf('/', cut - 1)) {
+    if (dirs.has(path.slice(0, cut))) return true;
+  }
+  return dirs.has('/') && path !== '/';
+}
 
 export interface SyncPointRecord {
   path: string;
@@ -36,6 +54,11 @@ export interface SyncPointRecord {
 export interface SyncTarget {
   /** Sync one path's own status (create, update or remove it). */
   syncPath(path: string): Promise<void>;
+  /**
+   * Sync many paths' own statuses, committed together. Resolves with the paths whose status
+   * could not be fetched; rejects when the commit fails. Without it, paths sync one by one.
+   */
+  syncPaths?(paths: string[]): Promise<Array<{ path: string; err: unknown }>>;
   /** Sync one directory's listing (one level). */
   syncDir(path: string): Promise<void>;
   /** Sync a subtree recursively. */
@@ -74,6 +97,8 @@ class SyncPoint {
   warming: string | undefined;
   degradedAtMs: number | undefined;
   lastEventMs: number | undefined;
+  /** When the latest event was received (monotonic clock), for the adaptive window. */
+  lastReceived = -Infinity;
   eventsApplied = 0;
   watcher: ChangeWatcher | undefined;
   readonly queue = new Map<string, Pending>();
@@ -283,6 +308,9 @@ export class ActiveSyncManager {
 
   private enqueue(p: SyncPoint, events: ChangeEvent[]): void {
     this.d.metrics.inc('activeSync', 'eventsReceived', events.length);
+    const now = performance.now();
+    const quiet = p.queue.size === 0 && now - p.lastReceived > QUIET_GAP_MS;
+    p.lastReceived = now;
     for (const e of events) {
       if (!isUnder(this.strataPath(p, e.path) ?? '', p.record.path)) continue;
       const prev = p.queue.get(e.path);
@@ -292,7 +320,7 @@ export class ActiveSyncManager {
       p.lastEventMs = e.timeMs;
     }
     if (p.queue.size >= this.d.batchMax) this.flushSoon(p, 0);
-    else this.flushSoon(p, FLUSH_DELAY_MS);
+    else this.flushSoon(p, quiet ? FLUSH_QUIET_MS : FLUSH_BUSY_MS);
   }
 
   private flushSoon(p: SyncPoint, ms: number): void {
@@ -322,47 +350,87 @@ export class ActiveSyncManager {
     this.d.metrics.inc('activeSync', 'batches');
     // Parents before children: a rescanned directory covers what is below it.
     batch.sort(([a], [b]) => a.length - b.length);
-    const rescanned: string[] = [];
-    // Many events in one directory: one listing of it serves them all (a burst of outside
-    // creates costs one listing, not one status call and one commit per file).
-    const perParent = new Map<string, number>();
-    for (const [rel, { rescan }] of batch) {
-      if (rescan) continue;
-      const parent = rel.includes('/') ? rel.slice(0, rel.lastIndexOf('/')) : '';
-      perParent.set(parent, (perParent.get(parent) ?? 0) + 1);
-    }
-    const listed = new Set<string>();
+    const rescans: Array<{ path: string; event: ChangeEvent }> = [];
+    const targeted: Array<{ path: string; event: ChangeEvent }> = [];
+    const rescanned = new Set<string>();
     for (const [rel, { event, rescan }] of batch) {
-      if (p.fullResyncPending) { this.d.metrics.inc('activeSync', 'eventsCoalesced'); continue; }
       const path = this.strataPath(p, rel);
       if (!path) continue;
-      if (rescanned.some((r) => isUnder(path, r))) { this.d.metrics.inc('activeSync', 'eventsCoalesced'); continue; }
-      const parentRel = rel.includes('/') ? rel.slice(0, rel.lastIndexOf('/')) : '';
-      try {
-        if (rescan) {
-          await this.d.target.syncTree(path);
-          rescanned.push(path);
-        } else if ((perParent.get(parentRel) ?? 0) >= DIR_LISTING_THRESHOLD) {
-          if (!listed.has(parentRel)) {
-            listed.add(parentRel);
-            await this.d.target.syncDir(this.strataPath(p, parentRel)!);
-            this.d.metrics.inc('activeSync', 'directoryListings');
-          } else {
-            this.d.metrics.inc('activeSync', 'eventsCoalesced');
-          }
-        } else {
-          await this.d.target.syncPath(path);
+      // Below a directory rescanned in this batch (shorter paths sort first): its listing,
+      // made after the event, covers it.
+      if (underAny(path, rescanned)) { this.d.metrics.inc('activeSync', 'eventsCoalesced'); continue; }
+      (rescan ? rescans : targeted).push({ path, event });
+      if (rescan) rescanned.add(path);
+    }
+    await this.applyTargeted(p, targeted);
+    await this.applyRescans(p, rescans);
+    if (p.queue.size > 0) this.flushSoon(p, 0);
+  }
+
+  /** The targeted syncs of a batch: committed together when the target can, else one by one. */
+  private async applyTargeted(p: SyncPoint, items: Array<{ path: string; event: ChangeEvent }>): Promise<void> {
+    const syncPaths = this.d.target.syncPaths;
+    for (let from = 0; from < items.length; from += GROUP_MAX) {
+      if (p.fullResyncPending) { this.coalesceRest(items.length - from); return; }
+      const group = items.slice(from, from + GROUP_MAX);
+      if (syncPaths && group.length > 1) {
+        try {
+          const failed = await syncPaths.call(this.d.target, group.map((g) => g.path));
+          this.d.metrics.inc('activeSync', 'groupedSyncs');
+          const bad = new Set(failed.map((f) => f.path));
+          for (const f of failed) this.applyFailed(p, f.path, f.err);
+          for (const g of group) if (!bad.has(g.path)) this.applied(p, g.event);
+          continue;
+        } catch (err) {
+          // The commit failed: nothing is lost, each path is tried on its own below.
+          this.d.log.warn({ path: p.record.path, err: (err as Error).message }, 'active sync: grouped commit failed; applying one by one');
+          this.d.metrics.inc('activeSync', 'groupFallbacks');
         }
-        p.eventsApplied++;
-        this.d.metrics.inc('activeSync', 'eventsApplied');
-        this.recordLag(Date.now() - event.timeMs);
-      } catch (err) {
-        this.d.metrics.inc('activeSync', 'applyFailures');
-        this.d.log.warn({ path, err: (err as Error).message }, 'active sync could not apply an event; full resync');
-        void this.fullResync(p, 'apply failure');
+      }
+      for (const g of group) {
+        if (p.fullResyncPending) { this.d.metrics.inc('activeSync', 'eventsCoalesced'); continue; }
+        try {
+          await this.d.target.syncPath(g.path);
+          this.applied(p, g.event);
+        } catch (err) {
+          this.applyFailed(p, g.path, err);
+        }
       }
     }
-    if (p.queue.size > 0) this.flushSoon(p, 0);
+  }
+
+  /** The rescans of a batch (disjoint subtrees: none is below another), a few at once. */
+  private async applyRescans(p: SyncPoint, items: Array<{ path: string; event: ChangeEvent }>): Promise<void> {
+    let next = 0;
+    const run = async (): Promise<void> => {
+      while (next < items.length) {
+        const item = items[next++]!;
+        if (p.fullResyncPending) { this.d.metrics.inc('activeSync', 'eventsCoalesced'); continue; }
+        try {
+          await this.d.target.syncTree(item.path);
+          this.applied(p, item.event);
+        } catch (err) {
+          this.applyFailed(p, item.path, err);
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(RESCAN_PARALLELISM, items.length) }, run));
+  }
+
+  private coalesceRest(n: number): void {
+    if (n > 0) this.d.metrics.inc('activeSync', 'eventsCoalesced', n);
+  }
+
+  private applied(p: SyncPoint, event: ChangeEvent): void {
+    p.eventsApplied++;
+    this.d.metrics.inc('activeSync', 'eventsApplied');
+    this.recordLag(Date.now() - event.timeMs);
+  }
+
+  private applyFailed(p: SyncPoint, path: string, err: unknown): void {
+    this.d.metrics.inc('activeSync', 'applyFailures');
+    this.d.log.warn({ path, err: (err as Error).message }, 'active sync could not apply an event; full resync');
+    void this.fullResync(p, 'apply failure');
   }
 
   private recordLag(ms: number): void {

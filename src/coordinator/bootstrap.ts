@@ -34,6 +34,7 @@ import { Metrics } from '../metrics/metrics.js';
 import { OptionResolver } from '../options/options.js';
 import { PersistQueue } from '../persist/persist-queue.js';
 import { MetadataSync } from '../sync/metadata-sync.js';
+import { syncPathsTogether } from '../sync/sync-paths.js';
 import { SYNC_TASK_MODULE } from '../sync/worker-tasks.js';
 import { MountedUfsCache } from '../ufs/mounted-ufs.js';
 import { createUfs } from '../ufs/registry.js';
@@ -141,6 +142,11 @@ async function wire(opts: CoordinatorOptions): Promise<Services> {
     store, mounts, metrics, log,
     target: {
       syncPath: (p) => sync.syncSelf(p).catch(ignoreMissing),
+      syncPaths: (paths) => syncPathsTogether({
+        store, mounts, blocks, metrics, statuses: sync.statuses,
+        ufsOf: (m) => ufsCache.get(m, metrics.ufsCall),
+        tellSync: (p, run) => actors.tellSync(p, run),
+      }, paths).then((failed) => failed.filter((f) => (f.err as StrataError).code !== ErrorCode.NOT_FOUND)),
       syncDir: (p) => sync.syncListingNow(p).catch(ignoreMissing),
       syncTree: (p) => sync.syncTreeNow(p).catch(ignoreMissing),
     },

@@ -100,6 +100,28 @@ export interface FuseHandlers {
   link(src: string, dst: string): Promise<void>;
   mknod(path: string, mode: number, dev: number, caller?: FuseCaller): Promise<void>;
   readlink(path: string): Promise<string>;
+  /**
+   * The mount's attribute cache in the binding, once mounted (the corrected binding only):
+   * statuses put there are answered on the FUSE threads until they expire or are removed.
+   */
+  attachAttrCache?(cache: AttrCache): void;
+}
+
+/** One entry of the binding's attribute cache: a mount-relative path and its stat. */
+export interface AttrEntry {
+  path: string;
+  stat: FuseStat;
+  /** Wall-clock time (ms) until which getattr may be answered from it. */
+  untilMs: number;
+}
+
+/** The binding's attribute cache of one mount (see FuseHandlers.attachAttrCache). */
+export interface AttrCache {
+  put(entries: readonly AttrEntry[]): void;
+  /** Forget one path. */
+  remove(path: string): void;
+  /** Forget every path of the mount. */
+  clear(): void;
 }
 
 export interface FuseMountOptions {
@@ -259,6 +281,144 @@ NAPI_METHOD(strata_direct_clear) {
 }
 `;
 
+/**
+ * C added to the binding: an attribute cache answered on the FUSE threads. JavaScript puts the
+ * statuses a listing just returned (per mount, with an expiry time) and removes what its own
+ * mutations change; getattr (and so every lookup) of a cached path never hops to JavaScript.
+ */
+const ATTR_CACHE_C = `
+#include <time.h>
+#define STRATA_ATTR_BUCKETS 262144
+#define STRATA_ATTR_MAX 200000
+typedef struct strata_attr {
+  struct strata_attr *next;
+  void *fuse;
+  double until_ms;
+  struct stat st;
+  char path[];
+} strata_attr_t;
+static strata_attr_t *strata_attr_tab[STRATA_ATTR_BUCKETS];
+static uint32_t strata_attr_count = 0;
+static pthread_rwlock_t strata_attr_lock = PTHREAD_RWLOCK_INITIALIZER;
+
+static uint32_t strata_attr_bucket (void *fuse, const char *path) {
+  uint64_t h = 1469598103934665603ULL ^ (uint64_t) (uintptr_t) fuse;
+  for (const unsigned char *c = (const unsigned char *) path; *c; c++) { h ^= *c; h *= 1099511628211ULL; }
+  return (uint32_t) (h % STRATA_ATTR_BUCKETS);
+}
+
+static double strata_now_ms (void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return (double) ts.tv_sec * 1000.0 + (double) ts.tv_nsec / 1e6;
+}
+
+static int strata_attr_get (void *fuse, const char *path, struct stat *out) {
+  int hit = 0;
+  pthread_rwlock_rdlock(&strata_attr_lock);
+  for (strata_attr_t *a = strata_attr_tab[strata_attr_bucket(fuse, path)]; a != NULL; a = a->next) {
+    if (a->fuse == fuse && strcmp(a->path, path) == 0) {
+      if (a->until_ms > strata_now_ms()) { memcpy(out, &a->st, sizeof(struct stat)); hit = 1; }
+      break;
+    }
+  }
+  pthread_rwlock_unlock(&strata_attr_lock);
+  return hit;
+}
+
+static void strata_attr_remove_locked (void *fuse, const char *path) {
+  strata_attr_t **pp = &strata_attr_tab[strata_attr_bucket(fuse, path)];
+  while (*pp != NULL) {
+    strata_attr_t *a = *pp;
+    if (a->fuse == fuse && strcmp(a->path, path) == 0) { *pp = a->next; free(a); strata_attr_count--; return; }
+    pp = &a->next;
+  }
+}
+
+static void strata_attr_clear_locked (void *fuse) {
+  for (uint32_t b = 0; b < STRATA_ATTR_BUCKETS; b++) {
+    strata_attr_t **pp = &strata_attr_tab[b];
+    while (*pp != NULL) {
+      strata_attr_t *a = *pp;
+      if (fuse == NULL || a->fuse == fuse) { *pp = a->next; free(a); strata_attr_count--; }
+      else pp = &a->next;
+    }
+  }
+}
+
+static void *strata_attr_fuse_of (napi_env env, napi_value buf) {
+  void *data;
+  size_t len;
+  if (napi_get_buffer_info(env, buf, &data, &len) != napi_ok || len < sizeof(fuse_thread_t)) return NULL;
+  return (void *) ((fuse_thread_t *) data)->fuse;
+}
+
+/* (thread buffer, NUL-terminated paths one after another, 8 doubles per path:
+   mode uid gid size mtimeMs nlink blocks untilMs) */
+NAPI_METHOD(strata_attr_put) {
+  NAPI_ARGV(3)
+  void *fuse = strata_attr_fuse_of(env, argv[0]);
+  NAPI_ARGV_BUFFER_CAST(char *, paths, 1)
+  NAPI_ARGV_BUFFER_CAST(double *, nums, 2)
+  if (fuse == NULL) return NULL;
+  size_t n = nums_len / (8 * sizeof(double));
+  size_t at = 0;
+  pthread_rwlock_wrlock(&strata_attr_lock);
+  for (size_t i = 0; i < n && at < paths_len; i++) {
+    const char *path = paths + at;
+    size_t plen = strnlen(path, paths_len - at);
+    if (at + plen >= paths_len) break;
+    at += plen + 1;
+    const double *v = nums + i * 8;
+    strata_attr_remove_locked(fuse, path);
+    if (strata_attr_count >= STRATA_ATTR_MAX) strata_attr_clear_locked(NULL);
+    strata_attr_t *a = calloc(1, sizeof(strata_attr_t) + plen + 1);
+    if (a == NULL) break;
+    memcpy(a->path, path, plen + 1);
+    a->fuse = fuse;
+    a->until_ms = v[7];
+    a->st.st_mode = (mode_t) v[0];
+    a->st.st_uid = (uid_t) v[1];
+    a->st.st_gid = (gid_t) v[2];
+    a->st.st_size = (off_t) v[3];
+    uint64_t ms = (uint64_t) v[4];
+    a->st.st_mtim.tv_sec = ms / 1000;
+    a->st.st_mtim.tv_nsec = (ms % 1000) * 1000000;
+    a->st.st_atim = a->st.st_mtim;
+    a->st.st_ctim = a->st.st_mtim;
+    a->st.st_nlink = (nlink_t) v[5];
+    a->st.st_blocks = (blkcnt_t) v[6];
+    a->st.st_blksize = 1 << 20;
+    uint32_t b = strata_attr_bucket(fuse, path);
+    a->next = strata_attr_tab[b];
+    strata_attr_tab[b] = a;
+    strata_attr_count++;
+  }
+  pthread_rwlock_unlock(&strata_attr_lock);
+  return NULL;
+}
+
+/* (thread buffer, path): forget one path; (thread buffer): forget the whole mount. */
+NAPI_METHOD(strata_attr_del) {
+  NAPI_ARGV(2)
+  void *fuse = strata_attr_fuse_of(env, argv[0]);
+  if (fuse == NULL) return NULL;
+  napi_valuetype t;
+  napi_typeof(env, argv[1], &t);
+  pthread_rwlock_wrlock(&strata_attr_lock);
+  if (t == napi_string) {
+    char path[4096];
+    size_t len = 0;
+    if (napi_get_value_string_utf8(env, argv[1], path, sizeof(path), &len) == napi_ok && len < sizeof(path) - 1) strata_attr_remove_locked(fuse, path);
+    else strata_attr_clear_locked(fuse);
+  } else {
+    strata_attr_clear_locked(fuse);
+  }
+  pthread_rwlock_unlock(&strata_attr_lock);
+  return NULL;
+}
+`;
+
 /** Exact text edits of fuse-native 2.2.6's source; undefined when one of them does not apply. */
 function patchSource(source: string): string | undefined {
   const edits: Array<[string, string]> = [
@@ -297,9 +457,18 @@ function patchSource(source: string): string | undefined {
     // local files (the cached block files of an embedded mount): no hop to JavaScript.
     ['FUSE_METHOD(read, 6, 2, (const char *path, char *buf, size_t len, off_t offset, struct fuse_file_info *info), {\n',
       'FUSE_METHOD(read, 6, 2, (const char *path, char *buf, size_t len, off_t offset, struct fuse_file_info *info), {\n  { int strata_res; if (info != NULL && strata_direct_read(info->fh, buf, len, offset, &strata_res)) return strata_res; }\n'],
-    ['// Methods\n', `${DIRECT_READ_C}\n// Methods\n`],
+    ['// Methods\n', `${DIRECT_READ_C}\n${ATTR_CACHE_C}\n// Methods\n`],
+    // getattr (every lookup) of a path in the attribute cache: answered here, no hop.
+    ['FUSE_METHOD(getattr, 1, 1, (const char *path, struct stat *stat), {\n',
+      'FUSE_METHOD(getattr, 1, 1, (const char *path, struct stat *stat), {\n  if (strata_attr_get(fuse_get_context()->fuse, path, stat)) return 0;\n'],
+    // The /dev/fuse descriptor close-on-exec: libfuse 2.9 opens it (or receives it from
+    // fusermount) without O_CLOEXEC, so every program the daemon spawns would hold the mount's
+    // channel open (a child outliving the daemon keeps the mount from ever answering ENOTCONN).
+    ['    napi_throw_error(env, "fuse failed", "fuse failed");\n    return NULL;\n  }\n\n  struct fuse *fuse = fuse_new(',
+      '    napi_throw_error(env, "fuse failed", "fuse failed");\n    return NULL;\n  }\n  { int strata_fd = fuse_chan_fd(ch); if (strata_fd >= 0) fcntl(strata_fd, F_SETFD, fcntl(strata_fd, F_GETFD) | FD_CLOEXEC); }\n\n  struct fuse *fuse = fuse_new('],
+    ['#include <sys/wait.h>\n', '#include <sys/wait.h>\n#include <fcntl.h>\n'],
     ['  NAPI_EXPORT_FUNCTION(fuse_native_mount)\n',
-      '  NAPI_EXPORT_FUNCTION(fuse_native_mount)\n  NAPI_EXPORT_FUNCTION(strata_direct_set)\n  NAPI_EXPORT_FUNCTION(strata_direct_clear)\n'],
+      '  NAPI_EXPORT_FUNCTION(fuse_native_mount)\n  NAPI_EXPORT_FUNCTION(strata_direct_set)\n  NAPI_EXPORT_FUNCTION(strata_direct_clear)\n  NAPI_EXPORT_FUNCTION(strata_attr_put)\n  NAPI_EXPORT_FUNCTION(strata_attr_del)\n'],
   ];
   let out = source;
   for (const [from, to] of edits) {
@@ -363,6 +532,32 @@ export function correctedBinding(): boolean {
 }
 
 interface DirectBinding { strata_direct_set(fh: number, fds: Buffer, ends: Buffer): void; strata_direct_clear(fh: number): void }
+interface AttrBinding { strata_attr_put(thread: Buffer, paths: Buffer, nums: Buffer): void; strata_attr_del(thread: Buffer, path?: string): void }
+
+function attrBinding(): AttrBinding | undefined {
+  if (!loadedFixed) return undefined;
+  const fuseDir = dirname(require.resolve('fuse-native'));
+  const mod = require.cache[require('node-gyp-build').path(fuseDir)]?.exports as Partial<AttrBinding> | undefined;
+  return typeof mod?.strata_attr_put === 'function' && typeof mod.strata_attr_del === 'function' ? mod as AttrBinding : undefined;
+}
+
+/** The attribute cache of the mount whose binding thread buffer is `thread`. */
+function attrCacheOf(b: AttrBinding, thread: Buffer): AttrCache {
+  return {
+    put(entries) {
+      if (!entries.length) return;
+      const paths = Buffer.from(entries.map((e) => `${e.path}\0`).join(''));
+      const nums = new Float64Array(entries.length * 8);
+      entries.forEach((e, i) => {
+        const s = e.stat;
+        nums.set([s.mode, s.uid, s.gid, s.size, s.mtimeMs, s.nlink, s.blocks ?? Math.ceil(s.size / 512), e.untilMs], i * 8);
+      });
+      b.strata_attr_put(thread, paths, Buffer.from(nums.buffer));
+    },
+    remove(path) { b.strata_attr_del(thread, path); },
+    clear() { b.strata_attr_del(thread); },
+  };
+}
 
 function directBinding(): DirectBinding | undefined {
   if (!loadedFixed) return undefined;
@@ -506,13 +701,19 @@ export async function mountFuse(mountpoint: string, handlers: FuseHandlers, opts
       else resolve();
     });
   });
+  const attrB = attrBinding();
+  const thread = (fuse as unknown as { _thread?: Buffer })._thread;
+  const attrCache = attrB && Buffer.isBuffer(thread) ? attrCacheOf(attrB, thread) : undefined;
+  if (attrCache) handlers.attachAttrCache?.(attrCache);
   let unmounting: Promise<void> | undefined;
   return {
     mountpoint,
     unmount() {
+      // The cache is keyed by the mount's libfuse handle, whose address a later mount may reuse.
+      attrCache?.clear();
       unmounting ??= new Promise<void>((resolve, reject) => {
         fuse.unmount((err: Error | null) => (err ? reject(err) : resolve()));
-      });
+      }).finally(() => attrCache?.clear());
       return unmounting;
     },
   };

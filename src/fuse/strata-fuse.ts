@@ -13,7 +13,7 @@ import { ErrorCode, StrataError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { CreateFileOptions, FileInfo, ReadOptions, SetAttributesOptions } from '../types.js';
 import { clearDirectReads, E, FuseErrno, setDirectReads } from './binding.js';
-import type { FuseCaller, FuseHandlers, FuseStat, FuseStatfs, FuseTime } from './binding.js';
+import type { AttrCache, AttrEntry, FuseCaller, FuseHandlers, FuseStat, FuseStatfs, FuseTime } from './binding.js';
 import { DirNames } from './dir-names.js';
 import { nameTooLong } from './errno.js';
 import { StreamingReader } from './reader.js';
@@ -104,6 +104,14 @@ export class StrataFuse implements FuseHandlers {
   /** Writers by Strata path (for getattr of files being written and commits of the same path). */
   private readonly writers = new Map<string, Set<FileWriter>>();
   private readonly statusCache = new Map<string, { info: FileInfo; until: number }>();
+  /**
+   * The binding's attribute cache (getattr answered on the FUSE threads), fed with what
+   * `remember` learns, in batches sent at the end of the current turn; never holds a path
+   * with an open writer (whose size and mtime only JavaScript knows).
+   */
+  private attrCache: AttrCache | undefined;
+  private readonly attrBatch = new Map<string, AttrEntry>();
+  private attrFlushQueued = false;
   private statfsCache: { value: FuseStatfs; until: number } | undefined;
   private stageSeq = 0;
   /**
@@ -171,16 +179,54 @@ export class StrataFuse implements FuseHandlers {
       const oldest = this.statusCache.keys().next().value;
       if (oldest !== undefined) this.statusCache.delete(oldest);
     }
+    const until = Date.now() + this.o.attrTimeoutMs;
     this.statusCache.delete(info.path);
-    this.statusCache.set(info.path, { info, until: Date.now() + this.o.attrTimeoutMs });
+    this.statusCache.set(info.path, { info, until });
+    if (this.attrCache && !this.writers.has(info.path)) {
+      const path = this.fusePath(info.path);
+      if (path !== undefined) {
+        this.attrBatch.set(info.path, { path, stat: this.statOf(info), untilMs: until });
+        if (!this.attrFlushQueued) {
+          this.attrFlushQueued = true;
+          queueMicrotask(() => this.flushAttrs());
+        }
+      }
+    }
+  }
+
+  private flushAttrs(): void {
+    this.attrFlushQueued = false;
+    if (!this.attrCache || this.attrBatch.size === 0) return;
+    const entries: AttrEntry[] = [];
+    for (const [strataPath, e] of this.attrBatch) if (!this.writers.has(strataPath)) entries.push(e);
+    this.attrBatch.clear();
+    this.attrCache.put(entries);
+  }
+
+  /** The mount-relative path of a Strata path (undefined outside the mount's root). */
+  private fusePath(path: string): string | undefined {
+    const root = this.o.root;
+    if (root === '/') return path;
+    if (path === root) return '/';
+    return path.startsWith(`${root}/`) ? path.slice(root.length) : undefined;
   }
 
   private forget(path: string, subtree = false): void {
     this.statusCache.delete(path);
+    this.attrBatch.delete(path);
+    const fp = this.attrCache ? this.fusePath(path) : undefined;
+    if (fp !== undefined) this.attrCache!.remove(fp);
     if (subtree) {
       this.statusCache.clear();
       this.known.clear();
+      this.attrBatch.clear();
+      this.attrCache?.clear();
     }
+  }
+
+  /** The binding's attribute cache of this mount (called once mounted). */
+  attachAttrCache(cache: AttrCache): void {
+    this.attrCache = cache;
   }
 
   private async status(path: string): Promise<FileInfo> {
@@ -361,6 +407,7 @@ export class StrataFuse implements FuseHandlers {
       let set = this.writers.get(h.path);
       if (!set) this.writers.set(h.path, (set = new Set()));
       set.add(h.writer);
+      this.forgetAttr(h.path);
     }
     return fh;
   }
@@ -369,6 +416,13 @@ export class StrataFuse implements FuseHandlers {
     const h = this.handles.get(fh);
     if (!h) throw new FuseErrno(E.EBADF, `no open file ${fh}`);
     return h;
+  }
+
+  /** Drop a path from the binding's attribute cache only (a writer opens on it). */
+  private forgetAttr(path: string): void {
+    this.attrBatch.delete(path);
+    const fp = this.attrCache ? this.fusePath(path) : undefined;
+    if (fp !== undefined) this.attrCache!.remove(fp);
   }
 
   private unregisterWriter(path: string, w: FileWriter): void {
@@ -387,6 +441,7 @@ export class StrataFuse implements FuseHandlers {
       let set = this.writers.get(path);
       if (!set) this.writers.set(path, (set = new Set()));
       set.add(h.writer);
+      this.forgetAttr(path);
     }
     h.path = path;
     (h.kind === 'read' ? h.reader : h.reader)?.setPath(path);

@@ -283,7 +283,8 @@ export class MetadataSync {
       else if (!after.inode) s.deleted++;
       else if (after.inode.fileId !== before.inode.fileId || after.inode.mode !== before.inode.mode || after.inode.length !== before.inode.length) s.updated++;
       else s.unchanged++;
-      if (after.inode?.type === 'directory' && !before.inode) {
+      // A new directory (or a file replaced by one): its listing is loaded too.
+      if (after.inode?.type === 'directory' && before.inode?.type !== 'directory') {
         return addSummary(s, await this.loadMetadata(path, recursive, onProgress, signal));
       }
       return s;

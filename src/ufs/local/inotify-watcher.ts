@@ -3,6 +3,7 @@
 // was just created). Reports changes under one directory as events relative to the UFS root,
 // a loss on overflow or on the death of inotifywait (with `restart`), and degrades when the
 // kernel's watch limit is reached. Temp files of in-flight writes are never reported.
+// One created file costs two events (create, close_write), not three: writes are not events.
 
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -49,7 +50,10 @@ export class InotifyWatcher implements ChangeWatcher {
     const target = this.dir ? join(this.ufsRoot, ...this.dir.split('/')) : this.ufsRoot;
     const proc = spawn('inotifywait', [
       '-m', '-r', '--format', '%e\t%w%f%0', '--no-newline',
-      '-e', 'create,delete,modify,attrib,close_write,moved_from,moved_to,delete_self,move_self',
+      // Not `modify`: it fires on every write(2) (a 1 GB copy: thousands of events, each a
+      // status call); a file's content is final at close_write. A file written in place
+      // through a descriptor that stays open is seen at its close (or by reconciliation).
+      '-e', 'create,delete,attrib,close_write,moved_from,moved_to,delete_self,move_self',
       target,
     ], { stdio: ['ignore', 'pipe', 'pipe'] });
     this.proc = proc;
