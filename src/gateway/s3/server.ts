@@ -2,7 +2,7 @@
 // requests to the bucket, object and multipart handlers, after SigV4 verification against
 // the UserStore; every FileSystem call goes through `withUser`. Any failure becomes an S3
 // XML error; a malformed request never takes the process down. Counts requests per
-// operation and status, bytes and latency; one pino access-log line per request when asked.
+// operation and status, errors by S3 code, bytes and latency; one pino access-log line per request when asked.
 
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -42,7 +42,7 @@ export interface S3GatewayOptions {
 export interface S3Gateway {
   host: string;
   port: number;
-  /** Counters: `requests.<op>.<status>`, `latencyMs.<op>`, `bytesIn`, `bytesOut`. */
+  /** Counters: `requests.<op>.<status>`, `errors.<S3 code>`, `latencyMs.<op>`, `bytesIn`, `bytesOut`. */
   metrics: Record<string, number>;
   close(): Promise<void>;
 }
@@ -170,6 +170,7 @@ export async function startS3Gateway(opts: S3GatewayOptions): Promise<S3Gateway>
       const ms = Number(process.hrtime.bigint() - t0) / 1e6;
       count(`requests.${ctx.op}.${res.statusCode}`, 1);
       count(`latencyMs.${ctx.op}`, Math.round(ms));
+      if (ctx.errorCode) count(`errors.${ctx.errorCode}`, 1);
       if (ctx.bytesIn) count('bytesIn', ctx.bytesIn);
       if (ctx.bytesOut) count('bytesOut', ctx.bytesOut);
       opts.accessLog?.info({ requestId, op: ctx.op, method, url: req.url, status: res.statusCode, ms: Math.round(ms * 10) / 10,
@@ -210,6 +211,7 @@ export async function startS3Gateway(opts: S3GatewayOptions): Promise<S3Gateway>
 function sendError(ctx: RequestContext, method: string, err: unknown): void {
   const missing = ctx.key ? 'NoSuchKey' : 'NoSuchBucket';
   const e = toS3Error(err, missing);
+  ctx.errorCode = e.code;
   const res = ctx.res;
   if (res.headersSent) {
     // The status is on the wire already: cutting the connection tells the client the body is incomplete.
