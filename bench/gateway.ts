@@ -5,7 +5,7 @@
 // the servers. Robust on a loaded machine: the sides alternate round by round per figure
 // (A B, B A, …), each figure is the median of the rounds, the server CPU time (user+sys) per
 // operation is printed beside the wall figure, and the load average beside each round.
-// `node --import tsx bench/gateway.ts [--rounds N] [--base DIR] [--profile DIR] [--only gateway|radosgw] [--list-keys N]`
+// `node --import tsx bench/gateway.ts [--rounds N] [--figures get,small,put,list] [--base DIR] [--profile DIR] [--only gateway|radosgw] [--list-keys N]`
 // `--base DIR` adds a second strata server built from another tree (e.g. /tmp/base-perf-gateway,
 // `git archive main`, built, node_modules linked) as the side `base`, for an interleaved before/after.
 
@@ -32,6 +32,8 @@ const only = flag('--only');
 const listKeys = Number(flag('--list-keys') ?? 10_000);
 const rounds = Number(flag('--rounds') ?? 5);
 const baseDir = flag('--base');
+/** Figures to run (get, small, put, list; default all). */
+const figs = new Set((flag('--figures') ?? 'get,small,put,list').split(','));
 
 async function freePort(): Promise<number> {
   return new Promise((resolve) => {
@@ -163,19 +165,19 @@ async function run(sides: Side[], scratch: string): Promise<void> {
   }
   // The local-disk reference is a side of its own for the hot GET (same driver process).
   const localSide: Side = { name: 'local', target: sides[0]!.target, pids: () => [] };
-  await interleave('hot GET 64 MiB (MiB/s)', [...sides, localSide], (s) => s.name === 'local'
+  if (figs.has('get')) await interleave('hot GET 64 MiB (MiB/s)', [...sides, localSide], (s) => s.name === 'local'
     ? { kind: 'readLocal', path: local, repeat: 3 }
     : { kind: 'get', target: s.target, keys: ['big/64m.bin'], n: 1, inFlight: 1, repeat: 3 },
   (r) => 64 / median(r.times!));
-  await interleave('4 KiB GET, 16 in flight (ops/s)', sides, (s) => ({ kind: 'get', target: s.target, keys: smallKeys, n: 2000, inFlight: 16 }),
+  if (figs.has('small')) await interleave('4 KiB GET, 16 in flight (ops/s)', sides, (s) => ({ kind: 'get', target: s.target, keys: smallKeys, n: 2000, inFlight: 16 }),
     (r) => r.ops / r.seconds);
   // The same 4 KiB writes as writeFile over the TCP protocol (no gateway): what the coordinator's write path allows.
   const tcpSides: Side[] = sides.filter((s) => s.tcpAddress).map((s) => ({ ...s, name: `${s.name} TCP writeFile` }));
-  await interleave('4 KiB PUT, 16 in flight (ops/s)', [...sides, ...tcpSides], (s, r) => s.name.endsWith('TCP writeFile')
+  if (figs.has('put')) await interleave('4 KiB PUT, 16 in flight (ops/s)', [...sides, ...tcpSides], (s, r) => s.name.endsWith('TCP writeFile')
     ? { kind: 'strataPut', address: s.tcpAddress!, token: s.token!, dir: `/bench/tcp-puts/${r}`, size: 4096, n: 500, inFlight: 16 }
     : { kind: 'put', target: s.target, prefix: `puts/${r}/`, size: 4096, n: 500, inFlight: 16 },
   (r) => r.ops / r.seconds);
-  await interleave(`ListObjectsV2 of ${listKeys} keys, ${Math.ceil(listKeys / 1000)} pages (s)`, sides,
+  if (figs.has('list')) await interleave(`ListObjectsV2 of ${listKeys} keys, ${Math.ceil(listKeys / 1000)} pages (s)`, sides,
     (s) => ({ kind: 'list', target: s.target, prefix: 'list/', expect: listKeys, repeat: 1 }), (r) => r.seconds);
 
   const rows: string[] = [];
