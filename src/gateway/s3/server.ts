@@ -9,7 +9,7 @@ import type { AddressInfo } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { FileSystem } from '../../fs.js';
-import type { UserStore } from '../../auth/users.js';
+import type { User, UserStore } from '../../auth/users.js';
 import { withUser } from '../../auth/access.js';
 import { S3Error, toS3Error } from './errors.js';
 import { parseQuery, safeDecode, verifyRequest } from './sigv4.js';
@@ -145,6 +145,13 @@ export async function startS3Gateway(opts: S3GatewayOptions): Promise<S3Gateway>
   await mp.open();
   const domain = opts.domain?.toLowerCase().replace(/^\./, '') || undefined;
 
+  // The file system as each user sees it, made once per user (not ~35 closures per request).
+  const views = new WeakMap<User, FileSystem>();
+  const viewOf = (user: User): FileSystem => {
+    let v = views.get(user);
+    if (!v) { v = withUser(opts.fs, user); views.set(user, v); }
+    return v;
+  };
   // Request ids: a random prefix per gateway and a counter (unique, no entropy per request).
   const idPrefix = randomBytes(4).toString('hex').toUpperCase();
   let idSeq = 0;
@@ -160,7 +167,7 @@ export async function startS3Gateway(opts: S3GatewayOptions): Promise<S3Gateway>
       const auth = verifyRequest({ method, url: req.url ?? '/', headers: req.headers }, opts.users);
       ctx.auth = auth;
       ctx.user = auth.user;
-      ctx.fs = withUser(opts.fs, auth.user);
+      ctx.fs = viewOf(auth.user);
       const r = route(ctx, method, mp);
       ctx.op = r.op;
       await r.run(ctx);
