@@ -6,7 +6,7 @@ import { ErrorCode, StrataError } from '../../errors.js';
 import type { FileInfo } from '../../types.js';
 import { S3Error, toS3Error } from './errors.js';
 import { bucketPath, etagOf, sendEmpty, sendXml, type RequestContext } from './context.js';
-import { listObjects, type ListEntry } from './listing.js';
+import { listObjects, type ListEntry, type ListPage } from './listing.js';
 import { requireBucket } from './objects.js';
 import { uriEncode } from './sigv4.js';
 import { RawXml, esc, isoTime } from './xml.js';
@@ -114,9 +114,18 @@ function untoken(t: string): string {
   return k;
 }
 
+/**
+ * One listing page; the bucket is looked up only when the page is empty (a page with entries
+ * proves the bucket exists): NoSuchBucket / AccessDenied then, as before any listing.
+ */
+async function listPage(ctx: RequestContext, p: Parameters<typeof listObjects>[1]): Promise<ListPage> {
+  const page = await listObjects(ctx.fs, p);
+  if (page.contents.length === 0 && page.commonPrefixes.length === 0) await requireBucket(ctx);
+  return page;
+}
+
 /** ListObjectsV2 (list-type=2) and ListObjects (v1). */
 export async function listObjectsHandler(ctx: RequestContext): Promise<void> {
-  await requireBucket(ctx);
   const v2 = ctx.query.get('list-type') === '2';
   const enc = encoder(ctx);
   const prefix = ctx.query.get('prefix') ?? '';
@@ -124,7 +133,7 @@ export async function listObjectsHandler(ctx: RequestContext): Promise<void> {
   const maxKeys = maxKeysOf(ctx);
   const cont = ctx.query.get('continuation-token');
   const startAfter = v2 ? (cont !== undefined ? untoken(cont) : ctx.query.get('start-after')) : ctx.query.get('marker');
-  const page = await listObjects(ctx.fs, { bucketPath: bucketPath(ctx.bucket), prefix, delimiter, startAfter: startAfter || undefined, maxKeys });
+  const page = await listPage(ctx, { bucketPath: bucketPath(ctx.bucket), prefix, delimiter, startAfter: startAfter || undefined, maxKeys });
   const fetchOwner = ctx.query.get('fetch-owner') === 'true';
   const common = {
     Name: ctx.bucket,
@@ -159,13 +168,12 @@ export async function listObjectsHandler(ctx: RequestContext): Promise<void> {
 
 /** GET ?versions answered as a plain listing: every object is its one version `null`. */
 export async function listVersions(ctx: RequestContext): Promise<void> {
-  await requireBucket(ctx);
   const enc = encoder(ctx);
   const prefix = ctx.query.get('prefix') ?? '';
   const delimiter = ctx.query.get('delimiter') ?? '';
   const maxKeys = maxKeysOf(ctx);
   const keyMarker = ctx.query.get('key-marker') ?? '';
-  const page = await listObjects(ctx.fs, { bucketPath: bucketPath(ctx.bucket), prefix, delimiter, startAfter: keyMarker || undefined, maxKeys });
+  const page = await listPage(ctx, { bucketPath: bucketPath(ctx.bucket), prefix, delimiter, startAfter: keyMarker || undefined, maxKeys });
   sendXml(ctx, 200, 'ListVersionsResult', {
     Name: ctx.bucket,
     Prefix: enc(prefix),
