@@ -2,13 +2,16 @@
 // of a 64 MiB object (and reading the file from local disk), 4 KiB GETs and PUTs at 16 in
 // flight, ListObjectsV2 of a 10,000-key prefix (10 pages). The load comes from a separate
 // process (bench/lib/s3-load.ts: plain node:http, SigV4 of its own), so the figures measure
-// the servers; the CPU time (user+sys) each server spends per figure is printed beside them.
-// `node --import tsx bench/gateway.ts [--profile DIR] [--only gateway|radosgw] [--list-keys N]` (a few minutes).
+// the servers. Robust on a loaded machine: the sides alternate round by round per figure
+// (A B, B A, …), each figure is the median of the rounds, the server CPU time (user+sys) per
+// operation is printed beside the wall figure, and the load average beside each round.
+// `node --import tsx bench/gateway.ts [--rounds N] [--figures get,small,put,list] [--base DIR] [--profile DIR] [--only gateway|radosgw] [--list-keys N]`
+// `--base DIR` adds a second strata server built from another tree (e.g. /tmp/base-perf-gateway,
+// `git archive main`, built, node_modules linked) as the side `base`, for an interleaved before/after.
 
 import { execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
 import net from 'node:net';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -20,7 +23,6 @@ import type { Job, JobResult, Target } from './lib/s3-load.js';
 import { printSummary, profileFiles, summarise } from './profile-top.js';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
-const BIN = join(ROOT, 'bin/strata.mjs');
 const LOAD = join(ROOT, 'bench/lib/s3-load.ts');
 const log = (s: string): void => console.error(`[gateway bench] ${s}`);
 const args = process.argv.slice(2);
@@ -28,6 +30,10 @@ const flag = (name: string): string | undefined => { const i = args.indexOf(name
 const profDir = flag('--profile');
 const only = flag('--only');
 const listKeys = Number(flag('--list-keys') ?? 10_000);
+const rounds = Number(flag('--rounds') ?? 5);
+const baseDir = flag('--base');
+/** Figures to run (get, small, put, list; default all). */
+const figs = new Set((flag('--figures') ?? 'get,small,put,list').split(','));
 
 async function freePort(): Promise<number> {
   return new Promise((resolve) => {
@@ -58,8 +64,25 @@ function cpuMs(pids: number[]): number {
 
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
-interface Side { name: string; target: Target; pids: () => number[] }
-interface Figure { value: number; cpuMsPerOp: number }
+interface Side { name: string; target: Target; pids: () => number[]; tcpAddress?: string; token?: string }
+/** One round of one figure on one side. */
+interface Sample { value: number; cpuMsPerOp: number; load: number }
+
+/** A strata server with the S3 gateway, from the tree `root`, in its own process. */
+async function startStrata(root: string, name: string): Promise<{ proc: ReturnType<typeof spawn>; dataDir: string; s3Port: number; tcpAddress: string }> {
+  const dataDir = mkdtempSync(join(tmpdir(), `strata-gw-bench-${name}-`));
+  const s3Port = await freePort();
+  const prof = profDir && name === 'gateway' ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`] : [];
+  const proc = spawn(process.execPath, [...prof, join(root, 'bin/strata.mjs'), 'server', '--port', '0',
+    '--data-dir', dataDir, '--s3-port', String(s3Port), '-D', 'cache.capacity=2GB'],
+  { cwd: root, stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, STRATA_LOG_LEVEL: 'warn' } });
+  const tcpAddress = await new Promise<string>((resolve, reject) => {
+    let out = '';
+    proc.stdout!.on('data', (d: Buffer) => { out += d; const m = /strata listening on (\S+)/.exec(out); if (m) resolve(m[1]!); });
+    proc.once('exit', (c) => reject(new Error(`${name} server exited ${c}`)));
+  });
+  return { proc, dataDir, s3Port, tcpAddress };
+}
 
 async function main(): Promise<void> {
   await promisify(execFile)(process.execPath, [join(ROOT, 'scripts/build.mjs'), '--if-stale'], { cwd: ROOT });
@@ -67,97 +90,128 @@ async function main(): Promise<void> {
   const s3Dir = process.env.STRATA_S3_DIR ?? '/tmp/strata-s3';
   const rgwPids = (): number[] => ['client.rgw', 'osd.0', 'mon.a'].map((n) => join(s3Dir, 'run', `${n}.pid`)).filter(existsSync)
     .map((f) => Number(readFileSync(f, 'utf8').trim()));
-  const dataDir = mkdtempSync(join(tmpdir(), 'strata-gw-bench-'));
-  const s3Port = await freePort();
   if (profDir) mkdirSync(profDir, { recursive: true });
-  let tcpAddress = '';
-  const proc = spawn(process.execPath, [...(profDir ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`] : []), BIN, 'server', '--port', '0',
-    '--data-dir', dataDir, '--s3-port', String(s3Port), '-D', 'cache.capacity=2GB'],
-  { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, STRATA_LOG_LEVEL: 'warn' } });
-  await new Promise<void>((resolve, reject) => {
-    let out = '';
-    proc.stdout!.on('data', (d: Buffer) => { out += d; const m = /strata listening on (\S+)/.exec(out); if (m) { tcpAddress = m[1]!; resolve(); } });
-    proc.once('exit', (c) => reject(new Error(`server exited ${c}`)));
-  });
-  const [id, secret] = readFileSync(join(dataDir, 'admin.key'), 'utf8').trim().split(':') as [string, string];
-  const gwEndpoint = `http://127.0.0.1:${s3Port}`;
-  const sides: Side[] = [
-    { name: 'gateway', target: { endpoint: gwEndpoint, accessKeyId: id, secretAccessKey: secret, region: 'us-east-1', bucket: 'bench' }, pids: () => [proc.pid!] },
-    { name: 'radosgw', target: { endpoint: rgw.endpoint, accessKeyId: rgw.accessKeyId, secretAccessKey: rgw.secretAccessKey, region: rgw.region,
-      bucket: `gwbench-${Date.now().toString(36)}` }, pids: rgwPids },
-  ].filter((s) => !only || s.name === only);
-  const figures: Record<string, Record<string, Figure>> = {};
-  const measure = async (fig: string, s: Side, job: Job, value: (r: JobResult) => number): Promise<void> => {
-    const pids = s.pids();
-    const c0 = cpuMs(pids);
-    const r = await drive(job);
-    const cpu = cpuMs(pids) - c0;
-    const f = { value: value(r), cpuMsPerOp: cpu / r.ops };
-    (figures[fig] ??= {})[s.name] = f;
-    log(`${s.name}: ${fig} = ${f.value.toFixed(3)}, server CPU ${f.cpuMsPerOp.toFixed(2)} ms/op (load ${loadavg()[0]!.toFixed(1)})`);
-  };
+  const servers = [{ name: 'gateway', root: ROOT }, ...(baseDir ? [{ name: 'base', root: baseDir }] : [])]
+    .filter((s) => !only || s.name === only || (only === 'gateway' && s.name === 'base'));
+  const started: Array<Awaited<ReturnType<typeof startStrata>>> = [];
+  const sides: Side[] = [];
   try {
-    const big = randomBytes(64 << 20);
-    const local = join(dataDir, 'local-64m.bin');
-    writeFileSync(local, big);
-    for (const s of sides) {
-      const t = s.target;
-      // The test radosgw is shared with other processes: make sure it (still) runs.
-      if (s.name === 'radosgw') await promisify(execFile)(join(ROOT, 'scripts/s3-server.sh'), ['start'], { timeout: 900_000 });
-      const sdk = new S3Client({ endpoint: t.endpoint, region: t.region, forcePathStyle: true,
-        credentials: { accessKeyId: t.accessKeyId, secretAccessKey: t.secretAccessKey },
-        requestChecksumCalculation: 'WHEN_REQUIRED', responseChecksumValidation: 'WHEN_REQUIRED' });
-      log(`${s.name}: put 64 MiB, 200 x 4 KiB, 10,000 keys`);
-      await sdk.send(new CreateBucketCommand({ Bucket: t.bucket }));
-      await sdk.send(new PutObjectCommand({ Bucket: t.bucket, Key: 'big/64m.bin', Body: big }));
-      sdk.destroy();
-      await drive({ kind: 'get', target: t, keys: ['big/64m.bin'], n: 1, inFlight: 1 }); // warm: Strata caches it, radosgw has it in memory
-      await measure('hot GET 64 MiB (MiB/s)', s, { kind: 'get', target: t, keys: ['big/64m.bin'], n: 1, inFlight: 1, repeat: 5 },
-        (r) => 64 / median(r.times!));
-      await drive({ kind: 'put', target: t, prefix: 'small/', size: 4096, n: 200, inFlight: 16 });
-      await drive({ kind: 'get', target: t, keys: Array.from({ length: 200 }, (_, i) => `small/${i}`), n: 200, inFlight: 16 });
-      await measure('4 KiB GET, 16 in flight (ops/s)', s, { kind: 'get', target: t, keys: Array.from({ length: 200 }, (_, i) => `small/${i}`), n: 4000, inFlight: 16 },
-        (r) => r.ops / r.seconds);
-      await measure('4 KiB PUT, 16 in flight (ops/s)', s, { kind: 'put', target: t, prefix: 'puts/', size: 4096, n: 1000, inFlight: 16 },
-        (r) => r.ops / r.seconds);
-      if (s.name === 'gateway') {
-        // The same PUTs as writeFile over the TCP protocol (no gateway): what the coordinator's write path allows.
-        await measure('4 KiB writeFile over TCP, 16 in flight, no gateway (ops/s)', s, { kind: 'strataPut', address: tcpAddress,
-          token: `${id}:${secret}`, dir: '/bench/tcp-puts', size: 4096, n: 1000, inFlight: 16 }, (r) => r.ops / r.seconds);
-      }
-      await drive({ kind: 'put', target: t, prefix: 'list/k', size: 0, n: listKeys, inFlight: 32 });
-      await measure('ListObjectsV2 of 10,000 keys, 10 pages (s)', s, { kind: 'list', target: t, prefix: 'list/', expect: listKeys, repeat: 3 },
-        (r) => r.seconds);
+    for (const s of servers) {
+      const st = await startStrata(s.root, s.name);
+      started.push(st);
+      const [id, secret] = readFileSync(join(st.dataDir, 'admin.key'), 'utf8').trim().split(':') as [string, string];
+      sides.push({ name: s.name, target: { endpoint: `http://127.0.0.1:${st.s3Port}`, accessKeyId: id, secretAccessKey: secret, region: 'us-east-1', bucket: 'bench' },
+        pids: () => [st.proc.pid!], tcpAddress: st.tcpAddress, token: `${id}:${secret}` });
     }
-    const lt = [];
-    for (let i = 0; i < 5; i++) {
-      const t0 = process.hrtime.bigint();
-      await readFile(local);
-      lt.push(Number(process.hrtime.bigint() - t0) / 1e9);
+    if (!only || only === 'radosgw') {
+      sides.push({ name: 'radosgw', target: { endpoint: rgw.endpoint, accessKeyId: rgw.accessKeyId, secretAccessKey: rgw.secretAccessKey, region: rgw.region,
+        bucket: `gwbench-${Date.now().toString(36)}` }, pids: rgwPids });
     }
-    const localMiBs = 64 / median(lt);
-    const rows: string[] = [];
-    for (const [fig, v] of Object.entries(figures)) {
-      const g = v.gateway; const r = v.radosgw;
-      const lowerIsBetter = fig.endsWith('(s)');
-      const d = lowerIsBetter ? 3 : 0;
-      const ratio = g && r ? `${(lowerIsBetter ? r.value / g.value : g.value / r.value).toFixed(2)}×${lowerIsBetter ? ' (radosgw time / gateway time)' : ''}` : '';
-      rows.push(`| ${fig} | ${g?.value.toFixed(d) ?? ''} | ${r?.value.toFixed(d) ?? ''} | ${ratio} | ${g?.cpuMsPerOp.toFixed(2) ?? ''} | ${r?.cpuMsPerOp.toFixed(2) ?? ''} |`);
-    }
-    const hot = figures['hot GET 64 MiB (MiB/s)']?.gateway?.value;
-    if (hot) rows.push(`| hot GET 64 MiB vs local disk read (fs.readFile, page cache warm) | ${hot.toFixed(0)} | ${localMiBs.toFixed(0)} (local) | ${(hot / localMiBs).toFixed(2)}× | | |`);
-    console.log(`load average at the end: ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
-    console.log('| figure | gateway | radosgw | ratio | gateway CPU ms/op | radosgw CPU ms/op (rgw+osd+mon) |\n|---|---:|---:|---:|---:|---:|');
-    console.log(rows.join('\n'));
+    await run(sides, started[0]?.dataDir ?? mkdtempSync(join(tmpdir(), 'strata-gw-bench-')));
   } finally {
-    proc.kill('SIGTERM');
-    await new Promise((r) => proc.once('exit', r));
-    rmSync(dataDir, { recursive: true, force: true });
+    for (const st of started) {
+      st.proc.kill('SIGTERM');
+      await new Promise((r) => st.proc.once('exit', r));
+      rmSync(st.dataDir, { recursive: true, force: true });
+    }
   }
   if (profDir) {
     await new Promise((r) => setTimeout(r, 500));
     for (const f of profileFiles(profDir)) console.log(printSummary(summarise(f, 40)));
   }
+}
+
+async function run(sides: Side[], scratch: string): Promise<void> {
+  const samples: Record<string, Record<string, Sample[]>> = {};
+  const smallKeys = Array.from({ length: 200 }, (_, i) => `small/${i}`);
+  /** One sample: a job on one side, with the CPU its server processes spent. */
+  const measure = async (fig: string, s: Side, job: Job, value: (r: JobResult) => number): Promise<void> => {
+    const pids = s.pids();
+    const c0 = cpuMs(pids);
+    const r = await drive(job);
+    const cpu = cpuMs(pids) - c0;
+    const f: Sample = { value: value(r), cpuMsPerOp: pids.length ? cpu / r.ops : NaN, load: loadavg()[0]! };
+    ((samples[fig] ??= {})[s.name] ??= []).push(f);
+    log(`${s.name}: ${fig} = ${f.value.toFixed(3)}, server CPU ${f.cpuMsPerOp.toFixed(2)} ms/op (load ${f.load.toFixed(1)})`);
+  };
+  /** Rounds of one figure, the sides alternating: A B C, C B A, A B C, … */
+  const interleave = async (fig: string, list: Side[], job: (s: Side, round: number) => Job, value: (r: JobResult) => number): Promise<void> => {
+    for (let r = 0; r < rounds; r++) {
+      const order = r % 2 === 0 ? list : [...list].reverse();
+      for (const s of order) {
+        // The test radosgw is shared with other processes: make sure it (still) runs.
+        if (s.name === 'radosgw') await promisify(execFile)(join(ROOT, 'scripts/s3-server.sh'), ['start'], { timeout: 900_000 });
+        await measure(fig, s, job(s, r), value);
+      }
+    }
+  };
+  const big = randomBytes(64 << 20);
+  const local = join(scratch, 'local-64m.bin');
+  writeFileSync(local, big);
+  for (const s of sides) {
+    const t = s.target;
+    if (s.name === 'radosgw') await promisify(execFile)(join(ROOT, 'scripts/s3-server.sh'), ['start'], { timeout: 900_000 });
+    const sdk = new S3Client({ endpoint: t.endpoint, region: t.region, forcePathStyle: true,
+      credentials: { accessKeyId: t.accessKeyId, secretAccessKey: t.secretAccessKey },
+      requestChecksumCalculation: 'WHEN_REQUIRED', responseChecksumValidation: 'WHEN_REQUIRED' });
+    log(`${s.name}: put 64 MiB, 200 x 4 KiB, ${listKeys} keys`);
+    await sdk.send(new CreateBucketCommand({ Bucket: t.bucket }));
+    await sdk.send(new PutObjectCommand({ Bucket: t.bucket, Key: 'big/64m.bin', Body: big }));
+    sdk.destroy();
+    await drive({ kind: 'get', target: t, keys: ['big/64m.bin'], n: 1, inFlight: 1 }); // warm: Strata caches it, radosgw has it in memory
+    await drive({ kind: 'put', target: t, prefix: 'small/', size: 4096, n: 200, inFlight: 16 });
+    await drive({ kind: 'get', target: t, keys: smallKeys, n: 200, inFlight: 16 });
+    await drive({ kind: 'put', target: t, prefix: 'list/k', size: 0, n: listKeys, inFlight: 32 });
+  }
+  // The local-disk reference is a side of its own for the hot GET (same driver process).
+  const localSide: Side = { name: 'local', target: sides[0]!.target, pids: () => [] };
+  if (figs.has('get')) await interleave('hot GET 64 MiB (MiB/s)', [...sides, localSide], (s) => s.name === 'local'
+    ? { kind: 'readLocal', path: local, repeat: 3 }
+    : { kind: 'get', target: s.target, keys: ['big/64m.bin'], n: 1, inFlight: 1, repeat: 3 },
+  (r) => 64 / median(r.times!));
+  if (figs.has('small')) await interleave('4 KiB GET, 16 in flight (ops/s)', sides, (s) => ({ kind: 'get', target: s.target, keys: smallKeys, n: 2000, inFlight: 16 }),
+    (r) => r.ops / r.seconds);
+  // The same 4 KiB writes as writeFile over the TCP protocol (no gateway): what the coordinator's write path allows.
+  const tcpSides: Side[] = sides.filter((s) => s.tcpAddress).map((s) => ({ ...s, name: `${s.name} TCP writeFile` }));
+  if (figs.has('put')) await interleave('4 KiB PUT, 16 in flight (ops/s)', [...sides, ...tcpSides], (s, r) => s.name.endsWith('TCP writeFile')
+    ? { kind: 'strataPut', address: s.tcpAddress!, token: s.token!, dir: `/bench/tcp-puts/${r}`, size: 4096, n: 500, inFlight: 16 }
+    : { kind: 'put', target: s.target, prefix: `puts/${r}/`, size: 4096, n: 500, inFlight: 16 },
+  (r) => r.ops / r.seconds);
+  if (figs.has('list')) await interleave(`ListObjectsV2 of ${listKeys} keys, ${Math.ceil(listKeys / 1000)} pages (s)`, sides,
+    (s) => ({ kind: 'list', target: s.target, prefix: 'list/', expect: listKeys, repeat: 1 }), (r) => r.seconds);
+
+  const rows: string[] = [];
+  const names = [...sides.map((s) => s.name)];
+  const ref = names.includes('radosgw') ? 'radosgw' : undefined;
+  for (const [fig, bySide] of Object.entries(samples)) {
+    const lowerIsBetter = fig.endsWith('(s)');
+    const d = lowerIsBetter ? 3 : 0;
+    const med = (name: string, k: 'value' | 'cpuMsPerOp'): number | undefined => bySide[name] ? median(bySide[name]!.map((x) => x[k])) : undefined;
+    for (const name of Object.keys(bySide)) {
+      const v = med(name, 'value')!;
+      const rv = ref && name !== ref ? med(ref, 'value') : undefined;
+      const ratio = rv === undefined ? '' : `${(lowerIsBetter ? rv / v : v / rv).toFixed(2)}×`;
+      const all = bySide[name]!.map((x) => x.value.toFixed(d)).join(' ');
+      const loads = bySide[name]!.map((x) => x.load.toFixed(1)).join(' ');
+      const cpu = med(name, 'cpuMsPerOp');
+      rows.push(`| ${fig} | ${name} | ${v.toFixed(d)} | ${ratio} | ${cpu === undefined || Number.isNaN(cpu) ? '' : cpu.toFixed(2)} | ${all} | ${loads} |`);
+    }
+    // Per-round ratios (each side's sample against radosgw's in the same round): steadier than medians apart.
+    if (ref && bySide[ref]) {
+      for (const name of Object.keys(bySide)) {
+        if (name === ref || name === 'local') continue;
+        const rr = bySide[name]!.map((x, i) => { const y = bySide[ref]![i]!.value; return lowerIsBetter ? y / x.value : x.value / y; });
+        rows.push(`| ${fig} | ${name} / radosgw, per round | ${median(rr).toFixed(2)}× (median) | | | ${rr.map((x) => x.toFixed(2)).join(' ')} | |`);
+      }
+    }
+    if (bySide.local && bySide.gateway) {
+      const rr = bySide.gateway.map((x, i) => x.value / bySide.local![i]!.value);
+      rows.push(`| ${fig} | gateway / local disk, per round | ${median(rr).toFixed(2)}× (median) | | | ${rr.map((x) => x.toFixed(2)).join(' ')} | |`);
+    }
+  }
+  console.log(`rounds: ${rounds}; load average at the end: ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
+  console.log('| figure | side | median | vs radosgw | server CPU ms/op (median) | rounds | load (1 min) per round |\n|---|---|---:|---:|---:|---|---|');
+  console.log(rows.join('\n'));
 }
 
 await main();

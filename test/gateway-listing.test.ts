@@ -6,6 +6,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { listObjects, compareKeys } from '../src/gateway/s3/listing.js';
+import { isoTime } from '../src/gateway/s3/xml.js';
 import type { FileSystem } from '../src/fs.js';
 import { openEnv, type Env } from './helpers/fixture.js';
 
@@ -76,22 +77,56 @@ test('random listings equal the model (prefix, delimiter, start-after, max-keys)
   }
 });
 
-test('a page of 10 in a 400-key bucket reads a few directory pages, not the bucket', async () => {
-  let entries = 0;
-  const counting: FileSystem = new Proxy(env.fs as unknown as FileSystem, {
+/** env.fs, counting the entries listStatus returns. */
+function countingFs(count: (n: number) => void): FileSystem {
+  return new Proxy(env.fs as unknown as FileSystem, {
     get(target, prop, recv) {
       const v = Reflect.get(target, prop, recv) as unknown;
       if (prop !== 'listStatus') return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
       return (path: string, o: object) => ({
         async *[Symbol.asyncIterator]() {
-          for await (const page of target.listStatus(path, o)) { entries += page.length; yield page; }
+          for await (const page of target.listStatus(path, o)) { count(page.length); yield page; }
         },
       });
     },
   });
+}
+
+test('a page of 10 in a 400-key bucket reads a few directory pages, not the bucket', async () => {
+  let entries = 0;
+  const counting = countingFs((n) => { entries += n; });
   const page = await listObjects(counting, { bucketPath: '/m', prefix: '', delimiter: '', maxKeys: 10 });
   assert.is(page.contents.length, 10);
   assert.ok(entries < 120, `read ${entries} entries for a page of 10`);
+});
+
+test('pages of 1,000 keys in a flat 2,500-key directory read what they return plus a few entries', async () => {
+  await env.fs.createDirectory('/flat');
+  const names = Array.from({ length: 2500 }, (_, i) => `k${String(i).padStart(5, '0')}`);
+  for (let i = 0; i < names.length; i += 50) {
+    await Promise.all(names.slice(i, i + 50).map((n) => env.fs.writeFile(`/flat/${n}`, Buffer.alloc(0))));
+  }
+  let entries = 0;
+  const counting = countingFs((n) => { entries += n; });
+  let startAfter: string | undefined;
+  const seen: string[] = [];
+  for (let pages = 0; pages < 10; pages++) {
+    const before = entries;
+    const page = await listObjects(counting, { bucketPath: '/flat', prefix: '', delimiter: '', maxKeys: 1000, ...(startAfter ? { startAfter } : {}) });
+    seen.push(...page.contents.map((c) => c.key));
+    // max-keys + 1 (to know truncation) and one short page of at most 32 at the end.
+    assert.ok(entries - before <= 1000 + 33, `page ${pages} read ${entries - before} entries for ${page.contents.length} keys`);
+    if (!page.isTruncated) break;
+    startAfter = page.last;
+  }
+  assert.equal(seen, names);
+});
+
+test('isoTime prints what Date#toISOString prints', () => {
+  for (const ms of [0, 1, 999, 1000, 59_999, 3_599_999, 86_399_999, 86_400_000, 951_782_400_000.5, 1_764_633_600_123, 253_402_300_799_999]) {
+    assert.is(isoTime(ms), new Date(ms).toISOString(), String(ms));
+  }
+  for (let i = 0, x = 7; i < 2000; i++) { x = (x * 48271) % 2147483647; const ms = x * 1861; assert.is(isoTime(ms), new Date(ms).toISOString()); }
 });
 
 test.run();

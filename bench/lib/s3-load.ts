@@ -14,7 +14,9 @@ export type Job =
   | { kind: 'put'; target: Target; prefix: string; size: number; n: number; inFlight: number }
   | { kind: 'list'; target: Target; prefix: string; expect: number; repeat: number }
   /** writeFile over Strata's TCP protocol, beside the gateway's PUT: the coordinator's share of a PUT. */
-  | { kind: 'strataPut'; address: string; token: string; dir: string; size: number; n: number; inFlight: number };
+  | { kind: 'strataPut'; address: string; token: string; dir: string; size: number; n: number; inFlight: number }
+  /** The local-disk reference: fs.readFile of a file (page cache warm), `repeat` times. */
+  | { kind: 'readLocal'; path: string; repeat: number };
 
 export interface JobResult { seconds: number; ops: number; bytes: number; times?: number[] }
 
@@ -92,6 +94,12 @@ export async function runJob(job: Job): Promise<JobResult> {
     } finally {
       await c.close();
     }
+  }
+  if (job.kind === 'readLocal') {
+    const { readFile } = await import('node:fs/promises');
+    const times: number[] = []; let bytes = 0;
+    for (let r = 0; r < job.repeat; r++) { const t0 = now(); bytes += (await readFile(job.path)).length; times.push(now() - t0); }
+    return { seconds: times.reduce((a, b) => a + b, 0), ops: job.repeat, bytes, times };
   }
   const t = job.target;
   const sign = signer(t);

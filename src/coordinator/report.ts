@@ -3,6 +3,7 @@
 
 import type { Report } from '../types.js';
 import type { Services } from './services.js';
+import { gatewayPrometheus } from '../metrics/gateway.js';
 
 const VERSION = '0.1.0';
 
@@ -36,10 +37,13 @@ export function buildReport(s: Services, startedAt: number): Report {
 }
 
 /** Prometheus text exposition of the counters and gauges. */
-export function prometheusText(s: Services, startedAt: number): Promise<string> {
+export async function prometheusText(s: Services, startedAt: number): Promise<string> {
   const r = buildReport(s, startedAt);
-  return s.metrics.prometheus({
+  const text = await s.metrics.prometheus({
     cacheUsedBytes: r.cache.usedBytes, cacheCapacityBytes: r.cache.capacityBytes, inodes: r.namespace.inodes,
     persistPending: r.persist.pending ?? 0, persistFailed: r.persist.failed ?? 0,
   });
+  // The in-process S3 gateway's counters also as labelled families (op, status, code), as `strata gateway` serves them.
+  const gw = s.metrics.groups.gateway;
+  return Object.keys(gw).length ? text + gatewayPrometheus(gw, { totals: false }) : text;
 }

@@ -6,10 +6,10 @@ import { ErrorCode, StrataError } from '../../errors.js';
 import type { FileInfo } from '../../types.js';
 import { S3Error, toS3Error } from './errors.js';
 import { bucketPath, etagOf, sendEmpty, sendXml, type RequestContext } from './context.js';
-import { listObjects, type ListEntry } from './listing.js';
+import { listObjects, type ListEntry, type ListPage } from './listing.js';
 import { requireBucket } from './objects.js';
 import { uriEncode } from './sigv4.js';
-import { isoTime } from './xml.js';
+import { RawXml, esc, isoTime } from './xml.js';
 
 const OWNER = (ctx: RequestContext): Record<string, string> => ({ ID: ctx.user.accessKeyId, DisplayName: ctx.user.name });
 
@@ -84,16 +84,27 @@ function encoder(ctx: RequestContext): (s: string) => string {
   return enc === 'url' ? (s) => uriEncode(s, true) : (s) => s;
 }
 
-function contentOf(e: ListEntry, enc: (s: string) => string, owner?: Record<string, string>): Record<string, unknown> {
-  const info = e.info as FileInfo;
-  return {
-    Key: enc(e.key),
-    LastModified: isoTime(info.mtimeMs),
-    ETag: etagOf(info),
-    Size: info.type === 'directory' ? 0 : info.length,
-    StorageClass: 'STANDARD',
-    ...(owner ? { Owner: owner } : {}),
-  };
+/** An ETag escaped for XML text: the common `"hex"` form without a regex replace. */
+function escEtag(etag: string): string {
+  const inner = etag.length >= 2 && etag.charCodeAt(0) === 34 && etag.charCodeAt(etag.length - 1) === 34 ? etag.slice(1, -1) : undefined;
+  return inner !== undefined && esc(inner) === inner ? `&quot;${inner}&quot;` : esc(etag);
+}
+
+/**
+ * The `<Contents>` (or `<Version>`) elements of a listing page as one pre-escaped string:
+ * the page's bulk, written without building an object per entry.
+ */
+function contentsXml(entries: ListEntry[], enc: (s: string) => string, o: { owner?: Record<string, string>; element?: string; version?: boolean } = {}): RawXml {
+  const el = o.element ?? 'Contents';
+  const owner = o.owner ? `<Owner><ID>${esc(o.owner.ID!)}</ID><DisplayName>${esc(o.owner.DisplayName!)}</DisplayName></Owner>` : '';
+  const version = o.version ? '<VersionId>null</VersionId><IsLatest>true</IsLatest>' : '';
+  let out = '';
+  for (const e of entries) {
+    const info = e.info as FileInfo;
+    out += `<${el}><Key>${esc(enc(e.key))}</Key><LastModified>${isoTime(info.mtimeMs)}</LastModified><ETag>${escEtag(etagOf(info))}</ETag>`
+      + `<Size>${info.type === 'directory' ? 0 : info.length}</Size><StorageClass>STANDARD</StorageClass>${version}${owner}</${el}>`;
+  }
+  return new RawXml(out);
 }
 
 const token = (k: string): string => Buffer.from(k, 'utf8').toString('base64url');
@@ -103,9 +114,18 @@ function untoken(t: string): string {
   return k;
 }
 
+/**
+ * One listing page; the bucket is looked up only when the page is empty (a page with entries
+ * proves the bucket exists): NoSuchBucket / AccessDenied then, as before any listing.
+ */
+async function listPage(ctx: RequestContext, p: Parameters<typeof listObjects>[1]): Promise<ListPage> {
+  const page = await listObjects(ctx.fs, p);
+  if (page.contents.length === 0 && page.commonPrefixes.length === 0) await requireBucket(ctx);
+  return page;
+}
+
 /** ListObjectsV2 (list-type=2) and ListObjects (v1). */
 export async function listObjectsHandler(ctx: RequestContext): Promise<void> {
-  await requireBucket(ctx);
   const v2 = ctx.query.get('list-type') === '2';
   const enc = encoder(ctx);
   const prefix = ctx.query.get('prefix') ?? '';
@@ -113,7 +133,7 @@ export async function listObjectsHandler(ctx: RequestContext): Promise<void> {
   const maxKeys = maxKeysOf(ctx);
   const cont = ctx.query.get('continuation-token');
   const startAfter = v2 ? (cont !== undefined ? untoken(cont) : ctx.query.get('start-after')) : ctx.query.get('marker');
-  const page = await listObjects(ctx.fs, { bucketPath: bucketPath(ctx.bucket), prefix, delimiter, startAfter: startAfter || undefined, maxKeys });
+  const page = await listPage(ctx, { bucketPath: bucketPath(ctx.bucket), prefix, delimiter, startAfter: startAfter || undefined, maxKeys });
   const fetchOwner = ctx.query.get('fetch-owner') === 'true';
   const common = {
     Name: ctx.bucket,
@@ -123,14 +143,14 @@ export async function listObjectsHandler(ctx: RequestContext): Promise<void> {
     ...(ctx.query.has('encoding-type') ? { EncodingType: 'url' } : {}),
     IsTruncated: page.isTruncated,
   };
-  const contents = page.contents.map((e) => contentOf(e, enc, !v2 || fetchOwner ? OWNER(ctx) : undefined));
+  const contents = contentsXml(page.contents, enc, !v2 || fetchOwner ? { owner: OWNER(ctx) } : {});
   const prefixes = page.commonPrefixes.map((p) => ({ Prefix: enc(p) }));
   if (v2) {
     sendXml(ctx, 200, 'ListBucketResult', {
       ...common,
       ...(cont !== undefined ? { ContinuationToken: cont } : {}),
       ...(ctx.query.has('start-after') ? { StartAfter: enc(ctx.query.get('start-after')!) } : {}),
-      KeyCount: contents.length + prefixes.length,
+      KeyCount: page.contents.length + prefixes.length,
       ...(page.isTruncated && page.last !== undefined ? { NextContinuationToken: token(page.last) } : {}),
       Contents: contents,
       CommonPrefixes: prefixes,
@@ -148,13 +168,12 @@ export async function listObjectsHandler(ctx: RequestContext): Promise<void> {
 
 /** GET ?versions answered as a plain listing: every object is its one version `null`. */
 export async function listVersions(ctx: RequestContext): Promise<void> {
-  await requireBucket(ctx);
   const enc = encoder(ctx);
   const prefix = ctx.query.get('prefix') ?? '';
   const delimiter = ctx.query.get('delimiter') ?? '';
   const maxKeys = maxKeysOf(ctx);
   const keyMarker = ctx.query.get('key-marker') ?? '';
-  const page = await listObjects(ctx.fs, { bucketPath: bucketPath(ctx.bucket), prefix, delimiter, startAfter: keyMarker || undefined, maxKeys });
+  const page = await listPage(ctx, { bucketPath: bucketPath(ctx.bucket), prefix, delimiter, startAfter: keyMarker || undefined, maxKeys });
   sendXml(ctx, 200, 'ListVersionsResult', {
     Name: ctx.bucket,
     Prefix: enc(prefix),
@@ -165,7 +184,7 @@ export async function listVersions(ctx: RequestContext): Promise<void> {
     ...(delimiter ? { Delimiter: enc(delimiter) } : {}),
     ...(ctx.query.has('encoding-type') ? { EncodingType: 'url' } : {}),
     IsTruncated: page.isTruncated,
-    Version: page.contents.map((e) => ({ ...contentOf(e, enc), VersionId: 'null', IsLatest: true, Owner: OWNER(ctx) })),
+    Version: contentsXml(page.contents, enc, { element: 'Version', version: true, owner: OWNER(ctx) }),
     CommonPrefixes: page.commonPrefixes.map((p) => ({ Prefix: enc(p) })),
   });
 }

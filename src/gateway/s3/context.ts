@@ -28,6 +28,8 @@ export interface RequestContext {
   op: string;
   bytesIn: number;
   bytesOut: number;
+  /** The S3 error code answered, if any (counted as `errors.<code>`). */
+  errorCode?: string;
   /** The S3 error the request body raised (bad digest, signature), answered in place of what the write made of it. */
   bodyError?: unknown;
 }

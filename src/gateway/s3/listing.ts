@@ -41,13 +41,20 @@ async function lookup(fs: FileSystem, path: string): Promise<FileInfo | undefine
 }
 
 
+/** The fewest entries one namespace page asks for (when keys are skipped, a few round trips more are cheaper than big pages). */
+const MIN_PAGE = 32;
+/** The most entries one namespace page asks for (the coordinator's cap). */
+const MAX_PAGE = 1000;
+
 /**
  * Entries of the directory `dirPath` (whose keys start with `dirKey`) in key order, from
  * `bound` on. `recursive` expands subdirectories (an empty one is its marker `d/`);
- * otherwise a subdirectory is the common prefix `d/`. `pageSize` sizes each namespace page.
+ * otherwise a subdirectory is the common prefix `d/`. `want()` says how many more entries
+ * the consumer needs: each namespace page asks for that many (32 to 1,000), so a listing
+ * page of 1,000 keys reads 1,000 + a few entries, not two full pages.
  */
 export async function* walk(fs: FileSystem, dirPath: string, dirKey: string, bound: Bound | undefined,
-  recursive: boolean, pageSize: number): AsyncGenerator<ListEntry> {
+  recursive: boolean, want: () => number): AsyncGenerator<ListEntry> {
   let rel: Bound | undefined;
   if (bound && bound.key.startsWith(dirKey)) rel = { key: bound.key.slice(dirKey.length), inclusive: bound.inclusive };
   else if (bound && compareKeys(bound.key, dirKey) > 0) return; // the whole directory is before the bound
@@ -69,7 +76,7 @@ export async function* walk(fs: FileSystem, dirPath: string, dirKey: string, bou
     const marked = !!d.xattr?.[MARKER_ATTR];
     if (marked && after(key, bound)) yield { key, info: d };
     let n = 0;
-    for await (const e of walk(fs, d.path, key, inner, true, pageSize)) { n++; yield e; }
+    for await (const e of walk(fs, d.path, key, inner, true, want)) { n++; yield e; }
     if (n === 0 && !marked && after(key, bound)) yield { key, info: d };
   }
   let startName: string | undefined;
@@ -93,13 +100,21 @@ export async function* walk(fs: FileSystem, dirPath: string, dirKey: string, bou
       startName = c;
     }
   }
-  for await (const page of fs.listStatus(dirPath, { startAfter: startName, pageSize })) {
+  // One namespace page at a time, each sized by what the consumer still wants: the listing
+  // stream is closed after its first page (nothing is read ahead that the S3 page does not return).
+  let from = startName;
+  for (;;) {
+    const size = Math.max(MIN_PAGE, Math.min(MAX_PAGE, want()));
+    let page: FileInfo[] = [];
+    for await (const p of fs.listStatus(dirPath, { ...(from !== undefined ? { startAfter: from } : {}), pageSize: size })) { page = p; break; }
     for (const child of page) {
       const key = child.type === 'directory' ? child.name + '/' : child.name;
       while (pending.length && compareKeys(pending[0]!.name + '/', key) < 0) yield* emitDir(pending.shift()!, undefined);
       if (child.type === 'directory') hold(child);
       else if (after(dirKey + child.name, bound)) yield { key: dirKey + child.name, info: child };
     }
+    if (page.length < size) break;
+    from = page[page.length - 1]!.name;
   }
   while (pending.length) yield* emitDir(pending.shift()!, undefined);
 }
@@ -137,7 +152,6 @@ export async function listObjects(fs: FileSystem, p: ListParams): Promise<ListPa
   let bound: Bound = { key: p.prefix, inclusive: true };
   if (p.startAfter !== undefined && compareKeys(p.startAfter, p.prefix) >= 0) bound = { key: p.startAfter, inclusive: false };
   const slashMode = p.delimiter === '/';
-  const pageSize = Math.min(1000, p.maxKeys + 1);
   let lastPrefix: string | undefined;
   let n = 0;
   if (dirKey !== '' && dirKey === p.prefix && after(dirKey, bound)) {
@@ -150,7 +164,8 @@ export async function listObjects(fs: FileSystem, p: ListParams): Promise<ListPa
       n++;
     }
   }
-  for await (const e of walk(fs, dirPath, dirKey, bound, !slashMode, pageSize)) {
+  // One entry past max-keys tells whether the page is truncated.
+  for await (const e of walk(fs, dirPath, dirKey, bound, !slashMode, () => p.maxKeys + 1 - n)) {
     if (!e.key.startsWith(p.prefix)) {
       if (compareKeys(e.key, p.prefix) > 0) break;
       continue;

@@ -1,48 +1,12 @@
 // Prometheus exposition of an S3 gateway's own counters, for `strata gateway` (its own
-// process, `--metrics-port`): requests by operation and status, latency sums, bytes in and
-// out. In the server process the same counters go into the coordinator's report instead.
+// process, `--metrics-port`): requests by operation and status, errors by S3 code, latency
+// sums, bytes in and out. In the server process the same counters go into the coordinator's
+// report and its /metrics instead (same families, src/metrics/gateway.ts).
 
 import type { MetricsSource } from '../../server/metrics-http.js';
+import { gatewayPrometheus } from '../../metrics/gateway.js';
 
-const esc = (s: string): string => s.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
-
-/**
- * Text exposition (format 0.0.4) of the gateway counters `requests.<op>.<status>`,
- * `latencyMs.<op>`, `bytesIn`, `bytesOut`:
- * `strata_gateway_requests_total{op,status}`, `strata_gateway_request_duration_ms_sum{op}`,
- * `strata_gateway_request_duration_ms_count{op}`, `strata_gateway_bytes_in_total`,
- * `strata_gateway_bytes_out_total`, `strata_gateway_total{name}` (every counter by its report
- * name, as the server exports the in-process gateway's).
- */
-export function gatewayPrometheus(metrics: Record<string, number>): string {
-  const requests: string[] = []; const latency: string[] = []; const all: string[] = [];
-  const counts = new Map<string, number>();
-  for (const [name, n] of Object.entries(metrics)) {
-    all.push(`strata_gateway_total{name="${esc(name)}"} ${n}`);
-    const r = /^requests\.([^.]+)\.(\d+)$/.exec(name);
-    if (r) {
-      requests.push(`strata_gateway_requests_total{op="${esc(r[1]!)}",status="${r[2]}"} ${n}`);
-      counts.set(r[1]!, (counts.get(r[1]!) ?? 0) + n);
-      continue;
-    }
-    const l = /^latencyMs\.(.+)$/.exec(name);
-    if (l) latency.push(`strata_gateway_request_duration_ms_sum{op="${esc(l[1]!)}"} ${n}`);
-  }
-  for (const [op, n] of counts) latency.push(`strata_gateway_request_duration_ms_count{op="${esc(op)}"} ${n}`);
-  return [
-    '# HELP strata_gateway_requests_total S3 requests by operation and HTTP status.',
-    '# TYPE strata_gateway_requests_total counter', ...requests,
-    '# HELP strata_gateway_request_duration_ms S3 request latency (sum and count, ms) by operation.',
-    '# TYPE strata_gateway_request_duration_ms summary', ...latency,
-    '# HELP strata_gateway_bytes_in_total Payload bytes received.',
-    '# TYPE strata_gateway_bytes_in_total counter', `strata_gateway_bytes_in_total ${metrics.bytesIn ?? 0}`,
-    '# HELP strata_gateway_bytes_out_total Body bytes sent.',
-    '# TYPE strata_gateway_bytes_out_total counter', `strata_gateway_bytes_out_total ${metrics.bytesOut ?? 0}`,
-    '# HELP strata_gateway_total Every gateway counter by its report name.',
-    '# TYPE strata_gateway_total counter', ...all,
-    '',
-  ].join('\n');
-}
+export { gatewayPrometheus };
 
 /** The gateway's counters as a source for `startMetricsServer`. */
 export function gatewayMetricsSource(metrics: Record<string, number>): MetricsSource {
