@@ -115,8 +115,11 @@ export class Namespace {
     return st ? tryStat(s, p, opts) : undefined;
   }
 
-  /** Create a directory and any missing ancestors, in the UFS (unless MUST_CACHE) and in Strata. */
-  async mkdirs(path: string, writeType: WriteType, opts: GetStatusOptions): Promise<InodeRecord> {
+  /**
+   * Create a directory and any missing ancestors, in the UFS (unless MUST_CACHE) and in
+   * Strata. `knownAbsent`: a path the caller has just found absent (not probed again).
+   */
+  async mkdirs(path: string, writeType: WriteType, opts: GetStatusOptions, knownAbsent?: string): Promise<InodeRecord> {
     const s = this.s;
     const { mount, ufsPath } = writable(s, path);
     // Ancestors first, each loaded from the UFS if it exists there.
@@ -125,6 +128,7 @@ export class Namespace {
     let curPath = ROOT;
     for (const name of comps) {
       const next = joinPath(curPath, name);
+      if (next === knownAbsent) break; // the caller just asked (one UFS probe per mkdir)
       const found = await this.existingForCreate(next, opts);
       if (found) {
         if (found.type !== 'directory') throw notADirectory(next);
@@ -171,7 +175,7 @@ export class Namespace {
       throw alreadyExists(p);
     }
     await this.ensureParent(p, !!options.recursive, writeType, options);
-    return this.mkdirs(p, writeType, options);
+    return this.mkdirs(p, writeType, options, p);
   }
 
   /** Write the file `p` (normalized, not the root) through the data path and commit it. */
