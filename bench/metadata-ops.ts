@@ -61,7 +61,14 @@ async function listAll(cl: StrataClient, path: string): Promise<number> {
   return n;
 }
 
-export async function metadataRows(cl: StrataClient, echoSrv: ServerChild, o: { timeMs: number; log: (s: string) => void; strataPid?: number }): Promise<Row[]> {
+/**
+ * Figures 3 and 4. With `floorDir`, figure 4's creates are divided by the durable local create
+ * floor (fsyncCreateRow in that directory, on the server's disk) measured just before and just
+ * after them; `skip3` leaves out figure 3 (getStatus, listStatus); with `serverPid`, the
+ * server's CPU time (user + sys) per create and mkdir is reported too (less noisy than rates);
+ * with `strataPid`, figure 3 reports the server's and the client's CPU per operation.
+ */
+export async function metadataRows(cl: StrataClient, echoSrv: ServerChild, o: { timeMs: number; log: (s: string) => void; floorDir?: string; skip3?: boolean; serverPid?: number; strataPid?: number }): Promise<Row[]> {
   const echo = await connectEcho({ host: '127.0.0.1', port: echoSrv.port });
   const rows: Row[] = [];
   try {
@@ -80,7 +87,8 @@ export async function metadataRows(cl: StrataClient, echoSrv: ServerChild, o: { 
     o.log(`message sizes: FileInfo ${infoBytes} B, 1k listing ${pageBytes} B as maps, ${colBytes} B as columns`);
 
     const echoAt: Record<string, DepthResult> = {};
-    for (const depth of DEPTHS) {
+    for (const depth of o.skip3 ? [16] : []) echoAt[`info${depth}`] = await atDepth(`echo ${infoBytes}B`, depth, () => echo.echo(info), o.timeMs);
+    for (const depth of o.skip3 ? [] : DEPTHS) {
       const e = await measured(`echo ${infoBytes}B`, depth, () => echo.echo(info), o.timeMs, echoSrv.pid);
       const g = await measured('getStatus', depth, () => cl.getStatus('/bench-md/target'), o.timeMs, o.strataPid);
       echoAt[`info${depth}`] = e;
@@ -94,7 +102,7 @@ export async function metadataRows(cl: StrataClient, echoSrv: ServerChild, o: { 
         extra: { strata: g, echo: e },
       });
     }
-    for (const depth of DEPTHS) {
+    for (const depth of o.skip3 ? [] : DEPTHS) {
       // The limit: the echo of the columnar page that travels; the echo of the same entries as maps beside it.
       const e = await measured(`echo ${colBytes}B`, depth, () => echo.echo(colPage), o.timeMs, echoSrv.pid);
       const g = await measured('listStatus', depth, () => listAll(cl, '/ls'), o.timeMs, o.strataPid);
@@ -115,12 +123,37 @@ export async function metadataRows(cl: StrataClient, echoSrv: ServerChild, o: { 
     const data = new Uint8Array(100);
     let seq = 0;
     await cl.createDirectory('/bench-create', { writeType: 'MUST_CACHE' });
+    const f0 = o.floorDir ? await fsyncCreateRow(join(o.floorDir, 'before'), depth, o.timeMs) : undefined;
     const c1 = await atDepth('create', 1, () => cl.writeFile(`/bench-create/f${seq++}`, data, { writeType: 'MUST_CACHE' }), o.timeMs);
+    const cpu0 = cpuMsOf(o.serverPid);
+    const seq0 = seq;
     const c = await atDepth('create', depth, () => cl.writeFile(`/bench-create/f${seq++}`, data, { writeType: 'MUST_CACHE' }), o.timeMs);
+    const cpu1 = cpuMsOf(o.serverPid);
+    const creates = seq - seq0;
     await cl.createDirectory('/bench-mkdir', { writeType: 'MUST_CACHE' });
+    const seq1 = seq;
     const m = await atDepth('mkdir', depth, () => cl.createDirectory(`/bench-mkdir/d${seq++}`, { writeType: 'MUST_CACHE' }), o.timeMs);
+    const cpu2 = cpuMsOf(o.serverPid);
+    const mkdirs = seq - seq1;
+    // Calls counted by their names (warm-up included, as in the CPU time).
+    const perOp = (ms: number | undefined, ops: number): string => (ms === undefined ? '' : `; server CPU ${(ms * 1000 / ops).toFixed(0)} µs per op`);
+    const cpuCreate = perOp(cpu0 !== undefined && cpu1 !== undefined ? cpu1 - cpu0 : undefined, creates);
+    const cpuMkdir = perOp(cpu1 !== undefined && cpu2 !== undefined ? cpu2 - cpu1 : undefined, mkdirs);
+    if (cpuCreate) o.log(`create${cpuCreate}, mkdir${cpuMkdir}`);
+    const f1 = o.floorDir ? await fsyncCreateRow(join(o.floorDir, 'after'), depth, o.timeMs) : undefined;
     const e = echoAt[`info${depth}`]!;
     o.log(`create ${fmt(c.opsPerSec)}/s (1 in flight ${fmt(c1.opsPerSec)}/s), mkdir ${fmt(m.opsPerSec)}/s`);
+    if (f0 && f1) {
+      const floor = (f0.value! + f1.value!) / 2;
+      o.log(`durable-create floor ${fmt(f0.value!)}/s before, ${fmt(f1.value!)}/s after: create ${ratio(c.opsPerSec, floor).toFixed(2)}× of it`);
+      rows.push({
+        fig: '4', name: `create (writeFile 100 B MUST_CACHE), ${depth} in flight ÷ durable-create floor`, value: c.opsPerSec, unit: 'ops/s',
+        limitName: `local create + write 100 B + fsync, ${depth} in flight (mean of before/after: ${fmt(f0.value!)}, ${fmt(f1.value!)})`, limit: floor,
+        ratio: ratio(c.opsPerSec, floor), target: '≥ 20k/s', meets: c.opsPerSec >= 20_000,
+        note: `1 in flight: ${fmt(c1.opsPerSec)}/s, p50 ${c1.p50Ms.toFixed(2)} ms; mkdir ${fmt(m.opsPerSec)}/s = ${ratio(m.opsPerSec, floor).toFixed(2)}× the floor${cpuCreate}`,
+        extra: { strata: c, depth1: c1, mkdir: m, floorBefore: f0.extra, floorAfter: f1.extra },
+      });
+    }
     rows.push({
       fig: '4', name: `create (writeFile 100 B MUST_CACHE), ${depth} in flight`, value: c.opsPerSec, unit: 'ops/s',
       limitName: `msgpack echo of a ${infoBytes} B FileInfo, ${depth} in flight`, limit: e.opsPerSec, ratio: ratio(c.opsPerSec, e.opsPerSec),
@@ -131,12 +164,24 @@ export async function metadataRows(cl: StrataClient, echoSrv: ServerChild, o: { 
     rows.push({
       fig: '4', name: `mkdir (MUST_CACHE), ${depth} in flight`, value: m.opsPerSec, unit: 'ops/s',
       limitName: `msgpack echo of a ${infoBytes} B FileInfo, ${depth} in flight`, limit: e.opsPerSec, ratio: ratio(m.opsPerSec, e.opsPerSec),
-      note: `p50 ${m.p50Ms.toFixed(2)} / p99 ${m.p99Ms.toFixed(2)} ms`, extra: { strata: m, echo: e },
+      note: `p50 ${m.p50Ms.toFixed(2)} / p99 ${m.p99Ms.toFixed(2)} ms${cpuMkdir}`, extra: { strata: m, echo: e },
     });
   } finally {
     echo.close();
   }
   return rows;
+}
+
+/** CPU time (user + sys, ms) a process has used so far, from /proc/<pid>/stat; undefined without one. */
+function cpuMsOf(pid: number | undefined): number | undefined {
+  if (pid === undefined) return undefined;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(f[11]) + Number(f[12])) * 10; // utime, stime in clock ticks (USER_HZ = 100)
+  } catch {
+    return undefined;
+  }
 }
 
 /** The durable-create floor: open + write 100 B + fsync + close of new local files, same depth. */

@@ -20,7 +20,7 @@ import { markdownTable, ratio } from './lib/report.js';
 import type { Row } from './lib/report.js';
 import { BENCH_ROOT, ensureTree } from './lib/tree.js';
 import { parallelWalk } from './lib/walk.js';
-import { fsyncCreateRow, metadataRows } from './metadata-ops.js';
+import { metadataRows } from './metadata-ops.js';
 import { printSummary, profileFiles, summarise } from './profile-top.js';
 import { activeSyncRows } from './active-sync.js';
 import { rcloneRows } from './rclone.js';
@@ -109,9 +109,8 @@ if (want('3') || want('4') || want('5') || want('6')) {
   const cl = await StrataClient.connect(srv.address);
   try {
     if (want('3') || want('4')) {
-      const md = await metadataRows(cl, echoSrv, { timeMs, log, strataPid: srv.pid });
+      const md = await metadataRows(cl, echoSrv, { timeMs, log, strataPid: srv.pid, skip3: !want('3'), serverPid: srv.pid, ...(want('4') ? { floorDir: join(dataDir, 'fsync-floor') } : {}) });
       rows.push(...md.filter((r) => (r.fig === '3' && want('3')) || (r.fig === '4' && want('4'))));
-      if (want('4')) rows.push(await fsyncCreateRow(join(dataDir, 'fsync-floor'), 16, timeMs));
     }
     if (want('5') || want('6')) {
       const io = await dataRows(cl, dataDir, { bytes: sizes.ioBytes, reps: sizes.reps, log, writes: want('6'), child: child('stream'), strataPid: srv.pid });

@@ -3,7 +3,8 @@
 // overlay's range merge (pending puts and deletes merged with stored rows, with limit and
 // reverse, checked against the same range after commit and against a model), a throwing
 // callback writes nothing, concurrent read-modify-write transactions lose no update, and a
-// commit is visible to a second opening and to another thread when the engine is shared.
+// commit is visible to a second opening and to another thread when the engine is shared;
+// transactions issued together share commit groups, each still atomic on its own.
 // A new engine adds one line to ENGINES and starts with these tests.
 
 import { test } from 'uvu';
@@ -20,11 +21,17 @@ import { tempDir } from './helpers/fixture.js';
 const TABLES = ['t', 'u'] as const;
 type T = typeof TABLES[number];
 
-interface Engine { name: string; uri(): Promise<{ uri: string; cleanup(): Promise<void> }> }
+interface Engine {
+  name: string;
+  uri(): Promise<{ uri: string; cleanup(): Promise<void> }>;
+  /** The engine commits concurrent transactions in shared groups (one sync for many). */
+  groups?: boolean;
+}
 
 const ENGINES: Engine[] = [
   {
     name: 'lmdb',
+    groups: true,
     uri: async () => {
       const dir = await tempDir('strata-contract-');
       return { uri: lmdbUri(join(dir, 'meta')), cleanup: () => rm(dir, { recursive: true, force: true }) };
@@ -215,6 +222,35 @@ function contract(engine: Engine): void {
     })));
     assert.is(store.get('t', 'n'), 100);
     assert.equal([...results].sort((a, b) => a - b), Array.from({ length: 100 }, (_, i) => i + 1), 'each run saw the previous commit');
+  }));
+
+  test(name('transactions issued together share commit groups; each stays atomic, a throwing one is dropped alone'), () => withStore(async (store) => {
+    const before = store.commitStats();
+    const boom = new Error('boom');
+    // 16 transactions in one turn (as 16 concurrent creates issue them), the 6th throws after
+    // buffering writes, every one reads what the earlier members of its group wrote.
+    const calls = Array.from({ length: 16 }, (_, i) => store.transact((tx) => {
+      const prev = tx.get<number>('t', 'count') ?? 0;
+      tx.put('t', `member-${String(i).padStart(2, '0')}`, i);
+      if (i === 5) throw boom;
+      tx.put('t', 'count', prev + 1);
+      return prev + 1;
+    }));
+    const settled = await Promise.allSettled(calls);
+    const failed = settled.filter((r) => r.status === 'rejected');
+    assert.is(failed.length, 1);
+    assert.is((failed[0] as PromiseRejectedResult).reason, boom);
+    const values = settled.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+    assert.equal(values, Array.from({ length: 15 }, (_, i) => i + 1), 'members run in issue order, each after the writes of the ones before');
+    assert.is(store.get('t', 'count'), 15);
+    assert.is(store.get('t', 'member-05'), undefined, 'the throwing member wrote nothing');
+    for (const i of [0, 4, 6, 15]) assert.is(store.get('t', `member-${String(i).padStart(2, '0')}`), i);
+    const after = store.commitStats();
+    const groups = after.groups - before.groups;
+    const txns = after.transactions - before.transactions;
+    assert.is(txns, 15, 'the throwing member is not counted');
+    assert.ok(groups >= 1 && groups <= txns, `${groups} groups for ${txns} transactions`);
+    if (engine.groups) assert.ok(groups < txns, `concurrent transactions shared commits (${groups} groups for ${txns})`);
   }));
 
   test(name('a commit is visible to a second opening and to another thread when the engine is shared'), () => withStore(async (store, uri) => {

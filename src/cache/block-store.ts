@@ -4,10 +4,13 @@
 // when the cache is full of unevictable data a new block gets RESOURCE_EXHAUSTED.
 // A block is indexed only once its file holds every byte (written to `<name>.tmp`, every
 // write's length checked, fsynced when durable, renamed): a full disk (ENOSPC) fails the
-// put with RESOURCE_EXHAUSTED and leaves no block file, short or empty, behind.
+// put with RESOURCE_EXHAUSTED and leaves no block file, short or empty, behind. The blocks
+// of one written file go through a BlockBatch: one directory fsync and one index commit per
+// file instead of per block, the block files' fsyncs overlapped with the writes after them.
 
 import { mkdirSync, rmSync, statfsSync } from 'node:fs';
 import { lstat, opendir, readFile, rename, rm, open as openFile } from 'node:fs/promises';
+import type { FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ErrorCode, StrataError } from '../errors.js';
 import { BlockIndex } from '../meta/block-index.js';
@@ -54,6 +57,103 @@ async function fsyncDir(dir: string): Promise<void> {
 }
 
 const keyOf = (fileId: number, index: number): string => `${fileId}:${index}`;
+
+/** Block files of one write whose fsyncs may be in flight at once (the next write waits). */
+const SYNC_WINDOW = 4;
+
+function sizeOf(data: Uint8Array | readonly Uint8Array[]): number {
+  if (data instanceof Uint8Array) return data.length;
+  let n = 0;
+  for (const c of data) n += c.length;
+  return n;
+}
+
+/** Write every byte of `data` (one buffer or several, gathered) from offset 0; a short write continues. */
+async function writeAll(fh: FileHandle, data: Uint8Array | readonly Uint8Array[], what: string): Promise<void> {
+  const parts = data instanceof Uint8Array ? [data] : data.filter((c) => c.length > 0);
+  let pos = 0;
+  let i = 0;
+  let skip = 0; // bytes of parts[i] already written
+  while (i < parts.length) {
+    const batch = parts.slice(i, i + 64).map((c, k) => (k === 0 && skip ? c.subarray(skip) : c));
+    const { bytesWritten } = batch.length === 1
+      ? await fh.write(batch[0]!, 0, batch[0]!.length, pos)
+      : await fh.writev(batch, pos);
+    if (bytesWritten <= 0) throw new StrataError(ErrorCode.INTERNAL, `${what}: write made no progress at byte ${pos}`);
+    pos += bytesWritten;
+    let left = bytesWritten;
+    while (left > 0 && i < parts.length) {
+      const rest = parts[i]!.length - skip;
+      if (left >= rest) { left -= rest; i++; skip = 0; } else { skip += left; left = 0; }
+    }
+  }
+}
+
+/**
+ * The blocks of one file being written (every write type that caches): each block file is
+ * written under its temp name and its fsync started at once, at most SYNC_WINDOW of them in
+ * flight (the next block waits for the oldest), each renamed to its final name once synced.
+ * `seal` waits for them all, fsyncs their directory once and indexes every block — a small
+ * last one inline — in one commit, so a file costs one directory fsync and one index commit
+ * whatever its number of blocks. Nothing is indexed before the seal: after a crash the
+ * write's `pending` entry has the files discarded at the next start; a failed write calls
+ * `abort`, which removes them. Capacity is reserved per block as it is put.
+ */
+export class BlockBatch {
+  private readonly written: Array<{ index: number; size: number; inline?: Uint8Array }> = [];
+  private readonly syncs: Array<Promise<void>> = [];
+  private waited = 0;
+  private readonly releases: Array<() => void> = [];
+  private failed: unknown;
+  private sealed = false;
+
+  constructor(private readonly blocks: BlockStore, readonly fileId: number, private readonly evictable: boolean, private readonly durable: boolean) {}
+
+  /** Write block `index` (one buffer, or chunks written gathered without joining them). */
+  async put(index: number, data: Uint8Array | readonly Uint8Array[]): Promise<void> {
+    if (this.failed !== undefined) throw this.failed;
+    const size = sizeOf(data);
+    this.releases.push(await this.blocks.reserve(size));
+    if (size <= INLINE_MAX) {
+      const bytes = data instanceof Uint8Array ? data : Buffer.concat(data as Uint8Array[], size);
+      this.written.push({ index, size, inline: bytes });
+      return;
+    }
+    while (this.syncs.length - this.waited >= SYNC_WINDOW) await this.syncs[this.waited++];
+    if (this.failed !== undefined) throw this.failed;
+    await this.blocks.writeTemp(this.fileId, index, data);
+    this.written.push({ index, size });
+    this.syncs.push(this.blocks.placeTemp(this.fileId, index, this.durable).catch((err: unknown) => { this.failed ??= err; }));
+  }
+
+  /** Wait for every block file to be synced and named, then index them all in one commit. */
+  async seal(): Promise<void> {
+    await Promise.all(this.syncs);
+    if (this.failed !== undefined) throw this.failed;
+    if (this.durable && this.written.some((w) => !w.inline)) await this.blocks.syncDirOf(this.fileId);
+    const store = this.blocks.metaStore;
+    const recs = this.written.map((w): BlockRecord => ({ size: w.size, evictable: this.evictable, ...(w.inline ? { data: w.inline } : {}) }));
+    const prev = this.written.map((w) => BlockIndex.get<BlockRecord>(store, this.fileId, w.index));
+    if (this.written.length) {
+      await store.transact((tx) => { this.written.forEach((w, i) => BlockIndex.put(tx, this.fileId, w.index, recs[i]!)); })
+        .catch((err: unknown) => { throw cacheIoError(err, `index the ${this.written.length} cache blocks of ${this.fileId}`); });
+    }
+    this.sealed = true;
+    this.written.forEach((w, i) => this.blocks.accountIndexed(this.fileId, w.index, prev[i], { size: recs[i]!.size, evictable: this.evictable }));
+    this.release();
+  }
+
+  /** After a failure: wait for the syncs in flight and remove every block file not indexed. */
+  async abort(): Promise<void> {
+    await Promise.all(this.syncs);
+    if (!this.sealed) await this.blocks.removeUnindexed(this.fileId, this.written.filter((w) => !w.inline).map((w) => w.index));
+    this.release();
+  }
+
+  private release(): void {
+    for (const r of this.releases.splice(0)) r();
+  }
+}
 
 export interface BlockStoreStats {
   usedBytes: number;
@@ -258,6 +358,81 @@ export class BlockStore {
     } finally {
       release();
     }
+  }
+
+  /**
+   * A batch for the blocks of one file being written: see BlockBatch. `durable` syncs every
+   * block file (and their directory) before the batch is sealed.
+   */
+  batch(fileId: number, evictable: boolean, durable: boolean): BlockBatch {
+    return new BlockBatch(this, fileId, evictable, durable);
+  }
+
+  /** @internal BlockBatch: write the bytes of a block file under its temp name (no sync, no rename). */
+  async writeTemp(fileId: number, index: number, data: Uint8Array | readonly Uint8Array[]): Promise<string> {
+    const tmp = this.file(fileId, index) + TEMP_SUFFIX;
+    const put = async (): Promise<void> => {
+      const fh = await openFile(tmp, 'w');
+      try {
+        await writeAll(fh, data, `cache block ${fileId}:${index}`);
+      } finally {
+        await fh.close();
+      }
+    };
+    const size = sizeOf(data);
+    try {
+      try {
+        await put();
+      } catch (err) {
+        const e = cacheIoError(err, `write cache block ${fileId}:${index} (${size} bytes)`);
+        // As put: a disk full before cache.capacity evicts evictable blocks, then once more.
+        if (e.code !== ErrorCode.RESOURCE_EXHAUSTED || !(await this.evictForDisk(2 * size).catch(() => false))) throw e;
+        await put();
+      }
+    } catch (err) {
+      await rm(tmp, { force: true }).catch(() => undefined);
+      throw cacheIoError(err, `write cache block ${fileId}:${index} (${size} bytes)`);
+    }
+    return tmp;
+  }
+
+  /** @internal BlockBatch: sync a written temp block file (when durable) and give it its final name. */
+  async placeTemp(fileId: number, index: number, durable: boolean): Promise<void> {
+    const path = this.file(fileId, index);
+    const tmp = path + TEMP_SUFFIX;
+    try {
+      if (durable) {
+        const fh = await openFile(tmp, 'r+');
+        try { await fh.sync(); } finally { await fh.close(); }
+      }
+      await rename(tmp, path);
+    } catch (err) {
+      throw cacheIoError(err, `sync cache block ${fileId}:${index}`);
+    }
+  }
+
+  /** @internal BlockBatch: fsync the directory of a file's block files. */
+  syncDirOf(fileId: number): Promise<void> {
+    return fsyncDir(join(this.file(fileId, 0), '..'));
+  }
+
+  /** @internal BlockBatch: remove block files (final and temp names) that were never indexed. */
+  async removeUnindexed(fileId: number, indexes: readonly number[]): Promise<void> {
+    await Promise.all(indexes.flatMap((i) => {
+      const p = this.file(fileId, i);
+      return [rm(p, { force: true }), rm(p + TEMP_SUFFIX, { force: true })];
+    })).catch(() => undefined);
+  }
+
+  /** @internal BlockBatch: account a block indexed by a committed transaction (replacing `prev`). */
+  accountIndexed(fileId: number, index: number, prev: BlockRecord | undefined, rec: BlockRecord): void {
+    if (prev) this.account(fileId, index, prev, -1);
+    this.account(fileId, index, rec, +1);
+  }
+
+  /** @internal */
+  get metaStore(): MetaStore {
+    return this.store;
   }
 
   /** Evict LRU evictable blocks worth at least `bytes` (or all there are); false when none. */

@@ -1,7 +1,9 @@
 // Namespace operations: mkdirs, the write of a file and its commit, read, remove, move and
 // attribute changes. Each runs inside its shard actor's turn (the coordinator routes it
 // there holding the path locks); one that changes a UFS journals its intent first and
-// commits the namespace change, with the intent's end, in one transaction.
+// commits the namespace change, with the intent's end, in one transaction. A create or
+// mkdir of a new path costs one metadata commit (shared with concurrent ones: the store's
+// commit groups) and is acknowledged only once that commit is durable.
 
 import { TtlChecker } from '../cache/ttl-checker.js';
 import {
@@ -29,6 +31,7 @@ import type { Services } from './services.js';
 import { DIR_CONTENT_HASH } from '../ufs/ufs.js';
 import { PendingWrites } from '../meta/pending-writes.js';
 import { PersistJobs } from '../meta/persist-jobs.js';
+import { SyncPathCache } from '../meta/sync-path-cache.js';
 
 /** UFS errors of a call refused before it changed anything. */
 const REFUSALS = new Set<string>([ErrorCode.ALREADY_EXISTS, ErrorCode.NOT_FOUND, ErrorCode.INVALID_PATH, ErrorCode.PERMISSION_DENIED, ErrorCode.READ_ONLY, ErrorCode.NOT_A_DIRECTORY]);
@@ -74,7 +77,7 @@ export class Namespace {
   /** Ensure the parent of `path` exists as a directory, creating missing ones when recursive. */
   async ensureParent(path: string, recursive: boolean, writeType: WriteType, opts: GetStatusOptions): Promise<InodeRecord> {
     const parent = parentPath(path);
-    const existing = await tryStat(this.s, parent, opts);
+    const existing = await this.existingForCreate(parent, opts);
     if (existing) {
       if (existing.type !== 'directory') throw notADirectory(parent);
       return existing;
@@ -83,8 +86,40 @@ export class Namespace {
     return this.mkdirs(parent, writeType, opts);
   }
 
-  /** Create a directory and any missing ancestors, in the UFS (unless MUST_CACHE) and in Strata. */
-  async mkdirs(path: string, writeType: WriteType, opts: GetStatusOptions): Promise<InodeRecord> {
+  /**
+   * The inode at `p` before a create there: as `tryStat`, except that a path neither the
+   * namespace nor the UFS has costs no commit. (The sync would record it absent in a
+   * transaction of its own — a second durable commit per create, waited for before the
+   * create's — and the create's commit clears that entry anyway.) The load type, the absent
+   * cache and `absent.from.listing` answer as they do for any lookup; a path the UFS has is
+   * loaded by the sync as `tryStat` loads it.
+   */
+  private async existingForCreate(p: string, opts: GetStatusOptions): Promise<InodeRecord | undefined> {
+    const s = this.s;
+    const res = s.tree.resolve(p);
+    // Present, or a missing ancestor (the parent is created first): the sync decides.
+    if (res.inode || p === ROOT || res.found !== res.components.length - 1) return tryStat(s, p, opts);
+    const parent = res.chain[res.chain.length - 1]!;
+    if (parent.type !== 'directory') return tryStat(s, p, opts);
+    const loadType = s.options.loadType(p, opts.loadType);
+    if (loadType === 'NEVER') return undefined;
+    const now = Date.now();
+    if (loadType === 'ONCE') {
+      const interval = s.options.syncInterval(p, opts.syncIntervalMs);
+      if (s.options.get(p, 'absent.from.listing') && parent.loaded && !SyncPathCache.due(interval, SyncPathCache.lastSynced(res.chain, true), now)) return undefined;
+      if (s.options.get(p, 'absent.cache.enabled') && s.absent.check(p, s.options.get(p, 'absent.cache.ttl'), now) !== undefined) return undefined;
+    }
+    const { mount, ufsPath } = s.mounts.resolve(p);
+    if (mount.path === p) return tryStat(s, p, opts);
+    const st = await ufsOf(s, mount).getStatus(ufsPath);
+    return st ? tryStat(s, p, opts) : undefined;
+  }
+
+  /**
+   * Create a directory and any missing ancestors, in the UFS (unless MUST_CACHE) and in
+   * Strata. `knownAbsent`: a path the caller has just found absent (not probed again).
+   */
+  async mkdirs(path: string, writeType: WriteType, opts: GetStatusOptions, knownAbsent?: string): Promise<InodeRecord> {
     const s = this.s;
     const { mount, ufsPath } = writable(s, path);
     // Ancestors first, each loaded from the UFS if it exists there.
@@ -93,7 +128,8 @@ export class Namespace {
     let curPath = ROOT;
     for (const name of comps) {
       const next = joinPath(curPath, name);
-      const found = await tryStat(s, next, opts);
+      if (next === knownAbsent) break; // the caller just asked (one UFS probe per mkdir)
+      const found = await this.existingForCreate(next, opts);
       if (found) {
         if (found.type !== 'directory') throw notADirectory(next);
         cur = found;
@@ -133,13 +169,13 @@ export class Namespace {
 
   /** Create the directory `p` (normalized, not the root); an existing one is returned when allowed. */
   async createDirectory(p: string, writeType: WriteType, options: { recursive?: boolean; allowExists?: boolean } & GetStatusOptions): Promise<InodeRecord> {
-    const existing = await tryStat(this.s, p, options);
+    const existing = await this.existingForCreate(p, options);
     if (existing) {
       if (existing.type === 'directory' && (options.allowExists || options.recursive)) return existing;
       throw alreadyExists(p);
     }
     await this.ensureParent(p, !!options.recursive, writeType, options);
-    return this.mkdirs(p, writeType, options);
+    return this.mkdirs(p, writeType, options, p);
   }
 
   /** Write the file `p` (normalized, not the root) through the data path and commit it. */
@@ -149,7 +185,7 @@ export class Namespace {
     const cacheFirst = writeType === 'MUST_CACHE' || writeType === 'ASYNC_THROUGH';
     // A cache-first write must not depend on the UFS answering: when it cannot tell whether
     // the path exists there, the file is new as far as Strata knows (its persist overwrites).
-    const existing = await tryStat(s, p, options).catch((err: unknown) => {
+    const existing = await this.existingForCreate(p, options).catch((err: unknown) => {
       if (!cacheFirst || (err as StrataError).code !== ErrorCode.UFS_UNAVAILABLE) throw err;
       s.metrics.inc('ops', 'writesDuringUfsOutage');
       return undefined;

@@ -73,7 +73,8 @@ export class DataPath {
     let pending: Uint8Array[] = [];
     let pendingBytes = 0;
     let inline: Uint8Array | undefined;
-    const blocks = this.blocks;
+    // One sync and one index commit per file, not per block (BlockBatch).
+    const batch = toCache ? this.blocks.batch(t.fileId, t.evictable, durable) : undefined;
     const flush = async (final: boolean): Promise<void> => {
       if (final && index === 0 && pendingBytes <= INLINE_MAX) {
         inline = pending.length === 1 ? pending[0]! : Buffer.concat(pending, pendingBytes);
@@ -82,14 +83,23 @@ export class DataPath {
         return;
       }
       while (pendingBytes >= t.blockSize || (final && pendingBytes > 0)) {
-        const all = pending.length === 1 ? pending[0]! : Buffer.concat(pending, pendingBytes);
+        // The block's chunks are written gathered (no copy); a chunk that straddles the
+        // block boundary is split by view.
         const size = Math.min(t.blockSize, pendingBytes);
+        const parts: Uint8Array[] = [];
+        let got = 0;
+        while (got < size) {
+          const c = pending.shift()!;
+          const take = Math.min(c.length, size - got);
+          parts.push(take === c.length ? c : c.subarray(0, take));
+          if (take < c.length) pending.unshift(c.subarray(take));
+          got += take;
+        }
+        pendingBytes -= size;
         if (index === 0) await t.beforeBlocks?.();
-        await blocks.put(t.fileId, index++, all.subarray(0, size), t.evictable, durable);
-        const rest = all.subarray(size);
-        pending = rest.length ? [rest] : [];
-        pendingBytes = rest.length;
+        await batch!.put(index++, parts);
       }
+      if (final) await batch!.seal();
     };
     const onBytes = t.onBytes;
     async function* tee(): AsyncIterable<Uint8Array> {
@@ -105,12 +115,17 @@ export class DataPath {
       }
       if (toCache) await flush(true);
     }
-    if (toUfs) {
-      const ufs = await t.ufs!.write(t.ufsPath!, tee(), { overwrite: true, recursive: true });
-      return { length, ufs, inline };
+    try {
+      if (toUfs) {
+        const ufs = await t.ufs!.write(t.ufsPath!, tee(), { overwrite: true, recursive: true });
+        return { length, ufs, inline };
+      }
+      for await (const _ of tee()) { /* cache only: tee() did the work */ }
+      return { length, inline };
+    } catch (err) {
+      await batch?.abort();
+      throw err;
     }
-    for await (const _ of tee()) { /* cache only: tee() did the work */ }
-    return { length, inline };
   }
 
   /**

@@ -67,6 +67,17 @@ export interface MetaTxn<T extends string = string> extends MetaReader<T> {
  *   be deterministic and free of side effects outside the transaction (collect results in
  *   its return value, or reset collected state at its start), and the result of the run that
  *   committed is what `transact` resolves with.
+ * - **Commit groups (group commit).** Transactions issued while the engine is busy committing
+ *   (or in one event turn) may be committed together as one *group*: one engine transaction
+ *   and one sync to stable storage (LMDB: one write transaction and one fsync; etcd: one
+ *   txn). Each transaction of a group stays atomic on its own: it applies in full or not at
+ *   all, its callback runs after the previous member's writes are applied (serial order is
+ *   issue order), and a callback that throws is dropped from the group without touching the
+ *   others. **`transact` resolves only once the group that holds it is durable** (synced:
+ *   it survives a crash of the process and of the machine), never earlier; a group that
+ *   fails to commit rejects every transaction in it. So an acknowledgement that awaits
+ *   `transact` is an acknowledgement of durable state, and concurrent callers share the
+ *   cost of one sync instead of paying one each. `commitStats` counts the groups.
  */
 export interface MetaStore<T extends string = string> extends MetaReader<T> {
   /** The URI this store was opened with (`lmdb:///dir`, `memory:`): what workers open. */
@@ -80,7 +91,20 @@ export interface MetaStore<T extends string = string> extends MetaReader<T> {
    * visible to every reader. See the interface's promises on throwing and re-run.
    */
   transact<R>(fn: (tx: MetaTxn<T>) => R): Promise<R>;
+  /**
+   * Commit groups formed since the store was opened and the transactions they held
+   * (`transactions / groups` is the mean group size). Engine statistics for the report.
+   */
+  commitStats(): CommitStats;
   close(): Promise<void>;
+}
+
+/** What `MetaStore.commitStats` reports. */
+export interface CommitStats {
+  /** Engine commits (each one sync to stable storage). */
+  groups: number;
+  /** Transactions committed in them (those with a callback that threw not counted). */
+  transactions: number;
 }
 
 /** What the application layer tells an engine when it opens a store. */

@@ -6,6 +6,9 @@
 // the apply runs in a child transaction that a failure aborts. The data file is checked
 // before LMDB maps it (store-format.ts). Opened by `lmdb:///dir`; every thread and process
 // that opens the same directory sees every commit once its transaction has resolved.
+// Group commit: the callbacks lmdb-js batches into one write transaction are one commit
+// group (one fsync, overlapped with the next group's writes); `transact` resolves only when
+// its group has been flushed to disk, so what a caller acknowledges after it is durable.
 
 import * as lmdb from 'lmdb';
 import type { Database, RootDatabase } from 'lmdb';
@@ -13,7 +16,7 @@ import { mkdirSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { ErrorCode, StrataError } from '../../../errors.js';
-import type { Key, MetaStore, MetaTxn, OpenOptions, RangeOptions } from '../../meta-store.js';
+import type { CommitStats, Key, MetaStore, MetaTxn, OpenOptions, RangeOptions } from '../../meta-store.js';
 import { checkLmdbFile } from '../../store-format.js';
 import { DELETED, TxnOverlay } from '../overlay.js';
 import { guardDetachedCommitFailures, storeCommitError } from './store-errors.js';
@@ -146,9 +149,10 @@ export class LmdbStore<T extends string = string> implements MetaStore<T> {
   }
 
   transact<R>(fn: (tx: MetaTxn<T>) => R): Promise<R> {
-    return this.env.transaction(() => {
+    const committed = this.env.transaction(() => {
       const tx = new TxnOverlay<T>({ base: this, compare: compareStored, checkKey });
       const result = fn(tx);
+      this.countMember();
       if (tx.writes.size === 0) return result;
       // lmdb-js commits what an outer transaction callback wrote even when it throws; a
       // child transaction is aborted by a throw, so a failed apply leaves nothing.
@@ -162,7 +166,30 @@ export class LmdbStore<T extends string = string> implements MetaStore<T> {
         }
       });
       return result;
-    }).catch((err: unknown) => { throw storeCommitError(err, this.path); }) as Promise<R>;
+    }) as Promise<R>;
+    // The flush of the group this transaction just joined: lmdb-js keeps one flush promise for
+    // the group being formed, so it must be taken now, before a later call starts the next one.
+    const flushed = new Promise<void>((resolve) => { this.env.flushed.then(() => resolve(), () => resolve()); });
+    return committed.then(async (result) => { await flushed; return result; })
+      .catch((err: unknown) => { throw storeCommitError(err, this.path); });
+  }
+
+  private groups = 0;
+  private members = 0;
+  private groupOpen = false;
+
+  /** Count a callback run in the current write transaction (its group ends with the turn). */
+  private countMember(): void {
+    this.members++;
+    if (this.groupOpen) return;
+    // lmdb-js runs the callbacks of one write transaction synchronously, one after another.
+    this.groupOpen = true;
+    this.groups++;
+    queueMicrotask(() => { this.groupOpen = false; });
+  }
+
+  commitStats(): CommitStats {
+    return { groups: this.groups, transactions: this.members };
   }
 
   async close(): Promise<void> {

@@ -3,9 +3,10 @@
 // snapshot it started on. Private to its object (`shared: false`): another opening of
 // `memory:` is another, empty store, so it cannot serve worker threads. Callbacks run one
 // at a time when `transact` is called; values are stored and returned as structured clones.
+// Nothing is synced anywhere, so each transaction is its own commit group.
 
 import { ErrorCode, StrataError } from '../../../errors.js';
-import type { Key, MetaStore, MetaTxn, OpenOptions, RangeOptions } from '../../meta-store.js';
+import type { CommitStats, Key, MetaStore, MetaTxn, OpenOptions, RangeOptions } from '../../meta-store.js';
 import { DELETED, TxnOverlay } from '../overlay.js';
 
 interface Row { key: Key; value: unknown }
@@ -109,10 +110,17 @@ export class MemoryStore<T extends string = string> implements MetaStore<T> {
         next.set(table, rows);
       }
       for (const [table, rows] of next) this.tables.set(table, rows);
+      this.committed++;
       return Promise.resolve(result);
     } catch (err) {
       return Promise.reject(err);
     }
+  }
+
+  private committed = 0;
+
+  commitStats(): CommitStats {
+    return { groups: this.committed, transactions: this.committed };
   }
 
   async close(): Promise<void> {
