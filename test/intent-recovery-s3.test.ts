@@ -110,4 +110,18 @@ test('never started: nothing moved; delete completed; write rolled forward', asy
   assert.equal((await env.fs.checkConsistency('/s3', { recursive: true })).inconsistent, []);
 });
 
+test('a rename through Strata (a copy: new Last-Modified, same bytes) leaves the fingerprint matching', async () => {
+  await env.fs.writeFile('/s3/r1', Buffer.from('renamed'), { writeType: 'THROUGH' });
+  await env.fs.createDirectory('/s3/rd', { writeType: 'THROUGH' });
+  await env.fs.writeFile('/s3/rd/x', Buffer.from('in a directory'), { writeType: 'THROUGH' });
+  await new Promise((r) => setTimeout(r, 1100)); // S3 times are whole seconds
+  await env.fs.rename('/s3/r1', '/s3/r2');
+  await env.fs.rename('/s3/rd', '/s3/rd2');
+  assert.equal((await env.fs.checkConsistency('/s3', { recursive: true })).inconsistent, []);
+  const before = (await env.fs.getStatus('/s3/r2')).cachedBytes;
+  await env.fs.loadMetadata('/s3', { recursive: true });
+  assert.is((await env.fs.getStatus('/s3/r2')).cachedBytes, before, 'a re-sync keeps the cached bytes of a renamed file');
+  assert.is(await readText(env.fs, '/s3/rd2/x'), 'in a directory');
+});
+
 test.run();

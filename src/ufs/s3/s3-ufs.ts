@@ -48,14 +48,19 @@ export function createS3Ufs(uri: string, options: Record<string, string> = {}): 
   return new S3Ufs(uri, options);
 }
 
-/** Fingerprint of an object: size, ETag and Last-Modified (whole seconds, as HEAD gives it). */
+/**
+ * Fingerprint of an object's content: its size and ETag. Last-Modified is left out: a
+ * server-side copy (how a rename is done on an object store) gives the same bytes a new
+ * Last-Modified, and the fingerprint must not call a renamed file changed. Only an object
+ * listed without an ETag falls back to Last-Modified (whole seconds, as HEAD gives it).
+ */
 export function s3ContentHash(length: number, etag: string, mtimeMs: number): string {
-  return `s3:${length}:${etag}:${mtimeMs}`;
+  return etag ? `s3:${length}:${etag}` : `s3:${length}::${mtimeMs}`;
 }
 
 /** The length and ETag inside an s3ContentHash; undefined for another UFS's fingerprint. */
 export function parseS3ContentHash(hash: string): { length: number; etag: string } | undefined {
-  const m = /^s3:(\d+):(.*):(-?\d+)$/.exec(hash);
+  const m = /^s3:(\d+):([^:]*)(?::(-?\d+))?$/.exec(hash);
   return m ? { length: Number(m[1]), etag: m[2]! } : undefined;
 }
 
