@@ -7,7 +7,7 @@
 
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, renameSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { names, openEnv } from './helpers/fixture.js';
 import type { Env } from './helpers/fixture.js';
@@ -95,6 +95,29 @@ test('a partial sync between two recursive syncs: the UFS restored to the digest
   renameSync(join(root, 'd1', 'saved'), a);
   await resync('/partial');
   assert.is((await env.fs.getStatus('/partial/d1/f2.txt', { loadType: 'NEVER' })).length, original);
+});
+
+test('a change applied by active sync, then the UFS restored while nobody watches: the next re-sync applies it again', async () => {
+  const root = join(env.ufsDir, 'watched');
+  makeTree(root);
+  const a = join(root, 'd2', 'f1.txt');
+  const t = new Date('2026-01-01T00:00:00Z');
+  utimesSync(a, t, t); // a whole second, so that the restore below gives the very same fingerprint
+  await env.fs.loadMetadata('/watched', { recursive: true });
+  const original = (await env.fs.getStatus('/watched/d2/f1.txt', { loadType: 'NEVER' })).length;
+  await env.fs.startSync('/watched');
+  const until = async (what: string, ok: () => Promise<boolean>) => {
+    for (let i = 0; i < 300; i++) { if (await ok()) return; await new Promise((r) => setTimeout(r, 50)); }
+    assert.unreachable(`timed out waiting for ${what}`);
+  };
+  await until('the sync point to be active', async () => (await env.fs.getSyncPathList()).some((p) => p.path === '/watched' && p.state === 'active'));
+  writeFileSync(a, 'changed while watched, and longer'); // in place: same inode
+  await until('active sync to apply the change', async () => (await env.fs.getStatus('/watched/d2/f1.txt', { loadType: 'NEVER' })).length !== original);
+  await env.fs.stopSync('/watched');
+  writeFileSync(a, 'content 2/1'); // back to the listing the digest was taken of
+  utimesSync(a, t, t);
+  await resync('/watched');
+  assert.is((await env.fs.getStatus('/watched/d2/f1.txt', { loadType: 'NEVER' })).length, original);
 });
 
 test('a directory removed from the UFS and one replaced by a file are reconciled under an unchanged parent', async () => {

@@ -118,7 +118,9 @@ function applyStatus(tx: MetaTxn, { path, status: st, startMs }: Fetched, now: n
   }
   const name = comps[comps.length - 1]!;
   if (st) {
-    applyEntry(tx, cur, parentPath(path), { ...st, name }, startMs, now);
+    const r = applyEntry(tx, cur, parentPath(path), { ...st, name }, startMs, now);
+    // The parent's listing digest no longer describes what Strata holds (a partial sync).
+    if (r.outcome !== 'unchanged') SyncPathCache.dropDigest(tx, cur);
     const inode = InodeTree.child(tx, cur.id, name);
     // A directory's status sync is not a sync of its listing (see SyncPathCache).
     if (inode) SyncPathCache.notifyStatusSynced(tx, inode, startMs);
