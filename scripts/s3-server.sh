@@ -174,10 +174,27 @@ rgw thread pool size = 128
 EOF
 }
 
+# The daemons of a server started earlier are alive: give a loaded machine time to answer
+# (a busy radosgw can take longer than one probe) before calling the server dead. Stopping a
+# live server here would wipe the buckets of every test that shares it.
+daemons_alive() {
+  [[ -f "$DIR/state" ]] && pid_alive "$DIR/run/mon.a.pid" && pid_alive "$DIR/run/osd.0.pid" && pid_alive "$DIR/run/client.rgw.pid"
+}
+
 do_start() {
   if is_running; then
     print_env
     return 0
+  fi
+  if daemons_alive; then
+    local port i
+    port="$(sed -n 's/^port=//p' "$DIR/state")"
+    for i in $(seq 1 30); do
+      if http_ready "$port"; then print_env; return 0; fi
+      daemons_alive || break
+      sleep 1
+    done
+    log "radosgw's daemons run but it has not answered on port $port for 30 s: restarting it"
   fi
   if [[ -d "$DIR" ]]; then
     log "removing the remains of a stopped server in $DIR"

@@ -55,9 +55,10 @@ export interface MetaTxn<T extends string = string> extends MetaReader<T> {
  *   writes behave as if no other transaction ran in between (an engine detects a conflict
  *   and re-runs the callback, or serialises callbacks as LMDB's single writer does).
  * - **Visibility.** When `transact` resolves, the commit is visible to every later read of
- *   this store object and of every other opening of the same URI, in any thread or process
- *   (`shared` tells whether other openings exist: a `memory:` store is private to its
- *   object). Reads outside a transaction are not isolated from each other: two `get`s may
+ *   this store object, and to every other opening of the same URI, in any thread or process,
+ *   from that thread's next event-loop turn on (an LMDB reader keeps one snapshot for the
+ *   turn it reads in; `shared` tells whether other openings exist: a `memory:` store is
+ *   private to its object). Reads outside a transaction are not isolated from each other: two `get`s may
  *   see two different commits.
  * - **Ordering.** `range` yields keys in the order of `Key`; values are copies (mutating one
  *   never changes the store).
