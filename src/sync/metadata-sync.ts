@@ -11,21 +11,22 @@ import type { Metrics } from '../metrics/metrics.js';
 import type { OptionResolver } from '../options/options.js';
 import { ErrorCode, StrataError, notFound, notADirectory } from '../errors.js';
 import { cancelledError, shareSignal, throwIfCancelled } from '../cancel.js';
-import { AbsentPathCache } from '../meta/absent-cache.js';
+import type { AbsentPathCache } from '../meta/absent-cache.js';
 import type { InodeRecord } from '../meta/inode.js';
 import { InodeTree } from '../meta/inode-tree.js';
 import type { Resolution } from '../meta/inode-tree.js';
 import type { MetaStore } from '../meta/meta-store.js';
 import type { MountRecord, MountTable } from '../meta/mount-table.js';
-import { ancestors, joinPath, parentPath, pathComponents } from '../meta/path.js';
+import { ancestors, joinPath } from '../meta/path.js';
 import { SyncPathCache, UfsStatusCache } from '../meta/sync-path-cache.js';
 import type { ConsistencyReport, LoadType, ProgressListener, SyncSummary } from '../types.js';
 import type { MountedUfsCache } from '../ufs/mounted-ufs.js';
 import type { Ufs, UfsStatus } from '../ufs/ufs.js';
-import { addSummary, applyEntry, emptySummary, pruneMissing } from './applier.js';
+import { addSummary, emptySummary } from './applier.js';
 import type { ChildDir, DirSyncResult, TreeSyncResult } from './applier.js';
 import type { SyncActors, SyncDirTask, SyncDirsTask, SyncTreeTask } from './worker-tasks.js';
 import type { BatchDir, DirBatchResult } from './dir-batch.js';
+import { applyStatus } from './sync-paths.js';
 
 /** Most directories of one BFS level sent to the pool in one task. */
 const MAX_DIRS_PER_TASK = 64;
@@ -156,44 +157,7 @@ export class MetadataSync {
     const st = cached ? cached.status : await this.ufsOf(mount).getStatus(ufsPath, opts.signal ? { signal: opts.signal } : {});
     if (!cached) this.statuses.put(path, st, startMs);
     const stale: number[] = [];
-    await this.d.actors.tellSync(path, () => this.d.store.transact((tx) => {
-      const now = Date.now();
-      // Walk (creating missing directories when the UFS has the path).
-      const comps = pathComponents(path);
-      let cur = InodeTree.root(tx);
-      let curPath = '/';
-      for (let i = 0; i < comps.length - 1; i++) {
-        const name = comps[i]!;
-        const next = InodeTree.child(tx, cur.id, name);
-        curPath = joinPath(curPath, name);
-        if (next) {
-          if (next.type !== 'directory') return;
-          cur = next;
-        } else {
-          if (!st) {
-            // Missing here and in the UFS: remember it absent (the deep-probe case).
-            // (A tombstone of a delete through Strata is kept as it is.)
-            AbsentPathCache.markAbsent(tx, path, startMs, true);
-            return;
-          }
-          cur = InodeTree.create(tx, cur, name, { type: 'directory', touchMs: 0 }, now);
-        }
-      }
-      const name = comps[comps.length - 1]!;
-      if (st) {
-        const r = applyEntry(tx, cur, parentPath(path), { ...st, name }, startMs, now);
-        // The parent's listing digest no longer describes what Strata holds (a partial sync).
-        if (r.outcome !== 'unchanged') SyncPathCache.dropDigest(tx, cur);
-        const inode = InodeTree.child(tx, cur.id, name);
-        // A directory's status sync is not a sync of its listing (see SyncPathCache).
-        if (inode) SyncPathCache.notifyStatusSynced(tx, inode, startMs);
-        AbsentPathCache.clearPath(tx, path);
-      } else {
-        const existing = InodeTree.child(tx, cur.id, name);
-        if (existing) pruneMissing(tx, existing, startMs, stale);
-        if (!existing || !InodeTree.child(tx, cur.id, name)) AbsentPathCache.markAbsent(tx, path, startMs);
-      }
-    }));
+    await this.d.actors.tellSync(path, () => this.d.store.transact((tx) => applyStatus(tx, { path, status: st ?? null, startMs }, Date.now(), stale)));
     await this.dropStale(stale);
   }
 

@@ -43,7 +43,7 @@ export interface SyncPathFailure {
   err: unknown;
 }
 
-interface Fetched {
+export interface Fetched {
   path: string;
   status: UfsStatus | null;
   startMs: number;
@@ -94,16 +94,18 @@ export async function syncPathsTogether(d: SyncPathsDeps, paths: readonly string
   return failures;
 }
 
-/** One path's inode from its status, inside the group's transaction (syncSelf's rule). */
-function applyStatus(tx: MetaTxn, { path, status: st, startMs }: Fetched, now: number, stale: number[]): void {
+/**
+ * Make one path's inode match its UFS status inside `tx` (the rule of MetadataSync.syncSelf
+ * and of a grouped batch): create it and missing ancestors, update it, or remove it and
+ * remember it absent. File ids whose cached data went stale are pushed to `stale`.
+ */
+export function applyStatus(tx: MetaTxn, { path, status: st, startMs }: Fetched, now: number, stale: number[]): void {
   const comps = pathComponents(path);
   if (comps.length === 0) return; // the root is never replaced by a status
   let cur = InodeTree.root(tx);
-  let curPath = '/';
   for (let i = 0; i < comps.length - 1; i++) {
     const name = comps[i]!;
     const next = InodeTree.child(tx, cur.id, name);
-    curPath = joinPath(curPath, name);
     if (next) {
       if (next.type !== 'directory') return;
       cur = next;
