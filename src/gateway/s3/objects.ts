@@ -15,6 +15,7 @@ import {
   type RequestContext,
 } from './context.js';
 import { parseXmlBody, isoTime } from './xml.js';
+import { READ_BUFFER_BYTES, isPooledChunk, releaseReadBuffer } from '../../data/read-buffers.js';
 import { safeDecode } from './sigv4.js';
 
 /** `x-strata-write-type` of a request, validated. */
@@ -166,10 +167,12 @@ export async function getObject(ctx: RequestContext, head: boolean): Promise<voi
     return;
   }
   const res = ctx.res;
-  // Whole cached blocks (4 MiB chunks, the most readFile gives): one socket write each.
-  for await (const chunk of ctx.fs.readFile(path, { offset: start, length, chunkSize: 4 << 20, ...(readType ? { readType } : {}) })) {
+  // Cached blocks are read into the data path's pooled 1 MiB buffers (no fresh 4 MiB buffer
+  // per block to fault in); each goes back to the pool once the socket has written it.
+  for await (const chunk of ctx.fs.readFile(path, { offset: start, length, chunkSize: READ_BUFFER_BYTES, ...(readType ? { readType } : {}) })) {
     ctx.bytesOut += chunk.length;
-    if (!res.write(chunk)) {
+    const written = isPooledChunk(chunk) ? res.write(chunk, () => releaseReadBuffer(chunk)) : res.write(chunk);
+    if (!written) {
       await new Promise<void>((resolve, reject) => {
         const done = (): void => { res.off('drain', done); res.off('close', done); resolve(); };
         res.on('drain', done);
