@@ -22,6 +22,17 @@ import { DELETED, TxnOverlay } from '../overlay.js';
 import { guardDetachedCommitFailures, storeCommitError } from './store-errors.js';
 
 /**
+ * A commit group whose flush to disk failed: its callers get an error, never an
+ * acknowledgement (the commit may be visible to readers but is not known to be durable).
+ */
+function flushFailure(err: unknown, dir: string): unknown {
+  const mapped = storeCommitError(err, dir);
+  if (mapped instanceof StrataError) return mapped;
+  return new StrataError(ErrorCode.INTERNAL,
+    `the metadata store could not flush a commit to disk under ${dir}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+}
+
+/**
  * The largest encoded key LMDB takes with the 8 KB pages used here (lmdb-js reports 4026);
  * a longer key is refused when it is buffered, before anything is written.
  */
@@ -169,8 +180,14 @@ export class LmdbStore<T extends string = string> implements MetaStore<T> {
     }) as Promise<R>;
     // The flush of the group this transaction just joined: lmdb-js keeps one flush promise for
     // the group being formed, so it must be taken now, before a later call starts the next one.
-    const flushed = new Promise<void>((resolve) => { this.env.flushed.then(() => resolve(), () => resolve()); });
-    return committed.then(async (result) => { await flushed; return result; })
+    // A failed flush (fsync) fails every caller of the group: what it wrote is not durable.
+    // The handler is attached now, so a failure before `committed` settles is never unhandled.
+    const flushed: Promise<unknown> = this.env.flushed.then(() => undefined, (err: unknown) => err ?? new Error('flush failed'));
+    return committed.then(async (result) => {
+      const flushErr = await flushed;
+      if (flushErr !== undefined) throw flushFailure(flushErr, this.path);
+      return result;
+    })
       .catch((err: unknown) => { throw storeCommitError(err, this.path); });
   }
 
