@@ -76,7 +76,7 @@ test('loadMetadata prints {created, updated, deleted, unchanged, failed}; needsS
   assert.ok(summary.created >= 3, r.stdout);
   assert.is((await ok(fs('cat', '/outside/deep/x.txt'), 'cat')).stdout, 'x\n');
   await ok(fs('needsSync', '/outside'), 'needsSync');
-  const cc = JSON.parse((await ok(fs('--json', 'checkConsistency', '-r', '/outside'), 'checkConsistency')).stdout);
+  const cc = JSON.parse((await ok(fs('--json', 'checkConsistency', '/outside'), 'checkConsistency')).stdout);
   assert.ok(Array.isArray(cc.inconsistent));
 });
 

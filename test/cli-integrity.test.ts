@@ -37,20 +37,31 @@ test('checkConsistency: exit 0 when clean, 1 when a UFS-only entry appears (huma
   await mkdir(join(ufs, 'cc'));
   await writeFile(join(ufs, 'cc', 'a'), 'a');
   await ok(fs('loadMetadata', '-R', '/cc'), 'loadMetadata');
-  const clean = await ok(fs('checkConsistency', '-r', '/cc'), 'clean checkConsistency');
+  const clean = await ok(fs('checkConsistency', '/cc'), 'clean checkConsistency');
   assert.match(clean.stdout, /consistent/);
   await writeFile(join(ufs, 'cc', 'outside-only'), 'o');
-  const human = await fs('checkConsistency', '-r', '/cc');
+  const human = await fs('checkConsistency', '/cc');
   assert.is(human.code, 1, human.stderr);
   assert.match(human.stdout, /\/cc\/outside-only \(only in the UFS\)/);
-  const json = await fs('--json', 'checkConsistency', '-r', '/cc');
+  const json = await fs('--json', 'checkConsistency', '/cc');
   assert.is(json.code, 1);
   const r = JSON.parse(json.stdout);
   assert.equal(r.ufsOnly, ['/cc/outside-only']);
   assert.equal(r.inconsistent, ['/cc/outside-only']);
-  const repaired = await fs('--json', 'checkConsistency', '-r', '--repair', '/cc');
+  const repaired = await fs('--json', 'checkConsistency', '-r', '/cc');
   assert.is(JSON.parse(repaired.stdout).repaired, 1);
-  await ok(fs('--json', 'checkConsistency', '-r', '/cc'), 'clean again');
+  await ok(fs('--json', 'checkConsistency', '/cc'), 'clean again');
+  // Alluxio's spelling: the whole subtree by default, --no-recursive for one level, --repair as -r.
+  await mkdir(join(ufs, 'cc', 'sub'));
+  await writeFile(join(ufs, 'cc', 'sub', 'b'), 'b');
+  await ok(fs('loadMetadata', '-R', '/cc'), 'loadMetadata of sub');
+  await writeFile(join(ufs, 'cc', 'sub', 'b'), 'b changed outside');
+  const deep = await fs('--json', 'checkConsistency', '/cc');
+  assert.is(deep.code, 1, deep.stderr);
+  assert.equal(JSON.parse(deep.stdout).inconsistent, ['/cc/sub/b']);
+  await ok(fs('--json', 'checkConsistency', '--no-recursive', '/cc'), 'one level: the change below is not looked at');
+  assert.is(JSON.parse((await fs('--json', 'checkConsistency', '--repair', '-R', '/cc')).stdout).repaired, 1);
+  await ok(fs('checkConsistency', '/cc'), 'clean after --repair');
 });
 
 test('copyToLocal into a missing local directory is NOT_FOUND naming it', async () => {

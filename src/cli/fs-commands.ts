@@ -440,7 +440,7 @@ async function loadMetadata(ctx: ClientContext, path: string): Promise<void> {
 
 async function checkConsistency(ctx: ClientContext, path: string): Promise<void> {
   const r = await (await ctx.fs()).checkConsistency(path, {
-    ...commonOf(ctx.call), recursive: Boolean(ctx.opts.recursive), repair: Boolean(ctx.opts.repair),
+    ...commonOf(ctx.call), recursive: ctx.opts.recursive !== false, repair: Boolean(ctx.opts.repair),
   });
   // Exit 1 when anything was inconsistent (also when repaired: it was found), 0 when clean.
   if (r.inconsistent.length > 0) process.exitCode = 1;
@@ -545,9 +545,11 @@ export function fsCommand(): Command {
   sub('loadMetadata <path>', 'sync metadata from the under storage now; prints {created, updated, deleted, unchanged, failed}')
     .option('-R, --recursive', 'the whole subtree')
     .action(clientAction(loadMetadata));
-  sub('checkConsistency <path>', 'compare Strata with the under storage')
-    .option('-r, --recursive', 'the whole subtree')
-    .option('--repair', 'repair what differs')
+  // Alluxio's spelling: the whole subtree is checked, and -r repairs.
+  sub('checkConsistency <path>', 'compare Strata with the under storage (the whole subtree)')
+    .option('-r, --repair', 'repair what differs (reload it from the under storage)')
+    .option('-R, --recursive', 'the whole subtree (the default; kept for scripts that pass it)')
+    .option('--no-recursive', 'only the path and, for a directory, its direct entries')
     .action(clientAction(checkConsistency));
   for (const op of ['needsSync', 'startSync', 'stopSync'] as const) {
     const what = { needsSync: 'forget when a path was synced: its next access syncs it', startSync: 'start active sync (change notifications) on a path', stopSync: 'stop active sync on a path' }[op];

@@ -232,7 +232,7 @@ const EXAMPLES: Record<string, string> = {
   unpin: 'strata fs unpin /data/hot',
   setTtl: 'strata fs setTtl --action free /data/tmp 1h',
   loadMetadata: 'strata fs loadMetadata -R --sync-interval 0 /s3',
-  checkConsistency: 'strata fs checkConsistency -r /s3',
+  checkConsistency: 'strata fs checkConsistency -r /s3   # -r repairs, as in Alluxio',
   needsSync: 'strata fs needsSync /s3/table',
   startSync: 'strata fs startSync /local',
   stopSync: 'strata fs stopSync /local',
