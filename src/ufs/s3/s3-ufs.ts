@@ -6,7 +6,8 @@
 
 import type { S3Client } from '@aws-sdk/client-s3';
 import { s3Sdk } from './sdk.js';
-import type { CompletedPart, ListObjectsV2CommandOutput } from '@aws-sdk/client-s3';
+import { readListWithLightParser } from './list-xml.js';
+import type { CompletedPart, ListObjectsV2CommandInput, ListObjectsV2CommandOutput } from '@aws-sdk/client-s3';
 import pLimit from 'p-limit';
 
 import { ErrorCode, StrataError, invalidArgument, invalidPath } from '../../errors.js';
@@ -484,21 +485,30 @@ export class S3Ufs implements Ufs {
 
   private async listOnce(prefix: string, maxKeys: number, op: string, path: string, signal?: AbortSignal): Promise<ListObjectsV2CommandOutput> {
     try {
-      return await this.send<ListObjectsV2CommandOutput>(new (s3Sdk().ListObjectsV2Command)({ Bucket: this.settings.bucket, Prefix: prefix, MaxKeys: maxKeys }), signal);
+      return await this.sendList({ Bucket: this.settings.bucket, Prefix: prefix, MaxKeys: maxKeys }, signal);
     } catch (err) {
       throw this.mapError(err, op, path);
     }
   }
 
+  /** One ListObjectsV2 call, its page read by the light reader (src/ufs/s3/list-xml.ts). */
+  private async sendList(input: ListObjectsV2CommandInput, signal?: AbortSignal): Promise<ListObjectsV2CommandOutput> {
+    const command = new (s3Sdk().ListObjectsV2Command)(input);
+    const page = readListWithLightParser(command);
+    const out = await this.send<ListObjectsV2CommandOutput>(command, signal);
+    const read = page();
+    return read ? { ...out, ...read } : out;
+  }
+
   /** ListObjectsV2 pages of `prefix`, the next one requested before the current is yielded. */
   private async *listPages(prefix: string, delimiter: string | undefined, maxKeys: number, signal: AbortSignal | undefined, what: string): AsyncGenerator<ListObjectsV2CommandOutput> {
     const fetch = (token: string | undefined, startAfter: string | undefined): Promise<ListObjectsV2CommandOutput> => {
-      const p = this.send<ListObjectsV2CommandOutput>(new (s3Sdk().ListObjectsV2Command)({
+      const p = this.sendList({
         Bucket: this.settings.bucket, Prefix: prefix, MaxKeys: maxKeys,
         ...(delimiter ? { Delimiter: delimiter } : {}),
         ...(token ? { ContinuationToken: token } : {}),
         ...(startAfter ? { StartAfter: startAfter } : {}),
-      }), signal).catch((err: unknown) => { throw mapS3Error(err, what, this.endpointLabel); });
+      }, signal).catch((err: unknown) => { throw mapS3Error(err, what, this.endpointLabel); });
       // A prefetched page may fail while the consumer is busy: handled here, rethrown when awaited.
       p.catch(() => undefined);
       return p;
