@@ -31,20 +31,41 @@ export interface ColumnarPage {
   x: Array<[number, Record<string, unknown>] | [number, Record<string, unknown>, 1]>;
 }
 
-const NO_INDEX = 0xffff;
+/** A prefix index meaning "not in the dictionary" (the entry's field is in `x`). */
+export const NO_INDEX = 0xffff;
 const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
-const PS_INDEX: ReadonlyMap<string, number> = new Map(PERSISTENCE_STATES.map((s, i) => [s, i + 1]));
+/** Persistence state to its 1-based code in bits 5–7 of `fl`. */
+export const PS_INDEX: ReadonlyMap<string, number> = new Map(PERSISTENCE_STATES.map((s, i) => [s, i + 1]));
+
+/**
+ * The capability of a FileSystem (the Coordinator) to list straight into columnar pages:
+ * `fs[LIST_COLUMNS](path, options)` has listStatus's arguments, checks and order and yields
+ * pages that decode (decodePage) to what listStatus yields. The TCP server uses it when present.
+ */
+export const LIST_COLUMNS: unique symbol = Symbol.for('strata.listStatusColumns');
+
+/** A FileSystem with the LIST_COLUMNS capability. */
+export interface ColumnLister {
+  [LIST_COLUMNS](path: string, options?: Record<string, unknown>): AsyncIterable<ColumnarPage>;
+}
+
+/** The LIST_COLUMNS method of `fs`, when it has one. */
+export function columnLister(fs: object): ColumnLister[typeof LIST_COLUMNS] | undefined {
+  const f = (fs as Partial<ColumnLister>)[LIST_COLUMNS];
+  return typeof f === 'function' ? f : undefined;
+}
 
 /** The FileInfo fields the columns carry (anything else goes to `x`). */
 const COLUMN_KEYS = new Set(['path', 'name', 'type', 'length', 'mtimeMs', 'fileId', 'persistenceState', 'cachedBytes',
   'pinned', 'mountPoint', 'ufsPath', 'mode', 'ttlMs', 'ttlAction', 'isMountPoint']);
 
-function bytesOf(a: Float64Array | Uint16Array): Uint8Array {
+/** The bytes of a typed array (a view, no copy). */
+export function bytesOf(a: Float64Array | Uint16Array): Uint8Array {
   return new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
 }
 
 /** A column of one number when all are equal (and present), else the bytes of the column. */
-function numberColumn(values: Float64Array): NumberColumn {
+export function numberColumn(values: Float64Array): NumberColumn {
   const first = values[0];
   if (first !== undefined && !Number.isNaN(first)) {
     let same = true;
