@@ -80,6 +80,20 @@ export function toThreadError(err: unknown): { name: 'StrataError'; code: ErrorC
 
 export const notFound = (path: string, what = 'path'): StrataError =>
   new StrataError(ErrorCode.NOT_FOUND, `${what} does not exist: ${path}`);
+/**
+ * NOT_FOUND for a miss that is an answer, not a fault (a status lookup or `exists` of an
+ * absent path): the same error without a stack trace, whose capture is most of the cost of
+ * such an answer. Use `notFound` where the miss is a failure worth a trace.
+ */
+export function absentPath(path: string, what = 'path'): StrataError {
+  const limit = Error.stackTraceLimit;
+  Error.stackTraceLimit = 0;
+  try {
+    return notFound(path, what);
+  } finally {
+    Error.stackTraceLimit = limit;
+  }
+}
 export const alreadyExists = (path: string): StrataError =>
   new StrataError(ErrorCode.ALREADY_EXISTS, `path already exists: ${path}`);
 export const invalidPath = (path: string, why: string): StrataError =>

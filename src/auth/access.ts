@@ -6,6 +6,8 @@
 import { ErrorCode, StrataError } from '../errors.js';
 import type { FileSystem } from '../fs.js';
 import type { FileInfo } from '../types.js';
+import { columnLister, LIST_COLUMNS } from '../protocol/page-codec.js';
+import type { ColumnLister } from '../protocol/page-codec.js';
 import type { User } from './users.js';
 
 /** Operations only an admin may call: mounts, configuration, sync points, server reports. */
@@ -59,6 +61,20 @@ function visible(user: User, page: FileInfo[]): FileInfo[] {
   return page.filter((f) => mayWalk(user, f.path));
 }
 
+/** The LIST_COLUMNS capability of `fs` as `user` may use it (none when pages must be filtered). */
+function columnsFor(fs: FileSystem, user: User, check: (op: string, ...paths: string[]) => void): Partial<ColumnLister> {
+  const lister = columnLister(fs);
+  if (!lister || user.prefixes) return {};
+  return {
+    [LIST_COLUMNS]: (p: string, o?: Record<string, unknown>) => ({
+      async *[Symbol.asyncIterator]() {
+        check('listStatus', p);
+        yield* lister.call(fs, p, o);
+      },
+    }),
+  };
+}
+
 /** `fs` as seen by `user`: every call authorized first, listings filtered by prefixes. */
 export function withUser(fs: FileSystem, user: User): FileSystem {
   const check = (op: string, ...paths: string[]): void => authorize(user, op, paths);
@@ -74,6 +90,8 @@ export function withUser(fs: FileSystem, user: User): FileSystem {
         }
       },
     }),
+    // Columnar listings pass through for a user who sees whole pages (no prefixes to filter by).
+    ...columnsFor(fs, user, check),
     createDirectory: async (p, o) => { check('createDirectory', p); return fs.createDirectory(p, o); },
     writeFile: async (p, d, o) => { check('writeFile', p); return fs.writeFile(p, d, o); },
     readFile: (p, o) => ({

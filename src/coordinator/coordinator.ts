@@ -24,6 +24,9 @@ import type {
 import { bootstrap, cacheServices, closeServices, startHousekeeping } from './bootstrap.js';
 import { FileInfoMapper } from './file-info.js';
 import { listPaged } from './listing.js';
+import { ListingPageCache } from './listing-columns.js';
+import { LIST_COLUMNS } from '../protocol/page-codec.js';
+import type { ColumnarPage } from '../protocol/page-codec.js';
 import { MountService } from './mount-service.js';
 import { Namespace } from './namespace.js';
 import { buildReport, prometheusText } from './report.js';
@@ -46,6 +49,8 @@ export class Coordinator implements FileSystem {
   readonly blocks: BlockStore;
   private readonly ns: Namespace;
   private readonly infos: FileInfoMapper;
+  /** Listings as columnar pages for the TCP server, with the pages of unchanged directories kept (listing-columns.ts). */
+  readonly listingPages: ListingPageCache;
   private readonly mountService: MountService;
   private readonly cacheOps: CacheManagement;
   private readonly ttl: TtlChecker;
@@ -59,6 +64,7 @@ export class Coordinator implements FileSystem {
     this.activeSync = s.activeSync;
     this.ns = new Namespace(s);
     this.infos = new FileInfoMapper(s.mounts, s.blocks);
+    this.listingPages = new ListingPageCache(s, this.infos);
     this.mountService = new MountService(s); // a malformed mount.allowed.roots fails the start, not the first mount
     ({ cacheOps: this.cacheOps, ttl: this.ttl } = cacheServices(s, this));
   }
@@ -106,6 +112,13 @@ export class Coordinator implements FileSystem {
     this.op('listStatus');
     validateOptions('listStatus', options);
     yield* listPaged(this.s, this.infos, this.path(path), options);
+  }
+
+  /** listStatus as columnar pages (protocol/page-codec.ts LIST_COLUMNS): what the TCP server sends. */
+  async *[LIST_COLUMNS](path: string, options: ListStatusOptions = {}): AsyncIterable<ColumnarPage> {
+    this.op('listStatus');
+    validateOptions('listStatus', options);
+    yield* this.listingPages.list(this.path(path), options);
   }
 
   async createDirectory(path: string, options: CreateDirectoryOptions = {}): Promise<FileInfo> {

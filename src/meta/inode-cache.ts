@@ -33,6 +33,10 @@ export function inodeEpoch(r: StrataReader): number {
  */
 export class InodeCache {
   private readonly records = new Map<number, InodeRecord>();
+  /** Path resolutions (InodeTree.resolve's answers, opaque here), valid for the same epoch as the records. */
+  private readonly paths = new Map<string, object>();
+  /** Resolutions answered from the cache (statistics, tests). */
+  pathHits = 0;
   private epoch = -1;
   /** Lookups answered from the cache, and those that read the store (statistics, tests). */
   hits = 0;
@@ -49,6 +53,7 @@ export class InodeCache {
     const e = inodeEpoch(this.store);
     if (e !== this.epoch) {
       this.records.clear();
+      this.paths.clear();
       this.epoch = e;
     }
   }
@@ -74,6 +79,25 @@ export class InodeCache {
       this.records.set(id, rec);
     }
     return rec;
+  }
+
+  /** The resolution kept for `path` under the current epoch (call `validate` first). */
+  resolution<T extends object>(path: string): T | undefined {
+    const r = this.paths.get(path);
+    if (r !== undefined) this.pathHits++;
+    return r as T | undefined;
+  }
+
+  /** Keep the resolution of `path` read under the current epoch (immutable: callers only read it). */
+  keepResolution(path: string, r: object): void {
+    if (this.paths.size >= this.maxEntries) {
+      let n = this.maxEntries >> 2;
+      for (const k of this.paths.keys()) {
+        this.paths.delete(k);
+        if (--n <= 0) break;
+      }
+    }
+    this.paths.set(path, r);
   }
 
   /** Records held now. */

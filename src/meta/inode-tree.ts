@@ -132,8 +132,11 @@ export class InodeTree {
 
   /** Walk the path from the root as far as it exists. */
   resolve(path: string): Resolution {
-    const components = pathComponents(path);
     this.cache.validate();
+    // A hot path is one map lookup while no inode or edge changed (the epoch of inode-cache.ts).
+    const kept = this.cache.resolution<Resolution>(path);
+    if (kept) return kept;
+    const components = pathComponents(path);
     const root = this.cache.get(ROOT_ID);
     if (!root) throw new StrataError(ErrorCode.INTERNAL, 'metadata store has no root inode');
     const chain = [root];
@@ -146,7 +149,11 @@ export class InodeTree {
       cur = child;
     }
     const found = chain.length - 1;
-    return { chain, found, components, inode: found === components.length ? cur : undefined };
+    const res: Resolution = { chain, found, components, inode: found === components.length ? cur : undefined };
+    Object.freeze(chain);
+    Object.freeze(components);
+    this.cache.keepResolution(path, Object.freeze(res));
+    return res;
   }
 
   /** The inode of a path or NOT_FOUND. */

@@ -31,20 +31,41 @@ export interface ColumnarPage {
   x: Array<[number, Record<string, unknown>] | [number, Record<string, unknown>, 1]>;
 }
 
-const NO_INDEX = 0xffff;
+/** A prefix index meaning "not in the dictionary" (the entry's field is in `x`). */
+export const NO_INDEX = 0xffff;
 const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
-const PS_INDEX: ReadonlyMap<string, number> = new Map(PERSISTENCE_STATES.map((s, i) => [s, i + 1]));
+/** Persistence state to its 1-based code in bits 5–7 of `fl`. */
+export const PS_INDEX: ReadonlyMap<string, number> = new Map(PERSISTENCE_STATES.map((s, i) => [s, i + 1]));
+
+/**
+ * The capability of a FileSystem (the Coordinator) to list straight into columnar pages:
+ * `fs[LIST_COLUMNS](path, options)` has listStatus's arguments, checks and order and yields
+ * pages that decode (decodePage) to what listStatus yields. The TCP server uses it when present.
+ */
+export const LIST_COLUMNS: unique symbol = Symbol.for('strata.listStatusColumns');
+
+/** A FileSystem with the LIST_COLUMNS capability. */
+export interface ColumnLister {
+  [LIST_COLUMNS](path: string, options?: Record<string, unknown>): AsyncIterable<ColumnarPage>;
+}
+
+/** The LIST_COLUMNS method of `fs`, when it has one. */
+export function columnLister(fs: object): ColumnLister[typeof LIST_COLUMNS] | undefined {
+  const f = (fs as Partial<ColumnLister>)[LIST_COLUMNS];
+  return typeof f === 'function' ? f : undefined;
+}
 
 /** The FileInfo fields the columns carry (anything else goes to `x`). */
 const COLUMN_KEYS = new Set(['path', 'name', 'type', 'length', 'mtimeMs', 'fileId', 'persistenceState', 'cachedBytes',
   'pinned', 'mountPoint', 'ufsPath', 'mode', 'ttlMs', 'ttlAction', 'isMountPoint']);
 
-function bytesOf(a: Float64Array | Uint16Array): Uint8Array {
+/** The bytes of a typed array (a view, no copy). */
+export function bytesOf(a: Float64Array | Uint16Array): Uint8Array {
   return new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
 }
 
 /** A column of one number when all are equal (and present), else the bytes of the column. */
-function numberColumn(values: Float64Array): NumberColumn {
+export function numberColumn(values: Float64Array): NumberColumn {
   const first = values[0];
   if (first !== undefined && !Number.isNaN(first)) {
     let same = true;
@@ -155,24 +176,29 @@ function bad(message: string): StrataError {
   return new StrataError(ErrorCode.BAD_REQUEST, `listStatus page: ${message}`);
 }
 
-/** A float64 column of `n` entries: a reader of entry i. */
-function readNumbers(col: unknown, n: number, what: string): (i: number) => number {
-  if (typeof col === 'number') return () => col;
+/** A float64 column of `n` entries as an array (a constant column filled with its number). */
+function readNumbers(col: unknown, n: number, what: string): Float64Array {
+  if (typeof col === 'number') return new Float64Array(n).fill(col);
   if (!(col instanceof Uint8Array) || col.length !== n * 8) throw bad(`column ${what} must be a number or ${n * 8} bytes`);
   if (LITTLE_ENDIAN) {
     // The bytes are a view into the frame at any offset: copy when not 8-byte aligned.
-    const a = col.byteOffset % 8 === 0 ? new Float64Array(col.buffer, col.byteOffset, n) : new Float64Array(Uint8Array.prototype.slice.call(col).buffer) /* Buffer#slice would not copy */;
-    return (i) => a[i]!;
+    return col.byteOffset % 8 === 0 ? new Float64Array(col.buffer, col.byteOffset, n) : new Float64Array(Uint8Array.prototype.slice.call(col).buffer) /* Buffer#slice would not copy */;
   }
   const dv = new DataView(col.buffer, col.byteOffset, col.byteLength);
-  return (i) => dv.getFloat64(i * 8, true);
+  const out = new Float64Array(n);
+  for (let i = 0; i < n; i++) out[i] = dv.getFloat64(i * 8, true);
+  return out;
 }
 
-function readIndexes(col: unknown, n: number, dict: unknown, what: string): { idx: (i: number) => number; dict: string[] } {
+/** A uint16 index column of `n` entries as an array, and its dictionary. */
+function readIndexes(col: unknown, n: number, dict: unknown, what: string): { idx: Uint16Array; dict: string[] } {
   if (!Array.isArray(dict) || !dict.every((s) => typeof s === 'string')) throw bad(`${what} prefixes must be strings`);
   if (!(col instanceof Uint8Array) || col.length !== n * 2) throw bad(`column ${what} must be ${n * 2} bytes`);
+  if (LITTLE_ENDIAN && col.byteOffset % 2 === 0) return { idx: new Uint16Array(col.buffer, col.byteOffset, n), dict: dict as string[] };
   const dv = new DataView(col.buffer, col.byteOffset, col.byteLength);
-  return { idx: (i) => dv.getUint16(i * 2, true), dict: dict as string[] };
+  const idx = new Uint16Array(n);
+  for (let i = 0; i < n; i++) idx[i] = dv.getUint16(i * 2, true);
+  return { idx, dict: dict as string[] };
 }
 
 /**
@@ -204,8 +230,11 @@ export function decodePage(v: unknown): FileInfo[] {
     extras.set(e[0], { fields: e[1] as Record<string, unknown>, whole: e[2] === 1 });
   }
   const out = new Array<FileInfo>(n);
+  const pIdx = path.idx; const mIdx = mount.idx; const uIdx = ufs.idx;
+  const pDict = path.dict; const mDict = mount.dict; const uDict = ufs.dict;
+  const anyExtra = extras.size > 0;
   for (let i = 0; i < n; i++) {
-    const extra = extras.get(i);
+    const extra = anyExtra ? extras.get(i) : undefined;
     if (extra?.whole) {
       out[i] = extra.fields as unknown as FileInfo;
       continue;
@@ -214,25 +243,25 @@ export function decodePage(v: unknown): FileInfo[] {
     const f = fl[i]!;
     const ps = PERSISTENCE_STATES[(f >> 5) - 1];
     if (typeof name !== 'string' || ps === undefined) throw bad(`entry ${i} has no name or persistence state`);
-    const pix = path.idx(i); const mix = mount.idx(i); const uix = ufs.idx(i);
+    const pix = pIdx[i]!; const mix = mIdx[i]!; const uix = uIdx[i]!;
+    if ((pix !== NO_INDEX && pix >= pDict.length) || (mix !== NO_INDEX && mix >= mDict.length) ||
+        (uix !== NO_INDEX && uix >= uDict.length)) throw bad(`entry ${i} names a prefix that is not in the page`);
     const info: FileInfo = {
-      path: pix === NO_INDEX ? '' : path.dict[pix]! + name,
+      path: pix === NO_INDEX ? '' : pDict[pix]! + name,
       name,
       type: f & 1 ? 'directory' : 'file',
-      length: len(i),
-      mtimeMs: mt(i),
-      fileId: fid(i),
+      length: len[i]!,
+      mtimeMs: mt[i]!,
+      fileId: fid[i]!,
       persistenceState: ps,
-      cachedBytes: cb(i),
+      cachedBytes: cb[i]!,
       pinned: (f & 2) !== 0,
-      mountPoint: mix === NO_INDEX ? '' : mount.dict[mix]!,
-      ufsPath: uix === NO_INDEX ? '' : ufs.dict[uix]! + name,
+      mountPoint: mix === NO_INDEX ? '' : mDict[mix]!,
+      ufsPath: uix === NO_INDEX ? '' : uDict[uix]! + name,
     };
-    if ((pix !== NO_INDEX && path.dict[pix] === undefined) || (mix !== NO_INDEX && mount.dict[mix] === undefined) ||
-        (uix !== NO_INDEX && ufs.dict[uix] === undefined)) throw bad(`entry ${i} names a prefix that is not in the page`);
-    const m = mode(i);
+    const m = mode[i]!;
     if (!Number.isNaN(m)) info.mode = m;
-    const t = ttl(i);
+    const t = ttl[i]!;
     if (!Number.isNaN(t)) info.ttlMs = t;
     const ta = (f >> 3) & 3;
     if (ta !== 0) info.ttlAction = ta === 1 ? 'free' : 'delete';

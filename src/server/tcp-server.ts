@@ -16,7 +16,7 @@ import {
   type ClientMessage, type OpName, type RequestMsg,
 } from '../protocol/messages.js';
 import { Outbox } from '../protocol/outbox.js';
-import { encodePage } from '../protocol/page-codec.js';
+import { columnLister, encodePage, PAGE_FORMAT } from '../protocol/page-codec.js';
 import { isPooledChunk, releaseReadBuffer } from '../data/read-buffers.js';
 import { withUser } from '../auth/access.js';
 import type { User, UserStore } from '../auth/users.js';
@@ -685,7 +685,11 @@ class Connection {
       }
     };
     const pump = async (): Promise<void> => {
-      const iterable = (this.fs[op] as (...a: unknown[]) => AsyncIterable<unknown>).apply(this.fs, args);
+      // A FileSystem that lists straight into columns (the Coordinator) yields the wire pages itself.
+      const columns = op === 'listStatus' ? columnLister(this.fs) : undefined;
+      const iterable = columns
+        ? (columns as (...a: unknown[]) => AsyncIterable<unknown>).apply(this.fs, args)
+        : (this.fs[op] as (...a: unknown[]) => AsyncIterable<unknown>).apply(this.fs, args);
       iterator = iterable[Symbol.asyncIterator]();
       for (;;) {
         // Pull only with credit in hand: the client paces the FileSystem.
@@ -710,6 +714,11 @@ class Connection {
           }
         } else {
           const page = r.value;
+          if (columns && (page as { f?: unknown }).f === PAGE_FORMAT) {
+            call.credits--;
+            this.outbox.send({ t: 'data', id, chunk: page });
+            continue;
+          }
           if (!Array.isArray(page)) throw new StrataError(ErrorCode.INTERNAL, `${op} produced a page that is not an array`);
           for (let off = 0; off < page.length || off === 0; off += MAX_PAGE_ENTRIES) {
             if (off > 0) await waitTurn();

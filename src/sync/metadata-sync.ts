@@ -9,7 +9,7 @@
 import type { BlockStore } from '../cache/block-store.js';
 import type { Metrics } from '../metrics/metrics.js';
 import type { OptionResolver } from '../options/options.js';
-import { ErrorCode, StrataError, notFound, notADirectory } from '../errors.js';
+import { ErrorCode, StrataError, absentPath, notFound, notADirectory } from '../errors.js';
 import { cancelledError, shareSignal, throwIfCancelled } from '../cancel.js';
 import type { AbsentPathCache } from '../meta/absent-cache.js';
 import type { InodeRecord } from '../meta/inode.js';
@@ -90,7 +90,7 @@ export class MetadataSync {
       if (mount.mount.path !== path) {
         await this.joined(`self:${path}`, () => this.syncSelf(path));
         res = this.d.tree.resolve(path);
-        if (!res.inode) throw notFound(path);
+        if (!res.inode) throw absentPath(path);
       }
     }
     let inode = res.inode!;
@@ -118,7 +118,7 @@ export class MetadataSync {
 
   /** Load a path that is not in the namespace, per the load type. */
   private async loadMissing(path: string, res: Resolution, loadType: LoadType, interval: number, now: number): Promise<Resolution> {
-    if (loadType === 'NEVER') throw notFound(path);
+    if (loadType === 'NEVER') throw absentPath(path);
     const deepest = res.chain[res.chain.length - 1]!;
     if (deepest.type !== 'directory') throw notADirectory(joinPath('/', res.components.slice(0, res.found).join('/')));
     if (loadType === 'ONCE') {
@@ -128,17 +128,17 @@ export class MetadataSync {
       // (cheaper; right when every write goes through Strata). See docs/semantics.md.
       if (this.d.options.get(path, 'absent.from.listing') && deepest.loaded && !SyncPathCache.due(interval, SyncPathCache.lastSynced(res.chain, true), now)) {
         this.d.metrics.inc('sync', 'listingHits');
-        throw notFound(path);
+        throw absentPath(path);
       }
       const absentEnabled = this.d.options.get(path, 'absent.cache.enabled');
       if (absentEnabled && this.d.absent.check(path, this.d.options.get(path, 'absent.cache.ttl'), now) !== undefined) {
         this.d.metrics.inc('sync', 'absentHits');
-        throw notFound(path);
+        throw absentPath(path);
       }
     }
     await this.joined(`self:${path}`, () => this.syncSelf(path));
     const after = this.d.tree.resolve(path);
-    if (!after.inode) throw notFound(path);
+    if (!after.inode) throw absentPath(path);
     return after;
   }
 
