@@ -8,7 +8,7 @@
 import { throwIfCancelled } from '../cancel.js';
 import { inodeEpoch } from '../meta/inode-cache.js';
 import type { InodeRecord } from '../meta/inode.js';
-import { bytesOf, encodePage, NO_INDEX, numberColumn, PAGE_FORMAT, PS_INDEX } from '../protocol/page-codec.js';
+import { bytesOf, encodePage, newColumns, NO_INDEX, numberColumn, PAGE_FORMAT, PS_INDEX } from '../protocol/page-codec.js';
 import type { ColumnarPage } from '../protocol/page-codec.js';
 import type { ListStatusOptions } from '../types.js';
 import type { DirContext, FileInfoMapper } from './file-info.js';
@@ -150,12 +150,7 @@ export class ListingPageCache {
   private columns(ctx: DirContext, children: readonly InodeRecord[], epoch: number): Built {
     const n = children.length;
     const blocks = this.s.blocks;
-    const names = new Array<string>(n);
-    const pi = new Uint16Array(n); const mi = new Uint16Array(n); const ui = new Uint16Array(n);
-    const fl = new Uint8Array(n);
-    const nums = new Float64Array(n * 6);
-    const len = nums.subarray(0, n); const mt = nums.subarray(n, 2 * n); const fid = nums.subarray(2 * n, 3 * n);
-    const cb = nums.subarray(3 * n, 4 * n); const ttl = nums.subarray(4 * n, 5 * n); const mode = nums.subarray(5 * n, 6 * n);
+    const { names, pi, mi, ui, fl, nums, len, mt, fid, cb, ttl, mode } = newColumns(n);
     const x: ColumnarPage['x'] = [];
     const fileIdx: number[] = [];
     const fileIds: number[] = [];

@@ -114,16 +114,24 @@ class PrefixDict {
 
 const isNum = (v: unknown): v is number => typeof v === 'number';
 
+/** The columns of an n-entry page, to be filled (the numeric ones views of one buffer). */
+export function newColumns(n: number): {
+  names: string[]; pi: Uint16Array; mi: Uint16Array; ui: Uint16Array; fl: Uint8Array; nums: Float64Array;
+  len: Float64Array; mt: Float64Array; fid: Float64Array; cb: Float64Array; ttl: Float64Array; mode: Float64Array;
+} {
+  const nums = new Float64Array(n * 6);
+  return {
+    names: new Array<string>(n), pi: new Uint16Array(n), mi: new Uint16Array(n), ui: new Uint16Array(n), fl: new Uint8Array(n), nums,
+    len: nums.subarray(0, n), mt: nums.subarray(n, 2 * n), fid: nums.subarray(2 * n, 3 * n),
+    cb: nums.subarray(3 * n, 4 * n), ttl: nums.subarray(4 * n, 5 * n), mode: nums.subarray(5 * n, 6 * n),
+  };
+}
+
 /** Encode a page of FileInfo as columns. Every entry decodes back to an equal object. */
 export function encodePage(page: readonly FileInfo[]): ColumnarPage {
   const n = page.length;
-  const names = new Array<string>(n);
   const pp = new PrefixDict(); const mp = new PrefixDict(); const up = new PrefixDict();
-  const pi = new Uint16Array(n); const mi = new Uint16Array(n); const ui = new Uint16Array(n);
-  const fl = new Uint8Array(n);
-  const nums = new Float64Array(n * 6);
-  const len = nums.subarray(0, n); const mt = nums.subarray(n, 2 * n); const fid = nums.subarray(2 * n, 3 * n);
-  const cb = nums.subarray(3 * n, 4 * n); const ttl = nums.subarray(4 * n, 5 * n); const mode = nums.subarray(5 * n, 6 * n);
+  const { names, pi, mi, ui, fl, nums, len, mt, fid, cb, ttl, mode } = newColumns(n);
   const x: ColumnarPage['x'] = [];
   for (let i = 0; i < n; i++) {
     const e = page[i] as FileInfo & Record<string, unknown>;
