@@ -17,6 +17,7 @@ import type { AttrCache, AttrEntry, FuseCaller, FuseHandlers, FuseStat, FuseStat
 import { DirNames } from './dir-names.js';
 import { nameTooLong } from './errno.js';
 import { StreamingReader } from './reader.js';
+import type { ShortCircuitReads, ShortCircuitStats } from './short-circuit.js';
 import { FileWriter } from './writer.js';
 import type { WantedAttributes } from './writer.js';
 
@@ -41,6 +42,11 @@ export interface StrataFuseOptions {
    * blocks are all cached are then served by the binding from those files on the FUSE threads.
    */
   localBlocks?: LocalBlockFiles;
+  /**
+   * Short-circuit reads for a daemon on the server's host (TCP): the server names a cached
+   * file's block files and the binding reads them (used when `localBlocks` is absent).
+   */
+  shortCircuit?: ShortCircuitReads;
 }
 
 /** Where the cached blocks of a content id are, for a reader on the same machine. */
@@ -122,6 +128,11 @@ export class StrataFuse implements FuseHandlers {
 
   constructor(private readonly o: StrataFuseOptions) {
     this.known = new DirNames(Math.min(o.attrTimeoutMs, KNOWN_DIR_MS));
+  }
+
+  /** Opens served by short-circuit reads and those that fell back to TCP (undefined: not a TCP mount on the server's host). */
+  get shortCircuitStats(): ShortCircuitStats | undefined {
+    return this.o.shortCircuit?.stats;
   }
 
   /** Create the staging directory (empty) and remove those of daemons that are gone. */
@@ -496,7 +507,7 @@ export class StrataFuse implements FuseHandlers {
     const access = flags & O_ACCMODE;
     if (access === fsc.O_RDONLY) {
       if (flags & fsc.O_TRUNC) this.writable();
-      const direct = await this.openBlockFiles(info);
+      const direct = this.o.localBlocks || !this.o.shortCircuit ? await this.openBlockFiles(info) : await this.o.shortCircuit.open(path, info);
       const fh = this.addHandle({ kind: 'read', path, size: info.length, reader: new StreamingReader(this.o.fs, path, this.o.readOptions), direct: direct?.files });
       if (direct && !setDirectReads(fh, direct.files.map((f) => f.fd), direct.ends)) await this.closeDirect(this.handles.get(fh));
       return fh;
