@@ -1,7 +1,8 @@
 // The daemon's listing cache and the stat seeded at create: a directory listed whole is
 // listed again without a server call within the attribute timeout, every change the mount
 // makes in it (create, unlink, mkdir, rename in and out, rmdir) shows in the next listing at
-// once, and a file being created shows its real size to stat while open and after close.
+// once, and a file being created shows its real size to stat while open and after close;
+// -o fuse.xattrs=false serves no extended attributes (the kernel stops asking).
 
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -82,6 +83,23 @@ print(a, b, c, d.st_size, oct(d.st_mode & 0o777))
     assert.is(out.trim(), '0 5 11 11 0o640');
     const t = await shOk(`touch -d @1000000000 ${dir}/d/touched && stat -c '%s %Y' ${dir}/d/touched`);
     assert.is(t.trim(), '0 1000000000');
+  });
+
+  test('-o fuse.xattrs=false: no extended attributes, ls -l still works', async () => {
+    const nox = await f.mountMore({ options: ['fuse.xattrs=false'] });
+    const out = await shOk(`ls -l ${nox.dir}/d | wc -l`);
+    assert.ok(Number(out.trim()) > 3);
+    const r = await shOk(`python3 -c "
+import os, errno
+try:
+    os.getxattr('${nox.dir}/d/f2', 'user.strata.fileId'); print('value')
+except OSError as e:
+    print(errno.errorcode[e.errno])
+"`);
+    assert.ok(['EOPNOTSUPP', 'ENOTSUP'].includes(r.trim()), r); // the same number on Linux
+    // The default mount still serves them.
+    const v = await shOk(`python3 -c "import os;print(os.getxattr('${dir}/d/f2','user.strata.persistenceState').decode())"`);
+    assert.ok(v.trim().length > 0);
   });
 }
 

@@ -32,6 +32,7 @@ export const FUSE_KEYS = {
   'fuse.op.timeout': 'longest a FUSE call may take before it fails with ETIMEDOUT (default 5min; 0 none)',
   'fuse.read.ahead': 'kernel read-ahead of the mount (size; default 1MB, set through /sys/class/bdi when mounted by root; 0 leaves the kernel\'s 128KB)',
   'fuse.short.circuit': 'over TCP to a server on this host: read cached files from the server\'s block files directly (true/false; default true)',
+  'fuse.xattrs': 'serve extended attributes (user.strata.*); false: none, the kernel stops asking after the first (ls -l then costs no xattr round trips; default true)',
   'write.type': 'write type of files written through the mount (default: the path\'s)',
   'read.type': 'read type of reads through the mount (default: the path\'s)',
 } as const;
@@ -157,6 +158,8 @@ export async function mountStrata(req: FuseMountRequest): Promise<StrataFuseMoun
   const shortCircuit = sc === 'true' && !req.localBlocks && typeof lookupFn === 'function'
     ? new ShortCircuitReads(((p: string) => lookupFn.call(req.fs, p)) as LocalBlocksLookup, log)
     : undefined;
+  const xattrs = strata['fuse.xattrs'] ?? 'true';
+  if (xattrs !== 'true' && xattrs !== 'false') throw invalidArgument(`-o fuse.xattrs must be true or false, got ${JSON.stringify(xattrs)}`);
   const handlers = new StrataFuse({
     fs: req.fs, root, readOnly: !!req.readOnly, defaultUid: uid, defaultGid: gid,
     attrTimeoutMs: attrMs, stagingDir,
@@ -192,6 +195,7 @@ export async function mountStrata(req: FuseMountRequest): Promise<StrataFuseMoun
       options,
       errnoOf: (err) => errnoOf(err, log),
       timeoutMs: opTimeout > 0 ? opTimeout : false,
+      xattrs: xattrs === 'true',
     });
   } catch (err) {
     await handlers.stop().catch(() => undefined);
