@@ -147,6 +147,7 @@ export async function runServer(opts: ServerCliOptions): Promise<void> {
         maxConnections: config.get('server.max.connections'),
         idleTimeoutMs: Math.max(0, config.get('server.idle.timeout')),
         maxPathDepth: config.get('path.max.depth'),
+        ...(config.get('server.short.circuit') ? { localBlocks: coordinator.blocks } : {}),
         ...tlsFiles,
       });
       const bound = await server.listen();

@@ -16,8 +16,8 @@ import type {
 import { DEFAULT_MAX_FRAME_BYTES, FrameDecoder } from '../protocol/codec.js';
 import {
   INITIAL_UPLOAD_CREDIT,
-  DEFAULT_PORT, PROTOCOL_VERSION, fromWireError, parseServerMessage,
-  type HelloCredential, type OpName, type ResponseMsg, type ServerMessage,
+  DEFAULT_PORT, PROTOCOL_VERSION, fromWireError, parseLocalBlocks, parseServerMessage,
+  type HelloCredential, type LocalBlocksResult, type OpName, type ResponseMsg, type ServerMessage,
 } from '../protocol/messages.js';
 import { Outbox } from '../protocol/outbox.js';
 import { decodePage } from '../protocol/page-codec.js';
@@ -481,6 +481,15 @@ export class StrataClient implements FileSystem {
 
   getConf(key?: string): Promise<ConfEntry[]> {
     return this.call('getConf', key === undefined ? [] : [key]);
+  }
+
+  /**
+   * Short-circuit reads: the block files (local paths on the server's host) of a file cached
+   * whole, keyed by its content id; null when it is not. Only answered to loopback clients
+   * (PERMISSION_DENIED otherwise; FAILED_PRECONDITION when the server does not share them).
+   */
+  async getLocalBlocks(path: string): Promise<LocalBlocksResult | null> {
+    return parseLocalBlocks(await this.call<unknown>('getLocalBlocks', [path]));
   }
 
   /**

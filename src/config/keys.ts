@@ -63,6 +63,7 @@ export const KEYS = {
   'server.idle.timeout': { kind: 'duration', default: '30min', perPath: false, doc: 'A connection with no call in flight and no frame for this long is closed.' },
   'path.max.depth': { kind: 'int', default: '512', perPath: false, doc: 'Deepest path accepted (components); deeper is INVALID_PATH.' },
   'sync.list.page.size': { kind: 'int', default: '1000', perPath: false, doc: 'Entries per UFS listing page of a sync (each page is one transaction and one cancellation point).' },
+  'server.short.circuit': { kind: 'bool', default: 'true', perPath: false, doc: 'Answer getLocalBlocks to loopback clients: the paths of a cached file\'s block files, which a FUSE daemon on this host then reads itself (if the OS lets its user).' },
 } as const satisfies Record<string, KeyDef>;
 
 export type ConfigKey = keyof typeof KEYS;
@@ -157,6 +158,7 @@ export interface ConfigValues {
   'server.idle.timeout': number;
   'path.max.depth': number;
   'sync.list.page.size': number;
+  'server.short.circuit': boolean;
 }
 
 /** Parse a key's string value into its typed value. */

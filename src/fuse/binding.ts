@@ -131,6 +131,11 @@ export interface FuseMountOptions {
   errnoOf(err: unknown): number;
   /** Per-operation timeout of the binding in ms (false: none); commits are never timed out. */
   timeoutMs?: number | false;
+  /**
+   * Serve extended attributes (default true). False: no xattr operation is given to libfuse,
+   * which answers ENOSYS, and the kernel then asks no more (every xattr call fails at once).
+   */
+  xattrs?: boolean;
 }
 
 export interface FuseMount {
@@ -686,6 +691,9 @@ export async function mountFuse(mountpoint: string, handlers: FuseHandlers, opts
   // Commits (flush, fsync, release) of a large CACHE_THROUGH file may take as long as the UFS
   // needs: they have no binding timeout; every other call fails with ETIMEDOUT after timeoutMs.
   const timeout = opts.timeoutMs ? { default: opts.timeoutMs, flush: false, fsync: false, release: false } : false;
+  if (opts.xattrs === false) {
+    for (const k of ['getxattr', 'setxattr', 'listxattr', 'removexattr'] as const) delete (ops as Partial<typeof ops>)[k];
+  }
   const fuse = new StrataFuseNative(mountpoint, ops, { timeout });
   // The binding throws a failed mount (busy or non-empty mount point, bad option) from inside
   // an fs callback: catch it there for the time of the mount and turn it into a rejection.

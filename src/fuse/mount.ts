@@ -18,6 +18,8 @@ import type { FuseMount } from './binding.js';
 import { errnoOf } from './errno.js';
 import { StrataFuse } from './strata-fuse.js';
 import type { LocalBlockFiles } from './strata-fuse.js';
+import { ShortCircuitReads } from './short-circuit.js';
+import type { LocalBlocksLookup } from './short-circuit.js';
 
 /** Strata's own mount options (`-o key=value`); anything else goes to libfuse as it is. */
 export const FUSE_KEYS = {
@@ -29,6 +31,8 @@ export const FUSE_KEYS = {
   'fuse.staging.dir': 'directory of staged random writes (default: DATA_DIR/fuse-staging or a temp dir)',
   'fuse.op.timeout': 'longest a FUSE call may take before it fails with ETIMEDOUT (default 5min; 0 none)',
   'fuse.read.ahead': 'kernel read-ahead of the mount (size; default 1MB, set through /sys/class/bdi when mounted by root; 0 leaves the kernel\'s 128KB)',
+  'fuse.short.circuit': 'over TCP to a server on this host: read cached files from the server\'s block files directly (true/false; default true)',
+  'fuse.xattrs': 'serve extended attributes (user.strata.*); false: none, the kernel stops asking after the first (ls -l then costs no xattr round trips; default true)',
   'write.type': 'write type of files written through the mount (default: the path\'s)',
   'read.type': 'read type of reads through the mount (default: the path\'s)',
 } as const;
@@ -147,11 +151,21 @@ export async function mountStrata(req: FuseMountRequest): Promise<StrataFuseMoun
   const gid = intOption(strata, 'fuse.default.gid', process.getgid?.() ?? 0);
   const stagingBase = strata['fuse.staging.dir'] ?? req.stagingDir ?? tmpdir();
   const stagingDir = join(stagingBase, `strata-fuse-${process.pid}-${Date.now().toString(36)}`);
+  const sc = strata['fuse.short.circuit'] ?? 'true';
+  if (sc !== 'true' && sc !== 'false') throw invalidArgument(`-o fuse.short.circuit must be true or false, got ${JSON.stringify(sc)}`);
+  // A TCP client (StrataClient) can ask its server for block files; the server answers only loopback peers.
+  const lookupFn = (req.fs as { getLocalBlocks?: unknown }).getLocalBlocks;
+  const shortCircuit = sc === 'true' && !req.localBlocks && typeof lookupFn === 'function'
+    ? new ShortCircuitReads(((p: string) => lookupFn.call(req.fs, p)) as LocalBlocksLookup, log)
+    : undefined;
+  const xattrs = strata['fuse.xattrs'] ?? 'true';
+  if (xattrs !== 'true' && xattrs !== 'false') throw invalidArgument(`-o fuse.xattrs must be true or false, got ${JSON.stringify(xattrs)}`);
   const handlers = new StrataFuse({
     fs: req.fs, root, readOnly: !!req.readOnly, defaultUid: uid, defaultGid: gid,
     attrTimeoutMs: attrMs, stagingDir,
     writeBufferBytes: strata['fuse.write.buffer'] !== undefined ? parseSize(strata['fuse.write.buffer'], 'fuse.write.buffer') : 4 << 20,
     writeOptions, readOptions, log, ...(req.localBlocks ? { localBlocks: req.localBlocks } : {}),
+    ...(shortCircuit ? { shortCircuit } : {}),
   });
   // A stat of the root first: a wrong --root fails here, not as EIO in the mount.
   const top = await req.fs.getStatus(root);
@@ -181,6 +195,7 @@ export async function mountStrata(req: FuseMountRequest): Promise<StrataFuseMoun
       options,
       errnoOf: (err) => errnoOf(err, log),
       timeoutMs: opTimeout > 0 ? opTimeout : false,
+      xattrs: xattrs === 'true',
     });
   } catch (err) {
     await handlers.stop().catch(() => undefined);

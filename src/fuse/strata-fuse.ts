@@ -14,9 +14,11 @@ import type { Logger } from '../log.js';
 import type { CreateFileOptions, FileInfo, ReadOptions, SetAttributesOptions } from '../types.js';
 import { clearDirectReads, E, FuseErrno, setDirectReads } from './binding.js';
 import type { AttrCache, AttrEntry, FuseCaller, FuseHandlers, FuseStat, FuseStatfs, FuseTime } from './binding.js';
+import { DirListCache } from './dir-cache.js';
 import { DirNames } from './dir-names.js';
 import { nameTooLong } from './errno.js';
 import { StreamingReader } from './reader.js';
+import type { ShortCircuitReads, ShortCircuitStats } from './short-circuit.js';
 import { FileWriter } from './writer.js';
 import type { WantedAttributes } from './writer.js';
 
@@ -41,6 +43,11 @@ export interface StrataFuseOptions {
    * blocks are all cached are then served by the binding from those files on the FUSE threads.
    */
   localBlocks?: LocalBlockFiles;
+  /**
+   * Short-circuit reads for a daemon on the server's host (TCP): the server names a cached
+   * file's block files and the binding reads them (used when `localBlocks` is absent).
+   */
+  shortCircuit?: ShortCircuitReads;
 }
 
 /** Where the cached blocks of a content id are, for a reader on the same machine. */
@@ -65,6 +72,8 @@ const KNOWN_DIR_MS = 5_000;
 const WHOLE_DIR_MAX = 10_000;
 /** Names fetched from the server per listing page. */
 const LIST_PAGE = 1000;
+/** Longest a created file's stat stays in the binding's cache (it is dropped at the first change anyway). */
+const SEED_MS = 1000;
 
 /** Extended attributes readable on every entry (getfattr -n user.strata.NAME). */
 export const XATTRS = ['persistenceState', 'cachedBytes', 'fileId', 'ufsPath', 'pinned', 'mountPoint'] as const;
@@ -93,6 +102,11 @@ interface DirListing {
   base: number;
   names: string[];
   done: boolean;
+  /** When the listing started (a whole one is cached from then on), and the mount's change count then. */
+  since: number;
+  changes: number;
+  /** Entries of `names` from the server (the names after them are this mount's uncommitted creates). */
+  listed?: number;
 }
 
 /** Handle numbers are unique in the process (the binding's direct-read table is process-wide). */
@@ -119,9 +133,21 @@ export class StrataFuse implements FuseHandlers {
    * of another name there is ENOENT without a server call: the failed lookup before a create).
    */
   private readonly known: DirNames;
+  /** Whole listings of directories (up to WHOLE_DIR_MAX names) reused within the attribute timeout. */
+  private readonly listings: DirListCache;
+  /** Calls of `forget` so far: a listing during which this mount changed anything is not cached. */
+  private changes = 0;
+  /** Files whose stat was put in the binding's cache at create and not dropped yet. */
+  private readonly seeded = new Set<string>();
 
   constructor(private readonly o: StrataFuseOptions) {
     this.known = new DirNames(Math.min(o.attrTimeoutMs, KNOWN_DIR_MS));
+    this.listings = new DirListCache(o.attrTimeoutMs);
+  }
+
+  /** Opens served by short-circuit reads and those that fell back to TCP (undefined: not a TCP mount on the server's host). */
+  get shortCircuitStats(): ShortCircuitStats | undefined {
+    return this.o.shortCircuit?.stats;
   }
 
   /** Create the staging directory (empty) and remove those of daemons that are gone. */
@@ -213,12 +239,17 @@ export class StrataFuse implements FuseHandlers {
 
   private forget(path: string, subtree = false): void {
     this.statusCache.delete(path);
+    this.changes++;
+    this.seeded.delete(path);
+    this.listings.drop(this.parentOf(path));
+    this.listings.drop(path);
     this.attrBatch.delete(path);
     const fp = this.attrCache ? this.fusePath(path) : undefined;
     if (fp !== undefined) this.attrCache!.remove(fp);
     if (subtree) {
       this.statusCache.clear();
       this.known.clear();
+      this.listings.clear();
       this.attrBatch.clear();
       this.attrCache?.clear();
     }
@@ -328,7 +359,7 @@ export class StrataFuse implements FuseHandlers {
   async opendir(p: string): Promise<number> {
     const path = this.strataPath(p);
     const fh = this.newHandleNumber();
-    this.dirs.set(fh, { path, it: undefined, base: 0, names: [], done: false });
+    this.dirs.set(fh, { path, it: undefined, base: 0, names: [], done: false, since: Date.now(), changes: this.changes });
     return fh;
   }
 
@@ -340,6 +371,13 @@ export class StrataFuse implements FuseHandlers {
   async readdirPage(p: string, fh: number, offset: number): Promise<{ names: string[]; whole: boolean }> {
     const d = this.dirs.get(fh);
     if (!d) throw new FuseErrno(E.EBADF, `no open directory ${fh}`);
+    if (offset === 0 && !d.it) {
+      // Listed whole within the attribute timeout (its statuses are still cached too): no server call.
+      const cached = this.listings.get(d.path);
+      if (cached) return { names: ['.', '..', ...cached, ...this.pendingNames(d.path)], whole: true };
+      d.since = Date.now();
+      d.changes = this.changes;
+    }
     if (offset < d.base || !d.it) {
       await d.it?.return?.(undefined).catch(() => undefined);
       d.it = this.o.fs.listStatus(d.path, { pageSize: LIST_PAGE })[Symbol.asyncIterator]();
@@ -357,6 +395,7 @@ export class StrataFuse implements FuseHandlers {
       const r = await d.it.next();
       if (r.done) {
         d.done = true;
+        d.listed = d.names.length;
         d.names.push(...this.pendingNames(d.path));
         break;
       }
@@ -369,7 +408,10 @@ export class StrataFuse implements FuseHandlers {
         this.remember(info);
       }
     }
-    if (offset === 0 && d.base === 0 && d.done) return { names: d.names, whole: true };
+    if (offset === 0 && d.base === 0 && d.done) {
+      if (d.changes === this.changes) this.listings.put(d.path, d.names.slice(2, d.listed), d.since);
+      return { names: d.names, whole: true };
+    }
     const from = offset - d.base;
     return { names: from >= d.names.length ? [] : d.names.slice(from, from + READDIR_PAGE), whole: false };
   }
@@ -496,7 +538,7 @@ export class StrataFuse implements FuseHandlers {
     const access = flags & O_ACCMODE;
     if (access === fsc.O_RDONLY) {
       if (flags & fsc.O_TRUNC) this.writable();
-      const direct = await this.openBlockFiles(info);
+      const direct = this.o.localBlocks || !this.o.shortCircuit ? await this.openBlockFiles(info) : await this.o.shortCircuit.open(path, info);
       const fh = this.addHandle({ kind: 'read', path, size: info.length, reader: new StreamingReader(this.o.fs, path, this.o.readOptions), direct: direct?.files });
       if (direct && !setDirectReads(fh, direct.files.map((f) => f.fd), direct.ends)) await this.closeDirect(this.handles.get(fh));
       return fh;
@@ -527,7 +569,32 @@ export class StrataFuse implements FuseHandlers {
     const wanted: WantedAttributes = { mode: mode & 0o7777, uid: caller?.uid ?? this.o.defaultUid, gid: caller?.gid ?? this.o.defaultGid };
     const writer = new FileWriter(this.writerContext(), path, 0, false, wanted, true);
     this.known.added(path);
-    return this.addHandle({ kind: 'write', path, writer });
+    const fh = this.addHandle({ kind: 'write', path, writer });
+    this.seedCreated(p, path, writer);
+    return fh;
+  }
+
+  /**
+   * libfuse asks getattr of a new file right after create: its stat (empty, the creator's mode
+   * and owner) is put in the binding's cache so that answer needs no hop to JavaScript. It
+   * lives a second at most and is dropped by the first write, truncate or attribute change
+   * (`unseed`), by the commit and by any rename or unlink (`forget`), so the binding never
+   * answers a size or mtime that only the writer knows.
+   */
+  private seedCreated(fusePath: string, path: string, w: FileWriter): void {
+    if (!this.attrCache) return;
+    const t = w.mtimeMs;
+    const stat: FuseStat = {
+      mode: S_IFREG | (w.wanted.mode ?? FILE_MODE), uid: w.wanted.uid ?? this.o.defaultUid, gid: w.wanted.gid ?? this.o.defaultGid,
+      size: 0, nlink: 1, mtimeMs: t, atimeMs: t, ctimeMs: t, blksize: 1 << 20, blocks: 0,
+    };
+    this.attrCache.put([{ path: fusePath, stat, untilMs: Date.now() + SEED_MS }]);
+    this.seeded.add(path);
+  }
+
+  /** Drop the stat seeded at create (the file is about to change). */
+  private unseed(path: string): void {
+    if (this.seeded.delete(path)) this.forgetAttr(path);
   }
 
   /**
@@ -594,6 +661,7 @@ export class StrataFuse implements FuseHandlers {
     const h = this.handle(fh);
     this.track(h, this.strataPath(p));
     if (h.kind !== 'write') throw new FuseErrno(E.EBADF, 'the file is not open for writing');
+    this.unseed(h.path);
     if (h.reader) {
       await h.reader.close();
       h.reader = undefined;
@@ -635,12 +703,14 @@ export class StrataFuse implements FuseHandlers {
       await h.writer.release();
     } finally {
       this.unregisterWriter(h.path, h.writer);
+      this.unseed(h.path);
     }
   }
 
   async truncate(p: string, size: number): Promise<void> {
     this.writable();
     const path = this.strataPath(p);
+    this.unseed(path);
     const w = this.writerOf(path);
     if (w) {
       await w.truncate(size);
@@ -664,6 +734,7 @@ export class StrataFuse implements FuseHandlers {
     const h = this.handle(fh);
     this.track(h, this.strataPath(p));
     if (h.kind !== 'write') throw new FuseErrno(E.EBADF, 'the file is not open for writing');
+    this.unseed(h.path);
     await h.writer.truncate(size);
   }
 
@@ -759,6 +830,7 @@ export class StrataFuse implements FuseHandlers {
   private async setAttributes(p: string, change: SetAttributesOptions): Promise<void> {
     this.writable();
     const path = this.strataPath(p);
+    this.unseed(path);
     const set = this.writers.get(path);
     if (set) {
       for (const w of set) Object.assign(w.wanted, change);

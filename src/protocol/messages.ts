@@ -65,6 +65,8 @@ export const OPS = {
   getReport: { kind: 'unary', args: [] },
   setAttributes: { kind: 'unary', args: ['string', 'options'] },
   getConf: { kind: 'unary', args: ['string?'] },
+  /** Short-circuit reads: the block files of a file cached whole, to loopback clients only (not a FileSystem method). */
+  getLocalBlocks: { kind: 'unary', args: ['string'] },
 } as const satisfies Record<string, OpSpec>;
 
 export type OpName = keyof typeof OPS;
@@ -341,4 +343,29 @@ export function toWireError(err: unknown): WireError {
 export function fromWireError(err: WireError): StrataError {
   if (isErrorCode(err.code)) return new StrataError(err.code, err.message);
   return new StrataError(ErrorCode.INTERNAL, `${err.code}: ${err.message}`);
+}
+
+/** The answer of `getLocalBlocks` (null on the wire when the file is not cached whole in block files). */
+export interface LocalBlocksResult {
+  /** Content id of the version the block files hold. */
+  fileId: number;
+  length: number;
+  /** The block files in file order: local paths on the server's host and their sizes. */
+  blocks: Array<{ path: string; size: number }>;
+}
+
+/** Check a decoded `getLocalBlocks` answer; BAD_REQUEST when it does not fit. */
+export function parseLocalBlocks(v: unknown): LocalBlocksResult | null {
+  if (v === null || v === undefined) return null;
+  const o = v as Partial<LocalBlocksResult>;
+  const num = (n: unknown): n is number => typeof n === 'number' && Number.isSafeInteger(n) && n >= 0;
+  if (!isPlainObject(v) || !num(o.fileId) || !num(o.length) || !Array.isArray(o.blocks)) throw bad('getLocalBlocks: malformed answer');
+  let total = 0;
+  for (const b of o.blocks as unknown[]) {
+    const e = b as { path?: unknown; size?: unknown };
+    if (!isPlainObject(b) || typeof e.path !== 'string' || !e.path.startsWith('/') || !num(e.size) || e.size === 0) throw bad('getLocalBlocks: malformed block entry');
+    total += e.size;
+  }
+  if (total !== o.length) throw bad(`getLocalBlocks: block sizes add up to ${total}, not ${o.length}`);
+  return { fileId: o.fileId, length: o.length, blocks: o.blocks as LocalBlocksResult['blocks'] };
 }

@@ -21,6 +21,7 @@ import { isPooledChunk, releaseReadBuffer } from '../data/read-buffers.js';
 import { withUser } from '../auth/access.js';
 import type { User, UserStore } from '../auth/users.js';
 import { BufferBudget, LogLimiter, isLoopbackHost } from './guard.js';
+import { localBlocksOf, type BlockFileSource } from './short-circuit.js';
 
 export interface StrataServerOptions {
   /** Interface to listen on (default 127.0.0.1). */
@@ -59,7 +60,15 @@ export interface StrataServerOptions {
   maxPathDepth?: number;
   /** Serve TLS instead of plain TCP: PEM certificate (chain) and private key. */
   tls?: { cert: string | Buffer; key: string | Buffer };
+  /**
+   * The block cache's files, shared with loopback clients through `getLocalBlocks`
+   * (short-circuit reads); absent: that call answers FAILED_PRECONDITION.
+   */
+  localBlocks?: BlockFileSource;
 }
+
+/** The ops that are FileSystem methods (getLocalBlocks is the server's own). */
+type FsOp = Exclude<OpName, 'getLocalBlocks'>;
 
 /** Largest bytes chunk sent in one data frame; larger chunks from the FileSystem are split. */
 const MAX_DATA_CHUNK = 1024 * 1024;
@@ -109,6 +118,7 @@ export class StrataServer {
       budget: new BufferBudget(opts.maxBufferedBytes ?? 256 * 1024 * 1024),
       idleTimeoutMs: opts.idleTimeoutMs ?? 30 * 60_000,
       maxPathDepth: opts.maxPathDepth ?? 512,
+      localBlocks: opts.localBlocks,
     };
     this.maxConnections = Math.max(1, opts.maxConnections ?? 1024);
     if (!opts.users && !opts.insecureNoAuth) {
@@ -246,6 +256,7 @@ interface ConnectionSettings {
   budget: BufferBudget;
   idleTimeoutMs: number;
   maxPathDepth: number;
+  localBlocks: BlockFileSource | undefined;
 }
 
 /** One call in flight on a connection. */
@@ -652,7 +663,9 @@ class Connection {
     this.attachProgress(call, args, progressArg);
     let p: Promise<unknown>;
     try {
-      p = (this.fs[op] as (...a: unknown[]) => Promise<unknown>).apply(this.fs, args);
+      p = op === 'getLocalBlocks'
+        ? localBlocksOf({ fs: this.fs, user: this.user, blocks: this.settings.localBlocks, remoteAddress: this.socket.remoteAddress, path: args[0] as string })
+        : (this.fs[op as FsOp] as (...a: unknown[]) => Promise<unknown>).apply(this.fs, args);
     } catch (err) {
       this.finish(call, err);
       return;
@@ -689,7 +702,7 @@ class Connection {
       const columns = op === 'listStatus' ? columnLister(this.fs) : undefined;
       const iterable = columns
         ? (columns as (...a: unknown[]) => AsyncIterable<unknown>).apply(this.fs, args)
-        : (this.fs[op] as (...a: unknown[]) => AsyncIterable<unknown>).apply(this.fs, args);
+        : (this.fs[op as FsOp] as (...a: unknown[]) => AsyncIterable<unknown>).apply(this.fs, args);
       iterator = iterable[Symbol.asyncIterator]();
       for (;;) {
         // Pull only with credit in hand: the client paces the FileSystem.
@@ -777,7 +790,7 @@ class Connection {
     this.uploadsRunning++;
     let p: Promise<unknown>;
     try {
-      p = (this.fs[op] as (...a: unknown[]) => Promise<unknown>).apply(this.fs, args);
+      p = (this.fs[op as FsOp] as (...a: unknown[]) => Promise<unknown>).apply(this.fs, args);
     } catch (err) {
       this.finish(call, err);
       channel.fail(toStrataError(err));
