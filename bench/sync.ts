@@ -11,13 +11,13 @@ import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { StrataClient } from '../src/client/tcp-client.js';
 import type { SyncSummary } from '../src/types.js';
-import { rssOf, sampleRss, startChild } from './lib/child.js';
+import { cpuMsOf, rssOf, sampleRss, startChild } from './lib/child.js';
 import type { ChildOptions } from './lib/child.js';
 import { atDepth } from './lib/depth.js';
 import type { DepthResult } from './lib/depth.js';
 import { ratio } from './lib/report.js';
 import type { Row } from './lib/report.js';
-import { BENCH_ROOT, treeFile } from './lib/tree.js';
+import { BENCH_ROOT, ensureTree, treeFile } from './lib/tree.js';
 import type { Tree } from './lib/tree.js';
 import { storeAndDigestWalks } from './lib/walk.js';
 import type { WalkResult } from './lib/walk.js';
@@ -31,6 +31,14 @@ export interface SyncRun {
   /** Peak anonymous RSS (heaps; excludes LMDB's file-backed map pages). */
   peakAnon: number;
   hwm: number;
+  /** Peak file-backed RSS (LMDB's mapped pages) during the cold sync. */
+  peakFile: number;
+  /** Anonymous and file-backed RSS of the sample with the peak VmRSS. */
+  atPeak: { anon: number; file: number };
+  /** CPU time (user + system, all threads) of the server during the cold sync. */
+  coldCpuMs: number;
+  /** CPU time of the server during the re-sync. */
+  resyncCpuMs: number;
   getStatus?: DepthResult;
   /** Limit (b): walk + store, on the same number of threads as the walk (a). */
   store?: WalkResult;
@@ -63,17 +71,23 @@ export async function syncRun(tree: Tree, child: ChildOptions, opts: { getStatus
   try {
     await cl.mount('/bench', pathToFileURL(tree.dir).href);
     const sampler = sampleRss(srv.pid);
+    const cpu0 = cpuMsOf(srv.pid);
     let t0 = performance.now();
     const cold = await cl.loadMetadata('/bench', { recursive: true });
     const coldMs = performance.now() - t0;
+    const coldCpuMs = cpuMsOf(srv.pid) - cpu0;
     const peakRss = sampler.stop();
     const peakAnon = sampler.peakAnon();
+    const peakFile = sampler.peakFile();
+    const atPeak = sampler.atPeak();
     const hwm = rssOf(srv.pid).hwm;
     opts.log(`cold sync ${tree.entries} entries: ${coldMs.toFixed(0)} ms ${JSON.stringify(cold)}`);
     await cl.needsSync('/bench');
     t0 = performance.now();
+    const cpu1 = cpuMsOf(srv.pid);
     const resync = await cl.loadMetadata('/bench', { recursive: true });
     const resyncMs = performance.now() - t0;
+    const resyncCpuMs = cpuMsOf(srv.pid) - cpu1;
     opts.log(`re-sync: ${resyncMs.toFixed(0)} ms ${JSON.stringify(resync)}`);
     let getStatus: DepthResult | undefined;
     if (opts.getStatusMs) {
@@ -81,7 +95,7 @@ export async function syncRun(tree: Tree, child: ChildOptions, opts: { getStatus
       const n = tree.files;
       getStatus = await atDepth('getStatus', 1, () => cl.getStatus(`/bench/${treeFile(tree, (i = (i * 7919 + 104729) % n))}`), opts.getStatusMs);
     }
-    return { coldMs, resyncMs, cold, resync, peakRss, peakAnon, hwm, getStatus, store, digest, compiled: server.compiled };
+    return { coldMs, resyncMs, cold, resync, peakRss, peakAnon, hwm, peakFile, atPeak, coldCpuMs, resyncCpuMs, getStatus, store, digest, compiled: server.compiled };
   } finally {
     await cl.close();
     await srv.stop();
@@ -128,4 +142,22 @@ export function syncRows(tree: Tree, r: SyncRun, walk: WalkResult, walk1: WalkRe
     });
   }
   return rows;
+}
+
+// Run alone: `node --import tsx bench/sync.ts --sync 1000x1000 [--limits] [--node-flags '--trace-gc']` — one cold sync and
+// re-sync of a generated tree by the compiled server, with its peak RSS split (figure 7).
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  const argv = process.argv.slice(2);
+  const spec = argv[argv.indexOf('--sync') + 1] ?? '200x1000';
+  const [dirs, files] = spec.split('x').map(Number) as [number, number];
+  const log = (s: string): void => console.error(`[sync] ${s}`);
+  const tree = ensureTree(dirs, files, log);
+  const flags = argv.includes('--node-flags') ? argv[argv.indexOf('--node-flags') + 1]!.split(' ').filter(Boolean) : [];
+  const r = await syncRun(tree, { execArgv: flags }, { log, limits: argv.includes('--limits') });
+  const mib = (b: number): number => Math.round(b / (1 << 20));
+  console.log(JSON.stringify({
+    entries: tree.entries, coldMs: Math.round(r.coldMs), coldCpuMs: r.coldCpuMs, coldPerSec: Math.round(tree.entries / (r.coldMs / 1000)),
+    resyncMs: Math.round(r.resyncMs), resyncCpuMs: r.resyncCpuMs, peakRssMiB: mib(r.peakRss), atPeakMiB: { anon: mib(r.atPeak.anon), file: mib(r.atPeak.file) },
+    peakAnonMiB: mib(r.peakAnon), peakFileMiB: mib(r.peakFile), hwmMiB: mib(r.hwm), compiled: r.compiled,
+  }));
 }

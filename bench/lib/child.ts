@@ -58,12 +58,36 @@ export function rssOf(pid: number): { rss: number; hwm: number; anon: number; fi
 }
 
 /** Sample a process's RSS every `everyMs` until stopped; returns the peak seen. */
-export function sampleRss(pid: number, everyMs = 50): { stop(): number; peakAnon(): number } {
+export function sampleRss(pid: number, everyMs = 50): { stop(): number; peakAnon(): number; peakFile(): number; atPeak(): { anon: number; file: number } } {
   let peak = rssOf(pid).rss;
   let anon = rssOf(pid).anon;
-  const t = setInterval(() => { const r = rssOf(pid); peak = Math.max(peak, r.rss); anon = Math.max(anon, r.anon); }, everyMs);
-  return {
-    stop: () => { clearInterval(t); const r = rssOf(pid); anon = Math.max(anon, r.anon); return Math.max(peak, r.rss); },
-    peakAnon: () => anon,
+  let file = rssOf(pid).file;
+  let atPeak = { anon, file };
+  const take = (): void => {
+    const r = rssOf(pid);
+    if (r.rss > peak) { peak = r.rss; atPeak = { anon: r.anon, file: r.file }; }
+    anon = Math.max(anon, r.anon);
+    file = Math.max(file, r.file);
   };
+  const t = setInterval(take, everyMs);
+  return {
+    stop: () => { clearInterval(t); take(); return peak; },
+    peakAnon: () => anon,
+    /** Peak file-backed RSS (LMDB's mapped pages), maybe at another moment than the peak of anon. */
+    peakFile: () => file,
+    /** The split (anonymous / file-backed) of the sample that had the peak VmRSS. */
+    atPeak: () => atPeak,
+  };
+}
+
+/** CPU time (user + system, ms) a process has used so far, all its threads (/proc/<pid>/stat). */
+export function cpuMsOf(pid: number): number {
+  try {
+    const s = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = s.slice(s.lastIndexOf(')') + 2).split(' ');
+    // Fields 14 and 15 (utime, stime) in clock ticks of 10 ms; f[0] is field 3.
+    return (Number(f[11]) + Number(f[12])) * 10;
+  } catch {
+    return 0;
+  }
 }

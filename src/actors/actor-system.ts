@@ -16,6 +16,7 @@ import { ShardActor } from './shard-actor.js';
 import type { ActorSlot } from './shard-actor.js';
 import type { WorkerInit, WorkerReply, WorkerTask } from './messages.js';
 import { exposeProgress } from './progress-port.js';
+import { limitHeapGrowth } from './heap-growth.js';
 
 /** Young-generation size of each worker thread (MiB); see the pool's resourceLimits. */
 const WORKER_YOUNG_GENERATION_MB = 12;
@@ -80,6 +81,8 @@ export class ActorSystem {
   private get pool(): Piscina {
     if (this.closed) throw new StrataError(ErrorCode.CONNECTION_CLOSED, 'the worker pool is closed');
     if (!this.poolInstance) {
+      // Before the workers start: their heaps take the growing factor when created.
+      limitHeapGrowth();
       this.poolInstance = new Piscina({
         filename: workerFile(),
         minThreads: this.opts.threads,
