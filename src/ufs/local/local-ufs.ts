@@ -597,8 +597,8 @@ export class LocalUfs implements Ufs {
     try {
       fd = openSync(`/proc/self/fd/${parent.fd}/${name}`, fsc.O_RDONLY | fsc.O_DIRECTORY | fsc.O_NOFOLLOW);
     } catch (err) {
-      if (isCode(err, 'ELOOP')) return undefined; // a symlink: resolved the careful way
-      if (isCode(err, 'ENOTDIR')) throw new StrataError(ErrorCode.NOT_A_DIRECTORY, `not a directory: ${this.display(rel)}`);
+      // A symlink (ELOOP, or ENOTDIR with O_DIRECTORY) or a file: the careful way tells which.
+      if (isCode(err, 'ELOOP') || isCode(err, 'ENOTDIR')) return undefined;
       throw this.mapError(err, 'list', rel);
     }
     const real = parent.real + sep + name;
