@@ -74,6 +74,8 @@ export interface DirBatchResult {
 interface Descent {
   dir: BatchDir;
   dropped: boolean;
+  /** The parent's apply has confirmed it (its id is final). */
+  confirmed?: boolean;
 }
 
 /** A directory listed and waiting for the batch's transaction. */
@@ -140,10 +142,21 @@ export async function syncDirBatch(store: MetaStore, ufsOf: (mountId: number) =>
     if (!d || d.dropped) return false;
     if (inode.mountId === undefined && (d.dir.id === inode.id || (d.dir.id < 0 && outcome === 'created'))) {
       d.dir.id = inode.id;
+      d.confirmed = true;
       return true;
     }
     d.dropped = true;
     return false;
+  };
+
+  /**
+   * A descent the task does not sync after all goes back to the coordinator: through its
+   * parent's apply when that is still to come, else as a child directory now.
+   */
+  const giveBack = (d: Descent): void => {
+    if (d.dropped) return;
+    d.dropped = true;
+    if (d.confirmed) childDirs.push(d.dir);
   };
 
   const apply = (tx: MetaTxn, p: Pending): void => {
@@ -218,7 +231,8 @@ export async function syncDirBatch(store: MetaStore, ufsOf: (mountId: number) =>
           summary.unchanged += p.entries.length;
           for (const c of p.fastChildren ?? []) {
             const d = p.descended?.get(c.path.slice(c.path.lastIndexOf('/') + 1));
-            if (!d || d.dropped) childDirs.push(c);
+            if (d && !d.dropped) d.confirmed = true; // its id is the committed edge's
+            else childDirs.push(c);
           }
         } else {
           apply(tx, p);
@@ -268,11 +282,11 @@ export async function syncDirBatch(store: MetaStore, ufsOf: (mountId: number) =>
     if (large) { await streaming(dir, ufs); return; }
     const fresh = dir.id < 0; // a new directory, created by its parent's apply in this task
     const dirInode = fresh ? undefined : InodeTree.get(store, dir.id);
-    if (!fresh && (!dirInode || dirInode.type !== 'directory')) { if (w.via) w.via.dropped = true; return; }
+    if (!fresh && (!dirInode || dirInode.type !== 'directory')) { if (w.via) giveBack(w.via); return; }
     const edges = new Map<string, number>();
     if (!fresh) for (const e of InodeTree.childEntries(store, dir.id, undefined, edgeCap + 1)) edges.set(e.name, e.id);
     if (edges.size > edgeCap) {
-      if (w.via) { w.via.dropped = true; return; } // goes back to the coordinator's fan-out
+      if (w.via) { giveBack(w.via); return; } // goes back to the coordinator's fan-out
       await streaming(dir, ufs);
       return;
     }
@@ -312,7 +326,7 @@ export async function syncDirBatch(store: MetaStore, ufsOf: (mountId: number) =>
         } catch (err) {
           if ((err as { code?: string }).code === 'CANCELLED') throw err;
           // A descent that fails is given back to the coordinator (listed again, counted there).
-          if (w.via) { w.via.dropped = true; continue; }
+          if (w.via) { giveBack(w.via); continue; }
           if (job.dirs.length === 1) throw err;
           summary.failed++;
         }
