@@ -76,6 +76,8 @@ interface Descent {
   dropped: boolean;
   /** The parent's apply has confirmed it (its id is final). */
   confirmed?: boolean;
+  /** The transaction (flush number) in which the parent's apply created it. */
+  createdIn?: number;
 }
 
 /** A directory listed and waiting for the batch's transaction. */
@@ -127,6 +129,8 @@ export async function syncDirBatch(store: MetaStore, ufsOf: (mountId: number) =>
   let directories = job.dirs.length;
   let pending: Pending[] = [];
   let pendingEntries = 0;
+  /** Transactions of this task so far (the current one's number while it runs). */
+  let flushes = 0;
   const scope = new UfsListScope();
 
   const childDir = (dir: BatchDir, name: string, id: number): BatchDir => ({ id, path: joinPath(dir.path, name), ufsPath: ufsJoin(dir.ufsPath, name), mountId: dir.mountId });
@@ -141,6 +145,7 @@ export async function syncDirBatch(store: MetaStore, ufsOf: (mountId: number) =>
     const d = p.descended?.get(inode.name);
     if (!d || d.dropped) return false;
     if (inode.mountId === undefined && (d.dir.id === inode.id || (d.dir.id < 0 && outcome === 'created'))) {
+      if (outcome === 'created') d.createdIn = flushes;
       d.dir.id = inode.id;
       d.confirmed = true;
       return true;
@@ -166,8 +171,9 @@ export async function syncDirBatch(store: MetaStore, ufsOf: (mountId: number) =>
     const absent = AbsentPathCache.children(tx, p.dir.path);
     let nextId = -1;
     let clean = true;
-    // No children when listed and still none (a create through Strata since would show): no lookups.
-    const empty = p.edges.size === 0 && isEmpty(tx, p.dir.id);
+    // No children when listed and still none (a create through Strata since would show): no
+    // lookups. A directory its parent's apply created in this same transaction has none.
+    const empty = p.edges.size === 0 && (p.via?.createdIn === flushes || isEmpty(tx, p.dir.id));
     const ctx: ApplyContext = {
       absent: (_path, name) => absent.get(name),
       ids: () => {
@@ -223,6 +229,7 @@ export async function syncDirBatch(store: MetaStore, ufsOf: (mountId: number) =>
     const batch = pending;
     pending = [];
     pendingEntries = 0;
+    flushes++;
     await store.transact((tx) => {
       for (const p of batch) {
         if (p.via?.dropped) { dropDescents(p); continue; }
