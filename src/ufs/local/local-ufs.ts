@@ -104,12 +104,20 @@ interface DirTask {
   fd?: number; // an open descriptor of it (the start directory, Linux): read through /proc/self/fd
 }
 
-/** A directory opened for listing: descriptor (-1 when not opened), real path, chain. */
+/** A directory opened for listing: descriptor (-1 when not opened), real path, chain, components of the real path. */
 interface OpenDir {
   fd: number;
   real: string;
   chain: Chain;
+  depth: number;
 }
+
+/**
+ * From this many components of its real path, a directory's entries are read and lstat'ed
+ * through its descriptor (/proc/self/fd/N/name: a walk of a few procfs components); a
+ * shallower one by its path, which the kernel walks as fast.
+ */
+const FD_PATHS_FROM_COMPONENTS = 16;
 
 /** Directories one list scope keeps open per UFS (a sync task descends one chain or a few). */
 const SCOPE_OPEN_DIRS = 16;
@@ -183,9 +191,10 @@ export class LocalUfs implements Ufs {
       // The start directory: resolved without a thread-pool round trip when no symlink is on
       // its way (the common case, once per directory of a sync); its type is readdir's to tell.
       const res = this.resolveNoLinksSync(path, realRoot) ?? await this.resolveExisting(path, 'list');
-      start = { fd: -1, real: res.real, chain: res.chain };
+      start = { fd: -1, real: res.real, chain: res.chain, depth: 0 };
     }
-    const queue: DirTask[] = [{ rel: '', chain: start.chain, ...(start.fd >= 0 ? { fd: start.fd } : {}) }];
+    const viaFd = start.fd >= 0 && start.depth >= FD_PATHS_FROM_COMPONENTS;
+    const queue: DirTask[] = [{ rel: '', chain: start.chain, ...(viaFd ? { fd: start.fd } : {}) }];
     let page: UfsStatus[] = [];
     try {
       for (let task = queue.shift(); task; task = queue.shift()) {
@@ -602,7 +611,7 @@ export class LocalUfs implements Ufs {
       throw this.mapError(err, 'list', rel);
     }
     const real = parent.real + sep + name;
-    return { fd, real, chain: { real, up: parent.chain } };
+    return { fd, real, chain: { real, up: parent.chain }, depth: parent.depth + 1 };
   }
 
   /**
@@ -627,10 +636,10 @@ export class LocalUfs implements Ufs {
     } catch {
       real = undefined;
     }
-    if (real === lexical) return { fd, real, chain: lexicalChain(realRoot, rel) };
+    if (real === lexical) return { fd, real, chain: lexicalChain(realRoot, rel), depth: components(real) };
     closeQuiet(fd);
     const res = await this.resolveExisting(rel, 'list');
-    return { fd: open(res.real), real: res.real, chain: res.chain };
+    return { fd: open(res.real), real: res.real, chain: res.chain, depth: components(res.real) };
   }
 
   /**
@@ -854,6 +863,13 @@ function lexicalChain(realRoot: string, rel: string): Chain {
     from = i + 1;
   }
   return chain;
+}
+
+/** Components of an absolute path (its '/' separators). */
+function components(p: string): number {
+  let n = 0;
+  for (let i = 0; i < p.length; i++) if (p.charCodeAt(i) === 47 /* / */) n++;
+  return n;
 }
 
 function closeQuiet(fd: number): void {
