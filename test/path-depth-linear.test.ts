@@ -17,7 +17,7 @@ import { syncDirBatch } from '../src/sync/dir-batch.js';
 import type { BatchDir } from '../src/sync/dir-batch.js';
 import { LocalUfs } from '../src/ufs/local/local-ufs.js';
 import { UfsListScope } from '../src/ufs/ufs.js';
-import { codeOf, fileUri, tempDir } from './helpers/fixture.js';
+import { codeOf, fileUri, openEnv, tempDir } from './helpers/fixture.js';
 
 /** fs calls and kernel path walks (components named by each call's path) while `counting`. */
 const counts = { calls: 0, components: 0 };
@@ -128,6 +128,33 @@ test('a deep chain loads with the same fs calls and kernel path walks per level 
     assert.ok(large.groups <= 3, `commit groups for 400 levels: ${large.groups}`);
   } finally {
     restore();
+  }
+});
+
+test('a task going down a chain stops at a nested mount, which is synced through its own UFS; a re-sync changes nothing', async () => {
+  const env = await openEnv();
+  const other = await tempDir('strata-linear-mnt-');
+  env.track(other);
+  try {
+    // /c/d1/.../d10 in the root UFS, a mount at /c/d1/d2/d3/m (a chain of 5 below it in its
+    // own UFS; not in d3's UFS listing, so d3's apply keeps it and gives it back as a mount).
+    let p = join(env.ufsDir, 'c');
+    for (let i = 1; i <= 10; i++) p = join(p, `d${i}`);
+    mkdirSync(p, { recursive: true });
+    let q = other;
+    for (let i = 1; i <= 5; i++) q = join(q, `e${i}`);
+    mkdirSync(q, { recursive: true });
+    writeFileSync(join(q, 'f'), 'x');
+    await env.fs.loadMetadata('/c/d1/d2/d3', { recursive: false });
+    await env.fs.mount('/c/d1/d2/d3/m', fileUri(other));
+    const s = await env.fs.loadMetadata('/c', { recursive: true });
+    assert.is(s.failed, 0);
+    assert.is((await env.fs.getStatus('/c/d1/d2/d3/d4/d5/d6/d7/d8/d9/d10')).type, 'directory');
+    assert.is((await env.fs.getStatus('/c/d1/d2/d3/m/e1/e2/e3/e4/e5/f')).length, 1);
+    const again = await env.fs.loadMetadata('/c', { recursive: true });
+    assert.is(again.created + again.updated + again.deleted + again.failed, 0);
+  } finally {
+    await env.dispose();
   }
 });
 

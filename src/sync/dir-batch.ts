@@ -90,8 +90,9 @@ interface Pending {
   edges: Map<string, number>;
   /** The stored digest was equal: only the sync time is written. */
   fast: boolean;
-  /** Child directories of a fast directory (from its committed edges). */
+  /** Child directories of a fast directory (from its committed edges), and its entries counted unchanged. */
   fastChildren?: BatchDir[];
+  fastEntries?: number;
   /** Set when this directory is a descent: applied only if its parent confirmed it. */
   via?: Descent;
   /** Subdirectories listed after this one in the same task, by name. */
@@ -235,7 +236,7 @@ export async function syncDirBatch(store: MetaStore, ufsOf: (mountId: number) =>
         if (p.via?.dropped) { dropDescents(p); continue; }
         if (p.fast) {
           SyncPathCache.notifyListingDigested(tx, p.dir.id, job.startMs, job.recursive, 'keep');
-          summary.unchanged += p.entries.length;
+          summary.unchanged += p.fastEntries ?? 0;
           for (const c of p.fastChildren ?? []) {
             const d = p.descended?.get(c.path.slice(c.path.lastIndexOf('/') + 1));
             if (d && !d.dropped) d.confirmed = true; // its id is the committed edge's
@@ -299,9 +300,10 @@ export async function syncDirBatch(store: MetaStore, ufsOf: (mountId: number) =>
     }
     const listing = listingDigest(entries);
     const fast = !!dirInode && listingPart(dirInode) === listing && fastPathHolds(dirInode, listing, edges);
-    const p: Pending = { dir, entries, listing, edges, fast, ...(w.via ? { via: w.via } : {}) };
+    const p: Pending = { dir, entries: fast ? [] : entries, listing, edges, fast, ...(w.via ? { via: w.via } : {}) };
     if (fast) {
       digestHits++;
+      p.fastEntries = entries.length;
       p.fastChildren = [];
       for (const st of entries) {
         if (st.type !== 'directory') continue;
