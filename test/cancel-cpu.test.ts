@@ -86,9 +86,13 @@ test('local mounts: server CPU stops growing when the client of a long listing o
     await admin.mount('/wide', fileUri(wide));
     await admin.loadMetadata('/wide', { recursive: true });
 
-    // The streamed recursive listing of the chain (its tree sync runs inside the call).
+    // The streamed recursive listing of the chain (its tree sync runs inside the call), again
+    // and again with the sync due each time (one pass now takes about a second: a sync task
+    // goes down the chain by itself).
     assertStopped('listStatus -R of a deep local chain', await cpuAroundDisconnect(srv, async (c) => {
-      for await (const _page of c.listStatus('/chain', { recursive: true })) { /* consume */ }
+      for (let i = 0; i < 1000; i++) {
+        for await (const _page of c.listStatus('/chain', { recursive: true, syncIntervalMs: 0 })) { /* consume */ }
+      }
     }));
     // checkConsistency -R of the wide tree (a UFS getStatus per entry), again and again.
     assertStopped('checkConsistency -R of a wide local tree', await cpuAroundDisconnect(srv, async (c) => {

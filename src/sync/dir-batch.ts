@@ -15,13 +15,23 @@ import { joinPath } from '../meta/path.js';
 import { SyncPathCache } from '../meta/sync-path-cache.js';
 import type { SyncSummary } from '../types.js';
 import type { Ufs, UfsStatus } from '../ufs/ufs.js';
-import { ufsJoin } from '../ufs/ufs.js';
+import { UfsListScope, ufsJoin } from '../ufs/ufs.js';
 import { throwIfCancelled } from '../cancel.js';
 import { addSummary, applyEntry, emptySummary, pruneMissing, syncDirectory } from './applier.js';
 import type { ApplyContext, ChildDir } from './applier.js';
 
 /** Entries applied per transaction of a batch (bounds the memory a batch holds). */
 export const BATCH_ENTRIES = 2000;
+
+/**
+ * A task goes on with the subdirectories of what it listed while they are this few (a chain
+ * of single directories, a narrow tree): one task and one commit cover many levels instead of
+ * a worker round trip and a commit per level. Wider levels go back to the coordinator's
+ * fan-out. Bounded per task in directories and time (progress is reported per task).
+ */
+export const DESCEND_WIDTH = 4;
+export const DESCEND_DIRS = 512;
+export const DESCEND_MS = 250;
 
 /** One directory of a batch. */
 export interface BatchDir {
@@ -38,6 +48,8 @@ export interface DirBatchJob {
   startMs: number;
   recursive: boolean;
   pageSize?: number;
+  /** Bounds of the descent (default DESCEND_DIRS directories, DESCEND_MS ms per task). */
+  descend?: { dirs?: number; ms?: number };
 }
 
 export interface DirBatchResult {
@@ -49,6 +61,23 @@ export interface DirBatchResult {
   missing: string[];
   /** Directories that took the digest fast path. */
   digestHits: number;
+  /** Directories this task synced: the job's and the subdirectories it went on with. */
+  directories: number;
+}
+
+/**
+ * A subdirectory the task went on with before its parent's listing was applied: its id is
+ * the parent's apply's to confirm (a new directory gets its id there). `dropped` when that
+ * apply did not confirm it (not created or not the same directory, a mount point, the
+ * parent skipped): its listing is not applied and it is returned as a child directory.
+ */
+interface Descent {
+  dir: BatchDir;
+  dropped: boolean;
+  /** The parent's apply has confirmed it (its id is final). */
+  confirmed?: boolean;
+  /** The transaction (flush number) in which the parent's apply created it. */
+  createdIn?: number;
 }
 
 /** A directory listed and waiting for the batch's transaction. */
@@ -61,6 +90,19 @@ interface Pending {
   edges: Map<string, number>;
   /** The stored digest was equal: only the sync time is written. */
   fast: boolean;
+  /** Child directories of a fast directory (from its committed edges), and its entries counted unchanged. */
+  fastChildren?: BatchDir[];
+  fastEntries?: number;
+  /** Set when this directory is a descent: applied only if its parent confirmed it. */
+  via?: Descent;
+  /** Subdirectories listed after this one in the same task, by name. */
+  descended?: Map<string, Descent>;
+}
+
+/** A directory to list: one of the job's, or a subdirectory the task went on with. */
+interface Work {
+  dir: BatchDir;
+  via?: Descent;
 }
 
 const isMissing = (err: unknown): boolean => {
@@ -71,7 +113,9 @@ const isMissing = (err: unknown): boolean => {
 /**
  * Sync the listings of a batch of directories (see the module header). A failure of one
  * directory is counted in `summary.failed` and the batch goes on, except for a batch of one
- * directory (the root of a sync), whose failure is thrown.
+ * directory (the root of a sync), whose failure is thrown. While the subdirectories found are
+ * few (DESCEND_WIDTH), the task lists them too (see Descent); the listings of one task share a
+ * UFS list scope (LocalUfs: a child is opened under its parent's open descriptor).
  */
 export async function syncDirBatch(store: MetaStore, ufsOf: (mountId: number) => Ufs, job: DirBatchJob, now = Date.now, signal?: AbortSignal): Promise<DirBatchResult> {
   const summary = emptySummary();
@@ -81,23 +125,56 @@ export async function syncDirBatch(store: MetaStore, ufsOf: (mountId: number) =>
   const pageSize = job.pageSize ?? 1000;
   // Children in Strata beyond which a directory goes the streaming way.
   const edgeCap = Math.max(2 * pageSize, 2000);
+  const t0 = Date.now();
   let digestHits = 0;
+  let directories = job.dirs.length;
   let pending: Pending[] = [];
   let pendingEntries = 0;
+  /** Transactions of this task so far (the current one's number while it runs). */
+  let flushes = 0;
+  const scope = new UfsListScope();
 
   const childDir = (dir: BatchDir, name: string, id: number): BatchDir => ({ id, path: joinPath(dir.path, name), ufsPath: ufsJoin(dir.ufsPath, name), mountId: dir.mountId });
   const fromChild = (dir: BatchDir, c: ChildDir): BatchDir =>
     (c.mountId !== undefined ? { id: c.id, path: c.path, ufsPath: '', mountId: c.mountId } : { id: c.id, path: c.path, ufsPath: c.ufsPath, mountId: dir.mountId });
+  /** Drop every descent below `p` (its listing is not applied, so none is confirmed). */
+  const dropDescents = (p: Pending): void => {
+    if (p.descended) for (const d of p.descended.values()) d.dropped = true;
+  };
+  /** Is the subdirectory `name` of `p` a descent this apply confirms (the same directory, or created by it)? */
+  const confirm = (p: Pending, inode: InodeRecord, outcome: keyof SyncSummary): boolean => {
+    const d = p.descended?.get(inode.name);
+    if (!d || d.dropped) return false;
+    if (inode.mountId === undefined && (d.dir.id === inode.id || (d.dir.id < 0 && outcome === 'created'))) {
+      if (outcome === 'created') d.createdIn = flushes;
+      d.dir.id = inode.id;
+      d.confirmed = true;
+      return true;
+    }
+    d.dropped = true;
+    return false;
+  };
+
+  /**
+   * A descent the task does not sync after all goes back to the coordinator: through its
+   * parent's apply when that is still to come, else as a child directory now.
+   */
+  const giveBack = (d: Descent): void => {
+    if (d.dropped) return;
+    d.dropped = true;
+    if (d.confirmed) childDirs.push(d.dir);
+  };
 
   const apply = (tx: MetaTxn, p: Pending): void => {
     const dirInode = InodeTree.get(tx, p.dir.id);
-    if (!dirInode || dirInode.type !== 'directory') return;
+    if (!dirInode || dirInode.type !== 'directory') { dropDescents(p); return; }
     const t = now();
     const absent = AbsentPathCache.children(tx, p.dir.path);
     let nextId = -1;
     let clean = true;
-    // No children when listed and still none (a create through Strata since would show): no lookups.
-    const empty = p.edges.size === 0 && isEmpty(store, p.dir.id);
+    // No children when listed and still none (a create through Strata since would show): no
+    // lookups. A directory its parent's apply created in this same transaction has none.
+    const empty = p.edges.size === 0 && (p.via?.createdIn === flushes || isEmpty(tx, p.dir.id));
     const ctx: ApplyContext = {
       absent: (_path, name) => absent.get(name),
       ids: () => {
@@ -109,6 +186,7 @@ export async function syncDirBatch(store: MetaStore, ufsOf: (mountId: number) =>
     };
     const children = new ChildSetDigest();
     const seen = p.edges.size > 0 ? new Set<string>() : undefined;
+    const confirmed = new Set<string>();
     for (const st of p.entries) {
       seen?.add(st.name);
       const r = applyEntry(tx, dirInode, p.dir.path, st, job.startMs, t, ctx);
@@ -117,7 +195,8 @@ export async function syncDirBatch(store: MetaStore, ufsOf: (mountId: number) =>
       if (r.inode) {
         children.add(r.inode.name, r.inode.id);
         if (r.inode.type === 'directory') {
-          childDirs.push(r.inode.mountId !== undefined
+          if (confirm(p, r.inode, r.outcome)) confirmed.add(r.inode.name);
+          else childDirs.push(r.inode.mountId !== undefined
             ? { id: r.inode.id, path: joinPath(p.dir.path, r.inode.name), ufsPath: '', mountId: r.inode.mountId }
             : childDir(p.dir, r.inode.name, r.inode.id));
         }
@@ -125,6 +204,8 @@ export async function syncDirBatch(store: MetaStore, ufsOf: (mountId: number) =>
         clean = false;
       }
     }
+    // Descents whose entry the apply did not keep as a directory.
+    if (p.descended) for (const [name, d] of p.descended) if (!confirmed.has(name)) d.dropped = true;
     // Children Strata has but the UFS does not: removed unless Strata must keep them.
     if (seen) {
       for (const [name] of p.edges) {
@@ -149,12 +230,24 @@ export async function syncDirBatch(store: MetaStore, ufsOf: (mountId: number) =>
     const batch = pending;
     pending = [];
     pendingEntries = 0;
+    flushes++;
     await store.transact((tx) => {
       for (const p of batch) {
-        if (p.fast) SyncPathCache.notifyListingDigested(tx, p.dir.id, job.startMs, job.recursive, 'keep');
-        else apply(tx, p);
+        if (p.via?.dropped) { dropDescents(p); continue; }
+        if (p.fast) {
+          SyncPathCache.notifyListingDigested(tx, p.dir.id, job.startMs, job.recursive, 'keep');
+          summary.unchanged += p.fastEntries ?? 0;
+          for (const c of p.fastChildren ?? []) {
+            const d = p.descended?.get(c.path.slice(c.path.lastIndexOf('/') + 1));
+            if (d && !d.dropped) d.confirmed = true; // its id is the committed edge's
+            else childDirs.push(c);
+          }
+        } else {
+          apply(tx, p);
+        }
       }
     });
+    for (const p of batch) if (p.via && !p.via.dropped) directories++;
   };
 
   const streaming = async (dir: BatchDir, ufs: Ufs): Promise<void> => {
@@ -166,57 +259,105 @@ export async function syncDirBatch(store: MetaStore, ufsOf: (mountId: number) =>
     if (r.missing) missing.push(dir.path);
   };
 
-  const taken = new Set<number>();
-  for (const dir of job.dirs) {
-    throwIfCancelled(signal, `sync of ${dir.path}`);
-    if (taken.has(dir.id)) continue; // listed twice in one batch: applied once
-    taken.add(dir.id);
+  /** List one directory into `pending` (or sync it the streaming way); its subdirectories found go to `found`. */
+  const listOne = async (w: Work, found: Array<{ parent: Pending; name: string; id: number }>): Promise<void> => {
+    const dir = w.dir;
+    const ufs = ufsOf(dir.mountId);
+    // One page and the end of the listing, or a large directory.
+    const it = ufs.list(dir.ufsPath, { pageSize, scope, ...(signal ? { signal } : {}) })[Symbol.asyncIterator]();
+    let entries: UfsStatus[];
+    let large = false;
     try {
-      const ufs = ufsOf(dir.mountId);
-      // One page and the end of the listing, or a large directory.
-      const it = ufs.list(dir.ufsPath, { pageSize, ...(signal ? { signal } : {}) })[Symbol.asyncIterator]();
-      let entries: UfsStatus[];
-      let large = false;
-      try {
-        const first = await it.next();
-        entries = first.done ? [] : first.value;
-        if (!first.done) {
-          const second = await it.next();
-          if (!second.done) large = true;
-        }
-      } catch (err) {
-        if (isMissing(err)) { missing.push(dir.path); continue; }
-        throw err;
-      } finally {
-        await it.return?.(undefined);
+      const first = await it.next();
+      entries = first.done ? [] : first.value;
+      if (!first.done) {
+        const second = await it.next();
+        if (!second.done) large = true;
       }
-      if (large) { await streaming(dir, ufs); continue; }
-      const dirInode = InodeTree.get(store, dir.id);
-      if (!dirInode || dirInode.type !== 'directory') continue;
-      const edges = new Map<string, number>();
-      for (const e of InodeTree.childEntries(store, dir.id, undefined, edgeCap + 1)) edges.set(e.name, e.id);
-      if (edges.size > edgeCap) { await streaming(dir, ufs); continue; }
-      const listing = listingDigest(entries);
-      const fast = listingPart(dirInode) === listing && fastPathHolds(dirInode, listing, edges);
-      if (fast) {
-        digestHits++;
-        summary.unchanged += entries.length;
-        for (const st of entries) {
-          if (st.type !== 'directory') continue;
-          const id = edges.get(st.name);
-          if (id !== undefined) childDirs.push(childDir(dir, st.name, id));
-        }
-      }
-      pending.push({ dir, entries: fast ? [] : entries, listing, edges, fast });
-      pendingEntries += fast ? 1 : entries.length + 1;
-      if (pendingEntries >= BATCH_ENTRIES) await flush();
     } catch (err) {
-      if ((err as { code?: string }).code === 'CANCELLED' || job.dirs.length === 1) throw err;
-      summary.failed++;
+      if (isMissing(err) && !w.via) { missing.push(dir.path); return; }
+      throw err;
+    } finally {
+      await it.return?.(undefined);
     }
+    if (w.via) {
+      // A descent: its parent's apply confirms it (and gives a new one its id); the streaming
+      // way needs that id now.
+      if (large) await flush();
+      if (w.via.dropped) return;
+      if (large) directories++;
+    }
+    if (large) { await streaming(dir, ufs); return; }
+    const fresh = dir.id < 0; // a new directory, created by its parent's apply in this task
+    const dirInode = fresh ? undefined : InodeTree.get(store, dir.id);
+    if (!fresh && (!dirInode || dirInode.type !== 'directory')) { if (w.via) giveBack(w.via); return; }
+    const edges = new Map<string, number>();
+    if (!fresh) for (const e of InodeTree.childEntries(store, dir.id, undefined, edgeCap + 1)) edges.set(e.name, e.id);
+    if (edges.size > edgeCap) {
+      if (w.via) { giveBack(w.via); return; } // goes back to the coordinator's fan-out
+      await streaming(dir, ufs);
+      return;
+    }
+    const listing = listingDigest(entries);
+    const fast = !!dirInode && listingPart(dirInode) === listing && fastPathHolds(dirInode, listing, edges);
+    const p: Pending = { dir, entries: fast ? [] : entries, listing, edges, fast, ...(w.via ? { via: w.via } : {}) };
+    if (fast) {
+      digestHits++;
+      p.fastEntries = entries.length;
+      p.fastChildren = [];
+      for (const st of entries) {
+        if (st.type !== 'directory') continue;
+        const id = edges.get(st.name);
+        if (id !== undefined) p.fastChildren.push(childDir(dir, st.name, id));
+      }
+    }
+    for (const st of entries) if (st.type === 'directory') found.push({ parent: p, name: st.name, id: edges.get(st.name) ?? -1 });
+    pending.push(p);
+    pendingEntries += fast ? 1 : entries.length + 1;
+    if (pendingEntries >= BATCH_ENTRIES) await flush();
+  };
+
+  const taken = new Set<number>();
+  try {
+    let level: Work[] = job.dirs.map((dir) => ({ dir }));
+    let listed = 0;
+    while (level.length > 0) {
+      const found: Array<{ parent: Pending; name: string; id: number }> = [];
+      for (const w of level) {
+        throwIfCancelled(signal, `sync of ${w.dir.path}`);
+        if (w.dir.id >= 0) {
+          if (taken.has(w.dir.id)) continue; // listed twice in one batch: applied once
+          taken.add(w.dir.id);
+        }
+        listed++;
+        try {
+          await listOne(w, found);
+        } catch (err) {
+          if ((err as { code?: string }).code === 'CANCELLED') throw err;
+          // A descent that fails is given back to the coordinator (listed again, counted there).
+          if (w.via) { giveBack(w.via); continue; }
+          if (job.dirs.length === 1) throw err;
+          summary.failed++;
+        }
+      }
+      // Go on below while the level found is narrow and the task's bounds allow.
+      if (!job.recursive || found.length === 0 || found.length > DESCEND_WIDTH) break;
+      if (listed + found.length > (job.descend?.dirs ?? DESCEND_DIRS) || Date.now() - t0 > (job.descend?.ms ?? DESCEND_MS)) break;
+      level = [];
+      for (const f of found) {
+        const fromEdges = f.id >= 0 ? InodeTree.get(store, f.id) : undefined;
+        // A committed child that is a mount point (or not a directory) is not descended into.
+        if (f.id >= 0 && (!fromEdges || fromEdges.type !== 'directory' || fromEdges.mountId !== undefined)) continue;
+        const d: Descent = { dir: childDir(f.parent.dir, f.name, f.id), dropped: false };
+        (f.parent.descended ??= new Map()).set(f.name, d);
+        level.push({ dir: d.dir, via: d });
+      }
+    }
+    await flush();
+  } finally {
+    scope.close();
   }
-  await flush();
-  return { summary, childDirs, staleFileIds, missing, digestHits };
+  return { summary, childDirs, staleFileIds, missing, digestHits, directories };
 }
 
 /** Does the stored digest of `dir` match this listing and these children? */
@@ -227,7 +368,7 @@ function fastPathHolds(dir: InodeRecord, listing: string, edges: Map<string, num
 }
 
 /** Has the directory no child at all (committed)? One cursor step. */
-function isEmpty(store: MetaStore, dirId: number): boolean {
+function isEmpty(store: MetaStore | MetaTxn, dirId: number): boolean {
   for (const _ of InodeTree.childEntries(store, dirId, undefined, 1)) return false;
   return true;
 }

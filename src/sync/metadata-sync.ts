@@ -356,8 +356,10 @@ export class MetadataSync {
         };
         const start = (dirs: BatchDir[], slot: number, dirLevel: number): void => {
           running[slot]!++;
+          let synced = dirs.length;
           this.syncDirs(dirs, pageSize, shared.flag, signal).then((r) => {
             addSummary(total, r.summary);
+            synced = r.directories ?? dirs.length;
             // Children go one level below this directory's level.
             const childSlot = (dirLevel + 1) % 2;
             for (const c of r.childDirs) queued[childSlot].push(c);
@@ -367,7 +369,7 @@ export class MetadataSync {
             if (dirLevel === 0) firstError = err;
           }).finally(() => {
             running[slot]!--;
-            done += dirs.length;
+            done += synced;
             onProgress?.({ done, phase: 'sync', total: done + queued[0].length + queued[1].length + running[0]! + running[1]! });
             pump();
           });
@@ -389,7 +391,8 @@ export class MetadataSync {
     const msg: SyncDirsTask = { kind: 'syncDirs', job: { dirs, startMs: t0, recursive: true, pageSize } };
     if (cancel) msg.cancel = cancel;
     const result = await this.d.actors.offload<DirBatchResult>(dirs[0]!.path, msg);
-    this.d.metrics.inc('sync', 'directories', dirs.length);
+    // With the subdirectories the task went on with (sync/dir-batch.ts, DESCEND_WIDTH).
+    this.d.metrics.inc('sync', 'directories', result.directories ?? dirs.length);
     this.d.metrics.inc('sync', 'entries', entriesOf(result.summary));
     this.d.metrics.inc('sync', 'digestHits', result.digestHits);
     this.d.metrics.inc('sync', 'timeMs', Date.now() - t0);

@@ -43,6 +43,44 @@ export interface UfsListOptions {
   pageSize?: number;
   /** Abort the listing. */
   signal?: AbortSignal;
+  /**
+   * The group of related listings this one belongs to (one sync task): a UFS may keep what
+   * it learnt listing one directory for the next listing of the group (LocalUfs: the open
+   * descriptor of a directory just listed, so a child is opened by one name lookup instead
+   * of a walk of its whole path). Whoever creates the scope closes it.
+   */
+  scope?: UfsListScope;
+}
+
+/**
+ * State a UFS keeps between the listings of one group (see UfsListOptions.scope), by owner,
+ * released by `close()`. Short-lived by design: what it holds vouches for a path only for
+ * the moments of one task, as a single listing's own resolution does.
+ */
+export class UfsListScope {
+  private readonly state = new Map<object, { value: unknown; close: () => void }>();
+
+  /** The state `owner` keeps in this scope, created by `make` (and released by `close`) on first use. */
+  of<T>(owner: object, make: () => T, close: (value: T) => void): T {
+    const hit = this.state.get(owner);
+    if (hit) return hit.value as T;
+    const value = make();
+    this.state.set(owner, { value, close: () => close(value) });
+    return value;
+  }
+
+  /** Release everything kept (descriptors, ...). The scope may be used again afterwards. */
+  close(): void {
+    const all = [...this.state.values()];
+    this.state.clear();
+    for (const s of all) {
+      try {
+        s.close();
+      } catch {
+        // releasing is best effort
+      }
+    }
+  }
 }
 
 export interface UfsReadOptions {
@@ -157,9 +195,16 @@ export function checkUfsPath(path: string): void {
   if (path === '') return;
   if (path.includes('\0')) throw invalidPath(path, 'contains a NUL character');
   if (path.startsWith('/')) throw invalidPath(path, 'a UFS path is relative to the UFS root and must not start with /');
-  for (const seg of path.split('/')) {
-    if (seg === '') throw invalidPath(path, 'contains an empty segment');
-    if (seg === '.' || seg === '..') throw invalidPath(path, `contains a '${seg}' segment`);
+  // One scan, no array of segments (a path may be thousands of components deep).
+  let from = 0;
+  for (let i = 0; i <= path.length; i++) {
+    if (i < path.length && path.charCodeAt(i) !== 47 /* / */) continue;
+    const n = i - from;
+    if (n === 0) throw invalidPath(path, 'contains an empty segment');
+    if (path.charCodeAt(from) === 46 /* . */ && (n === 1 || (n === 2 && path.charCodeAt(from + 1) === 46))) {
+      throw invalidPath(path, `contains a '${path.slice(from, i)}' segment`);
+    }
+    from = i + 1;
   }
 }
 

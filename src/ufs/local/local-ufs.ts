@@ -22,7 +22,7 @@
 //   the target. Do not mount directories that untrusted local users can write.
 
 import { randomBytes } from 'node:crypto';
-import { constants as fsc, link as linkCb, lstatSync, readdirSync, realpathSync, statSync, unlinkSync } from 'node:fs';
+import { closeSync, constants as fsc, link as linkCb, lstatSync, openSync, readdirSync, readlinkSync, realpathSync, statSync, unlinkSync } from 'node:fs';
 import type { BigIntStats, Dirent } from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import { basename, dirname, isAbsolute, resolve as resolvePath, sep } from 'node:path';
@@ -31,10 +31,10 @@ import { promisify } from 'node:util';
 
 import { ErrorCode, StrataError, invalidArgument, invalidPath } from '../../errors.js';
 import type { ChangeWatcher, UfsWatchOptions } from '../change-watcher.js';
-import type { Ufs, UfsListOptions, UfsReadOptions, UfsStatus, UfsWriteOptions } from '../ufs.js';
+import type { Ufs, UfsListOptions, UfsListScope, UfsReadOptions, UfsStatus, UfsWriteOptions } from '../ufs.js';
 import { DIR_CONTENT_HASH, UfsChangedError, checkUfsPath, throwIfAborted, ufsJoin, ufsParent as parentOf } from '../ufs.js';
 import { InotifyWatcher } from './inotify-watcher.js';
-import { realPath, realPathSync } from './real-path.js';
+import { realPath, realPathByOpenSync, realPathSync } from './real-path.js';
 
 const link = promisify(linkCb);
 /** Linux: the real path of an open descriptor is readable at /proc/self/fd/N. */
@@ -101,7 +101,26 @@ interface Chain {
 interface DirTask {
   rel: string; // relative to the listed directory ('' for itself)
   chain: Chain; // chain.real is the directory's real path
+  fd?: number; // an open descriptor of it (the start directory, Linux): read through /proc/self/fd
 }
+
+/** A directory opened for listing: descriptor (-1 when not opened), real path, chain, components of the real path. */
+interface OpenDir {
+  fd: number;
+  real: string;
+  chain: Chain;
+  depth: number;
+}
+
+/**
+ * From this many components of its real path, a directory's entries are read and lstat'ed
+ * through its descriptor (/proc/self/fd/N/name: a walk of a few procfs components); a
+ * shallower one by its path, which the kernel walks as fast.
+ */
+const FD_PATHS_FROM_COMPONENTS = 16;
+
+/** Directories one list scope keeps open per UFS (a sync task descends one chain or a few). */
+const SCOPE_OPEN_DIRS = 16;
 
 /** Result of resolving a relative path to a real path inside the root. */
 interface Resolved {
@@ -158,65 +177,86 @@ export class LocalUfs implements Ufs {
     throwIfAborted(signal, path);
 
     const realRoot = await this.realRoot();
-    // The start directory: resolved without a thread-pool round trip when no symlink is on
-    // its way (the common case, once per directory of a sync); its type is readdir's to tell.
-    const start = this.resolveNoLinksSync(path, realRoot) ?? await this.resolveExisting(path, 'list');
-    const queue: DirTask[] = [{ rel: '', chain: start.chain }];
-    let page: UfsStatus[] = [];
-    for (let task = queue.shift(); task; task = queue.shift()) {
-      let dirents: Dirent[];
-      try {
-        dirents = readdirSync(task.chain.real, { withFileTypes: true });
-      } catch (err) {
-        // A subdirectory removed (or replaced by a file) while we walked: it is simply gone.
-        if (task.rel !== '' && (isCode(err, 'ENOENT') || isCode(err, 'ENOTDIR'))) continue;
-        if (task.rel === '' && isCode(err, 'ENOTDIR')) throw new StrataError(ErrorCode.NOT_A_DIRECTORY, `not a directory: ${this.display(path)}`);
-        throw this.mapError(err, 'list', ufsJoin(path, task.rel));
-      }
-      dirents.sort(byName);
-      for (const d of dirents) {
-        const name = d.name;
-        if (name.startsWith(TEMP_PREFIX)) continue;
-        const abs = task.chain.real + sep + name;
-        let entry: BigIntStats | undefined;
-        let childReal = abs;
-        let viaLink = false;
-        try {
-          let isLink = d.isSymbolicLink();
-          if (!isLink) {
-            if (!d.isFile() && !d.isDirectory() && isSpecial(d)) continue; // fifos, sockets, devices
-            // Files, directories, and DT_UNKNOWN entries (some file systems) are lstat'ed.
-            entry = lstatSync(abs, { bigint: true, throwIfNoEntry: false });
-            isLink = entry?.isSymbolicLink() ?? false;
-          }
-          if (isLink) {
-            childReal = realpathSync(abs);
-            if (!isInside(childReal, realRoot)) continue; // escapes the root: not served
-            entry = statSync(childReal, { bigint: true, throwIfNoEntry: false });
-            viaLink = true;
-          }
-        } catch (err) {
-          if (isCode(err, 'ENOENT') || isCode(err, 'ELOOP') || isCode(err, 'ENOTDIR')) continue; // vanished or dangling
-          throw this.mapError(err, 'list', ufsJoin(path, ufsJoin(task.rel, name)));
-        }
-        if (!entry) continue;
-        const relName = ufsJoin(task.rel, name);
-        if (viaLink && entry.isDirectory() && loops(childReal, task.chain)) continue;
-        const status = statusFromStats(relName, entry);
-        if (!status) continue;
-        page.push(status);
-        if (options.recursive && status.type === 'directory') {
-          queue.push({ rel: relName, chain: { real: childReal, up: task.chain } });
-        }
-        if (page.length >= pageSize) {
-          yield page;
-          page = [];
-          throwIfAborted(signal, path);
-        }
-      }
-      throwIfAborted(signal, path);
+    // The start directory, open (Linux): a child of a directory its scope listed just before
+    // is opened by one name lookup under that directory's descriptor; any other by one
+    // resolution of its path. Its entries are then read and lstat'ed through the descriptor
+    // (/proc/self/fd/N/name), so no call walks the directory's whole path again: a listing
+    // costs the same at any depth. Subdirectories of a recursive listing use their paths.
+    const kept = options.scope && HAVE_PROC_FD ? this.keptDirs(options.scope) : undefined;
+    let start: OpenDir | undefined;
+    if (HAVE_PROC_FD) {
+      start = (kept && this.openChildOfKept(path, kept)) || await this.openStart(path, realRoot);
+      if (kept) this.keep(kept, path, start);
+    } else {
+      // The start directory: resolved without a thread-pool round trip when no symlink is on
+      // its way (the common case, once per directory of a sync); its type is readdir's to tell.
+      const res = this.resolveNoLinksSync(path, realRoot) ?? await this.resolveExisting(path, 'list');
+      start = { fd: -1, real: res.real, chain: res.chain, depth: 0 };
     }
-    if (page.length > 0) yield page;
+    const viaFd = start.fd >= 0 && start.depth >= FD_PATHS_FROM_COMPONENTS;
+    const queue: DirTask[] = [{ rel: '', chain: start.chain, ...(viaFd ? { fd: start.fd } : {}) }];
+    let page: UfsStatus[] = [];
+    try {
+      for (let task = queue.shift(); task; task = queue.shift()) {
+        // The directory as read: through its descriptor, or by its real path.
+        const base = task.fd !== undefined ? `/proc/self/fd/${task.fd}` : task.chain.real;
+        let dirents: Dirent[];
+        try {
+          dirents = readdirSync(base, { withFileTypes: true });
+        } catch (err) {
+          // A subdirectory removed (or replaced by a file) while we walked: it is simply gone.
+          if (task.rel !== '' && (isCode(err, 'ENOENT') || isCode(err, 'ENOTDIR'))) continue;
+          if (task.rel === '' && isCode(err, 'ENOTDIR')) throw new StrataError(ErrorCode.NOT_A_DIRECTORY, `not a directory: ${this.display(path)}`);
+          throw this.mapError(err, 'list', ufsJoin(path, task.rel));
+        }
+        dirents.sort(byName);
+        for (const d of dirents) {
+          const name = d.name;
+          if (name.startsWith(TEMP_PREFIX)) continue;
+          const abs = base + sep + name;
+          let entry: BigIntStats | undefined;
+          let childReal: string | undefined;
+          let viaLink = false;
+          try {
+            let isLink = d.isSymbolicLink();
+            if (!isLink) {
+              if (!d.isFile() && !d.isDirectory() && isSpecial(d)) continue; // fifos, sockets, devices
+              // Files, directories, and DT_UNKNOWN entries (some file systems) are lstat'ed.
+              entry = lstatSync(abs, { bigint: true, throwIfNoEntry: false });
+              isLink = entry?.isSymbolicLink() ?? false;
+            }
+            if (isLink) {
+              // Through a descriptor, realpath(3) would re-check the directory's whole path.
+              childReal = task.fd !== undefined ? realPathByOpenSync(abs) : realpathSync(abs);
+              if (!isInside(childReal, realRoot)) continue; // escapes the root: not served
+              entry = statSync(childReal, { bigint: true, throwIfNoEntry: false });
+              viaLink = true;
+            }
+          } catch (err) {
+            if (isCode(err, 'ENOENT') || isCode(err, 'ELOOP') || isCode(err, 'ENOTDIR')) continue; // vanished or dangling
+            throw this.mapError(err, 'list', ufsJoin(path, ufsJoin(task.rel, name)));
+          }
+          if (!entry) continue;
+          const relName = ufsJoin(task.rel, name);
+          if (viaLink && entry.isDirectory() && loops(childReal!, task.chain)) continue;
+          const status = statusFromStats(relName, entry);
+          if (!status) continue;
+          page.push(status);
+          if (options.recursive && status.type === 'directory') {
+            queue.push({ rel: relName, chain: { real: childReal ?? task.chain.real + sep + name, up: task.chain } });
+          }
+          if (page.length >= pageSize) {
+            yield page;
+            page = [];
+            throwIfAborted(signal, path);
+          }
+        }
+        throwIfAborted(signal, path);
+      }
+      if (page.length > 0) yield page;
+    } finally {
+      if (!kept && start.fd >= 0) closeQuiet(start.fd);
+    }
   }
 
   /** Bytes of a file from `offset` for `length` bytes (to the end when absent), ~1 MiB chunks. */
@@ -528,6 +568,81 @@ export class LocalUfs implements Ufs {
     return this.realRootCache;
   }
 
+  /** The directories a scope keeps open for this UFS, by relative path (oldest first). */
+  private keptDirs(scope: UfsListScope): Map<string, OpenDir> {
+    return scope.of(this, () => new Map<string, OpenDir>(), (m) => {
+      for (const d of m.values()) closeQuiet(d.fd);
+      m.clear();
+    });
+  }
+
+  /** Keep `dir` open in the scope for listings of its children (at most SCOPE_OPEN_DIRS kept). */
+  private keep(kept: Map<string, OpenDir>, rel: string, dir: OpenDir): void {
+    const old = kept.get(rel);
+    if (old) {
+      kept.delete(rel);
+      if (old.fd !== dir.fd) closeQuiet(old.fd);
+    }
+    kept.set(rel, dir);
+    if (kept.size > SCOPE_OPEN_DIRS) {
+      const [oldestRel, oldest] = kept.entries().next().value as [string, OpenDir];
+      kept.delete(oldestRel);
+      closeQuiet(oldest.fd);
+    }
+  }
+
+  /**
+   * `rel` opened under the descriptor of its parent when the scope keeps the parent open: one
+   * name lookup, O_NOFOLLOW, so the parent's checks (inside the root, no loop) carry over to
+   * it. Undefined when the parent is not kept or `rel` is a symlink (the caller resolves it
+   * the careful way). NOT_FOUND / NOT_A_DIRECTORY as a listing's.
+   */
+  private openChildOfKept(rel: string, kept: Map<string, OpenDir>): OpenDir | undefined {
+    if (rel === '') return undefined;
+    const parentRel = parentOf(rel);
+    const parent = kept.get(parentRel);
+    if (!parent) return undefined;
+    const name = parentRel === '' ? rel : rel.slice(parentRel.length + 1);
+    let fd: number;
+    try {
+      fd = openSync(`/proc/self/fd/${parent.fd}/${name}`, fsc.O_RDONLY | fsc.O_DIRECTORY | fsc.O_NOFOLLOW);
+    } catch (err) {
+      // A symlink (ELOOP, or ENOTDIR with O_DIRECTORY) or a file: the careful way tells which.
+      if (isCode(err, 'ELOOP') || isCode(err, 'ENOTDIR')) return undefined;
+      throw this.mapError(err, 'list', rel);
+    }
+    const real = parent.real + sep + name;
+    return { fd, real, chain: { real, up: parent.chain }, depth: parent.depth + 1 };
+  }
+
+  /**
+   * Open the directory `rel` by its path (Linux): one open and a readlink of the descriptor
+   * when no symlink is on the way (the kernel's name is the lexical one); else the careful
+   * resolution (escape and loop rules) and an open of its real path.
+   */
+  private async openStart(rel: string, realRoot: string): Promise<OpenDir> {
+    const lexical = rel === '' ? realRoot : realRoot + sep + (sep === '/' ? rel : rel.split('/').join(sep));
+    const open = (p: string): number => {
+      try {
+        return openSync(p, fsc.O_RDONLY | fsc.O_DIRECTORY);
+      } catch (err) {
+        if (isCode(err, 'ENOTDIR')) throw new StrataError(ErrorCode.NOT_A_DIRECTORY, `not a directory: ${this.display(rel)}`);
+        throw this.mapError(err, 'list', rel);
+      }
+    };
+    const fd = open(lexical);
+    let real: string | undefined;
+    try {
+      real = readlinkSync(`/proc/self/fd/${fd}`);
+    } catch {
+      real = undefined;
+    }
+    if (real === lexical) return { fd, real, chain: lexicalChain(realRoot, rel), depth: components(real) };
+    closeQuiet(fd);
+    const res = await this.resolveExisting(rel, 'list');
+    return { fd: open(res.real), real: res.real, chain: res.chain, depth: components(res.real) };
+  }
+
   /**
    * resolveExisting's fast path, synchronously (for the listing walk, which runs on a worker
    * thread): the real path when it is the lexical one (no symlink on the way), undefined
@@ -730,8 +845,39 @@ function parseFileUri(uri: string): string {
 /** Validate a UFS-relative path: '' or 'a/b', no '.', '..', empty segments, NUL or temp names. */
 export function checkRelPath(path: string): void {
   checkUfsPath(path);
-  for (const seg of path.split('/')) {
-    if (seg.startsWith(TEMP_PREFIX)) throw invalidPath(path, `names starting with ${TEMP_PREFIX} are reserved for in-flight writes`);
+  // No array of segments: a name starts the path or follows a '/'.
+  for (let i = path.indexOf(TEMP_PREFIX); i >= 0; i = path.indexOf(TEMP_PREFIX, i + 1)) {
+    if (i === 0 || path.charCodeAt(i - 1) === 47 /* / */) throw invalidPath(path, `names starting with ${TEMP_PREFIX} are reserved for in-flight writes`);
+  }
+}
+
+/** The chain of directories of `rel` when no symlink is on its way: its lexical ancestors. */
+function lexicalChain(realRoot: string, rel: string): Chain {
+  let chain: Chain = { real: realRoot, up: null };
+  if (rel === '') return chain;
+  let at = realRoot;
+  let from = 0;
+  for (let i = 0; i <= rel.length; i++) {
+    if (i < rel.length && rel.charCodeAt(i) !== 47 /* / */) continue;
+    at = at + sep + rel.slice(from, i);
+    chain = { real: at, up: chain };
+    from = i + 1;
+  }
+  return chain;
+}
+
+/** Components of an absolute path (its '/' separators). */
+function components(p: string): number {
+  let n = 0;
+  for (let i = 0; i < p.length; i++) if (p.charCodeAt(i) === 47 /* / */) n++;
+  return n;
+}
+
+function closeQuiet(fd: number): void {
+  try {
+    closeSync(fd);
+  } catch {
+    // already closed
   }
 }
 

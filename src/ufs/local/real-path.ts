@@ -44,6 +44,15 @@ export async function realPath(p: string): Promise<string> {
 /** `realPath`, synchronously (for the listing walk on a worker thread). */
 export function realPathSync(p: string): string {
   if (!HAVE_PROC_FD || components(p) < LINEAR_FROM_COMPONENTS) return realpathSync.native(p);
+  return realPathByOpenSync(p);
+}
+
+/**
+ * The real path of `p` by opening it (O_PATH) and reading the kernel's name of what was
+ * opened, whatever its length: for paths through `/proc/self/fd/N/...`, which realpath(3)
+ * would expand to the directory's absolute path and check component by component. Linux only.
+ */
+export function realPathByOpenSync(p: string): string {
   const fd = openSync(p, O_PATH);
   try {
     const real = readlinkSync(`/proc/self/fd/${fd}`);
