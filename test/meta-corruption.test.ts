@@ -16,10 +16,18 @@ let good: string;
 
 test.before(async () => {
   const s = await startServer();
-  good = s.dataDir;
-  dirs.push(good);
-  assert.is((await runCli(['fs', '--address', s.address, 'mkdir', '/kept'])).code, 0);
-  assert.is(await s.stop(), 0);
+  try {
+    good = s.dataDir;
+    dirs.push(good);
+    const r = await runCli(['fs', '--address', s.address, 'mkdir', '/kept']);
+    assert.is(r.code, 0, r.stderr);
+    const code = await s.stop();
+    assert.is(code, 0, `the server's exit (a signal is a crash): ${code}\n${s.stderr()}`);
+  } catch (err) {
+    // uvu counts a failed hook as failed tests without printing why.
+    console.error('test.before failed:', err);
+    throw err;
+  }
 });
 test.after(async () => { for (const d of dirs) await rm(d, { recursive: true, force: true }); });
 

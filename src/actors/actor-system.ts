@@ -32,6 +32,8 @@ export interface ActorSystemOptions {
   workerInit: WorkerInit;
   /** Receives the counters each offloaded message produced. */
   onCounters: (c: Partial<Record<CounterGroup, Record<string, number>>>) => void;
+  /** An error the pool reports outside any task while open (without it: thrown, as Piscina would). */
+  onPoolError?: (err: unknown) => void;
 }
 
 export interface OffloadOptions {
@@ -72,6 +74,12 @@ export class ActorSystem {
   private poolInstance: Piscina | undefined;
   private closed = false;
   private warmTimer: NodeJS.Timeout | undefined;
+  /**
+   * Settles once every worker of the pool has loaded (its modules, LMDB's native addon).
+   * `close` waits for it: a worker terminated while the addon registers aborts the whole
+   * process (a stop right after a start hit this, ~1 in 40 starts).
+   */
+  private loaded: Promise<unknown> | undefined;
 
   constructor(private readonly opts: ActorSystemOptions) {
     this.shards = Array.from({ length: opts.shardCount }, (_, i) => new ShardActor(i, this.locks, opts.actorConcurrency ?? 32));
@@ -97,6 +105,17 @@ export class ActorSystem {
         // of an idle worker's RSS while syncing): the old generation is not capped, so a
         // directory of millions of entries still syncs.
         resourceLimits: { maxYoungGenerationSizeMb: WORKER_YOUNG_GENERATION_MB },
+      });
+      // One ping per task slot reaches every worker; each answers once it has loaded.
+      const pool = this.poolInstance;
+      const slots = this.opts.threads * (this.opts.tasksPerThread ?? 8);
+      this.loaded = Promise.all(Array.from({ length: slots }, () => pool.run({ kind: 'ping' })));
+      this.loaded.catch(() => undefined); // reported by warmUp; close only waits for it
+      // A worker's late answer to a task the pool dropped when it was destroyed is no fault.
+      pool.on('error', (err: unknown) => {
+        if (this.closed) return;
+        if (!this.opts.onPoolError) throw err;
+        this.opts.onPoolError(err);
       });
     }
     return this.poolInstance;
@@ -147,9 +166,12 @@ export class ActorSystem {
   /** Resolves when every worker thread has loaded (TypeScript compiled, LMDB open). */
   async warmUp(): Promise<void> {
     if (this.closed) return;
-    const n = this.opts.threads * (this.opts.tasksPerThread ?? 8);
-    await Promise.all(Array.from({ length: n }, () => this.runOnPool({ kind: 'ping' })));
+    void this.pool; // created with its load pings (see `loaded`)
+    await this.loaded!.catch((err: unknown) => { throw toStrataError(err); });
   }
+
+  /** Most time `close` waits for workers still loading before it terminates them anyway. */
+  static readonly CLOSE_LOAD_WAIT_MS = 15_000;
 
   /**
    * Start the worker threads on the next turn of the event loop (after the caller's start has
@@ -171,6 +193,11 @@ export class ActorSystem {
   async close(): Promise<void> {
     this.closed = true;
     clearTimeout(this.warmTimer);
+    if (this.loaded) {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([this.loaded, new Promise<void>((resolve) => { timer = setTimeout(resolve, ActorSystem.CLOSE_LOAD_WAIT_MS); })]);
+      clearTimeout(timer);
+    }
     await this.poolInstance?.destroy();
   }
 }
