@@ -195,7 +195,7 @@ export class ActorSystem {
     clearTimeout(this.warmTimer);
     if (this.loaded) {
       let timer: NodeJS.Timeout | undefined;
-      await Promise.race([this.loaded, new Promise<void>((resolve) => { timer = setTimeout(resolve, ActorSystem.CLOSE_LOAD_WAIT_MS); })]);
+      await Promise.race([this.loaded.catch(() => undefined), new Promise<void>((resolve) => { timer = setTimeout(resolve, ActorSystem.CLOSE_LOAD_WAIT_MS); })]);
       clearTimeout(timer);
     }
     await this.poolInstance?.destroy();
