@@ -139,6 +139,10 @@ async function worker() {
     const secs = ((Date.now() - t0) / 1000).toFixed(1);
     process.stdout.write(`${bad ? 'FAIL' : skip && !total ? 'skip' : 'ok  '} ${f} (${ok}/${total}${skip ? `, ${skip} skipped` : ''}, ${secs}s)\n`);
     if (bad || (skip && !total) || process.env.TEST_VERBOSE) process.stdout.write(r.out.replace(/^/gm, '    ') + '\n');
+    // uvu reports a throwing before/after hook as failed tests without saying why (no FAIL block).
+    if (bad && ok === 0 && total > 0 && !/\bFAIL\b/.test(r.out)) {
+      process.stdout.write(`    (no test failure printed: a test.before / test.after hook of ${f} threw, and uvu does not print hook errors; run it alone to see the error)\n`);
+    }
   }
 }
 await Promise.all(Array.from({ length: parallel }, worker));
