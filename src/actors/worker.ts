@@ -45,6 +45,8 @@ export default async function handle(task: WorkerTask): Promise<WorkerReply<unkn
   const counters = new CounterDelta();
   try {
     if (task.kind === 'ping') return { result: true, counters: counters.groups };
+    // The task names inodes other threads committed just before sending it: read them.
+    store.refresh?.();
     const handler = handlers.get(task.kind);
     if (!handler) throw new StrataError(ErrorCode.BAD_REQUEST, `unknown worker task ${String(task.kind)}`);
     const reporter = task.progress ? progressReporter(task.progress) : undefined;

@@ -85,6 +85,12 @@ export interface MetaStore<T extends string = string> extends MetaReader<T> {
   readonly uri: string;
   /** Whether other openings of `uri` (threads, processes) see the same data. */
   readonly shared: boolean;
+  /**
+   * Make this thread's reads outside transactions see every commit that resolved before the
+   * call, now rather than from its next event-loop turn (an engine that keeps a read snapshot
+   * per turn renews it). A thread that starts work another thread sent it calls this first.
+   */
+  refresh?(): void;
   /** Number of entries in a table (engine statistics, O(1) where the engine allows). */
   count(table: T): number;
   /**

@@ -131,6 +131,11 @@ export class LmdbStore<T extends string = string> implements MetaStore<T> {
     return new LmdbStore<T>(lmdbDir(uri), options);
   }
 
+  /** lmdb-js renews its read snapshot on a timer after the turn that read; renew it now. */
+  refresh(): void {
+    this.env.resetReadTxn();
+  }
+
   private db(table: T): Database {
     const db = this.dbs.get(table);
     if (!db) throw new StrataError(ErrorCode.INTERNAL, `the metadata store has no table ${table} (not registered when it was opened)`);
