@@ -68,15 +68,7 @@ export class InodeCache {
     this.misses++;
     const rec = this.store.get<InodeRecord>('inode', id);
     if (rec !== undefined) {
-      if (this.records.size >= this.maxEntries) {
-        // Drop the oldest quarter (insertion order): bounded memory, no per-hit bookkeeping.
-        let n = this.maxEntries >> 2;
-        for (const k of this.records.keys()) {
-          this.records.delete(k);
-          if (--n <= 0) break;
-        }
-      }
-      this.records.set(id, rec);
+      setBounded(this.records, id, rec, this.maxEntries);
     }
     return rec;
   }
@@ -90,18 +82,26 @@ export class InodeCache {
 
   /** Keep the resolution of `path` read under the current epoch (immutable: callers only read it). */
   keepResolution(path: string, r: object): void {
-    if (this.paths.size >= this.maxEntries) {
-      let n = this.maxEntries >> 2;
-      for (const k of this.paths.keys()) {
-        this.paths.delete(k);
-        if (--n <= 0) break;
-      }
-    }
-    this.paths.set(path, r);
+    setBounded(this.paths, path, r, this.maxEntries);
   }
 
   /** Records held now. */
   get size(): number {
     return this.records.size;
   }
+}
+
+/**
+ * Set `key` in a map of at most `max` entries: a full map first drops its oldest quarter
+ * (insertion order) — bounded memory, no per-hit bookkeeping.
+ */
+function setBounded<K, V>(map: Map<K, V>, key: K, value: V, max: number): void {
+  if (map.size >= max) {
+    let n = max >> 2;
+    for (const k of map.keys()) {
+      map.delete(k);
+      if (--n <= 0) break;
+    }
+  }
+  map.set(key, value);
 }
