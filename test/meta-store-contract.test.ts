@@ -3,7 +3,8 @@
 // overlay's range merge (pending puts and deletes merged with stored rows, with limit and
 // reverse, checked against the same range after commit and against a model), a throwing
 // callback writes nothing, concurrent read-modify-write transactions lose no update, and a
-// commit is visible to a second opening and to another thread when the engine is shared;
+// commit is visible to a second opening and to another thread when the engine is shared
+// (from the thread's next turn, or at once after `refresh`);
 // transactions issued together share commit groups, each still atomic on its own.
 // A new engine adds one line to ENGINES and starts with these tests.
 
@@ -280,6 +281,17 @@ function contract(engine: Engine): void {
           // A read in a turn of its own, as the promise says (messages that arrive together are one turn).
           if (m === 'read') setImmediate(() => parentPort.postMessage(store.get('t', 'seen')));
           else if (m === 'write') { await store.transact((tx) => tx.put('t', 'fromWorker', 3)); parentPort.postMessage('written'); }
+          else if (m && m.hold) {
+            // Read, then wait (blocking this turn) until the main thread has committed, then
+            // refresh and read again in the same turn: the case of a task message that arrives
+            // while the snapshot of an earlier turn is still current.
+            const flag = new Int32Array(m.hold);
+            const before = store.get('t', 'seen');
+            parentPort.postMessage({ before });
+            Atomics.wait(flag, 0, 0, 60000);
+            store.refresh?.();
+            parentPort.postMessage({ after: store.get('t', 'seen') });
+          }
           else { await store.close(); parentPort.postMessage('closed'); }
         });
         parentPort.postMessage('ready');
@@ -306,6 +318,13 @@ function contract(engine: Engine): void {
       worker.postMessage('write');
       assert.is(await next(), 'written');
       assert.is(store.get('t', 'fromWorker'), 3, 'and a commit of the other thread here');
+      const flag = new Int32Array(new SharedArrayBuffer(4));
+      worker.postMessage({ hold: flag.buffer });
+      assert.equal(await next(), { before: 'second' });
+      await store.transact((tx) => tx.put('t', 'seen', 'third'));
+      Atomics.store(flag, 0, 1);
+      Atomics.notify(flag, 0);
+      assert.equal(await next(), { after: 'third' }, 'refresh makes a commit that resolved before it visible within the same turn');
       worker.postMessage('close');
       assert.is(await next(), 'closed');
     } finally {

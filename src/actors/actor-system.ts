@@ -34,6 +34,11 @@ export interface ActorSystemOptions {
   onCounters: (c: Partial<Record<CounterGroup, Record<string, number>>>) => void;
   /** An error the pool reports outside any task while open (without it: thrown, as Piscina would). */
   onPoolError?: (err: unknown) => void;
+  /**
+   * Runs on this thread as each task's reply (or failure) arrives, before its caller resumes:
+   * what the worker committed must be visible to the reads that follow (`MetaStore.refresh`).
+   */
+  afterTask?: () => void;
 }
 
 export interface OffloadOptions {
@@ -152,9 +157,11 @@ export class ActorSystem {
     try {
       const msg = channel ? { ...task, progress: channel.port } : task;
       const reply = (await this.pool.run(msg, transferList ? { transferList } : undefined)) as WorkerReply<T>;
+      this.opts.afterTask?.();
       this.opts.onCounters(reply.counters);
       return reply.result;
     } catch (err) {
+      this.opts.afterTask?.(); // a failed task may have committed part of its work
       const counters = (err as { counters?: WorkerReply<unknown>['counters'] }).counters;
       if (counters) this.opts.onCounters(counters);
       throw toStrataError(err);

@@ -124,6 +124,8 @@ async function wire(opts: CoordinatorOptions): Promise<Services> {
     threads: config.get('worker.threads'),
     workerInit: { dataDir, metaUri: store.uri, ufsDefaults: config.ufsDefaults, ufsTimeoutMs: config.get('ufs.timeout'), taskModules: [SYNC_TASK_MODULE] },
     onCounters: (c) => metrics.merge(c),
+    // A worker's commits resolved before its reply: this thread's next reads must see them.
+    afterTask: () => store.refresh?.(),
   });
   const sync = new MetadataSync({
     store, tree, mounts, ufs: ufsCache, actors, absent, options, metrics, blocks,

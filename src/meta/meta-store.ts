@@ -88,7 +88,9 @@ export interface MetaStore<T extends string = string> extends MetaReader<T> {
   /**
    * Make this thread's reads outside transactions see every commit that resolved before the
    * call, now rather than from its next event-loop turn (an engine that keeps a read snapshot
-   * per turn renews it). A thread that starts work another thread sent it calls this first.
+   * per turn renews it). A thread that starts work another thread sent it calls this first,
+   * and a thread that resumes on another thread's reply (after that thread's commit) too.
+   * Engines whose reads always see the latest commit leave it out.
    */
   refresh?(): void;
   /** Number of entries in a table (engine statistics, O(1) where the engine allows). */
