@@ -5,7 +5,7 @@
 // the servers. Robust on a loaded machine: the sides alternate round by round per figure
 // (A B, B A, …), each figure is the median of the rounds, the server CPU time (user+sys) per
 // operation is printed beside the wall figure, and the load average beside each round.
-// `node --import tsx bench/gateway.ts [--rounds N] [--figures get,small,put,list] [--base DIR] [--profile DIR] [--only gateway|radosgw] [--list-keys N]`
+// `node --import tsx bench/gateway.ts [--rounds N] [--figures get,getc,small,put,list] [--base DIR] [--profile DIR] [--only gateway|radosgw] [--list-keys N]`
 // `--base DIR` adds a second strata server built from another tree (e.g. /tmp/base-perf-gateway,
 // `git archive main`, built, node_modules linked) as the side `base`, for an interleaved before/after.
 
@@ -32,8 +32,8 @@ const only = flag('--only');
 const listKeys = Number(flag('--list-keys') ?? 10_000);
 const rounds = Number(flag('--rounds') ?? 5);
 const baseDir = flag('--base');
-/** Figures to run (get, small, put, list; default all). */
-const figs = new Set((flag('--figures') ?? 'get,small,put,list').split(','));
+/** Figures to run (get, getc = the hot GET by curl, small, put, list; default all). */
+const figs = new Set((flag('--figures') ?? 'get,getc,small,put,list').split(','));
 
 async function freePort(): Promise<number> {
   return new Promise((resolve) => {
@@ -168,6 +168,12 @@ async function run(sides: Side[], scratch: string): Promise<void> {
   if (figs.has('get')) await interleave('hot GET 64 MiB (MiB/s)', [...sides, localSide], (s) => s.name === 'local'
     ? { kind: 'readLocal', path: local, repeat: 3 }
     : { kind: 'get', target: s.target, keys: ['big/64m.bin'], n: 1, inFlight: 1, repeat: 3 },
+  (r) => 64 / median(r.times!));
+  // The same hot GET by curl into /dev/null (the local reference: curl of file://): the node:http
+  // client above costs about as much CPU per byte as the servers, so it caps both sides.
+  if (figs.has('getc')) await interleave('hot GET 64 MiB by curl (MiB/s)', [...sides, localSide], (s) => s.name === 'local'
+    ? { kind: 'getCurl', target: s.target, file: local, repeat: 3 }
+    : { kind: 'getCurl', target: s.target, key: 'big/64m.bin', repeat: 3 },
   (r) => 64 / median(r.times!));
   if (figs.has('small')) await interleave('4 KiB GET, 16 in flight (ops/s)', sides, (s) => ({ kind: 'get', target: s.target, keys: smallKeys, n: 2000, inFlight: 16 }),
     (r) => r.ops / r.seconds);

@@ -16,7 +16,12 @@ export type Job =
   /** writeFile over Strata's TCP protocol, beside the gateway's PUT: the coordinator's share of a PUT. */
   | { kind: 'strataPut'; address: string; token: string; dir: string; size: number; n: number; inFlight: number }
   /** The local-disk reference: fs.readFile of a file (page cache warm), `repeat` times. */
-  | { kind: 'readLocal'; path: string; repeat: number };
+  | { kind: 'readLocal'; path: string; repeat: number }
+  /**
+   * The same GET (or, with `file`, the local file) by curl into /dev/null, `repeat` times: a
+   * client in C whose own cost is small beside the server's; each time is curl's `time_total`.
+   */
+  | { kind: 'getCurl'; target: Target; key?: string; file?: string; repeat: number };
 
 export interface JobResult { seconds: number; ops: number; bytes: number; times?: number[] }
 
@@ -103,6 +108,24 @@ export async function runJob(job: Job): Promise<JobResult> {
   }
   const t = job.target;
   const sign = signer(t);
+  if (job.kind === 'getCurl') {
+    const { execFile } = await import('node:child_process');
+    const { promisify } = await import('node:util');
+    const times: number[] = []; let bytes = 0;
+    for (let r = 0; r < job.repeat; r++) {
+      const argv = ['-sS', '--fail', '-o', '/dev/null', '-w', '%{time_total} %{size_download}'];
+      if (job.file) argv.push(`file://${job.file}`);
+      else {
+        const s = sign('GET', `/${t.bucket}/${job.key!}`, []);
+        for (const [k, v] of Object.entries(s.headers)) if (k !== 'host') argv.push('-H', `${k}: ${v}`);
+        argv.push(`${t.endpoint}${s.path}`);
+      }
+      const { stdout } = await promisify(execFile)('curl', argv, { timeout: 300_000 });
+      const [secs, size] = stdout.trim().split(' ').map(Number) as [number, number];
+      times.push(secs); bytes += size;
+    }
+    return { seconds: times.reduce((a, b) => a + b, 0), ops: job.repeat, bytes, times };
+  }
   if (job.kind === 'get') {
     const signed = job.keys.map((k) => sign('GET', `/${t.bucket}/${k}`, []));
     const once = async (): Promise<{ s: number; bytes: number }> => {
