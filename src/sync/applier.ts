@@ -304,10 +304,18 @@ export async function syncTreeFlat(store: MetaStore, ufs: Ufs, job: Omit<DirSync
   };
   const isInside = (rel: string, dirRel: string): boolean => dirRel === '' || rel === dirRel || rel.startsWith(dirRel + '/');
 
+  const pages = ufs.list(job.ufsPath, { recursive: true, pageSize: job.pageSize ?? 1000, ...(signal ? { signal } : {}) })[Symbol.asyncIterator]();
+  // The next page is fetched while this one is applied and committed (one page ahead).
+  let ahead = pages.next();
   try {
-    for await (const page of ufs.list(job.ufsPath, { recursive: true, pageSize: job.pageSize ?? 1000, ...(signal ? { signal } : {}) })) {
+    for (;;) {
+      const got = await ahead;
+      if (got.done) break;
+      const page = got.value;
       // Stopped between pages: what was applied stays; open directories are not marked synced.
       throwIfCancelled(signal, `sync of ${job.dirPath}`);
+      ahead = pages.next();
+      ahead.catch(() => undefined); // its failure is met when it is awaited (or dropped after ours)
       await store.transact((tx) => {
         const t = now();
         // Absent entries below the root, read once per page (usually none); ids per page.
@@ -343,6 +351,7 @@ export async function syncTreeFlat(store: MetaStore, ufs: Ufs, job: Omit<DirSync
       onProgress?.(entries);
     }
   } catch (err) {
+    void pages.return?.(undefined).catch(() => undefined); // after the page in flight: stops the listing
     const code = (err as { code?: string }).code;
     if (code !== 'NOT_FOUND' && code !== 'NOT_A_DIRECTORY') throw err;
     // The root is gone from the UFS: the caller reconciles its own entry.
