@@ -243,11 +243,22 @@ try:
     os.setxattr(p, 'user.other', b'1')
 except OSError as e:
     print('other', e.errno)
+for name in ('user.other', 'security.selinux', 'system.posix_acl_access', 'trusted.x'):
+    try:
+        os.getxattr(p, name)
+    except OSError as e:
+        print('get', name, e.errno)
 EOF`);
     assert.match(out, "'user.strata.cachedBytes', 'user.strata.fileId'");
     assert.match(out, "b'PERSISTED' b'false'");
     assert.match(out, "b'true'");
     assert.match(out, 'other 95'); // ENOTSUP
+    // No such user.* name: ENODATA; another namespace: EOPNOTSUPP, so that ls -l (and other
+    // callers) stop asking for the ACL and SELinux names of every entry of the device.
+    assert.match(out, 'get user.other 61');
+    assert.match(out, 'get security.selinux 95');
+    assert.match(out, 'get system.posix_acl_access 95');
+    assert.match(out, 'get trusted.x 95');
     assert.is((await f.env.fs.getStatus('/x1')).pinned, true);
   });
 

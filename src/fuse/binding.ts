@@ -446,10 +446,12 @@ function patchSource(source: string): string | undefined {
       '  l->atime = STRATA_TIME_MS(tv[0]);\n  l->mtime = STRATA_TIME_MS(tv[1]);\n'],
     ['  if (implemented[op_init]) ops.init = fuse_native_init;\n',
       '  if (implemented[op_init]) ops.init = fuse_native_init;\n  ops.flag_utime_omit_ok = 1;\n'],
-    // getxattr of a name that is not ours (security.capability on every write, the ACL and
-    // SELinux names of every `ls -l`): ENODATA on the FUSE thread, no hop to JavaScript.
+    // getxattr of a name that is not ours, answered on the FUSE thread with no hop to JavaScript:
+    // outside the user namespace (security.capability on every write, the ACL and SELinux names
+    // of every `ls -l`) EOPNOTSUPP — the namespace is not supported, and ls, like other callers,
+    // then stops asking for the rest of the device; another user.* name: ENODATA (no such name).
     ['FUSE_METHOD(getxattr, 4, 1, (const char *path, const char *name, char *value, size_t size), {\n',
-      'FUSE_METHOD(getxattr, 4, 1, (const char *path, const char *name, char *value, size_t size), {\n  if (strncmp(name, STRATA_XATTR_PREFIX, sizeof(STRATA_XATTR_PREFIX) - 1) != 0) return -ENODATA;\n'],
+      'FUSE_METHOD(getxattr, 4, 1, (const char *path, const char *name, char *value, size_t size), {\n  if (strncmp(name, "user.", 5) != 0) return -EOPNOTSUPP;\n  if (strncmp(name, STRATA_XATTR_PREFIX, sizeof(STRATA_XATTR_PREFIX) - 1) != 0) return -ENODATA;\n'],
     // readdir in pages: the offset and the directory handle reach JavaScript, which answers the
     // names from that offset on; each entry is filled with its offset (libfuse's paged mode).
     ['FUSE_METHOD(readdir, 1, 2,', 'FUSE_METHOD(readdir, 4, 3,'],
