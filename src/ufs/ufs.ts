@@ -162,11 +162,13 @@ export interface Ufs {
    */
   watcher?(options: UfsWatchOptions): ChangeWatcher;
   /**
-   * Optional: remove what writes cut short by a crash left behind (temp files), when older
-   * than `minAgeMs` (default one hour, so that writes in flight survive). Returns how many
-   * were removed. Called at start, before any write is in flight, with `minAgeMs: 0`.
+   * Optional: remove what writes cut short by a crash left behind (temp files) last changed
+   * before `before` (ms since the epoch; default: one hour ago, so that writes in flight
+   * survive). Streams the tree (never lists it whole), stops early when `signal` aborts and
+   * returns how many were removed. The coordinator calls it once in the background after
+   * start with `before` set to its start time: temp files of its own writes are younger.
    */
-  cleanupInterruptedWrites?(options?: { minAgeMs?: number }): Promise<number>;
+  cleanupInterruptedWrites?(options?: { before?: number; signal?: AbortSignal }): Promise<number>;
 }
 
 /** The optional members of `Ufs`, by name. */
