@@ -236,6 +236,17 @@ if (skip) {
     assert.ok(t.c > past);
     assert.is(t.a, past, 'atime: the mtime');
   });
+
+  test('an ASYNC_THROUGH persist keeps an mtime set after the write', async () => {
+    const fs = f.env.fs;
+    await fs.writeFile('/async.txt', Buffer.from('later'), { writeType: 'ASYNC_THROUGH' });
+    await fs.setAttributes('/async.txt', { mtimeMs: PAST });
+    for (let i = 0; i < 400 && (await fs.getStatus('/async.txt')).persistenceState !== 'PERSISTED'; i++) await new Promise((r) => setTimeout(r, 50));
+    const info = await fs.getStatus('/async.txt');
+    assert.is(info.persistenceState, 'PERSISTED');
+    assert.is(info.mtimeMs, PAST, 'the persist did not put the UFS write time in place of the user\'s mtime');
+    assert.is((await times(join(f.dir, 'async.txt'))).m, PAST);
+  });
 }
 
 test.run();
