@@ -236,6 +236,8 @@ export interface Report {
     bytesByState: Record<string, number>;
     /** Cold reads served from the UFS without caching because the cache (or its disk) was full. */
     bypassOnFull?: number;
+    /** Blocks a cold sequential read fetched from the UFS ahead of the one it served. */
+    readAheadBlocks?: number;
     /** Reads that found the UFS object changed and re-synced the file before serving it. */
     ufsChangedResyncs?: number;
   };

@@ -344,7 +344,8 @@ export class Namespace {
     const readType = s.options.readType(p, options.readType);
     const chunk = Math.max(4096, Math.min(options.chunkSize ?? 1 << 20, 4 << 20));
     const evictable = inode.ps === 'PERSISTED' && !inode.pinned;
-    yield* s.data.read(inode, inode.ps === 'PERSISTED' ? ufsOf(s, mount) : undefined, ufsPath, offset, length, readType, chunk, evictable);
+    const current = (): boolean => s.tree.getInode(inode.id)?.fileId === inode.fileId;
+    yield* s.data.read(inode, inode.ps === 'PERSISTED' ? ufsOf(s, mount) : undefined, ufsPath, offset, length, readType, chunk, evictable, current);
   }
 
   /** Remove `p` (normalized; not the root, a mount point or a subtree holding one) from the UFS and Strata. */
