@@ -96,6 +96,31 @@ test('a cache too small for the read-ahead fetches block by block', async () => 
   }
 });
 
+test('cache.read.ahead.blocks sets the depth (0: none)', async () => {
+  for (const depth of [0, 2]) {
+    const e = await openEnv({ 'cache.block.size': '1MB', 'cache.capacity': '256MB', 'cache.read.ahead.blocks': String(depth) });
+    try {
+      const bytes = randomBytes(6 * BLOCK);
+      await writeFile(join(e.ufsDir, 'f.bin'), bytes);
+      await e.fs.getStatus('/f.bin');
+      const counter = await ufsCounter(e.fs);
+      const it = e.fs.readFile('/f.bin')[Symbol.asyncIterator]();
+      const parts: Uint8Array[] = [(await it.next()).value as Uint8Array];
+      await waitFor(async () => (await reads(counter)) >= 1 + depth, `${depth} blocks ahead`);
+      assert.is(await reads(counter), 1 + depth);
+      assert.is((await e.fs.getReport()).cache.readAheadBlocks ?? 0, depth);
+      for (;;) {
+        const r = await it.next();
+        if (r.done) break;
+        parts.push(r.value);
+      }
+      assert.ok(Buffer.concat(parts).equals(bytes));
+    } finally {
+      await e.dispose();
+    }
+  }
+});
+
 test('blocks fetched ahead for a replaced file are not kept in the cache', async () => {
   const bytes = randomBytes(6 * BLOCK);
   await writeFile(join(env.ufsDir, 'replaced.bin'), bytes);

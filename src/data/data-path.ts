@@ -55,7 +55,7 @@ export interface WriteTarget {
   onBytes?: (total: number) => void;
 }
 
-/** Uncached blocks a cold read fetches ahead of the one it serves. */
+/** Uncached blocks a cold read fetches ahead of the one it serves (default of `cache.read.ahead.blocks`). */
 export const READ_AHEAD_BLOCKS = 4;
 /** Bytes of read-ahead held at once over all reads (and at most a quarter of the cache). */
 export const READ_AHEAD_MAX_BYTES = 64 << 20;
@@ -65,7 +65,8 @@ export class DataPath {
   /** Bytes of blocks fetched ahead and not yet served or dropped (all reads). */
   private aheadBytes = 0;
 
-  constructor(private readonly blocks: BlockStore, private readonly metrics: Metrics) {}
+  /** @param readAheadBlocks uncached blocks a cold read fetches ahead (0: none) */
+  constructor(private readonly blocks: BlockStore, private readonly metrics: Metrics, private readonly readAheadBlocks = READ_AHEAD_BLOCKS) {}
 
   /**
    * Write a stream per the write type: MUST_CACHE and ASYNC_THROUGH to durable cache blocks,
@@ -140,7 +141,7 @@ export class DataPath {
   /**
    * Stream bytes [offset, offset + length) of a file. Blocks that are cached are served
    * from disk; the others come from the UFS (and are cached whole under CACHE). Under CACHE a
-   * block fetched from the UFS starts the fetch of up to READ_AHEAD_BLOCKS uncached blocks
+   * block fetched from the UFS starts the fetch of up to `readAheadBlocks` uncached blocks
    * after it within the range (each kept for this read, so an eviction meanwhile costs no
    * second UFS read); `current` tells whether the content id is still the file's (a block of
    * a replaced file is not cached).
@@ -166,7 +167,7 @@ export class DataPath {
   private readAhead(inode: InodeRecord, ufs: Ufs, ufsPath: string, index: number, endIndex: number, bs: number, evictable: boolean,
     ahead: Map<number, { size: number; block: Promise<Buffer | undefined> }>, current: (() => boolean) | undefined): void {
     const budget = Math.min(READ_AHEAD_MAX_BYTES, this.blocks.capacity / 4);
-    for (let j = index + 1; j <= Math.min(endIndex, index + READ_AHEAD_BLOCKS); j++) {
+    for (let j = index + 1; j <= Math.min(endIndex, index + this.readAheadBlocks); j++) {
       if (ahead.has(j) || this.blocks.has(inode.fileId, j) !== undefined) continue;
       const start = j * bs;
       const size = Math.min(inode.length, start + bs) - start;
