@@ -7,7 +7,10 @@
 // order-independent hash of the (name, id) edges — ids are never reused, so any create,
 // delete, rename or replace through Strata changes it. Every sync that applies a listing or a
 // single path without recording a fresh digest drops it (SyncPathCache), so it never
-// vouches for a state it did not see. See docs/metadata-sync-digest.md.
+// vouches for a state it did not see. A digest also records the directory's children version
+// as of that apply ("…@<version>", InodeTree.childrenVersion: set by every edge write): while
+// the version is the same, the children are, and a re-sync compares the listing part alone —
+// no edge scan. See docs/metadata-sync-digest.md.
 
 import type { InodeRecord } from './inode.js';
 
@@ -88,8 +91,33 @@ export class ChildSetDigest {
   }
 }
 
-/** The stored form of a digest. */
-export function composeDigest(listing: string, children: ChildSetDigest | string): string {
+/** The stored form of a digest: listing, children and the children version they were taken at. */
+export function composeDigest(listing: string, children: ChildSetDigest | string, version: number): string {
+  return `${listing}/${String(children)}@${version.toString(36)}`;
+}
+
+/**
+ * The children version a stored digest was recorded at, undefined when it has none (a
+ * digest of an older build, before versions: its children are checked by an edge scan).
+ */
+export function versionPart(dir: Pick<InodeRecord, 'lsDigest'>): number | undefined {
+  const d = dir.lsDigest;
+  const at = d === undefined ? -1 : d.lastIndexOf('@');
+  if (at < 0) return undefined;
+  const v = parseInt(d!.slice(at + 1), 36);
+  return Number.isFinite(v) ? v : undefined;
+}
+
+/** The listing and children parts of a stored digest (without the version). */
+export function digestBody(dir: Pick<InodeRecord, 'lsDigest'>): string | undefined {
+  const d = dir.lsDigest;
+  if (d === undefined) return undefined;
+  const at = d.lastIndexOf('@');
+  return at < 0 ? d : d.slice(0, at);
+}
+
+/** The listing and children parts of a digest about to be compared with a stored one. */
+export function digestBodyOf(listing: string, children: ChildSetDigest | string): string {
   return `${listing}/${String(children)}`;
 }
 

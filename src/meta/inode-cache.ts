@@ -15,10 +15,14 @@ export const INODE_CACHE_ENTRIES = 16_384;
 /**
  * Record in a transaction that it writes an inode: the epoch changes with the commit, so
  * every thread's InodeCache drops what it holds at its next lookup. Cheap to call many
- * times in one transaction (an overlay read and write; one stored put at commit).
+ * times in one transaction (an overlay read and write; one stored put at commit). Returns
+ * the new epoch: values grow from commit to commit, so one taken in a transaction is never
+ * taken by another (InodeTree's children versions are such values).
  */
-export function noteInodeWrite(tx: StrataTxn): void {
-  tx.put('sys', EPOCH_KEY, (tx.get<number>('sys', EPOCH_KEY) ?? 0) + 1);
+export function noteInodeWrite(tx: StrataTxn): number {
+  const epoch = (tx.get<number>('sys', EPOCH_KEY) ?? 0) + 1;
+  tx.put('sys', EPOCH_KEY, epoch);
+  return epoch;
 }
 
 /** The inode epoch as stored (readers of a store or a transaction). */
