@@ -17,6 +17,7 @@ import {
 import { parseXmlBody, isoTime } from './xml.js';
 import { READ_BUFFER_BYTES, isPooledChunk, releaseReadBuffer } from '../../data/read-buffers.js';
 import { safeDecode } from './sigv4.js';
+import type { BodySpool } from './spool.js';
 
 /** `x-strata-write-type` of a request, validated. */
 export function writeTypeOf(ctx: RequestContext): WriteType | undefined {
@@ -186,7 +187,7 @@ export async function getObject(ctx: RequestContext, head: boolean): Promise<voi
 }
 
 /** PutObject (and directory markers `key/`). */
-export async function putObject(ctx: RequestContext): Promise<void> {
+export async function putObject(ctx: RequestContext, spool: BodySpool): Promise<void> {
   const path = objectPath(ctx.bucket, ctx.key);
   const writeType = writeTypeOf(ctx);
   await requireBucket(ctx);
@@ -208,12 +209,17 @@ export async function putObject(ctx: RequestContext): Promise<void> {
     sendEmpty(ctx, 200, { ETag: EMPTY_MD5_ETAG });
     return;
   }
-  // The MD5 is known when the body ends, before the commit: it goes into the xattr the
+  // The body is received whole (and verified) before the write takes the key's lock: a
+  // client that stalls half way holds no lock (spool.ts). The MD5 goes into the xattr the
   // commit stores, so no reader ever sees the object without it.
   const xattr = metadataFromHeaders(ctx.req);
-  const body = requestBody(ctx, (hex) => { xattr[ETAG_ATTR] = `"${hex}"`; });
-  const info = await writeObject(ctx.fs, path, body, xattr, { writeType, exclusive: ifNoneMatch !== undefined });
-  sendEmpty(ctx, 200, { ETag: xattr[ETAG_ATTR]!, 'x-strata-persistence-state': info.persistenceState });
+  const body = await spool.take(requestBody(ctx, (hex) => { xattr[ETAG_ATTR] = `"${hex}"`; }));
+  try {
+    const info = await writeObject(ctx.fs, path, body.chunks(), xattr, { writeType, exclusive: ifNoneMatch !== undefined });
+    sendEmpty(ctx, 200, { ETag: xattr[ETAG_ATTR]!, 'x-strata-persistence-state': info.persistenceState });
+  } finally {
+    await body.dispose();
+  }
 }
 
 /**
