@@ -211,13 +211,19 @@ export class Namespace {
     const before = !cacheFirst && existing && existing.ps !== 'PERSISTED'
       ? (await ufsOf(s, mount).getStatus(ufsPath))?.contentHash : undefined;
     const writeIntent: Intent = { op: 'write', path: p, fileId, ...(before !== undefined ? { before } : {}) };
-    const intentId = cacheFirst ? undefined : await s.journal.begin(writeIntent);
+    // The intent commits while the UFS file is written and synced; the UFS places the file
+    // (local: the rename) only once the intent is durable (beforePlace), so the rule holds: no
+    // UFS change without a durable intent, and one sync wait fewer per write.
+    const intent = cacheFirst ? undefined : s.journal.start(writeIntent);
+    const intentId = intent?.id;
+    const intentDurable = intent?.durable;
     // An unpersisted file replacing a file with a UFS copy: that copy goes too (see commitFile).
     const unlinkId = s.journal.id();
     let outcome;
     try {
       outcome = await s.data.write(data, {
         fileId, writeType, blockSize, ufs: ufsOf(s, mount), ufsPath, evictable: ps === 'PERSISTED',
+        ...(intentDurable ? { beforePlace: () => intentDurable } : {}),
         // Block files written before the commit are found and discarded after a crash.
         beforeBlocks: async () => {
           recorded = true;
@@ -228,6 +234,8 @@ export class Namespace {
     } catch (err) {
       await s.blocks.removeFile(fileId).catch(() => undefined);
       if (recorded) await s.store.transact((tx) => PendingWrites.clear(tx, fileId));
+      // Settled once its own commit is over (whatever that commit answered: settling finds out).
+      await intentDurable?.catch(() => undefined);
       await settle(s, intentId, writeIntent);
       throw err;
     }

@@ -52,6 +52,8 @@ export interface WriteTarget {
   evictable: boolean;
   /** Called once before the first block goes to the cache (to record the write for crash cleanup). */
   beforeBlocks?: () => Promise<void>;
+  /** Awaited before the UFS copy can become visible (UfsWriteOptions.beforePlace): the write's intent is durable. */
+  beforePlace?: () => Promise<void>;
   onBytes?: (total: number) => void;
 }
 
@@ -127,7 +129,7 @@ export class DataPath {
     }
     try {
       if (toUfs) {
-        const ufs = await t.ufs!.write(t.ufsPath!, tee(), { overwrite: true, recursive: true });
+        const ufs = await t.ufs!.write(t.ufsPath!, tee(), { overwrite: true, recursive: true, ...(t.beforePlace ? { beforePlace: t.beforePlace } : {}) });
         return { length, ufs, inline };
       }
       for await (const _ of tee()) { /* cache only: tee() did the work */ }

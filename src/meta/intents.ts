@@ -53,6 +53,18 @@ export class IntentJournal {
     return id;
   }
 
+  /**
+   * Start recording an intent: its id at once, and its commit, which the caller must await
+   * before the UFS change it announces can become visible (UfsWriteOptions.beforePlace) and
+   * before settling it. Lets the commit overlap the UFS work that precedes that point.
+   */
+  start(intent: Intent): { id: number; durable: Promise<void> } {
+    const id = this.id();
+    const durable = this.store.transact((tx) => IntentJournal.put(tx, id, intent));
+    durable.catch(() => undefined); // awaited by the caller; never an unhandled rejection meanwhile
+    return { id, durable };
+  }
+
   /** Record an intent inside a transaction. */
   static put(tx: StrataTxn, id: number, intent: Intent): void {
     tx.put('intent', id, { id, intent, ms: Date.now() } satisfies OpenIntent);

@@ -116,6 +116,15 @@ export interface UfsWriteOptions {
   /** Create missing parent directories (default true). */
   recursive?: boolean;
   signal?: AbortSignal;
+  /**
+   * Called once, and awaited, before the new file can become visible at `path` (local: after
+   * the temp file is written and synced, before its rename; S3: before the PUT or the
+   * multipart upload starts). A rejection fails the write with nothing placed. It lets a
+   * caller overlap work that must be durable before the UFS changes (the write's intent
+   * record) with the UFS's own work, instead of doing them one after the other. Every Ufs
+   * must honour it: calling it before storing anything is always correct.
+   */
+  beforePlace?: () => Promise<void>;
 }
 
 /** The small interface every under file system implements. */

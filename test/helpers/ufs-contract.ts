@@ -277,6 +277,35 @@ export function ufsContract(target: ContractTarget): void {
     }
   });
 
+  t('beforePlace: awaited before the file can appear; its failure fails the write with nothing placed', async () => {
+    const ufs = await fresh();
+    await ufs.write('old', chunks('before'));
+    for (const path of ['old', 'new', 'sub/new']) {
+      let calls = 0;
+      let release!: () => void;
+      const gate = new Promise<void>((r) => { release = r; });
+      let entered!: () => void;
+      const waiting = new Promise<void>((r) => { entered = r; });
+      const writing = ufs.write(path, chunks('after'), { beforePlace: () => { calls++; entered(); return gate; } });
+      await waiting;
+      // Held in beforePlace: the old content (or nothing) is all a reader can see.
+      if (path === 'old') assert.is(await text(ufs, 'old'), 'before');
+      else assert.is(await ufs.getStatus(path), null);
+      release();
+      assert.is((await writing).length, 5);
+      assert.is(await text(ufs, path), 'after');
+      assert.is(calls, 1);
+    }
+    for (const path of ['old', 'fresh', 'sub/fresh']) {
+      const failing = ufs.write(path, chunks('never'), { beforePlace: () => Promise.reject(new Error('intent not durable')) });
+      await failing.then(() => assert.unreachable('must fail'), () => undefined);
+    }
+    assert.is(await text(ufs, 'old'), 'after');
+    assert.is(await ufs.getStatus('fresh'), null);
+    assert.is(await ufs.getStatus('sub/fresh'), null);
+    assert.equal(names((await listAll(ufs, '', { recursive: true })).entries), ['new', 'old', 'sub/', 'sub/new']);
+  });
+
   t('a failed write leaves nothing: the old file stays, a new one never appears', async () => {
     const ufs = await fresh();
     await ufs.write('keep', chunks('old'));
