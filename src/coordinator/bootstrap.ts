@@ -131,7 +131,7 @@ async function wire(opts: CoordinatorOptions): Promise<Services> {
     store, tree, mounts, ufs: ufsCache, actors, absent, options, metrics, blocks,
     parallelism: () => ({ dirs: config.get('sync.parallelism'), prefetch: config.get('sync.prefetch.parallelism') }),
   });
-  const data = new DataPath(blocks, metrics);
+  const data = new DataPath(blocks, metrics, config.get('cache.read.ahead.blocks'));
   const persistQueue = new PersistQueue({
     store, tree, mounts, blocks, metrics, actors, log,
     ufsOf: (m) => ufsCache.get(m, metrics.ufsCall),

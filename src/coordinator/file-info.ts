@@ -3,6 +3,7 @@
 // and UFS location once per directory (`dirContext`) and maps each child from it.
 
 import type { BlockStore } from '../cache/block-store.js';
+import { atimeOf, ctimeOf } from '../meta/inode.js';
 import type { InodeRecord } from '../meta/inode.js';
 import type { MountRecord, MountTable } from '../meta/mount-table.js';
 import { baseName, joinPath, ROOT } from '../meta/path.js';
@@ -52,6 +53,8 @@ export class FileInfoMapper {
       type: inode.type,
       length: inode.length,
       mtimeMs: inode.mtimeMs,
+      ctimeMs: ctimeOf(inode),
+      atimeMs: atimeOf(inode),
       fileId: inode.fileId,
       persistenceState: inode.ps,
       cachedBytes: inode.type === 'file' ? this.blocks.cachedBytes(inode.fileId) : 0,

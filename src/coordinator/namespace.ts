@@ -13,7 +13,7 @@ import type { StrataError } from '../errors.js';
 import type { DataSource } from '../fs.js';
 import { AbsentPathCache } from '../meta/absent-cache.js';
 import type { InodeRecord } from '../meta/inode.js';
-import { ROOT_ID } from '../meta/inode.js';
+import { atimeOf, entriesChanged, ROOT_ID } from '../meta/inode.js';
 import { InodeTree } from '../meta/inode-tree.js';
 import { IntentJournal } from '../meta/intents.js';
 import type { Intent } from '../meta/intents.js';
@@ -150,14 +150,19 @@ export class Namespace {
       const now = Date.now();
       let parent = InodeTree.get(tx, startId)!;
       let p = curPath;
+      let fresh = false;
       for (const name of rest) {
         p = joinPath(p, name);
         const existing = InodeTree.child(tx, parent.id, name);
         if (existing) {
           if (existing.type !== 'directory') throw notADirectory(p);
           parent = existing;
+          fresh = false;
           continue;
         }
+        // A new name in `parent`: its mtime and ctime (POSIX); one created here has them as `now` already.
+        if (!fresh) parent = InodeTree.update(tx, entriesChanged(parent, now));
+        fresh = true;
         parent = InodeTree.create(tx, parent, name, {
           type: 'directory', ps: persisted ? 'PERSISTED' : 'NOT_PERSISTED', loaded: true, syncMs: now, ufsContent: DIR_CONTENT_HASH,
         }, now);
@@ -285,7 +290,10 @@ export class Namespace {
         }
       }
       IntentJournal.finish(tx, f.intentId);
-      const inode = createFileInode(tx, InodeTree.get(tx, parent.id)!, f, now);
+      let dir = InodeTree.get(tx, parent.id)!;
+      // A new name changes the directory (POSIX mtime and ctime); replacing a file's content does not.
+      if (!prev) dir = InodeTree.update(tx, entriesChanged(dir, now));
+      const inode = createFileInode(tx, dir, f, now);
       if (f.inline) s.blocks.stageInline(tx, f.fileId, 0, f.inline, f.ps === 'PERSISTED');
       if (f.recorded) PendingWrites.clear(tx, f.fileId);
       TtlChecker.index(tx, undefined, inode);
@@ -336,7 +344,8 @@ export class Namespace {
     const readType = s.options.readType(p, options.readType);
     const chunk = Math.max(4096, Math.min(options.chunkSize ?? 1 << 20, 4 << 20));
     const evictable = inode.ps === 'PERSISTED' && !inode.pinned;
-    yield* s.data.read(inode, inode.ps === 'PERSISTED' ? ufsOf(s, mount) : undefined, ufsPath, offset, length, readType, chunk, evictable);
+    const current = (): boolean => s.tree.getInode(inode.id)?.fileId === inode.fileId;
+    yield* s.data.read(inode, inode.ps === 'PERSISTED' ? ufsOf(s, mount) : undefined, ufsPath, offset, length, readType, chunk, evictable, current);
   }
 
   /** Remove `p` (normalized; not the root, a mount point or a subtree holding one) from the UFS and Strata. */
@@ -367,6 +376,8 @@ export class Namespace {
       IntentJournal.finish(tx, intentId);
       const cur = InodeTree.get(tx, inode.id);
       if (!cur) return;
+      const now = Date.now();
+      InodeTree.modify(tx, cur.parentId, (dir) => entriesChanged(dir, now));
       InodeTree.removeSubtree(tx, cur, (i) => {
         if (i.type === 'file') freed.push(i.fileId);
         PersistJobs.del(tx, i.fileId);
@@ -442,26 +453,37 @@ export class Namespace {
         if (there.mountId !== undefined || there.id === cur.id) throw alreadyExists(dst);
         InodeTree.removeSubtree(tx, there, (i) => { if (i.type === 'file') replaced.push(i.fileId); PersistJobs.del(tx, i.fileId); });
       }
-      InodeTree.move(tx, cur, par, baseName(dst));
+      // POSIX: both directories change (mtime, ctime), and so does the renamed inode's ctime.
+      const now = Date.now();
+      const from = cur.parentId;
+      const to = InodeTree.update(tx, entriesChanged(InodeTree.get(tx, par.id) ?? par, now));
+      if (from !== to.id) InodeTree.modify(tx, from, (dir) => entriesChanged(dir, now));
+      InodeTree.move(tx, { ...cur, atimeMs: atimeOf(cur), ctimeMs: now }, to, baseName(dst), now);
       AbsentPathCache.tombstone(tx, src);
       AbsentPathCache.clearPath(tx, dst);
     }).catch(async (err: unknown) => { await settle(s, intentId, renameIntent); throw err; });
     for (const id of replaced) await s.blocks.removeFile(id);
   }
 
-  /** Change mode, owner, group or mtime kept in the inode (validated by the caller). */
+  /**
+   * Change mode, owner, group, mtime or atime kept in the inode (validated by the caller); the
+   * ctime becomes the time of the change (POSIX), and an atime not given stays what it was.
+   */
   async setAttributes(p: string, a: SetAttributesOptions): Promise<InodeRecord> {
     const inode = await statInode(this.s, p);
     return this.s.store.transact((tx) => {
       const cur = InodeTree.get(tx, inode.id);
       if (!cur) throw notFound(p);
+      const now = Date.now();
       const next: InodeRecord = {
         ...cur,
         ...(a.mode !== undefined ? { mode: a.mode } : {}),
         ...(a.uid !== undefined ? { uid: a.uid } : {}),
         ...(a.gid !== undefined ? { gid: a.gid } : {}),
         ...(a.mtimeMs !== undefined ? { mtimeMs: a.mtimeMs } : {}),
-        touchMs: Date.now(),
+        atimeMs: a.atimeMs ?? atimeOf(cur),
+        ctimeMs: now,
+        touchMs: now,
       };
       InodeTree.update(tx, next);
       return next;
@@ -474,7 +496,7 @@ export class Namespace {
     await this.s.store.transact((tx) => {
       const cur = InodeTree.get(tx, inode.id);
       if (!cur) throw notFound(p);
-      const next: InodeRecord = { ...cur };
+      const next: InodeRecord = { ...cur, atimeMs: atimeOf(cur), ctimeMs: Date.now() };
       if (Object.keys(xattr).length) next.xattr = { ...xattr };
       else delete next.xattr;
       InodeTree.update(tx, next);
@@ -488,6 +510,7 @@ function createFileInode(tx: MetaTxn, parent: InodeRecord, f: WrittenFile, now: 
   return InodeTree.create(tx, parent, baseName(f.path), {
     type: 'file', fileId: f.fileId, length: f.length, ps: f.ps, blockSize: f.blockSize,
     mtimeMs: f.ufs?.mtimeMs ?? now,
+    ...(f.ufs && f.ufs.mtimeMs !== now ? { ctimeMs: now } : {}),
     ufsContent: f.ufs?.contentHash, ufsMeta: f.ufs?.metaHash,
     ...(f.ufs?.etag ? { ufsEtag: f.ufs.etag } : {}),
     ...(f.ufs?.mode !== undefined ? { mode: f.ufs.mode & 0o7777 } : {}),

@@ -1,8 +1,10 @@
 // The data path: streams file bytes in and out. Writes cut the client's stream into cache
 // blocks and/or tee it to the UFS according to the write type; reads serve cached blocks
 // (hot: no UFS call) and fetch missing ones from the UFS, caching them on the way under
-// read type CACHE. Concurrent cold reads of one block share one UFS read. Hot reads in the
-// default chunk size stream block files into reusable buffers (read-buffers.ts).
+// read type CACHE. Concurrent cold reads of one block share one UFS read, and a cold read
+// that goes on past a block fetches the next few uncached blocks in the background (bounded
+// read-ahead). Hot reads in the default chunk size stream block files into reusable buffers
+// (read-buffers.ts).
 
 import { open as openFile } from 'node:fs/promises';
 import { INLINE_MAX } from '../cache/block-store.js';
@@ -53,10 +55,18 @@ export interface WriteTarget {
   onBytes?: (total: number) => void;
 }
 
+/** Uncached blocks a cold read fetches ahead of the one it serves (default of `cache.read.ahead.blocks`). */
+export const READ_AHEAD_BLOCKS = 4;
+/** Bytes of read-ahead held at once over all reads (and at most a quarter of the cache). */
+export const READ_AHEAD_MAX_BYTES = 64 << 20;
+
 export class DataPath {
   private readonly coldReads = new Map<string, Promise<Buffer>>();
+  /** Bytes of blocks fetched ahead and not yet served or dropped (all reads). */
+  private aheadBytes = 0;
 
-  constructor(private readonly blocks: BlockStore, private readonly metrics: Metrics) {}
+  /** @param readAheadBlocks uncached blocks a cold read fetches ahead (0: none) */
+  constructor(private readonly blocks: BlockStore, private readonly metrics: Metrics, private readonly readAheadBlocks = READ_AHEAD_BLOCKS) {}
 
   /**
    * Write a stream per the write type: MUST_CACHE and ASYNC_THROUGH to durable cache blocks,
@@ -130,12 +140,48 @@ export class DataPath {
 
   /**
    * Stream bytes [offset, offset + length) of a file. Blocks that are cached are served
-   * from disk; the others come from the UFS (and are cached whole under CACHE).
+   * from disk; the others come from the UFS (and are cached whole under CACHE). Under CACHE a
+   * block fetched from the UFS starts the fetch of up to `readAheadBlocks` uncached blocks
+   * after it within the range (each kept for this read, so an eviction meanwhile costs no
+   * second UFS read); `current` tells whether the content id is still the file's (a block of
+   * a replaced file is not cached).
    */
   async *read(inode: InodeRecord, ufs: Ufs | undefined, ufsPath: string, offset: number, length: number,
-    readType: ReadType, chunkSize: number, evictable: boolean): AsyncIterable<Uint8Array> {
+    readType: ReadType, chunkSize: number, evictable: boolean, current?: () => boolean): AsyncIterable<Uint8Array> {
     const end = Math.min(inode.length, offset + length);
     const bs = inode.blockSize > 0 ? inode.blockSize : this.blocks.blockSize;
+    const ahead = new Map<number, { size: number; block: Promise<Buffer | undefined> }>();
+    try {
+      yield* this.readRange(inode, ufs, ufsPath, offset, end, bs, readType, chunkSize, evictable, ahead, current);
+    } finally {
+      // Blocks fetched ahead and never served: their bytes are no longer held here.
+      for (const a of ahead.values()) this.aheadBytes -= a.size;
+      ahead.clear();
+    }
+  }
+
+  /**
+   * Start fetching the uncached blocks after `index` (up to READ_AHEAD_BLOCKS ahead, before
+   * `endIndex`), within the read-ahead byte budget.
+   */
+  private readAhead(inode: InodeRecord, ufs: Ufs, ufsPath: string, index: number, endIndex: number, bs: number, evictable: boolean,
+    ahead: Map<number, { size: number; block: Promise<Buffer | undefined> }>, current: (() => boolean) | undefined): void {
+    const budget = Math.min(READ_AHEAD_MAX_BYTES, this.blocks.capacity / 4);
+    for (let j = index + 1; j <= Math.min(endIndex, index + this.readAheadBlocks); j++) {
+      if (ahead.has(j) || this.blocks.has(inode.fileId, j) !== undefined) continue;
+      const start = j * bs;
+      const size = Math.min(inode.length, start + bs) - start;
+      if (this.aheadBytes + size > budget) return;
+      this.aheadBytes += size;
+      this.metrics.inc('cache', 'readAheadBlocks');
+      ahead.set(j, { size, block: this.fetchBlock(inode, ufs, ufsPath, j, start, size, evictable, current).catch(() => undefined) });
+    }
+  }
+
+  private async *readRange(inode: InodeRecord, ufs: Ufs | undefined, ufsPath: string, offset: number, end: number, bs: number,
+    readType: ReadType, chunkSize: number, evictable: boolean,
+    fetched: Map<number, { size: number; block: Promise<Buffer | undefined> }>, current: (() => boolean) | undefined): AsyncIterable<Uint8Array> {
+    const endIndex = Math.ceil(end / bs) - 1;
     let pos = offset;
     // Read-ahead of one cached block: the next block's disk read runs while this one is sent.
     let ahead: { index: number; read: Promise<Buffer | null> } | undefined;
@@ -148,6 +194,20 @@ export class DataPath {
       const blockStart = index * bs;
       const blockEnd = Math.min(inode.length, blockStart + bs);
       const want = Math.min(end, blockEnd) - pos;
+      const early = fetched.get(index);
+      if (early) {
+        // Fetched ahead: served from memory (cached too, unless the cache dropped it since).
+        fetched.delete(index);
+        this.aheadBytes -= early.size;
+        const block = await early.block;
+        if (block && block.length === blockEnd - blockStart) {
+          this.metrics.inc('cache', 'misses');
+          if (ufs) this.readAhead(inode, ufs, ufsPath, index, endIndex, bs, evictable, fetched, current);
+          yield* slices(block.subarray(pos - blockStart, pos - blockStart + want), chunkSize);
+          pos += want;
+          continue;
+        }
+      }
       if (chunkSize === READ_BUFFER_BYTES && noStream !== index && !(ahead && ahead.index === index)) {
         const file = this.blocks.localFile(inode.fileId, index);
         if (file && file.size >= pos - blockStart + want) {
@@ -189,14 +249,19 @@ export class DataPath {
         pos += want;
         continue;
       }
-      const block = await this.fetchBlock(inode, ufs, ufsPath, index, blockStart, blockEnd - blockStart, evictable);
+      const block = await this.fetchBlock(inode, ufs, ufsPath, index, blockStart, blockEnd - blockStart, evictable, current);
+      if (index < endIndex) this.readAhead(inode, ufs, ufsPath, index, endIndex, bs, evictable, fetched, current);
       yield* slices(block.subarray(pos - blockStart, pos - blockStart + want), chunkSize);
       pos += want;
     }
   }
 
-  /** Read one whole block from the UFS and cache it; concurrent readers share the fetch. */
-  private fetchBlock(inode: InodeRecord, ufs: Ufs, ufsPath: string, index: number, start: number, size: number, evictable: boolean): Promise<Buffer> {
+  /**
+   * Read one whole block from the UFS and cache it (unless `current` says the content id is
+   * no longer the file's); concurrent readers share the fetch.
+   */
+  private fetchBlock(inode: InodeRecord, ufs: Ufs, ufsPath: string, index: number, start: number, size: number, evictable: boolean,
+    current?: () => boolean): Promise<Buffer> {
     const key = `${inode.fileId}:${index}`;
     let p = this.coldReads.get(key);
     if (!p) {
@@ -210,6 +275,7 @@ export class DataPath {
         if (n !== size) throw new UfsChangedError(`${inode.name} (expected ${size} bytes of block ${index}, got ${n})`);
         this.metrics.inc('cache', 'bytesReadUfs', n);
         const buf = Buffer.concat(parts, n);
+        if (current && !current()) return buf; // replaced meanwhile: its blocks would never be removed
         try {
           await this.blocks.put(inode.fileId, index, buf, evictable, false);
         } catch (err) {

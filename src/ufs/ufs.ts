@@ -17,6 +17,8 @@ export interface UfsStatus {
   type: UfsEntryType;
   length: number;
   mtimeMs: number;
+  /** Last status change (POSIX ctime) where the UFS has one (a local file system; not S3). */
+  ctimeMs?: number;
   /** Unix mode bits where the UFS has them. */
   mode?: number;
   /** ETag or content hash where the UFS has one. */

@@ -85,6 +85,7 @@ export function statusFromStats(name: string, st: BigIntStats): UfsStatus | null
     type: isDir ? 'directory' : 'file',
     length: isDir ? 0 : Number(st.size),
     mtimeMs: Number(st.mtimeMs),
+    ctimeMs: Number(st.ctimeMs),
     mode,
     contentHash: isDir ? DIR_CONTENT_HASH : fileContentHash(st),
     metaHash: metaHash(st),
