@@ -7,7 +7,7 @@
 //
 // Each --build is a checkout with a built dist/ (default: this one); its server runs compiled
 // (bench/lib/server-child-dist.mjs of that checkout) in its own process, driven by that
-// build's own StrataClient. Each measurement (one depth, --time MS per kind) is cut into
+// build's own StrataClient, beside the echo answering with that build's own FileInfo. Each measurement (one depth, --time MS per kind) is cut into
 // --slices slices in which the echo and the builds take turns (order reversed every slice), so
 // that load changes on a shared machine fall on all of them. Per build and depth it prints the median over rounds
 // of: ops/s, ops/s ÷ the echo measured just before, server CPU µs per call (user + sys from
@@ -119,10 +119,13 @@ class RawDriver {
     for (let id = 0; id <= 127; id++) this.frames.push(frameOf({ t: 'req', id, op: 'getStatus', args: [path] }));
   }
 
-  static async connect(port: number, path: string, hello: boolean): Promise<RawDriver> {
+  /** `answer`: the echo's answer to register (the echo), else undefined (Strata: hello first). */
+  static async connect(port: number, path: string, answer: unknown): Promise<RawDriver> {
     const socket = net.connect({ host: '127.0.0.1', port, noDelay: true });
     await new Promise<void>((resolve, reject) => { socket.once('connect', resolve); socket.once('error', reject); });
-    if (hello) {
+    if (answer !== undefined) {
+      socket.write(frameOf({ t: 'answer', op: 'getStatus', ok: answer }));
+    } else {
       socket.write(frameOf({ t: 'hello', v: 3, client: 'raw-driver' }));
       await new Promise<void>((resolve) => socket.once('data', () => resolve()));
     }
@@ -200,6 +203,8 @@ interface Target {
   client: StrataClient;
   data: string;
   raw?: RawDriver;
+  echo?: EchoClient;
+  rawEcho?: RawDriver;
 }
 
 async function startTarget(dir: string, index: number): Promise<Target> {
@@ -226,14 +231,19 @@ const median = (xs: number[]): number => {
 };
 
 const echoSrv = await startChild(['echo']);
-const echo: EchoClient = await connectEcho({ host: '127.0.0.1', port: echoSrv.port });
 const targets: Target[] = [];
 for (const [i, b] of builds.entries()) targets.push(await startTarget(b, i));
 const path = '/bench-md/target';
-const info: FileInfo = await targets[0]!.client.getStatus(path);
-echo.setAnswer('getStatus', info);
-const rawEcho = raw ? await RawDriver.connect(echoSrv.port, path, false) : undefined;
-for (const t of targets) if (raw) t.raw = await RawDriver.connect(t.server.port, path, true);
+// Each build's reference: the echo answering with that build's own FileInfo (its fields may differ).
+for (const t of targets) {
+  const info: FileInfo = await t.client.getStatus(path);
+  t.echo = await connectEcho({ host: '127.0.0.1', port: echoSrv.port });
+  t.echo.setAnswer('getStatus', info);
+  if (raw) {
+    t.raw = await RawDriver.connect(t.server.port, path, undefined);
+    t.rawEcho = await RawDriver.connect(echoSrv.port, path, info);
+  }
+}
 const load0 = loadavg();
 log(`builds: ${builds.join(', ')}; ${rounds} rounds × ${timeMs} ms; load ${load0.map((l) => l.toFixed(1)).join(' ')}`);
 
@@ -243,12 +253,13 @@ const lists = new Map<number, number[]>();
 const slices = Number(arg('--slices') ?? 6);
 for (let r = 0; r < rounds; r++) {
   for (const depth of depths) {
-    const runs = await interleaved(depth, timeMs, slices, [
-      { fn: () => echo.request('getStatus', [path]), pid: echoSrv.pid, raw: rawEcho },
-      ...targets.map((t) => ({ fn: () => t.client.getStatus(path), pid: t.server.pid, raw: t.raw })),
-    ]);
-    const e = runs[0]!;
-    for (const [i, g] of runs.slice(1).entries()) {
+    const runs = await interleaved(depth, timeMs, slices, targets.flatMap((t) => [
+      { fn: () => t.echo!.request('getStatus', [path]), pid: echoSrv.pid, raw: t.rawEcho },
+      { fn: () => t.client.getStatus(path), pid: t.server.pid, raw: t.raw },
+    ]));
+    for (const [i] of targets.entries()) {
+      const e = runs[2 * i]!;
+      const g = runs[2 * i + 1]!;
       const k: Key = `${i}:${depth}`;
       const slot = results.get(k) ?? { g: [], ratio: [], echo: [] };
       slot.g.push(g);
@@ -278,9 +289,11 @@ for (const [i, b] of builds.entries()) {
 }
 if (withList) for (const [i, b] of builds.entries()) console.log(`listStatus 1k, 1 in flight, p50: build ${i} (${b}) ${median(lists.get(i)!).toFixed(2)} ms`);
 
-echo.close();
-rawEcho?.close();
-for (const t of targets) t.raw?.close();
+for (const t of targets) {
+  t.echo?.close();
+  t.raw?.close();
+  t.rawEcho?.close();
+}
 await echoSrv.stop();
 for (const t of targets) {
   await t.client.close();
