@@ -10,8 +10,8 @@
 // build's own StrataClient, beside the echo answering with that build's own FileInfo. Each measurement (one depth, --time MS per kind) is cut into
 // --slices slices in which the echo and the builds take turns (order reversed every slice), so
 // that load changes on a shared machine fall on all of them. Per build and depth it prints the median over rounds
-// of: ops/s, ops/s ÷ the echo measured just before, server CPU µs per call (user + sys from
-// /proc), client CPU µs per call; and listStatus of a 1k-entry directory, p50 at 1 in flight.
+// of: ops/s, ops/s ÷ the echo measured beside it, server CPU µs per call (user + sys from
+// /proc, less the server's own CPU while idle, measured in idle slices between), client CPU µs per call; and listStatus of a 1k-entry directory, p50 at 1 in flight.
 // --raw drives every server with RawDriver instead (prebuilt request frames, answers counted,
 // nearly no client work): the server's CPU per call with the least noise from the client.
 // --profile DIR runs every server under --cpu-prof (profiles in DIR/<build index>); --no-list
@@ -91,12 +91,27 @@ async function interleaved(depth: number, ms: number, slices: number, kinds: Arr
     (k.raw ? rawSlice(k.raw, depth, t, k.pid, acc) : slice(depth, t, k.fn, k.pid, acc));
   for (const k of kinds) await one(k, 150, undefined);
   const accs = kinds.map(newAcc);
+  // Idle slices beside the busy ones: what each server process spends with no call at all
+  // (timers, housekeeping, worker threads) is taken out of its CPU per call, which at a few
+  // hundred calls per second on a loaded machine it would otherwise dominate.
+  const pids = [...new Set(kinds.map((k) => k.pid))];
+  const idleCpu = new Map(pids.map((pid) => [pid, 0]));
+  let idleMs = 0;
   for (let i = 0; i < slices; i++) {
     const order = kinds.map((_, j) => j);
     if (i % 2) order.reverse();
     for (const j of order) await one(kinds[j]!, ms / slices, accs[j]);
+    const c0 = pids.map((pid) => cpuMsOf(pid));
+    const t0 = performance.now();
+    await new Promise((r) => setTimeout(r, ms / slices / 2));
+    idleMs += performance.now() - t0;
+    pids.forEach((pid, k) => idleCpu.set(pid, idleCpu.get(pid)! + cpuMsOf(pid) - c0[k]!));
   }
-  return accs.map(runOf);
+  return accs.map((a, j) => {
+    const idlePerMs = idleMs > 0 ? idleCpu.get(kinds[j]!.pid)! / idleMs : 0;
+    a.serverMs = Math.max(0, a.serverMs - idlePerMs * a.wallMs);
+    return runOf(a);
+  });
 }
 
 /**
