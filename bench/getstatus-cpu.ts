@@ -7,11 +7,11 @@
 //
 // Each --build is a checkout with a built dist/ (default: this one); its server runs compiled
 // (bench/lib/server-child-dist.mjs of that checkout) in its own process, driven by that
-// build's own StrataClient. Each measurement (one depth, --time MS per kind) is cut into
+// build's own StrataClient, beside the echo answering with that build's own FileInfo. Each measurement (one depth, --time MS per kind) is cut into
 // --slices slices in which the echo and the builds take turns (order reversed every slice), so
 // that load changes on a shared machine fall on all of them. Per build and depth it prints the median over rounds
-// of: ops/s, ops/s ÷ the echo measured just before, server CPU µs per call (user + sys from
-// /proc), client CPU µs per call; and listStatus of a 1k-entry directory, p50 at 1 in flight.
+// of: ops/s, ops/s ÷ the echo measured beside it, server CPU µs per call (user + sys from
+// /proc, less the server's own CPU while idle, measured in idle slices between), client CPU µs per call; and listStatus of a 1k-entry directory, p50 at 1 in flight.
 // --raw drives every server with RawDriver instead (prebuilt request frames, answers counted,
 // nearly no client work): the server's CPU per call with the least noise from the client.
 // --profile DIR runs every server under --cpu-prof (profiles in DIR/<build index>); --no-list
@@ -91,12 +91,27 @@ async function interleaved(depth: number, ms: number, slices: number, kinds: Arr
     (k.raw ? rawSlice(k.raw, depth, t, k.pid, acc) : slice(depth, t, k.fn, k.pid, acc));
   for (const k of kinds) await one(k, 150, undefined);
   const accs = kinds.map(newAcc);
+  // Idle slices beside the busy ones: what each server process spends with no call at all
+  // (timers, housekeeping, worker threads) is taken out of its CPU per call, which at a few
+  // hundred calls per second on a loaded machine it would otherwise dominate.
+  const pids = [...new Set(kinds.map((k) => k.pid))];
+  const idleCpu = new Map(pids.map((pid) => [pid, 0]));
+  let idleMs = 0;
   for (let i = 0; i < slices; i++) {
     const order = kinds.map((_, j) => j);
     if (i % 2) order.reverse();
     for (const j of order) await one(kinds[j]!, ms / slices, accs[j]);
+    const c0 = pids.map((pid) => cpuMsOf(pid));
+    const t0 = performance.now();
+    await new Promise((r) => setTimeout(r, ms / slices / 2));
+    idleMs += performance.now() - t0;
+    pids.forEach((pid, k) => idleCpu.set(pid, idleCpu.get(pid)! + cpuMsOf(pid) - c0[k]!));
   }
-  return accs.map(runOf);
+  return accs.map((a, j) => {
+    const idlePerMs = idleMs > 0 ? idleCpu.get(kinds[j]!.pid)! / idleMs : 0;
+    a.serverMs = Math.max(0, a.serverMs - idlePerMs * a.wallMs);
+    return runOf(a);
+  });
 }
 
 /**
@@ -119,10 +134,13 @@ class RawDriver {
     for (let id = 0; id <= 127; id++) this.frames.push(frameOf({ t: 'req', id, op: 'getStatus', args: [path] }));
   }
 
-  static async connect(port: number, path: string, hello: boolean): Promise<RawDriver> {
+  /** `answer`: the echo's answer to register (the echo), else undefined (Strata: hello first). */
+  static async connect(port: number, path: string, answer: unknown): Promise<RawDriver> {
     const socket = net.connect({ host: '127.0.0.1', port, noDelay: true });
     await new Promise<void>((resolve, reject) => { socket.once('connect', resolve); socket.once('error', reject); });
-    if (hello) {
+    if (answer !== undefined) {
+      socket.write(frameOf({ t: 'answer', op: 'getStatus', ok: answer }));
+    } else {
       socket.write(frameOf({ t: 'hello', v: 3, client: 'raw-driver' }));
       await new Promise<void>((resolve) => socket.once('data', () => resolve()));
     }
@@ -200,6 +218,8 @@ interface Target {
   client: StrataClient;
   data: string;
   raw?: RawDriver;
+  echo?: EchoClient;
+  rawEcho?: RawDriver;
 }
 
 async function startTarget(dir: string, index: number): Promise<Target> {
@@ -226,14 +246,19 @@ const median = (xs: number[]): number => {
 };
 
 const echoSrv = await startChild(['echo']);
-const echo: EchoClient = await connectEcho({ host: '127.0.0.1', port: echoSrv.port });
 const targets: Target[] = [];
 for (const [i, b] of builds.entries()) targets.push(await startTarget(b, i));
 const path = '/bench-md/target';
-const info: FileInfo = await targets[0]!.client.getStatus(path);
-echo.setAnswer('getStatus', info);
-const rawEcho = raw ? await RawDriver.connect(echoSrv.port, path, false) : undefined;
-for (const t of targets) if (raw) t.raw = await RawDriver.connect(t.server.port, path, true);
+// Each build's reference: the echo answering with that build's own FileInfo (its fields may differ).
+for (const t of targets) {
+  const info: FileInfo = await t.client.getStatus(path);
+  t.echo = await connectEcho({ host: '127.0.0.1', port: echoSrv.port });
+  t.echo.setAnswer('getStatus', info);
+  if (raw) {
+    t.raw = await RawDriver.connect(t.server.port, path, undefined);
+    t.rawEcho = await RawDriver.connect(echoSrv.port, path, info);
+  }
+}
 const load0 = loadavg();
 log(`builds: ${builds.join(', ')}; ${rounds} rounds × ${timeMs} ms; load ${load0.map((l) => l.toFixed(1)).join(' ')}`);
 
@@ -243,12 +268,13 @@ const lists = new Map<number, number[]>();
 const slices = Number(arg('--slices') ?? 6);
 for (let r = 0; r < rounds; r++) {
   for (const depth of depths) {
-    const runs = await interleaved(depth, timeMs, slices, [
-      { fn: () => echo.request('getStatus', [path]), pid: echoSrv.pid, raw: rawEcho },
-      ...targets.map((t) => ({ fn: () => t.client.getStatus(path), pid: t.server.pid, raw: t.raw })),
-    ]);
-    const e = runs[0]!;
-    for (const [i, g] of runs.slice(1).entries()) {
+    const runs = await interleaved(depth, timeMs, slices, targets.flatMap((t) => [
+      { fn: () => t.echo!.request('getStatus', [path]), pid: echoSrv.pid, raw: t.rawEcho },
+      { fn: () => t.client.getStatus(path), pid: t.server.pid, raw: t.raw },
+    ]));
+    for (const [i] of targets.entries()) {
+      const e = runs[2 * i]!;
+      const g = runs[2 * i + 1]!;
       const k: Key = `${i}:${depth}`;
       const slot = results.get(k) ?? { g: [], ratio: [], echo: [] };
       slot.g.push(g);
@@ -278,9 +304,11 @@ for (const [i, b] of builds.entries()) {
 }
 if (withList) for (const [i, b] of builds.entries()) console.log(`listStatus 1k, 1 in flight, p50: build ${i} (${b}) ${median(lists.get(i)!).toFixed(2)} ms`);
 
-echo.close();
-rawEcho?.close();
-for (const t of targets) t.raw?.close();
+for (const t of targets) {
+  t.echo?.close();
+  t.raw?.close();
+  t.rawEcho?.close();
+}
 await echoSrv.stop();
 for (const t of targets) {
   await t.client.close();

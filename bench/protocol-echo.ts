@@ -62,13 +62,13 @@ export async function startEchoServer(opts: { host?: string; port?: number } = {
   host: string; port: number; close(): Promise<void>;
 }> {
   const sockets = new Set<net.Socket>();
-  // The answers registered by any connection serve every connection.
-  const answers = new Map<string, unknown>();
   const server = net.createServer({ noDelay: true }, (socket) => {
     sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));
     socket.on('error', () => {});
     const send = batcher(socket);
+    // The answers this connection registered.
+    const answers = new Map<string, unknown>();
     socket.on('data', frameReader((m) => {
       const r = m as { t?: string; id?: number; op?: string; ok?: unknown };
       if (r.t === 'req') send({ t: 'res', id: r.id, ok: answers.get(r.op!) });

@@ -9,7 +9,7 @@ import { ErrorCode, StrataError, toStrataError } from '../errors.js';
 import { checkPathDepth } from '../meta/path.js';
 import type { FileSystem } from '../fs.js';
 import { logger as rootLogger, type Logger } from '../log.js';
-import { DEFAULT_MAX_FRAME_BYTES, FrameDecoder, encodeFrame } from '../protocol/codec.js';
+import { DEFAULT_MAX_FRAME_BYTES, FrameDecoder, encodeAnswerFrame, encodeFrame } from '../protocol/codec.js';
 import {
   INITIAL_UPLOAD_CREDIT,
   DEFAULT_PORT, OPS, PROTOCOL_VERSION, checkArgs, isOpName, isPlainObject, parseClientMessage, toWireError,
@@ -624,7 +624,8 @@ class Connection {
       this.outbox.send({ t: 'res', id: call.id });
     } else {
       try {
-        this.outbox.send({ t: 'res', id: call.id, ok });
+        // The same bytes as encoding {t: 'res', id, ok}; a FileInfo without msgpackr's generic walk.
+        this.outbox.sendFrame(encodeAnswerFrame(call.id, ok));
       } catch (encodeErr) {
         // A result msgpack cannot carry is a server bug; the client still gets an answer.
         this.log.warn({ op: call.op, err: encodeErr }, 'cannot encode a result');
