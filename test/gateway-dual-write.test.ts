@@ -8,6 +8,8 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import http from 'node:http';
+import { readdir } from 'node:fs/promises';
+import { join } from 'node:path';
 import { CreateBucketCommand, CreateMultipartUploadCommand, GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { ADMIN, openGateway, type GatewayEnv } from './helpers/gateway.js';
 import { signRequest } from './helpers/sigv4-signer.js';
@@ -84,9 +86,11 @@ test('a PUT of a key while another PUT of it is half sent: both succeed, the las
 
 test('a PUT stalled for good holds nothing: other PUTs and a CopyObject onto its key complete', async () => {
   await g.client().send(new PutObjectCommand({ Bucket: 'dual', Key: 'src', Body: 'copied' }));
-  const a = await openRequest('PUT', '/dual/stuck', SIZE);
-  a.send(Buffer.alloc(1000, 'x'));
-  await new Promise((r) => setTimeout(r, 200));
+  const a = await openRequest('PUT', '/dual/stuck', 4 * SIZE);
+  a.send(Buffer.alloc(2 * SIZE, 'x')); // past the in-memory part: a spool file
+  const spool = join(g.env.dataDir, 's3-gateway', 'spool');
+  for (let i = 0; i < 100 && (await readdir(spool)).length === 0; i++) await new Promise((r) => setTimeout(r, 50));
+  assert.is((await readdir(spool)).length, 1, 'the stalled body is spooled');
   try {
     const put = await within(g.client().send(new PutObjectCommand({ Bucket: 'dual', Key: 'stuck', Body: 'whole' })), 20_000);
     assert.ok(put !== 'still waiting', 'PUT beside a stalled PUT of the same key');
@@ -99,9 +103,10 @@ test('a PUT stalled for good holds nothing: other PUTs and a CopyObject onto its
   } finally {
     a.abort();
   }
-  // The stalled PUT, cut off, wrote nothing.
+  // The stalled PUT, cut off, wrote nothing and left no spool file.
   await new Promise((r) => setTimeout(r, 200));
   assert.is(await text('stuck'), 'copied');
+  assert.equal(await readdir(spool), []);
 });
 
 test('UploadPart of one part number twice, the first stalled: both succeed, the last to complete is the part', async () => {
