@@ -1,5 +1,6 @@
 // listStatus pages as columns (protocol version 3): every entry decodes to an object equal to
-// the one the server listed (odd entries included, through msgpack at unaligned offsets); a
+// the one the server listed (odd entries included, through msgpack at unaligned offsets; the
+// atime/ctime columns, and pages without them from older servers); a
 // malformed page is BAD_REQUEST; a real Coordinator listed over TCP gives what it gives in
 // process; a version-2 hello is refused with UNSUPPORTED_VERSION.
 
@@ -72,6 +73,23 @@ test('constant columns and an empty page', () => {
   assert.is(enc.x.length, 0);
   assert.equal(overTheWire(page), page);
   assert.equal(overTheWire([]), []);
+});
+
+test('access and status-change times travel as columns; a page without them (an older server) decodes without them', () => {
+  const page = [
+    entry('/d', 'a', { ctimeMs: 1_700_000_001_000, atimeMs: 1_600_000_000_000 }),
+    entry('/d', 'b', { ctimeMs: 1_700_000_002_500 }),
+    entry('/d', 'c'),
+  ];
+  const enc = encodePage(page);
+  assert.equal(enc.x, [], 'no entry needs the extras list for its times');
+  assert.equal(overTheWire(page), page);
+  const { at: _a, ct: _c, ...old } = enc;
+  const decoded = decodePage(old);
+  assert.is(decoded[0]!.ctimeMs, undefined);
+  assert.is(decoded[0]!.atimeMs, undefined);
+  assert.is(decoded[0]!.mtimeMs, page[0]!.mtimeMs);
+  assert.throws(() => decodePage({ ...enc, ct: new Uint8Array(5) }), (e: unknown) => (e as StrataError).code === ErrorCode.BAD_REQUEST);
 });
 
 test('a malformed page is BAD_REQUEST', () => {

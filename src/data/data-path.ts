@@ -62,8 +62,30 @@ export const READ_AHEAD_BLOCKS = 4;
 /** Bytes of read-ahead held at once over all reads (and at most a quarter of the cache). */
 export const READ_AHEAD_MAX_BYTES = 64 << 20;
 
+/** Cache writes of blocks a read served that may still be running before it waits for one. */
+const PUTS_IN_FLIGHT = 8;
+
+/** A block being read from the UFS: its bytes, and its cache write (a UFS failure is in `bytes` only). */
+interface ColdBlock {
+  bytes: Promise<Buffer>;
+  cached: Promise<void>;
+}
+
+/** A block fetched ahead of a read. */
+interface AheadBlock {
+  size: number;
+  block: Promise<Buffer | undefined>;
+  cached: Promise<void>;
+}
+
+/** The cache writes a read started and has not seen end, and the first that failed. */
+interface PendingPuts {
+  set: Set<Promise<void>>;
+  error?: unknown;
+}
+
 export class DataPath {
-  private readonly coldReads = new Map<string, Promise<Buffer>>();
+  private readonly coldReads = new Map<string, ColdBlock>();
   /** Bytes of blocks fetched ahead and not yet served or dropped (all reads). */
   private aheadBytes = 0;
 
@@ -152,9 +174,13 @@ export class DataPath {
     readType: ReadType, chunkSize: number, evictable: boolean, current?: () => boolean): AsyncIterable<Uint8Array> {
     const end = Math.min(inode.length, offset + length);
     const bs = inode.blockSize > 0 ? inode.blockSize : this.blocks.blockSize;
-    const ahead = new Map<number, { size: number; block: Promise<Buffer | undefined> }>();
+    const ahead = new Map<number, AheadBlock>();
+    const puts: PendingPuts = { set: new Set() };
     try {
-      yield* this.readRange(inode, ufs, ufsPath, offset, end, bs, readType, chunkSize, evictable, ahead, current);
+      yield* this.readRange(inode, ufs, ufsPath, offset, end, bs, readType, chunkSize, evictable, ahead, puts, current);
+      // A block is served as soon as its bytes are in; the read ends once they are cached too.
+      await Promise.all(puts.set);
+      if (puts.error !== undefined) throw puts.error;
     } finally {
       // Blocks fetched ahead and never served: their bytes are no longer held here.
       for (const a of ahead.values()) this.aheadBytes -= a.size;
@@ -167,7 +193,7 @@ export class DataPath {
    * `endIndex`), within the read-ahead byte budget.
    */
   private readAhead(inode: InodeRecord, ufs: Ufs, ufsPath: string, index: number, endIndex: number, bs: number, evictable: boolean,
-    ahead: Map<number, { size: number; block: Promise<Buffer | undefined> }>, current: (() => boolean) | undefined): void {
+    ahead: Map<number, AheadBlock>, current: (() => boolean) | undefined): void {
     const budget = Math.min(READ_AHEAD_MAX_BYTES, this.blocks.capacity / 4);
     for (let j = index + 1; j <= Math.min(endIndex, index + this.readAheadBlocks); j++) {
       if (ahead.has(j) || this.blocks.has(inode.fileId, j) !== undefined) continue;
@@ -176,13 +202,20 @@ export class DataPath {
       if (this.aheadBytes + size > budget) return;
       this.aheadBytes += size;
       this.metrics.inc('cache', 'readAheadBlocks');
-      ahead.set(j, { size, block: this.fetchBlock(inode, ufs, ufsPath, j, start, size, evictable, current).catch(() => undefined) });
+      const cold = this.fetchBlock(inode, ufs, ufsPath, j, start, size, evictable, current);
+      ahead.set(j, { size, block: cold.bytes.catch(() => undefined), cached: cold.cached });
     }
   }
 
   private async *readRange(inode: InodeRecord, ufs: Ufs | undefined, ufsPath: string, offset: number, end: number, bs: number,
     readType: ReadType, chunkSize: number, evictable: boolean,
-    fetched: Map<number, { size: number; block: Promise<Buffer | undefined> }>, current: (() => boolean) | undefined): AsyncIterable<Uint8Array> {
+    fetched: Map<number, AheadBlock>, puts: PendingPuts, current: (() => boolean) | undefined): AsyncIterable<Uint8Array> {
+    const track = async (cached: Promise<void>): Promise<void> => {
+      const q: Promise<void> = cached.catch((err: unknown) => { puts.error ??= err; }).finally(() => puts.set.delete(q));
+      puts.set.add(q);
+      // Cache writes slower than the UFS: wait for one rather than hold ever more blocks.
+      if (puts.set.size >= PUTS_IN_FLIGHT) await Promise.race(puts.set);
+    };
     const endIndex = Math.ceil(end / bs) - 1;
     let pos = offset;
     // Read-ahead of one cached block: the next block's disk read runs while this one is sent.
@@ -204,6 +237,7 @@ export class DataPath {
         const block = await early.block;
         if (block && block.length === blockEnd - blockStart) {
           this.metrics.inc('cache', 'misses');
+          await track(early.cached);
           if (ufs) this.readAhead(inode, ufs, ufsPath, index, endIndex, bs, evictable, fetched, current);
           yield* slices(block.subarray(pos - blockStart, pos - blockStart + want), chunkSize);
           pos += want;
@@ -251,7 +285,9 @@ export class DataPath {
         pos += want;
         continue;
       }
-      const block = await this.fetchBlock(inode, ufs, ufsPath, index, blockStart, blockEnd - blockStart, evictable, current);
+      const cold = this.fetchBlock(inode, ufs, ufsPath, index, blockStart, blockEnd - blockStart, evictable, current);
+      const block = await cold.bytes;
+      await track(cold.cached);
       if (index < endIndex) this.readAhead(inode, ufs, ufsPath, index, endIndex, bs, evictable, fetched, current);
       yield* slices(block.subarray(pos - blockStart, pos - blockStart + want), chunkSize);
       pos += want;
@@ -260,36 +296,41 @@ export class DataPath {
 
   /**
    * Read one whole block from the UFS and cache it (unless `current` says the content id is
-   * no longer the file's); concurrent readers share the fetch.
+   * no longer the file's): the bytes are there for the readers as soon as the UFS delivered
+   * them, while the block is written to the cache. Concurrent readers share the fetch (until
+   * the block is cached).
    */
   private fetchBlock(inode: InodeRecord, ufs: Ufs, ufsPath: string, index: number, start: number, size: number, evictable: boolean,
-    current?: () => boolean): Promise<Buffer> {
+    current?: () => boolean): ColdBlock {
     const key = `${inode.fileId}:${index}`;
-    let p = this.coldReads.get(key);
-    if (!p) {
-      p = (async () => {
-        const parts: Uint8Array[] = [];
-        let n = 0;
-        for await (const c of ufs.read(ufsPath, { offset: start, length: size, ...fingerprintOf(inode) })) {
-          parts.push(c);
-          n += c.length;
-        }
-        if (n !== size) throw new UfsChangedError(`${inode.name} (expected ${size} bytes of block ${index}, got ${n})`);
-        this.metrics.inc('cache', 'bytesReadUfs', n);
-        const buf = Buffer.concat(parts, n);
-        if (current && !current()) return buf; // replaced meanwhile: its blocks would never be removed
-        try {
-          await this.blocks.put(inode.fileId, index, buf, evictable, false);
-        } catch (err) {
-          // A full cache (capacity or disk) does not fail a read: serve the bytes uncached.
-          if ((err as StrataError).code !== ErrorCode.RESOURCE_EXHAUSTED) throw err;
-          this.metrics.inc('cache', 'bypassOnFull');
-        }
-        return buf;
-      })().finally(() => this.coldReads.delete(key));
-      this.coldReads.set(key, p);
-    }
-    return p;
+    const held = this.coldReads.get(key);
+    if (held) return held;
+    const bytes = (async () => {
+      const parts: Uint8Array[] = [];
+      let n = 0;
+      for await (const c of ufs.read(ufsPath, { offset: start, length: size, ...fingerprintOf(inode) })) {
+        parts.push(c);
+        n += c.length;
+      }
+      if (n !== size) throw new UfsChangedError(`${inode.name} (expected ${size} bytes of block ${index}, got ${n})`);
+      this.metrics.inc('cache', 'bytesReadUfs', n);
+      return Buffer.concat(parts, n);
+    })();
+    const cached = bytes.then(async (buf) => {
+      if (current && !current()) return; // replaced meanwhile: its blocks would never be removed
+      try {
+        await this.blocks.put(inode.fileId, index, buf, evictable, false);
+      } catch (err) {
+        // A full cache (capacity or disk) does not fail a read: serve the bytes uncached.
+        if ((err as StrataError).code !== ErrorCode.RESOURCE_EXHAUSTED) throw err;
+        this.metrics.inc('cache', 'bypassOnFull');
+      }
+    }, () => undefined); // a failed UFS read fails `bytes`, which every reader awaits
+    const block: ColdBlock = { bytes, cached };
+    this.coldReads.set(key, block);
+    bytes.catch(() => undefined); // read-ahead may never await it
+    cached.catch(() => undefined).finally(() => this.coldReads.delete(key));
+    return block;
   }
 }
 
