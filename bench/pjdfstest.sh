@@ -188,11 +188,13 @@ main() {
   START=$(date -u +%FT%TZ)
   if [ "$ONLY" != rclone ]; then
     if [ "$TCP" = 1 ]; then
-      PORT=$((20000 + RANDOM % 20000))
-      node "$HERE/bin/strata.mjs" server --data-dir "$D" --address "127.0.0.1:$PORT" >"$BASE/server.log" 2>&1 &
-      SERVER_PID=$!
-      for _ in $(seq 1 100); do grep -q listening "$BASE/server.log" 2>/dev/null && break; sleep 0.2; done
-      node "$HERE/bin/strata.mjs" fuse mount "$MS" --address "127.0.0.1:$PORT" --background --log-file "$BASE/fuse.log" >/dev/null
+      # A loopback server without credentials (the mount runs as root, like the suite).
+    node "$HERE/bin/strata.mjs" server --data-dir "$D" --port 0 --insecure-no-auth >"$BASE/server.log" 2>&1 &
+    SERVER_PID=$!
+    for _ in $(seq 1 150); do grep -q '^strata listening on' "$BASE/server.log" 2>/dev/null && break; sleep 0.2; done
+    PORT=$(sed -n 's/^strata listening on 127\.0\.0\.1:\([0-9]*\).*/\1/p' "$BASE/server.log" | head -1)
+    [ -n "$PORT" ] || { echo "the server did not start: $(tail -3 "$BASE/server.log")" >&2; exit 1; }
+    node "$HERE/bin/strata.mjs" fuse mount "$MS" --address "127.0.0.1:$PORT" --background --log-file "$BASE/fuse.log" >/dev/null
     else
       node "$HERE/bin/strata.mjs" fuse mount "$MS" --embedded --data-dir "$D" --background --log-file "$BASE/fuse.log" >/dev/null
     fi
