@@ -29,27 +29,26 @@ export interface DigestEntry {
  * at a fraction of a SHA-1's cost per directory.
  */
 export function listingDigest(entries: readonly DigestEntry[]): string {
+  // The lanes are locals of one loop (a closure over them kept them in a heap context: a
+  // load and a store per lane per character, 3-5x slower); the result is the same hash.
   let a = 0x811c9dc5;
   let b = 0x9747b28c;
   let c = 0x2545f491;
-  const mix = (s: string): void => {
-    for (let i = 0; i < s.length; i++) {
-      const ch = s.charCodeAt(i);
-      a = Math.imul(a ^ ch, 0x01000193);
-      b = Math.imul(b ^ ch, 0x5bd1e995);
-      c = Math.imul((c ^ ch) + (c >>> 15), 0x27d4eb2f);
-    }
-    // Field separator: (name, type, content, metadata) boundaries are part of the hash.
-    a = Math.imul(a ^ 0x100, 0x01000193);
-    b = Math.imul(b ^ 0x100, 0x5bd1e995);
-    c = Math.imul((c ^ 0x100) + (c >>> 15), 0x27d4eb2f);
-  };
   for (let i = 0; i < entries.length; i++) {
     const e = entries[i]!;
-    mix(e.name);
-    mix(e.type);
-    mix(e.contentHash);
-    mix(e.metaHash);
+    for (let f = 0; f < 4; f++) {
+      const s = f === 0 ? e.name : f === 1 ? e.type : f === 2 ? e.contentHash : e.metaHash;
+      for (let j = 0; j < s.length; j++) {
+        const ch = s.charCodeAt(j);
+        a = Math.imul(a ^ ch, 0x01000193);
+        b = Math.imul(b ^ ch, 0x5bd1e995);
+        c = Math.imul((c ^ ch) + (c >>> 15), 0x27d4eb2f);
+      }
+      // Field separator: (name, type, content, metadata) boundaries are part of the hash.
+      a = Math.imul(a ^ 0x100, 0x01000193);
+      b = Math.imul(b ^ 0x100, 0x5bd1e995);
+      c = Math.imul((c ^ 0x100) + (c >>> 15), 0x27d4eb2f);
+    }
   }
   const n = entries.length;
   const lane = (h: number, seed: number): string => fmix((h ^ n ^ seed) >>> 0).toString(36).padStart(7, '0');
