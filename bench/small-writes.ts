@@ -55,24 +55,26 @@ async function stopServer(s: Server): Promise<void> {
   });
 }
 
-/** CPU (user + sys, ms) a process has used, from /proc/<pid>/stat. */
-function cpuMs(pid: number): number {
+/** CPU (user and sys, ms) a process has used, from /proc/<pid>/stat. */
+function cpuMs(pid: number): { user: number; sys: number } {
   const f = readFileSync(`/proc/${pid}/stat`, 'utf8');
   const rest = f.slice(f.lastIndexOf(')') + 2).split(' ');
-  return (Number(rest[11]) + Number(rest[12])) * 10;
+  return { user: Number(rest[11]) * 10, sys: Number(rest[12]) * 10 };
 }
 
 const DATA = Buffer.alloc(4096, 7);
 let seq = 0;
 
 /** writeFile ops/s of one server at one depth, and its CPU per write. */
-async function writes(s: Server, wt: WriteType, depth: number, round: number): Promise<{ ops: number; cpuUs: number }> {
+async function writes(s: Server, wt: WriteType, depth: number, round: number): Promise<{ ops: number; cpuUs: number; userUs: number }> {
   const dir = `/sw-${wt}-${depth}-${round}`;
   await s.client.createDirectory(dir, { writeType: 'MUST_CACHE', allowExists: true });
   const n0 = seq;
   const c0 = cpuMs(s.pid);
   const r = await atDepth(`${s.name} ${wt}`, depth, () => s.client.writeFile(`${dir}/f${seq++}`, DATA, { writeType: wt }), ms);
-  return { ops: r.opsPerSec, cpuUs: ((cpuMs(s.pid) - c0) * 1000) / Math.max(1, seq - n0) };
+  const c1 = cpuMs(s.pid);
+  const n = Math.max(1, seq - n0);
+  return { ops: r.opsPerSec, cpuUs: ((c1.user + c1.sys - c0.user - c0.sys) * 1000) / n, userUs: ((c1.user - c0.user) * 1000) / n };
 }
 
 /** The local floor: open + write 4 KB + fsync + close + rename (no directory fsync). */
@@ -115,10 +117,10 @@ const lmdbAt = lmdbFloor();
 // `--rows MUST_CACHE:16,CACHE_THROUGH:1` measures only those (e.g. for a profile of one kind of write).
 const rows: Array<{ wt: WriteType; depth: number }> = (arg('--rows') ?? 'MUST_CACHE:1,MUST_CACHE:16,CACHE_THROUGH:1,CACHE_THROUGH:16')
   .split(',').map((r) => ({ wt: r.split(':')[0] as WriteType, depth: Number(r.split(':')[1]) }));
-const got = new Map<string, { ops: number[]; cpu: number[]; ratio: number[] }>();
-const put = (key: string, ops: number, cpu = NaN, ratio = NaN): void => {
-  const e = got.get(key) ?? { ops: [], cpu: [], ratio: [] };
-  e.ops.push(ops); e.cpu.push(cpu); e.ratio.push(ratio);
+const got = new Map<string, { ops: number[]; cpu: number[]; user: number[]; ratio: number[] }>();
+const put = (key: string, ops: number, cpu = NaN, user = NaN): void => {
+  const e = got.get(key) ?? { ops: [], cpu: [], user: [], ratio: [] };
+  e.ops.push(ops); e.cpu.push(cpu); e.user.push(user); e.ratio.push(NaN);
   got.set(key, e);
 };
 const loads: number[] = [];
@@ -131,7 +133,7 @@ for (let round = 0; round < rounds; round++) {
     for (const s of order) {
       const w = await writes(s, wt, depth, round);
       r[s.name] = w.ops;
-      put(`${wt} ${depth} ${s.name}`, w.ops, w.cpuUs);
+      put(`${wt} ${depth} ${s.name}`, w.ops, w.cpuUs, w.userUs);
     }
     if (base) got.get(`${wt} ${depth} new`)!.ratio[round] = r.new! / r.base!;
   }
@@ -145,19 +147,19 @@ for (let round = 0; round < rounds; round++) {
 }
 for (const s of sides) await stopServer(s);
 
-console.log(`\n| writeFile 4 KB | in flight | new ops/s | ${base ? 'base ops/s | new ÷ base (median of rounds) | ' : ''}server CPU µs/write new${base ? ' / base' : ''} | ÷ local floor | ÷ LMDB commit floor |`);
-console.log(`|---|---:|---:|${base ? '---:|---:|' : ''}---:|---:|---:|`);
+console.log(`\n| writeFile 4 KB | in flight | new ops/s | ${base ? 'base ops/s | new ÷ base (median of rounds) | ' : ''}server CPU µs/write (user + sys) new${base ? ' / base' : ''} | of it user | ÷ local floor | ÷ LMDB commit floor |`);
+console.log(`|---|---:|---:|${base ? '---:|---:|' : ''}---:|---:|---:|---:|`);
 for (const { wt, depth } of rows) {
   const n = got.get(`${wt} ${depth} new`)!;
   const b = got.get(`${wt} ${depth} base`);
   const local = median(got.get(`local ${depth}`)!.ops);
   const lm = median(got.get(`lmdb ${depth}`)!.ops);
   console.log(`| ${wt} | ${depth} | ${f0(median(n.ops))} | ${b ? `${f0(median(b.ops))} | ${median(n.ratio).toFixed(2)}× | ` : ''}` +
-    `${f0(median(n.cpu))}${b ? ` / ${f0(median(b.cpu))}` : ''} | ${(median(n.ops) / local).toFixed(2)}× | ${(median(n.ops) / lm).toFixed(2)}× |`);
+    `${f0(median(n.cpu))}${b ? ` / ${f0(median(b.cpu))}` : ''} | ${f0(median(n.user))}${b ? ` / ${f0(median(b.user))}` : ''} | ${(median(n.ops) / local).toFixed(2)}× | ${(median(n.ops) / lm).toFixed(2)}× |`);
 }
 for (const depth of [1, 16]) {
-  console.log(`| floor: local open+write+fsync+rename 4 KB | ${depth} | ${f0(median(got.get(`local ${depth}`)!.ops))} | | | | | |`);
-  console.log(`| floor: LMDB durable commit | ${depth} | ${f0(median(got.get(`lmdb ${depth}`)!.ops))} | | | | | |`);
+  console.log(`| floor: local open+write+fsync+rename 4 KB | ${depth} | ${f0(median(got.get(`local ${depth}`)!.ops))} | | | | | | |`);
+  console.log(`| floor: LMDB durable commit | ${depth} | ${f0(median(got.get(`lmdb ${depth}`)!.ops))} | | | | | | |`);
 }
 console.log(`1-min load per round: ${loads.map((l) => l.toFixed(1)).join(', ')} → ${loadavg()[0]!.toFixed(1)}`);
 rmSync(work, { recursive: true, force: true });

@@ -14,8 +14,12 @@ export type Intent =
    * A THROUGH / CACHE_THROUGH write: the UFS file, then the inode commit. `before` is the
    * content hash of a UFS file already at the path that Strata does not vouch for (the old
    * copy under an unpersisted file): finding that one after a crash means the write never landed.
+   * `committed`: rewritten so by the commit of the file, which runs while the UFS makes its
+   * placement durable (the directory's fsync); ended once that is done. Open at a start, it
+   * means the commit is durable but the UFS placement may not be: the file stays only if the
+   * UFS holds it.
    */
-  | { op: 'write'; path: string; fileId: number; before?: string }
+  | { op: 'write'; path: string; fileId: number; before?: string; committed?: true }
   /** A delete: the UFS entry (recursively), then the inodes. */
   | { op: 'delete'; path: string; inodeId: number }
   /** A rename: the UFS entry is renamed (`rename`) or, for an unpersisted file, its stale UFS copy deleted (`delete`). */

@@ -125,6 +125,14 @@ export interface UfsWriteOptions {
    * must honour it: calling it before storing anything is always correct.
    */
   beforePlace?: () => Promise<void>;
+  /**
+   * Called once with the new file's status as soon as it is at `path` (visible), and awaited
+   * together with the UFS's own step that makes the placement durable (local: the fsync of
+   * the directory; S3: none, the PUT answered once stored): `write` resolves once both are
+   * done and rejects when this does (the file stays placed). Lets a caller overlap its
+   * commit of the write with that last sync.
+   */
+  afterPlace?: (status: UfsStatus) => Promise<void>;
 }
 
 /** The small interface every under file system implements. */

@@ -12,6 +12,7 @@ import { randomBytes } from 'node:crypto';
 
 import type { Ufs, UfsCapability, UfsStatus } from '../../src/ufs/ufs.js';
 import { ufsCapabilities } from '../../src/ufs/ufs.js';
+import { ErrorCode, StrataError } from '../../src/errors.js';
 import { listAll, readAll, rejects } from './assert.js';
 
 /** One UFS under test. */
@@ -304,6 +305,27 @@ export function ufsContract(target: ContractTarget): void {
     assert.is(await ufs.getStatus('fresh'), null);
     assert.is(await ufs.getStatus('sub/fresh'), null);
     assert.equal(names((await listAll(ufs, '', { recursive: true })).entries), ['new', 'old', 'sub/', 'sub/new']);
+  });
+
+  t('afterPlace: called once the file is visible, with its status; write waits for it and fails with it', async () => {
+    const ufs = await fresh();
+    let seen: UfsStatus | undefined;
+    let visible: string | undefined;
+    let done = false;
+    const st = await ufs.write('a/placed', chunks('content'), {
+      afterPlace: async (s) => {
+        seen = s;
+        visible = await text(ufs, 'a/placed');
+        await new Promise((r) => setTimeout(r, 20));
+        done = true;
+      },
+    });
+    assert.ok(done, 'write resolved after afterPlace');
+    assert.is(visible, 'content', 'the file is readable when afterPlace runs');
+    assert.is(seen?.contentHash, st.contentHash);
+    assert.is(seen?.length, 7);
+    await rejects(ufs.write('a/placed', chunks('second'), { afterPlace: () => Promise.reject(new StrataError(ErrorCode.UFS_UNAVAILABLE, 'commit failed')) }), 'UFS_UNAVAILABLE');
+    assert.is(await text(ufs, 'a/placed'), 'second', 'placed before afterPlace ran: it stays');
   });
 
   t('a failed write leaves nothing: the old file stays, a new one never appears', async () => {

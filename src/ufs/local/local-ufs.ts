@@ -386,9 +386,12 @@ export class LocalUfs implements Ufs {
       if (overwrite) await fsp.rename(tmp, target);
       else if (!(await renameNoReplace(tmp, target))) throw new StrataError(ErrorCode.ALREADY_EXISTS, `path already exists: ${this.display(path)}`);
       placed = true;
-      await syncDirShared(dir);
       // The renamed file is the one just written and stat'ed (rename keeps its size, mtime, inode).
-      return statusFromStats(basename(path), st)!;
+      const status = statusFromStats(basename(path), st)!;
+      // The caller's commit runs while the rename is made durable.
+      if (options.afterPlace) await Promise.all([syncDirShared(dir), options.afterPlace(status)]);
+      else await syncDirShared(dir);
+      return status;
     } catch (err) {
       throw this.mapError(err, 'write', path);
     } finally {

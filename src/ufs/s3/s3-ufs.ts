@@ -269,6 +269,7 @@ export class S3Ufs implements Ufs {
     }
     const st = await this.headOrNull(path, signal);
     if (!st) throw new StrataError(ErrorCode.UFS_UNAVAILABLE, `write ${this.display(path)}: the object is missing right after it was written`);
+    await options.afterPlace?.(st);
     return st;
   }
 
