@@ -65,12 +65,20 @@ export function fromUfs(st: UfsStatus): Partial<InodeRecord> & Pick<InodeRecord,
     type: st.type,
     length: st.type === 'file' ? st.length : 0,
     mtimeMs: st.mtimeMs,
+    // The UFS's ctime where it has one, else the mtime (absent); the access time is the mtime.
+    ...(st.ctimeMs !== undefined && st.ctimeMs !== st.mtimeMs ? { ctimeMs: st.ctimeMs } : {}),
     ...(st.mode !== undefined ? { mode: st.mode & 0o7777 } : {}),
     ps: 'PERSISTED',
     ufsContent: st.contentHash,
     ufsMeta: st.metaHash,
     ufsEtag: st.etag,
   };
+}
+
+/** `existing` with the fields of the UFS status `st` (times included: Strata's own ctime and atime give way). */
+function updatedFromUfs(existing: InodeRecord, st: UfsStatus): InodeRecord {
+  const { ctimeMs: _c, atimeMs: _a, ...rest } = existing;
+  return { ...rest, ...fromUfs(st) };
 }
 
 /** May a sync remove this inode because the UFS no longer has it? */
@@ -144,12 +152,12 @@ export function applyEntry(
   if (existing.ufsContent !== st.contentHash && st.type === 'file') {
     // New content: new content id, the old cached blocks are never served again.
     const fileId = InodeTree.allocId(tx);
-    const updated = InodeTree.update(tx, { ...existing, ...fromUfs(st), fileId, cachedBytes: 0, ...SyncPathCache.statusFields('file', now), xattr: undefined });
+    const updated = InodeTree.update(tx, { ...updatedFromUfs(existing, st), fileId, cachedBytes: 0, ...SyncPathCache.statusFields('file', now), xattr: undefined });
     return { outcome: 'updated', stale: [existing.fileId], inode: updated };
   }
   if (existing.ufsMeta !== st.metaHash || (st.type === 'directory' && existing.ufsContent !== st.contentHash)) {
     // For a directory this is its own status, not its listing: leave its listing's sync time.
-    const updated = InodeTree.update(tx, { ...existing, ...fromUfs(st), ...SyncPathCache.statusFields(st.type, now) });
+    const updated = InodeTree.update(tx, { ...updatedFromUfs(existing, st), ...SyncPathCache.statusFields(st.type, now) });
     return { outcome: 'updated', inode: updated };
   }
   return { outcome: 'unchanged', inode: existing };
@@ -264,6 +272,9 @@ interface OpenDir {
   rel: string;
   path: string;
   seen: Set<string>;
+  /** Its inode as read in the transaction of page `page` (read once per page, not per entry). */
+  inode?: InodeRecord;
+  page?: number;
 }
 
 export interface TreeSyncResult {
@@ -307,6 +318,7 @@ export async function syncTreeFlat(store: MetaStore, ufs: Ufs, job: Omit<DirSync
   const pages = ufs.list(job.ufsPath, { recursive: true, pageSize: job.pageSize ?? 1000, ...(signal ? { signal } : {}) })[Symbol.asyncIterator]();
   // The next page is fetched while this one is applied and committed (one page ahead).
   let ahead = pages.next();
+  let pageNo = 0;
   try {
     for (;;) {
       const got = await ahead;
@@ -316,6 +328,7 @@ export async function syncTreeFlat(store: MetaStore, ufs: Ufs, job: Omit<DirSync
       throwIfCancelled(signal, `sync of ${job.dirPath}`);
       ahead = pages.next();
       ahead.catch(() => undefined); // its failure is met when it is awaited (or dropped after ours)
+      const thisPage = ++pageNo;
       await store.transact((tx) => {
         const t = now();
         // Absent entries below the root, read once per page (usually none); ids per page.
@@ -336,14 +349,16 @@ export async function syncTreeFlat(store: MetaStore, ufs: Ufs, job: Omit<DirSync
           while (stack.length > 1 && !isInside(parentRel, stack[stack.length - 1]!.rel)) close(tx, stack.pop()!);
           const top = stack[stack.length - 1]!;
           if (top.rel !== parentRel) continue; // a parent the listing skipped (invalid name): not ours to judge
-          const dir = InodeTree.get(tx, top.id);
+          // The parent as of this page's transaction (the apply of its children does not change it).
+          if (top.page !== thisPage) { top.inode = InodeTree.get(tx, top.id); top.page = thisPage; }
+          const dir = top.inode;
           if (!dir || dir.type !== 'directory') continue;
           top.seen.add(name);
           const r = applyEntry(tx, dir, top.path, { ...st, name }, job.startMs, t, ctx);
           summary[r.outcome]++;
           if (r.stale) staleFileIds.push(...r.stale);
           if (r.inode?.type === 'directory' && r.inode.mountId === undefined) {
-            stack.push({ id: r.inode.id, rel: st.name, path: joinPath(top.path, name), seen: new Set() });
+            stack.push({ id: r.inode.id, rel: st.name, path: joinPath(top.path, name), seen: new Set(), inode: r.inode, page: thisPage });
           }
         }
       });
