@@ -191,6 +191,58 @@ function contract(engine: Engine): void {
     }
   }));
 
+  test(name('the overlay range of one directory among hundreds of pending writes (and after more writes) is the committed range'), () => withStore(async (store) => {
+    const random = prng(16);
+    const dirs = 30;
+    const key = (): [number, string] => [1 + Math.floor(random() * dirs), `n${Math.floor(random() * 40)}`];
+    const model = new Map<string, { key: Key; value: unknown }>();
+    const modelRange = (m: Map<string, { key: Key; value: unknown }>, o: RangeOptions): Array<[Key, unknown]> => {
+      const all = [...m.values()]
+        .filter((e) => (o.start === undefined || compareKeys(e.key, o.start) >= 0) && (o.end === undefined || compareKeys(e.key, o.end) < 0))
+        .sort((a, b) => compareKeys(a.key, b.key) * (o.reverse ? -1 : 1));
+      return all.slice(0, o.limit ?? all.length).map((e) => [e.key, e.value]);
+    };
+    const rangeOf = (): RangeOptions => {
+      const d = 1 + Math.floor(random() * dirs);
+      const o: RangeOptions = random() < 0.2
+        ? { start: [d, `n${Math.floor(random() * 40)}`], end: [Math.min(dirs + 1, d + 1 + Math.floor(random() * 2)), 'n2'] }
+        : { start: [d, random() < 0.5 ? '' : `n${Math.floor(random() * 40)}\u0000`], end: [d + 1] };
+      if (random() < 0.4) o.limit = 1 + Math.floor(random() * 5);
+      if (random() < 0.3) o.reverse = true;
+      return o;
+    };
+    let v = 0;
+    for (let round = 0; round < 8; round++) {
+      // Batches of writes (200-400 each, enough for the overlay to index them), a few ranges after each.
+      const steps = Array.from({ length: 3 }, () => ({
+        ops: Array.from({ length: 200 + Math.floor(random() * 200) }, () => ({ key: key() as Key, del: random() < 0.3, value: ++v })),
+        ranges: Array.from({ length: 6 }, rangeOf),
+      }));
+      // A round with a key of another shape: the overlay merges over all the table's writes.
+      if (round === 5) steps[1]!.ops.push({ key: 'scalar', del: false, value: ++v });
+      const seen = await store.transact((tx) => {
+        const out: Array<Array<[Key, unknown]>> = [];
+        for (const s of steps) {
+          for (const op of s.ops) if (op.del) tx.del('u', op.key); else tx.put('u', op.key, op.value);
+          for (const o of s.ranges) out.push(rows(tx.range('u', o)));
+        }
+        return out;
+      });
+      // The model: the same writes, the same ranges after each batch.
+      const want: Array<Array<[Key, unknown]>> = [];
+      for (const s of steps) {
+        for (const op of s.ops) {
+          const id = JSON.stringify(op.key);
+          if (op.del) model.delete(id); else model.set(id, { key: op.key, value: op.value });
+        }
+        for (const o of s.ranges) want.push(modelRange(model, o));
+      }
+      assert.equal(seen, want, `round ${round}: ranges inside the transaction`);
+      for (const o of steps[2]!.ranges) assert.equal(rows(store.range('u', o)), modelRange(model, o), `round ${round}: committed ${JSON.stringify(o)}`);
+      if (round === 5) { await store.transact((tx) => tx.del('u', 'scalar')); model.delete(JSON.stringify('scalar')); }
+    }
+  }));
+
   test(name('a callback that throws, an undefined value or an over-long key aborts with nothing written'), () => withStore(async (store) => {
     await store.transact((tx) => tx.put('t', 'kept', 1));
     const boom = new Error('boom');

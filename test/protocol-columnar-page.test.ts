@@ -92,6 +92,27 @@ test('access and status-change times travel as columns; a page without them (an 
   assert.throws(() => decodePage({ ...enc, ct: new Uint8Array(5) }), (e: unknown) => (e as StrataError).code === ErrorCode.BAD_REQUEST);
 });
 
+test('time columns equal to the modification times travel as one marker, not as numbers', () => {
+  const page = Array.from({ length: 500 }, (_, i) => {
+    const t = 1_700_000_000_000 + i * 1000;
+    return entry('/d', `e${i}`, { mtimeMs: t, atimeMs: t, ctimeMs: t });
+  });
+  const enc = encodePage(page);
+  assert.is(enc.at, 'mt');
+  assert.is(enc.ct, 'mt');
+  assert.equal(overTheWire(page), page);
+  const touched = page.map((e, i) => (i === 7 ? { ...e, atimeMs: e.mtimeMs + 1 } : e));
+  const enc2 = encodePage(touched);
+  assert.ok(enc2.at instanceof Uint8Array, 'one different access time: the column travels whole');
+  assert.is(enc2.ct, 'mt');
+  assert.equal(overTheWire(touched), touched);
+  const size = (p: unknown): number => encodeFrame({ t: 'data', id: 1, chunk: p }).length;
+  assert.ok(size(enc) + 500 * 8 <= size(enc2), `the marker saves the column's bytes (${size(enc)} vs ${size(enc2)})`);
+  for (const bad of ['MT', 'ct', '', 'mtime']) {
+    assert.throws(() => decodePage({ ...enc, at: bad }), (e: unknown) => (e as StrataError).code === ErrorCode.BAD_REQUEST, `at: '${bad}'`);
+  }
+});
+
 test('a malformed page is BAD_REQUEST', () => {
   const good = encodePage([entry('/m', 'a'), entry('/m', 'b')]) as unknown as Record<string, unknown>;
   const cases: Array<Record<string, unknown> | unknown> = [

@@ -3,7 +3,11 @@
 // the UFS (content, a new entry deep below an unchanged directory, a removal), one through
 // Strata (a create, a Strata-only delete, which the next full sync brings back as before),
 // or a partial sync in between (a file's status synced alone, then the UFS restored to the
-// listing the digest was recorded from).
+// listing the digest was recorded from). A re-sync of an unchanged tree scans no directory's
+// edges (`sync.digestScans`): the digest's children version is compared instead, and every
+// change of a directory's children through Strata changes that version (create, delete,
+// rename within and across directories), so it is seen even when the UFS listing is put back
+// to exactly the digested one.
 
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -14,7 +18,9 @@ import type { Env } from './helpers/fixture.js';
 
 let env: Env;
 
-const digestHits = async (): Promise<number> => ((await env.fs.getReport()).sync as Record<string, number>).digestHits ?? 0;
+const syncMetric = async (name: string): Promise<number> => ((await env.fs.getReport()).sync as Record<string, number>)[name] ?? 0;
+const digestHits = (): Promise<number> => syncMetric('digestHits');
+const digestScans = (): Promise<number> => syncMetric('digestScans');
 
 /** A tree of `dirs` directories with `files` files each, and one nested directory in the first. */
 function makeTree(root: string, dirs = 3, files = 4): void {
@@ -42,10 +48,46 @@ test('an unchanged tree re-syncs through the digest: every entry unchanged, ever
   const cold = await env.fs.loadMetadata('/same', { recursive: true });
   assert.is(cold.created, 18); // /same itself, d0-d2, their 12 files, d0/sub and its file
   const before = await digestHits();
+  const scans = await digestScans();
   const re = await resync('/same');
   assert.equal({ ...re }, { created: 0, updated: 0, deleted: 0, unchanged: 17, failed: 0 });
   // /same, d0, d1, d2, d0/sub
   assert.is((await digestHits()) - before, 5);
+  assert.is((await digestScans()) - scans, 0, 'no directory\'s edges are scanned');
+});
+
+test('every change of a directory\'s children through Strata is seen, though the UFS is put back to the digested listing', async () => {
+  const root = join(env.ufsDir, 'versions');
+  makeTree(root);
+  await env.fs.loadMetadata('/versions', { recursive: true });
+  await resync('/versions');
+  // Through Strata (and its UFS), then undone in the UFS behind Strata's back: d0 gets a
+  // directory, d1's f0 is renamed in place, d1's f1 moves to d2. Each of d0, d1 and d2 then
+  // lists as it did when its digest was taken, but Strata's children differ.
+  await env.fs.createDirectory('/versions/d0/made');
+  rmSync(join(root, 'd0', 'made'), { recursive: true });
+  await env.fs.rename('/versions/d1/f0.txt', '/versions/d1/g0.txt');
+  renameSync(join(root, 'd1', 'g0.txt'), join(root, 'd1', 'f0.txt'));
+  await env.fs.rename('/versions/d1/f1.txt', '/versions/d2/moved.txt');
+  renameSync(join(root, 'd2', 'moved.txt'), join(root, 'd1', 'f1.txt'));
+  const scans = await digestScans();
+  await resync('/versions');
+  assert.is((await digestScans()) - scans, 3, 'd0, d1 and d2 are scanned (their children changed), nothing else');
+  assert.equal(await names(env.fs, '/versions/d0', { loadType: 'NEVER' }), ['f0.txt', 'f1.txt', 'f2.txt', 'f3.txt', 'sub']);
+  assert.equal(await names(env.fs, '/versions/d1', { loadType: 'NEVER' }), ['f0.txt', 'f1.txt', 'f2.txt', 'f3.txt']);
+  assert.equal(await names(env.fs, '/versions/d2', { loadType: 'NEVER' }), ['f0.txt', 'f1.txt', 'f2.txt', 'f3.txt']);
+  // A Strata-only delete (no UFS change at all) too; then everything is a digest hit again.
+  await env.fs.delete('/versions/d0/sub', { strataOnly: true, recursive: true });
+  const scans2 = await digestScans();
+  await resync('/versions');
+  assert.is((await digestScans()) - scans2, 1, 'd0 is scanned');
+  assert.ok(await env.fs.exists('/versions/d0/sub/deep.txt', { loadType: 'NEVER' }), 'the UFS still has it: loaded again');
+  const scans3 = await digestScans();
+  const hits = await digestHits();
+  const again = await resync('/versions');
+  assert.equal({ ...again }, { created: 0, updated: 0, deleted: 0, unchanged: 17, failed: 0 });
+  assert.is((await digestScans()) - scans3, 0);
+  assert.is((await digestHits()) - hits, 5);
 });
 
 test('a change in the UFS is seen: new content, a new entry below an unchanged directory, a removal', async () => {

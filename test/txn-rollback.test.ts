@@ -7,6 +7,7 @@ import * as assert from 'uvu/assert';
 import { existsSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import * as lmdb from 'lmdb';
 import { MAX_KEY_BYTES } from '../src/meta/engines/lmdb/lmdb-store.js';
 import { lmdbUri, openStrataStore } from '../src/meta/tables.js';
 import { MAX_PATH_BYTES } from '../src/meta/path.js';
@@ -31,6 +32,50 @@ test('a transaction that throws after some writes commits none of them', async (
       assert.is((err as Error).message, 'boom');
     }
     assert.is(store.get('sys', 'd'), undefined);
+  } finally {
+    await store.close();
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+/** lmdb-js's own key encoder (the size LMDB is given). */
+const encodedSize = (key: unknown): number => (lmdb as unknown as { keyValueToBuffer(k: unknown): Uint8Array }).keyValueToBuffer(key).length;
+
+test('the key limit is the encoded size: keys of any characters around the limit are refused exactly when they exceed it', async () => {
+  const dir = await tempDir('strata-txn-');
+  const store = openStrataStore(lmdbUri(join(dir, 'meta')));
+  try {
+    // Characters of 1 to 4 UTF-8 bytes (a surrogate pair is 2 code units, 4 bytes), and NUL.
+    const alphabet = ['a', '\u0000', '\u00e9', '\u20ac', '\ud83d\ude00', '\u0001', '~'];
+    let seed = 7;
+    const rand = (n: number): number => { seed = (Math.imul(seed, 1103515245) + 12345) >>> 0; return seed % n; };
+    const keys: Array<[number, string]> = [];
+    for (let i = 0; i < 300; i++) {
+      const chars = alphabet.slice(0, 1 + rand(alphabet.length));
+      const target = 1000 + rand(4500); // UTF-8 bytes aimed at: below, around and above the limit
+      let name = '';
+      while (Buffer.byteLength(name) < target) name += chars[rand(chars.length)]!;
+      keys.push([rand(2) === 0 ? i : 2 ** 40 + i, name]);
+    }
+    const refused = new Set<number>();
+    await store.transact((tx) => {
+      keys.forEach((k, i) => {
+        try {
+          tx.put('edge', k, i);
+        } catch (err) {
+          assert.is((err as { code?: string }).code, 'INVALID_PATH');
+          refused.add(i);
+        }
+      });
+    });
+    let over = 0;
+    keys.forEach((k, i) => {
+      const tooLong = encodedSize(k) > MAX_KEY_BYTES;
+      if (tooLong) over++;
+      assert.is(refused.has(i), tooLong, `key ${i} of ${encodedSize(k)} encoded bytes`);
+      if (!tooLong) assert.is(store.get('edge', k), i, 'an accepted key is committed');
+    });
+    assert.ok(over > 20 && over < 280, `both sides of the limit are covered (${over} of 300 over it)`);
   } finally {
     await store.close();
     await rm(dir, { recursive: true, force: true });

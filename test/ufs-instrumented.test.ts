@@ -200,6 +200,64 @@ test('foreign errors become UFS_UNAVAILABLE with cause; cloned StrataErrors keep
   await failsWith(ufs.rename('a', 'b'), 'NOT_FOUND', 1000, /cloned StrataError/);
 });
 
+/** Run `fn` counting the timers created meanwhile (global setTimeout, restored after). */
+async function countingTimers<T>(fn: () => Promise<T>): Promise<{ result: T; timers: number }> {
+  const real = globalThis.setTimeout;
+  let timers = 0;
+  globalThis.setTimeout = ((...args: Parameters<typeof setTimeout>) => { timers++; return real(...args); }) as typeof setTimeout;
+  try {
+    return { result: await fn(), timers };
+  } finally {
+    globalThis.setTimeout = real;
+  }
+}
+
+/** A UFS whose listings answer at once: `pages` pages of one entry each. */
+class QuickUfs extends HangingUfs {
+  constructor(private readonly pages = 2) { super(); }
+  override async *list(): AsyncGenerator<UfsStatus[]> {
+    for (let i = 0; i < this.pages; i++) {
+      await Promise.resolve();
+      yield [STATUS];
+    }
+  }
+}
+
+test('one timer per UFS: 300 concurrent listings of 2 pages, then 300 one after another, create at most 2 timers', async () => {
+  const { counts, count } = counter();
+  const ufs = new InstrumentedUfs(new QuickUfs(), { count, timeoutMs: 30_000 });
+  const { result, timers } = await countingTimers(async () => {
+    const all = await Promise.all(Array.from({ length: 300 }, () => drain(ufs.list('d'))));
+    for (let i = 0; i < 300; i++) await drain(ufs.list('d'));
+    return all;
+  });
+  assert.is(result.length, 300);
+  assert.ok(result.every((pages) => pages.length === 2));
+  assert.is(counts.get('listPage'), 1200);
+  assert.ok(timers <= 2, `${timers} timers for 600 listings`);
+});
+
+test('a shared timer still times out each hanging call at its own deadline, and a completed call is never failed', async () => {
+  const inner = new HangingUfs();
+  const { counts, count } = counter();
+  const ufs = new InstrumentedUfs(inner, { count, timeoutMs: 80 });
+  const t0 = Date.now();
+  const when: Array<[string, number]> = [];
+  const hangs = ['a', 'b', 'c'].map(async (p, i) => {
+    await new Promise((r) => setTimeout(r, i * 40));
+    await failsWith(ufs.getStatus(p), 'UFS_UNAVAILABLE', 2000, new RegExp(`getStatus "${p}" timed out after 80ms`));
+    when.push([p, Date.now() - t0]);
+  });
+  // Quick listings in between share the clock and are not cut off.
+  const quick = new InstrumentedUfs(new QuickUfs(3), { timeoutMs: 80 });
+  for (let i = 0; i < 20; i++) assert.is((await drain(quick.list('d'))).length, 3);
+  await Promise.all(hangs);
+  assert.equal(when.map(([p]) => p), ['a', 'b', 'c'], 'in deadline order');
+  when.forEach(([p, ms], i) => assert.ok(ms >= i * 40 + 75, `${p} failed after ${ms} ms, before its deadline`));
+  assert.is(counts.get('timeout'), 3);
+  assert.equal(inner.aborted, ['getStatus', 'getStatus', 'getStatus']);
+});
+
 test('no timeout configured: nothing fires', async () => {
   const inner = new HangingUfs();
   const ufs = new InstrumentedUfs(inner, { timeoutMs: -1 });

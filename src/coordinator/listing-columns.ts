@@ -9,7 +9,7 @@ import { throwIfCancelled } from '../cancel.js';
 import { inodeEpoch } from '../meta/inode-cache.js';
 import { atimeOf, ctimeOf } from '../meta/inode.js';
 import type { InodeRecord } from '../meta/inode.js';
-import { bytesOf, encodePage, newColumns, NO_INDEX, numberColumn, PAGE_FORMAT, PS_INDEX } from '../protocol/page-codec.js';
+import { bytesOf, encodePage, newColumns, NO_INDEX, numberColumn, PAGE_FORMAT, PS_INDEX, timeColumn } from '../protocol/page-codec.js';
 import type { ColumnarPage } from '../protocol/page-codec.js';
 import type { ListStatusOptions } from '../types.js';
 import type { DirContext, FileInfoMapper } from './file-info.js';
@@ -196,7 +196,7 @@ export class ListingPageCache {
     const page: ColumnarPage = {
       f: PAGE_FORMAT, n, names, pp: [slash(ctx.path)], pi: bytesOf(pi), mp: [ctx.mountPath], mi: bytesOf(mi), up: [slash(ctx.ufsUri)], ui: bytesOf(ui), fl,
       len: numberColumn(len), mt: numberColumn(mt), fid: numberColumn(fid), cb: numberColumn(cb), ttl: numberColumn(ttl), mode: numberColumn(mode),
-      at: numberColumn(at), ct: numberColumn(ct), x,
+      at: timeColumn(at, mt), ct: timeColumn(ct, mt), x,
     };
     return {
       epoch, path: ctx.path, mountPath: ctx.mountPath, ufsUri: ctx.ufsUri, page, read: n,

@@ -26,6 +26,7 @@ import type {
 } from '../types.js';
 import { UfsChangedError } from '../ufs/ufs.js';
 import type { UfsStatus } from '../ufs/ufs.js';
+import type { WriteOutcome } from '../data/data-path.js';
 import { logError, settle, statInode, tryStat, ufsOf, writable } from './services.js';
 import type { Services } from './services.js';
 import { DIR_CONTENT_HASH } from '../ufs/ufs.js';
@@ -60,6 +61,11 @@ export interface WrittenFile {
   /** The id for the intent to remove the replaced file's UFS copy (taken when the write began). */
   unlinkId: number;
   options: CreateFileOptions;
+  /**
+   * Keep the write's intent open, rewritten as committed, instead of ending it (the commit
+   * runs while the UFS makes the file's placement durable; the caller ends it after that).
+   */
+  keepIntent?: Intent & { op: 'write' };
 }
 
 /** What the commit replaced. */
@@ -69,6 +75,8 @@ export interface CommitOutcome {
   old: number[];
   /** The intent id of the removal of the replaced file's UFS copy, when that is due. */
   unlink?: number;
+  /** The write's intent was kept open (marked committed): the caller ends it. */
+  keptIntent?: boolean;
 }
 
 export class Namespace {
@@ -211,13 +219,36 @@ export class Namespace {
     const before = !cacheFirst && existing && existing.ps !== 'PERSISTED'
       ? (await ufsOf(s, mount).getStatus(ufsPath))?.contentHash : undefined;
     const writeIntent: Intent = { op: 'write', path: p, fileId, ...(before !== undefined ? { before } : {}) };
-    const intentId = cacheFirst ? undefined : await s.journal.begin(writeIntent);
+    // The intent commits while the UFS file is written and synced; the UFS places the file
+    // (local: the rename) only once the intent is durable (beforePlace), so the rule holds: no
+    // UFS change without a durable intent, and one sync wait fewer per write.
+    const intent = cacheFirst ? undefined : s.journal.start(writeIntent);
+    const intentId = intent?.id;
+    const intentDurable = intent?.durable;
     // An unpersisted file replacing a file with a UFS copy: that copy goes too (see commitFile).
     const unlinkId = s.journal.id();
-    let outcome;
+    // The commit of the file. A UFS write commits as soon as the UFS has placed the file,
+    // while the UFS makes the placement durable (the directory's fsync): the intent then stays
+    // open, marked committed, and ends once the write returns (see Intent 'write').
+    let committed: CommitOutcome | undefined;
+    let inline: Uint8Array | undefined;
+    const commit = async (o: WriteOutcome, keepIntent: boolean): Promise<CommitOutcome> => {
+      inline = o.inline;
+      const release = inline ? await s.blocks.reserve(inline.length) : undefined;
+      try {
+        return await this.commitFile({
+          path: p, fileId, length: o.length, ps, blockSize, ufs: o.ufs, inline, recorded, intentId, unlinkId, options,
+          ...(keepIntent ? { keepIntent: writeIntent } : {}),
+        });
+      } finally {
+        release?.();
+      }
+    };
+    let outcome: WriteOutcome;
     try {
       outcome = await s.data.write(data, {
         fileId, writeType, blockSize, ufs: ufsOf(s, mount), ufsPath, evictable: ps === 'PERSISTED',
+        ...(intentDurable ? { beforePlace: () => intentDurable, afterPlace: async (o: WriteOutcome) => { committed = await commit(o, true); } } : {}),
         // Block files written before the commit are found and discarded after a crash.
         beforeBlocks: async () => {
           recorded = true;
@@ -225,29 +256,28 @@ export class Namespace {
         },
         onBytes: options.onProgress ? (n) => options.onProgress!({ done: n, bytes: n, phase: 'write' }) : undefined,
       });
+      committed ??= await commit(outcome, false);
     } catch (err) {
-      await s.blocks.removeFile(fileId).catch(() => undefined);
-      if (recorded) await s.store.transact((tx) => PendingWrites.clear(tx, fileId));
+      if (committed) {
+        // Committed, then the UFS call failed to finish (a timeout): settled from what the UFS holds.
+        await settle(s, intentId, { ...writeIntent, committed: true });
+        throw err;
+      }
+      if (!inline) await s.blocks.removeFile(fileId).catch(() => undefined);
+      if (recorded) await s.store.transact((tx) => PendingWrites.clear(tx, fileId)).catch(() => undefined);
+      // Settled once its own commit is over (whatever that commit answered: settling finds out).
+      await intentDurable?.catch(() => undefined);
       await settle(s, intentId, writeIntent);
       throw err;
+    }
+    // The placement is durable: the intent ends (not waited for: nothing acknowledged depends
+    // on it, and it is issued while the path is still locked, so it commits before any later
+    // change of the path; left open by a crash, it is resolved as a no-op).
+    if (intentId !== undefined && committed.keptIntent) {
+      s.journal.end(intentId).catch((err: unknown) => logError(s, `could not end the write intent of ${p}`, err));
     }
     s.metrics.inc('ops', `write.${writeType}`);
     s.metrics.inc('ops', 'bytesWritten', outcome.length);
-    const inlineBytes = outcome.inline;
-    const release = inlineBytes ? await s.blocks.reserve(inlineBytes.length) : undefined;
-    let committed: CommitOutcome;
-    try {
-      committed = await this.commitFile({
-        path: p, fileId, length: outcome.length, ps, blockSize, ufs: outcome.ufs, inline: inlineBytes, recorded, intentId, unlinkId, options,
-      });
-    } catch (err) {
-      if (!inlineBytes) await s.blocks.removeFile(fileId).catch(() => undefined);
-      if (recorded) await s.store.transact((tx) => PendingWrites.clear(tx, fileId)).catch(() => undefined);
-      await settle(s, intentId, writeIntent);
-      throw err;
-    } finally {
-      release?.();
-    }
     if (committed.unlink !== undefined) {
       // The client now has an unpersisted file: the old UFS copy must not come back by a
       // sync after a delete or rename. A UFS that fails here leaves the intent for the next start.
@@ -289,7 +319,8 @@ export class Namespace {
           IntentJournal.put(tx, unlinkId, { op: 'unlink', path: p, fileId: f.fileId });
         }
       }
-      IntentJournal.finish(tx, f.intentId);
+      if (f.keepIntent && f.intentId !== undefined) IntentJournal.put(tx, f.intentId, { ...f.keepIntent, committed: true });
+      else IntentJournal.finish(tx, f.intentId);
       let dir = InodeTree.get(tx, parent.id)!;
       // A new name changes the directory (POSIX mtime and ctime); replacing a file's content does not.
       if (!prev) dir = InodeTree.update(tx, entriesChanged(dir, now));
@@ -299,7 +330,7 @@ export class Namespace {
       TtlChecker.index(tx, undefined, inode);
       AbsentPathCache.clearPath(tx, p);
       if (f.ps === 'TO_BE_PERSISTED') PersistQueue.enqueue(tx, inode, now);
-      return { inode, old, ...(unlink !== undefined ? { unlink } : {}) };
+      return { inode, old, ...(unlink !== undefined ? { unlink } : {}), ...(f.keepIntent ? { keptIntent: true } : {}) };
     });
     if (f.inline) s.blocks.committed(f.fileId, 0, f.inline.length, f.ps === 'PERSISTED');
     return result;

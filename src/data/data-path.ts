@@ -52,6 +52,13 @@ export interface WriteTarget {
   evictable: boolean;
   /** Called once before the first block goes to the cache (to record the write for crash cleanup). */
   beforeBlocks?: () => Promise<void>;
+  /** Awaited before the UFS copy can become visible (UfsWriteOptions.beforePlace): the write's intent is durable. */
+  beforePlace?: () => Promise<void>;
+  /**
+   * Called with the outcome once the UFS copy is placed, while the UFS makes that durable
+   * (UfsWriteOptions.afterPlace): the caller commits the file meanwhile.
+   */
+  afterPlace?: (outcome: WriteOutcome) => Promise<void>;
   onBytes?: (total: number) => void;
 }
 
@@ -149,7 +156,13 @@ export class DataPath {
     }
     try {
       if (toUfs) {
-        const ufs = await t.ufs!.write(t.ufsPath!, tee(), { overwrite: true, recursive: true });
+        const afterPlace = t.afterPlace;
+        const ufs = await t.ufs!.write(t.ufsPath!, tee(), {
+          overwrite: true, recursive: true,
+          ...(t.beforePlace ? { beforePlace: t.beforePlace } : {}),
+          // The source has ended by then: length and inline are final.
+          ...(afterPlace ? { afterPlace: (st: UfsStatus) => afterPlace({ length, ufs: st, inline }) } : {}),
+        });
         return { length, ufs, inline };
       }
       for await (const _ of tee()) { /* cache only: tee() did the work */ }

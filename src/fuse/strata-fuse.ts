@@ -10,6 +10,7 @@ import { basename, dirname, join } from 'node:path';
 import { constants as fsc } from 'node:fs';
 import type { FileSystem } from '../fs.js';
 import { ErrorCode, StrataError } from '../errors.js';
+import { MAX_PATH_BYTES } from '../meta/path.js';
 import type { Logger } from '../log.js';
 import type { CreateFileOptions, FileInfo, ReadOptions, SetAttributesOptions } from '../types.js';
 import { clearDirectReads, E, FuseErrno, setDirectReads } from './binding.js';
@@ -187,7 +188,13 @@ export class StrataFuse implements FuseHandlers {
   private strataPath(p: string): string {
     if (nameTooLong(p)) throw new FuseErrno(E.ENAMETOOLONG, `a name in ${p} is longer than 255 bytes`);
     if (p === '/' || p === '') return this.o.root;
-    return this.o.root === '/' ? p : this.o.root + p;
+    const path = this.o.root === '/' ? p : this.o.root + p;
+    // Strata's own limit on a whole path (MAX_PATH_BYTES, from the root of its namespace): a
+    // longer one is ENAMETOOLONG, as on a local file system, not the EINVAL of INVALID_PATH.
+    if (path.length > MAX_PATH_BYTES / 3 && Buffer.byteLength(path) > MAX_PATH_BYTES) {
+      throw new FuseErrno(E.ENAMETOOLONG, `${p.slice(0, 64)}…: the Strata path is longer than ${MAX_PATH_BYTES} bytes`);
+    }
+    return path;
   }
 
   private writable(): void {

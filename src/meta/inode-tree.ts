@@ -1,6 +1,9 @@
 // The inode tree on top of a StrataStore: path resolution (one edge lookup per component),
 // paged child listing (a key-range scan, never a load of the whole tree), and the
-// transactional building blocks every mutation uses (create, remove subtree, move).
+// transactional building blocks every mutation uses (create, remove subtree, move). These are
+// the only writers of edges, and each edge write also sets the directory's children version
+// ('childver': the inode epoch of the transaction), which a recursive sync's digest records so
+// that an unchanged directory is re-synced without a scan of its edges (dir-digest.ts).
 
 import { ErrorCode, StrataError, notADirectory, notFound } from '../errors.js';
 import type { Key } from './meta-store.js';
@@ -75,6 +78,19 @@ export function newRecord(fields: NewInode, id: number, parentId: number, name: 
     name,
     fileId,
   };
+}
+
+/**
+ * The (transaction, directory) whose children version was set last: a transaction that
+ * creates many children of one directory puts its version once.
+ */
+const lastVersioned = new WeakMap<object, number>();
+
+/** Record in a transaction that the set of children of `dirId` changes (`epoch`: the transaction's inode epoch). */
+function noteChildrenChange(tx: StrataTxn, dirId: number, epoch: number): void {
+  if (lastVersioned.get(tx) === dirId) return;
+  lastVersioned.set(tx, dirId);
+  tx.put('childver', dirId, epoch);
 }
 
 export class InodeTree {
@@ -287,9 +303,26 @@ export class InodeTree {
     const fileId = fields.fileId ?? (fields.type === 'file' ? next() : id);
     const inode = newRecord(fields, id, parent.id, name, fileId, now);
     tx.put('inode', id, inode);
-    noteInodeWrite(tx);
+    noteChildrenChange(tx, parent.id, noteInodeWrite(tx));
     tx.put('edge', edgeKey(parent.id, name), id);
     return inode;
+  }
+
+  /** The id of the child `name` (one edge read, no inode decoded). */
+  static childId(r: StrataReader, parentId: number, name: string): number | undefined {
+    return r.get<number>('edge', edgeKey(parentId, name));
+  }
+
+  /**
+   * The version of a directory's set of children: changed by every transaction that adds,
+   * removes or renames one of its edges (to a value no other transaction gives it), 0 when
+   * none did since versions exist. Equal versions mean the same children (names and ids).
+   */
+  static childrenVersion(r: StrataReader, dirId: number): number {
+    // Read in a transaction before its holder relies on it (a digest): a later edge write of
+    // the same transaction then sets the version again, to a newer epoch.
+    lastVersioned.delete(r);
+    return r.get<number>('childver', dirId) ?? 0;
   }
 
   /** Child lookup inside a transaction (or from the store). */
@@ -308,6 +341,7 @@ export class InodeTree {
   static removeSubtree(tx: StrataTxn, inode: InodeRecord, onRemove?: (i: InodeRecord) => void, keep?: (i: InodeRecord) => boolean): number {
     if (keep?.(inode)) return 0;
     let removed = 0;
+    let epoch: number | undefined;
     // Post-order: a directory goes once its children went (it stays if one of them stays).
     interface Frame { inode: InodeRecord; children?: InodeRecord[]; next: number; kept: boolean }
     const stack: Frame[] = [{ inode, next: 0, kept: false }];
@@ -329,7 +363,12 @@ export class InodeTree {
       }
       tx.del('edge', edgeKey(top.inode.parentId, top.inode.name) as Key);
       tx.del('inode', top.inode.id);
-      if (removed === 0) noteInodeWrite(tx);
+      epoch ??= noteInodeWrite(tx);
+      if (top.inode.type === 'directory') {
+        tx.del('childver', top.inode.id);
+        if (lastVersioned.get(tx) === top.inode.id) lastVersioned.delete(tx);
+      }
+      noteChildrenChange(tx, top.inode.parentId, epoch);
       onRemove?.(top.inode);
       removed++;
     }
@@ -341,7 +380,9 @@ export class InodeTree {
     tx.del('edge', edgeKey(inode.parentId, inode.name));
     const moved: InodeRecord = { ...inode, parentId: newParent.id, name: newName, touchMs: now };
     tx.put('inode', inode.id, moved);
-    noteInodeWrite(tx);
+    const epoch = noteInodeWrite(tx);
+    noteChildrenChange(tx, inode.parentId, epoch);
+    noteChildrenChange(tx, newParent.id, epoch);
     tx.put('edge', edgeKey(newParent.id, newName), inode.id);
     return moved;
   }

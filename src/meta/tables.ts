@@ -19,6 +19,7 @@ export const STRATA_TABLES = [
   'syncpoint',  // path -> active sync point
   'ttl',        // [expiry ms, inode id] -> 1 (TTL index)
   'intent',     // intent id -> an open namespace operation (UFS change + commit), see intents.ts
+  'childver',   // directory id -> version of its set of children (InodeTree; dir-digest.ts)
 ] as const;
 
 export type Table = typeof STRATA_TABLES[number];

@@ -27,10 +27,26 @@ export interface ColumnarPage {
   /** Per entry: bit 0 directory, bit 1 pinned, bit 2 mount point, bits 3–4 ttlAction (0 absent, 1 free, 2 delete), bits 5–7 persistence state + 1 (0: in `x`). */
   fl: Uint8Array;
   len: NumberColumn; mt: NumberColumn; fid: NumberColumn; cb: NumberColumn; ttl: NumberColumn; mode: NumberColumn;
-  /** Access and status-change times (NaN: absent). Absent columns (pages of older servers): no entry has them. */
-  at?: NumberColumn; ct?: NumberColumn;
+  /**
+   * Access and status-change times (NaN: absent); `'mt'`: the same as `mt` for every entry (the
+   * usual case, a third of the page's bytes saved). Absent columns (pages of older servers): no
+   * entry has them.
+   */
+  at?: TimeColumn; ct?: TimeColumn;
   /** Entries that need more than the columns: `[index, fields]` (added to the decoded entry) or `[index, entry, 1]` (the whole entry). */
   x: Array<[number, Record<string, unknown>] | [number, Record<string, unknown>, 1]>;
+}
+
+/** A time column: its numbers, or `'mt'` when it equals the modification-time column entry by entry. */
+export type TimeColumn = NumberColumn | 'mt';
+
+/** `values` as a time column beside the modification times `mt` of the same entries. */
+export function timeColumn(values: Float64Array, mt: Float64Array): TimeColumn {
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i]!;
+    if (v !== mt[i] && !(Number.isNaN(v) && Number.isNaN(mt[i]!))) return numberColumn(values);
+  }
+  return 'mt';
 }
 
 /** A prefix index meaning "not in the dictionary" (the entry's field is in `x`). */
@@ -183,7 +199,7 @@ export function encodePage(page: readonly FileInfo[]): ColumnarPage {
   return {
     f: PAGE_FORMAT, n, names, pp: pp.list, pi: bytesOf(pi), mp: mp.list, mi: bytesOf(mi), up: up.list, ui: bytesOf(ui), fl,
     len: numberColumn(len), mt: numberColumn(mt), fid: numberColumn(fid), cb: numberColumn(cb), ttl: numberColumn(ttl), mode: numberColumn(mode),
-    at: numberColumn(at), ct: numberColumn(ct),
+    at: timeColumn(at, mt), ct: timeColumn(ct, mt),
     x,
   };
 }
@@ -236,8 +252,8 @@ export function decodePage(v: unknown): FileInfo[] {
   const ufs = readIndexes(p.ui, n, p.up, 'ufs');
   const len = readNumbers(p.len, n, 'len'); const mt = readNumbers(p.mt, n, 'mt'); const fid = readNumbers(p.fid, n, 'fid');
   const cb = readNumbers(p.cb, n, 'cb'); const ttl = readNumbers(p.ttl, n, 'ttl'); const mode = readNumbers(p.mode, n, 'mode');
-  const at = p.at === undefined ? undefined : readNumbers(p.at, n, 'at');
-  const ct = p.ct === undefined ? undefined : readNumbers(p.ct, n, 'ct');
+  const at = p.at === undefined ? undefined : p.at === 'mt' ? mt : readNumbers(p.at, n, 'at');
+  const ct = p.ct === undefined ? undefined : p.ct === 'mt' ? mt : readNumbers(p.ct, n, 'ct');
   const x = p.x;
   if (!Array.isArray(x)) throw bad('x must be an array');
   const extras = new Map<number, { fields: Record<string, unknown>; whole: boolean }>();

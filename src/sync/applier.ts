@@ -272,6 +272,9 @@ interface OpenDir {
   rel: string;
   path: string;
   seen: Set<string>;
+  /** Its inode as read in the transaction of page `page` (read once per page, not per entry). */
+  inode?: InodeRecord;
+  page?: number;
 }
 
 export interface TreeSyncResult {
@@ -315,6 +318,7 @@ export async function syncTreeFlat(store: MetaStore, ufs: Ufs, job: Omit<DirSync
   const pages = ufs.list(job.ufsPath, { recursive: true, pageSize: job.pageSize ?? 1000, ...(signal ? { signal } : {}) })[Symbol.asyncIterator]();
   // The next page is fetched while this one is applied and committed (one page ahead).
   let ahead = pages.next();
+  let pageNo = 0;
   try {
     for (;;) {
       const got = await ahead;
@@ -324,6 +328,7 @@ export async function syncTreeFlat(store: MetaStore, ufs: Ufs, job: Omit<DirSync
       throwIfCancelled(signal, `sync of ${job.dirPath}`);
       ahead = pages.next();
       ahead.catch(() => undefined); // its failure is met when it is awaited (or dropped after ours)
+      const thisPage = ++pageNo;
       await store.transact((tx) => {
         const t = now();
         // Absent entries below the root, read once per page (usually none); ids per page.
@@ -344,14 +349,16 @@ export async function syncTreeFlat(store: MetaStore, ufs: Ufs, job: Omit<DirSync
           while (stack.length > 1 && !isInside(parentRel, stack[stack.length - 1]!.rel)) close(tx, stack.pop()!);
           const top = stack[stack.length - 1]!;
           if (top.rel !== parentRel) continue; // a parent the listing skipped (invalid name): not ours to judge
-          const dir = InodeTree.get(tx, top.id);
+          // The parent as of this page's transaction (the apply of its children does not change it).
+          if (top.page !== thisPage) { top.inode = InodeTree.get(tx, top.id); top.page = thisPage; }
+          const dir = top.inode;
           if (!dir || dir.type !== 'directory') continue;
           top.seen.add(name);
           const r = applyEntry(tx, dir, top.path, { ...st, name }, job.startMs, t, ctx);
           summary[r.outcome]++;
           if (r.stale) staleFileIds.push(...r.stale);
           if (r.inode?.type === 'directory' && r.inode.mountId === undefined) {
-            stack.push({ id: r.inode.id, rel: st.name, path: joinPath(top.path, name), seen: new Set() });
+            stack.push({ id: r.inode.id, rel: st.name, path: joinPath(top.path, name), seen: new Set(), inode: r.inode, page: thisPage });
           }
         }
       });

@@ -2,12 +2,14 @@
 // and the applies of many directories share one transaction (one commit for up to
 // BATCH_ENTRIES entries instead of two per directory). A directory whose UFS listing and
 // children are what its stored digest says (meta/dir-digest.ts) costs its listing, one inode
-// get and one edge scan: no child decode, no re-encode, only its sync time written. A
+// get, one children-version get and one edge get per subdirectory: no scan of its edges, no
+// child decode, no re-encode, only its sync time written (a digest without the current
+// children version costs one edge scan, `digestScans`, to compare the children). A
 // directory of more than one listing page, or with many children in Strata, is synced by
 // the streaming syncDirectory (bounded memory). The safety rules are the applier's.
 
 import { AbsentPathCache } from '../meta/absent-cache.js';
-import { ChildSetDigest, composeDigest, listingDigest, listingPart } from '../meta/dir-digest.js';
+import { ChildSetDigest, composeDigest, digestBody, digestBodyOf, listingDigest, listingPart, versionPart } from '../meta/dir-digest.js';
 import { InodeTree } from '../meta/inode-tree.js';
 import type { InodeRecord } from '../meta/inode.js';
 import type { MetaStore, MetaTxn } from '../meta/meta-store.js';
@@ -61,6 +63,8 @@ export interface DirBatchResult {
   missing: string[];
   /** Directories that took the digest fast path. */
   digestHits: number;
+  /** Edge scans of listed directories (0 when every directory's children version was its digest's). */
+  digestScans: number;
   /** Directories this task synced: the job's and the subdirectories it went on with. */
   directories: number;
 }
@@ -86,10 +90,17 @@ interface Pending {
   entries: UfsStatus[];
   /** The listing digest of `entries`. */
   listing: string;
-  /** Children Strata had when listed (committed edges), by name. */
+  /**
+   * Children Strata had when listed (committed edges), by name; of a fast directory whose
+   * children version matched, only its subdirectories (read one by one, no scan).
+   */
   edges: Map<string, number>;
+  /** The directory's children version when listed (InodeTree.childrenVersion). */
+  version: number;
   /** The stored digest was equal: only the sync time is written. */
   fast: boolean;
+  /** A fast directory's digest to record instead of the stored one (now with the children version). */
+  refreshed?: string;
   /** Child directories of a fast directory (from its committed edges), and its entries counted unchanged. */
   fastChildren?: BatchDir[];
   fastEntries?: number;
@@ -127,6 +138,7 @@ export async function syncDirBatch(store: MetaStore, ufsOf: (mountId: number) =>
   const edgeCap = Math.max(2 * pageSize, 2000);
   const t0 = Date.now();
   let digestHits = 0;
+  let digestScans = 0;
   let directories = job.dirs.length;
   let pending: Pending[] = [];
   let pendingEntries = 0;
@@ -171,7 +183,9 @@ export async function syncDirBatch(store: MetaStore, ufsOf: (mountId: number) =>
     const t = now();
     const absent = AbsentPathCache.children(tx, p.dir.path);
     let nextId = -1;
-    let clean = true;
+    // Children changed since the listing read them (a create through Strata in between): the
+    // apply does not see them all, so its digest would not describe them.
+    let clean = InodeTree.childrenVersion(tx, p.dir.id) === p.version;
     // No children when listed and still none (a create through Strata since would show): no
     // lookups. A directory its parent's apply created in this same transaction has none.
     const empty = p.edges.size === 0 && (p.via?.createdIn === flushes || isEmpty(tx, p.dir.id));
@@ -222,7 +236,8 @@ export async function syncDirBatch(store: MetaStore, ufsOf: (mountId: number) =>
         }
       }
     }
-    SyncPathCache.notifyListingDigested(tx, p.dir.id, job.startMs, job.recursive, clean ? composeDigest(p.listing, children) : undefined);
+    SyncPathCache.notifyListingDigested(tx, p.dir.id, job.startMs, job.recursive,
+      clean ? composeDigest(p.listing, children, InodeTree.childrenVersion(tx, p.dir.id)) : undefined);
   };
 
   const flush = async (): Promise<void> => {
@@ -235,7 +250,7 @@ export async function syncDirBatch(store: MetaStore, ufsOf: (mountId: number) =>
       for (const p of batch) {
         if (p.via?.dropped) { dropDescents(p); continue; }
         if (p.fast) {
-          SyncPathCache.notifyListingDigested(tx, p.dir.id, job.startMs, job.recursive, 'keep');
+          SyncPathCache.notifyListingDigested(tx, p.dir.id, job.startMs, job.recursive, p.refreshed ?? 'keep');
           summary.unchanged += p.fastEntries ?? 0;
           for (const c of p.fastChildren ?? []) {
             const d = p.descended?.get(c.path.slice(c.path.lastIndexOf('/') + 1));
@@ -291,17 +306,34 @@ export async function syncDirBatch(store: MetaStore, ufsOf: (mountId: number) =>
     const fresh = dir.id < 0; // a new directory, created by its parent's apply in this task
     const dirInode = fresh ? undefined : InodeTree.get(store, dir.id);
     if (!fresh && (!dirInode || dirInode.type !== 'directory')) { if (w.via) giveBack(w.via); return; }
-    const edges = new Map<string, number>();
-    if (!fresh) for (const e of InodeTree.childEntries(store, dir.id, undefined, edgeCap + 1)) edges.set(e.name, e.id);
-    if (edges.size > edgeCap) {
-      if (w.via) { giveBack(w.via); return; } // goes back to the coordinator's fan-out
-      await streaming(dir, ufs);
-      return;
-    }
     const listing = listingDigest(entries);
-    const fast = !!dirInode && listingPart(dirInode) === listing && fastPathHolds(dirInode, listing, edges);
-    const p: Pending = { dir, entries: fast ? [] : entries, listing, edges, fast, ...(w.via ? { via: w.via } : {}) };
-    if (fast) {
+    const version = fresh ? 0 : InodeTree.childrenVersion(store, dir.id);
+    // The listing is the digest's and so are the children (same version): no edge scan.
+    let edges = dirInode && listingPart(dirInode) === listing && versionPart(dirInode) === version ? subdirIds(dir.id, entries) : undefined;
+    const fast = edges !== undefined;
+    let refreshed: string | undefined;
+    if (!edges) {
+      edges = new Map<string, number>();
+      if (!fresh) {
+        digestScans++;
+        for (const e of InodeTree.childEntries(store, dir.id, undefined, edgeCap + 1)) edges.set(e.name, e.id);
+      }
+      if (edges.size > edgeCap) {
+        if (w.via) { giveBack(w.via); return; } // goes back to the coordinator's fan-out
+        await streaming(dir, ufs);
+        return;
+      }
+      // The listing is the digest's and the children, scanned, are too (an older digest, or a
+      // change undone): fast, and the digest is recorded again with the children version.
+      if (dirInode && listingPart(dirInode) === listing) {
+        const children = new ChildSetDigest();
+        for (const [name, id] of edges) children.add(name, id);
+        if (digestBody(dirInode) === digestBodyOf(listing, children)) refreshed = composeDigest(listing, children, version);
+      }
+    }
+    const p: Pending = { dir, entries: fast || refreshed ? [] : entries, listing, edges, version, fast: fast || refreshed !== undefined,
+      ...(refreshed ? { refreshed } : {}), ...(w.via ? { via: w.via } : {}) };
+    if (p.fast) {
       digestHits++;
       p.fastEntries = entries.length;
       p.fastChildren = [];
@@ -313,7 +345,7 @@ export async function syncDirBatch(store: MetaStore, ufsOf: (mountId: number) =>
     }
     for (const st of entries) if (st.type === 'directory') found.push({ parent: p, name: st.name, id: edges.get(st.name) ?? -1 });
     pending.push(p);
-    pendingEntries += fast ? 1 : entries.length + 1;
+    pendingEntries += p.fast ? 1 : entries.length + 1;
     if (pendingEntries >= BATCH_ENTRIES) await flush();
   };
 
@@ -357,14 +389,22 @@ export async function syncDirBatch(store: MetaStore, ufsOf: (mountId: number) =>
   } finally {
     scope.close();
   }
-  return { summary, childDirs, staleFileIds, missing, digestHits, directories };
-}
+  return { summary, childDirs, staleFileIds, missing, digestHits, digestScans, directories };
 
-/** Does the stored digest of `dir` match this listing and these children? */
-function fastPathHolds(dir: InodeRecord, listing: string, edges: Map<string, number>): boolean {
-  const children = new ChildSetDigest();
-  for (const [name, id] of edges) children.add(name, id);
-  return dir.lsDigest === composeDigest(listing, children);
+  /**
+   * The ids of the subdirectories of a listing whose children are the digest's, one edge get
+   * each; undefined when one is missing (then the edges are scanned).
+   */
+  function subdirIds(dirId: number, entries: readonly UfsStatus[]): Map<string, number> | undefined {
+    const ids = new Map<string, number>();
+    for (const st of entries) {
+      if (st.type !== 'directory') continue;
+      const id = InodeTree.childId(store, dirId, st.name);
+      if (id === undefined) return undefined;
+      ids.set(st.name, id);
+    }
+    return ids;
+  }
 }
 
 /** Has the directory no child at all (committed)? One cursor step. */

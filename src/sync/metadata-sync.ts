@@ -395,6 +395,7 @@ export class MetadataSync {
     this.d.metrics.inc('sync', 'directories', result.directories ?? dirs.length);
     this.d.metrics.inc('sync', 'entries', entriesOf(result.summary));
     this.d.metrics.inc('sync', 'digestHits', result.digestHits);
+    this.d.metrics.inc('sync', 'digestScans', result.digestScans ?? 0);
     this.d.metrics.inc('sync', 'timeMs', Date.now() - t0);
     await this.dropStale(result.staleFileIds);
     // Directories gone from the UFS: reconcile their own entries.

@@ -2,6 +2,8 @@
 // step of a stream) by a timeout, and turns foreign errors into StrataErrors. It is what keeps
 // a hanging or failing UFS from ever hanging the server: a late call fails with
 // UFS_UNAVAILABLE "... timed out after Nms" and its inner call is aborted through its signal.
+// The clocks of all calls of one UFS share one timer (CallClock): a sync lists thousands of
+// directories, and a timer set and cleared per listing page was most of the guard's cost.
 
 import { ErrorCode, StrataError, isErrorCode } from '../errors.js';
 import type { ChangeWatcher, UfsWatchOptions } from './change-watcher.js';
@@ -39,9 +41,11 @@ export class InstrumentedUfs implements Ufs {
   /** The inner UFS's watcher, when it has one (not counted: a watcher is not a call). */
   readonly watcher?: (options: UfsWatchOptions) => ChangeWatcher;
   /** The inner UFS's clean-up of interrupted writes, when it has one (counted, bounded by the timeout). */
-  readonly cleanupInterruptedWrites?: (options?: { minAgeMs?: number }) => Promise<number>;
+  readonly cleanupInterruptedWrites?: (options?: { before?: number; signal?: AbortSignal }) => Promise<number>;
   private readonly count: UfsCallCounter;
   private readonly timeoutMs: number;
+  /** @internal The clocks of this UFS's calls (one timer for all). */
+  readonly clock = new CallClock();
 
   /**
    * @param inner the Ufs doing the work
@@ -229,12 +233,60 @@ function invoke<T>(fn: () => Promise<T>): Promise<T> {
 }
 
 /**
+ * The running clocks of one UFS's calls, all of one duration, so their deadlines come in the
+ * order they were armed: one timer, set for the earliest deadline, serves them all. When it
+ * fires it fails the calls whose time is up and is set again for the next deadline; while no
+ * clock runs it is unref'd (it keeps no process alive) and merely re-ref'd by the next arm.
+ */
+class CallClock {
+  /** Running clocks in deadline order (a re-armed clock moves to the end). */
+  private readonly running = new Set<CallGuard>();
+  private timer: ReturnType<typeof setTimeout> | undefined;
+
+  start(g: CallGuard, timeoutMs: number): void {
+    g.deadline = performance.now() + timeoutMs;
+    this.running.delete(g);
+    this.running.add(g);
+    if (!this.timer) this.schedule(timeoutMs);
+    else if (!this.timer.hasRef()) this.timer.ref();
+  }
+
+  stop(g: CallGuard): void {
+    if (!this.running.delete(g)) return;
+    if (this.running.size === 0) this.timer?.unref();
+  }
+
+  private schedule(ms: number): void {
+    this.timer = setTimeout(() => this.fire(), Math.max(1, Math.ceil(ms)));
+  }
+
+  private fire(): void {
+    this.timer = undefined;
+    const now = performance.now();
+    const due: CallGuard[] = [];
+    for (const g of this.running) {
+      if (g.deadline > now + 1) break; // (a timer may fire up to a millisecond early)
+      due.push(g);
+    }
+    for (const g of due) {
+      this.running.delete(g);
+      g.expire();
+    }
+    const next = this.running.values().next();
+    if (!next.done) this.schedule(next.value.deadline - now);
+  }
+}
+
+/**
  * One guarded call: an AbortController for the inner call (aborted on timeout or when the
- * caller's signal aborts), a re-armable timer, and `run` which races a promise against both.
+ * caller's signal aborts), a re-armable clock (its UFS's CallClock), and `run` which races a
+ * promise against both.
  */
 class CallGuard {
   private readonly ac = new AbortController();
-  private timer: ReturnType<typeof setTimeout> | undefined;
+  private armed = false;
+  /** When the running clock runs out (performance.now() ms); set by CallClock. */
+  deadline = 0;
   private failure: StrataError | undefined;
   private readonly waiters = new Set<(err: StrataError) => void>();
   private readonly onCallerAbort: () => void;
@@ -261,17 +313,22 @@ class CallGuard {
 
   /** Start (or keep) the clock for a stretch of UFS work. */
   arm(): void {
-    if (this.timer || this.failure || this.owner.timeout < 0) return;
-    this.timer = setTimeout(() => {
-      this.timer = undefined;
-      this.fail(this.owner.timeoutError(this.op, this.path));
-    }, this.owner.timeout);
+    if (this.armed || this.failure || this.owner.timeout < 0) return;
+    this.armed = true;
+    this.owner.clock.start(this, this.owner.timeout);
   }
 
   /** Stop the clock (waiting on someone other than the UFS). */
   disarm(): void {
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = undefined;
+    if (!this.armed) return;
+    this.armed = false;
+    this.owner.clock.stop(this);
+  }
+
+  /** The clock ran out (called by CallClock). */
+  expire(): void {
+    this.armed = false;
+    this.fail(this.owner.timeoutError(this.op, this.path));
   }
 
   /** Abort the inner call (idempotent). */
