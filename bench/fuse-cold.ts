@@ -5,7 +5,9 @@
 // written into the UFS directory first; each round reads its own file through the three mounts
 // in a rotating order (A/B interleaved; the UFS file is in the OS page cache for all three
 // alike), then frees it from both Strata caches. Prints MB/s per round and the ratios per round with the load average. Run as
-// root: node --import tsx bench/fuse-cold.ts [--mb 256] [--rounds 5] [--json FILE].
+// root: node --import tsx bench/fuse-cold.ts [--mb 256] [--rounds 5] [--json FILE] [--baseline DIR]
+// (DIR: a checkout of an older Strata, e.g. `git archive COMMIT | tar -x -C DIR` with node_modules
+// linked: its Coordinator and mount read as a fourth side, "strata-old").
 // Every mount is unmounted at the end, also on failure.
 
 import { execFile, spawn, spawnSync } from 'node:child_process';
@@ -27,6 +29,7 @@ const arg = (name: string, def: number): number => {
 const MB = arg('mb', 256);
 const ROUNDS = arg('rounds', 5);
 const jsonOut = process.argv.includes('--json') ? process.argv[process.argv.indexOf('--json') + 1] : undefined;
+const baseline = process.argv.includes('--baseline') ? process.argv[process.argv.indexOf('--baseline') + 1] : undefined;
 const log = (m: string): void => { process.stderr.write(`[fuse-cold] ${m}\n`); };
 const load = (): string => spawnSync('cat', ['/proc/loadavg'], { encoding: 'utf8' }).stdout.split(' ').slice(0, 3).join(' ');
 
@@ -74,7 +77,12 @@ async function main(): Promise<void> {
   const unmounts: Array<() => Promise<void>> = [];
   let rclone: ChildProcess | undefined;
   try {
-    for (const [name, depth] of [['strata', 4], ['strata-no-ahead', 0]] as const) {
+    const kinds: Array<[string, number, string | undefined]> = [['strata', 4, undefined], ['strata-no-ahead', 0, undefined]];
+    if (baseline) kinds.push(['strata-old', 0, baseline]);
+    for (const [name, depth, tree] of kinds) {
+      // An older tree's own Coordinator and mount (its data path as it was).
+      const C: typeof Coordinator = tree ? (await import(join(tree, 'src/coordinator/coordinator.ts'))).Coordinator : Coordinator;
+      const mountOf: typeof mountStrata = tree ? (await import(join(tree, 'src/fuse/mount.ts'))).mountStrata : mountStrata;
       const data = join(base, `data-${name}`);
       const dir = join(base, name);
       await mkdir(data);
@@ -82,8 +90,8 @@ async function main(): Promise<void> {
       const config = new ServerConfig([{
         'mount.allowed.roots': pathToFileURL(base).href, 'cache.capacity': `${Math.max(1024, MB * 4)}MB`, 'cache.read.ahead.blocks': String(depth),
       }]);
-      const coordinator = await Coordinator.open({ dataDir: data, rootUfs: pathToFileURL(ufs).href, config });
-      const m = await mountStrata({
+      const coordinator = await C.open({ dataDir: data, rootUfs: pathToFileURL(ufs).href, config });
+      const m = await mountOf({
         fs: coordinator, mountpoint: dir, syncIntervalMs: config.get('metadata.sync.interval'),
         stagingDir: join(data, 'fuse-staging'), localBlocks: coordinator.blocks, source: `fuse-cold-${name}`,
       });
@@ -122,11 +130,16 @@ async function main(): Promise<void> {
       const v = rounds.map((x) => x[a]! / x[b]!).sort((p, q) => p - q);
       return `${v[0]!.toFixed(2)}–${v[v.length - 1]!.toFixed(2)}× (median ${v[Math.floor(v.length / 2)]!.toFixed(2)}×)`;
     };
+    const extra = baseline ? [
+      `strata (read-ahead 4) / strata-old: ${ratios('strata', 'strata-old')}`,
+      `strata-old / rclone: ${ratios('strata-old', 'rclone')}`,
+    ] : [];
     const lines = [
       `FUSE cold sequential read, ${MB} MiB files, dd bs=1M, ${ROUNDS} rounds interleaved · ${new Date().toISOString()}`,
       `strata (read-ahead 4) / rclone --vfs-cache-mode off: ${ratios('strata', 'rclone')}`,
       `strata (no read-ahead) / rclone: ${ratios('strata-no-ahead', 'rclone')}`,
       `strata read-ahead / no read-ahead: ${ratios('strata', 'strata-no-ahead')}`,
+      ...extra,
       `load per round: ${rounds.map((x) => x.load).join(' | ')}`,
     ];
     process.stdout.write(lines.join('\n') + '\n');
