@@ -596,6 +596,207 @@ def write_updates_mtime(d):
         f.write(b'x')
     check(os.stat(f'{d}/f').st_mtime > 1000000000, 'mtime not updated by a write')
 
+# ---------------------------------------------------------------- timestamps (atime, mtime, ctime)
+
+PAST = 1000000000
+
+
+def settle():
+    """Let the clock move past the last change (the kernel stamps with a coarse clock)."""
+    time.sleep(0.03)
+
+
+def times(p):
+    st = os.stat(p)
+    return st.st_atime_ns, st.st_mtime_ns, st.st_ctime_ns
+
+
+def dir_changes(d, op, *dirs):
+    """op() must change the mtime and ctime of every directory in dirs (set to PAST first)."""
+    dirs = dirs or (d,)
+    before = {}
+    for x in dirs:
+        os.utime(x, (PAST, PAST))
+        before[x] = times(x)
+    settle()
+    op()
+    for x in dirs:
+        a, m, c = times(x)
+        check(m > PAST * 10**9, f'{x}: mtime unchanged')
+        check(c > before[x][2], f'{x}: ctime unchanged')
+
+
+def file_ctime_changes(p, op, mtime_too):
+    os.utime(p, (PAST, PAST))
+    _, _, c0 = times(p)
+    settle()
+    op()
+    a, m, c = times(p)
+    check(c > c0, 'ctime unchanged')
+    if mtime_too:
+        check(m > PAST * 10**9, 'mtime unchanged')
+    else:
+        check(m == PAST * 10**9, f'mtime changed to {m}')
+
+
+def utimensat(p, atime, mtime):
+    """utimensat(2) with UTIME_OMIT / UTIME_NOW ('omit', 'now') or (sec, nsec)."""
+    import ctypes
+    libc = ctypes.CDLL(None, use_errno=True)
+
+    class TS(ctypes.Structure):
+        _fields_ = [('s', ctypes.c_long), ('ns', ctypes.c_long)]
+    conv = lambda t: TS(0, (1 << 30) - 2) if t == 'omit' else TS(0, (1 << 30) - 1) if t == 'now' else TS(*t)
+    arr = (TS * 2)(conv(atime), conv(mtime))
+    if libc.utimensat(-100, p.encode(), arr, 0) != 0:
+        e = ctypes.get_errno()
+        raise OSError(e, os.strerror(e))
+
+@case('timestamps')
+def ts_create_changes_dir(d):
+    dir_changes(d, lambda: write(f'{d}/f'))
+
+@case('timestamps')
+def ts_mkdir_changes_dir(d):
+    dir_changes(d, lambda: os.mkdir(f'{d}/sub'))
+
+@case('timestamps')
+def ts_unlink_changes_dir(d):
+    write(f'{d}/f')
+    dir_changes(d, lambda: os.unlink(f'{d}/f'))
+
+@case('timestamps')
+def ts_rmdir_changes_dir(d):
+    os.mkdir(f'{d}/sub')
+    dir_changes(d, lambda: os.rmdir(f'{d}/sub'))
+
+@case('timestamps')
+def ts_rename_changes_both_dirs(d):
+    os.mkdir(f'{d}/a')
+    os.mkdir(f'{d}/b')
+    write(f'{d}/a/f')
+    dir_changes(d, lambda: os.rename(f'{d}/a/f', f'{d}/b/f'), f'{d}/a', f'{d}/b')
+
+@case('timestamps')
+def ts_rename_over_file_changes_dir(d):
+    write(f'{d}/f')
+    write(f'{d}/g')
+    dir_changes(d, lambda: os.rename(f'{d}/f', f'{d}/g'))
+
+@case('timestamps')
+def ts_rename_changes_ctime(d):
+    write(f'{d}/f')
+    os.utime(f'{d}/f', (PAST, PAST))
+    _, _, c0 = times(f'{d}/f')
+    settle()
+    os.rename(f'{d}/f', f'{d}/g')
+    a, m, c = times(f'{d}/g')
+    check(c > c0, 'ctime unchanged by rename')
+    check(m == PAST * 10**9 and a == PAST * 10**9, 'rename changed atime or mtime')
+
+@case('timestamps')
+def ts_overwrite_keeps_dir(d):
+    write(f'{d}/f')
+    os.utime(d, (PAST, PAST))
+    write(f'{d}/f', b'other')
+    check(times(d)[1] == PAST * 10**9, 'rewriting an existing file changed its directory\'s mtime')
+
+@case('timestamps')
+def ts_write_changes_mtime_ctime(d):
+    write(f'{d}/f')
+    def op():
+        with open(f'{d}/f', 'ab') as f:
+            f.write(b'x')
+    file_ctime_changes(f'{d}/f', op, True)
+
+@case('timestamps')
+def ts_truncate_changes_mtime_ctime(d):
+    write(f'{d}/f', b'x' * 100)
+    file_ctime_changes(f'{d}/f', lambda: os.truncate(f'{d}/f', 10), True)
+
+@case('timestamps')
+def ts_ftruncate_changes_mtime_ctime(d):
+    write(f'{d}/f', b'x' * 100)
+    def op():
+        fd = os.open(f'{d}/f', os.O_WRONLY)
+        try:
+            os.ftruncate(fd, 20)
+        finally:
+            os.close(fd)
+    file_ctime_changes(f'{d}/f', op, True)
+
+@case('timestamps')
+def ts_otrunc_empty_changes_mtime_ctime(d):
+    write(f'{d}/f', b'')
+    file_ctime_changes(f'{d}/f', lambda: os.close(os.open(f'{d}/f', os.O_WRONLY | os.O_TRUNC)), True)
+
+@case('timestamps')
+def ts_otrunc_changes_mtime_ctime(d):
+    write(f'{d}/f', b'some bytes')
+    file_ctime_changes(f'{d}/f', lambda: os.close(os.open(f'{d}/f', os.O_WRONLY | os.O_TRUNC)), True)
+
+@case('timestamps')
+def ts_chmod_changes_ctime_only(d):
+    write(f'{d}/f')
+    file_ctime_changes(f'{d}/f', lambda: os.chmod(f'{d}/f', 0o600), False)
+
+@case('timestamps')
+def ts_chown_changes_ctime_only(d):
+    write(f'{d}/f')
+    file_ctime_changes(f'{d}/f', lambda: os.chown(f'{d}/f', NOBODY, NOGROUP), False)
+
+@case('timestamps')
+def ts_chmod_dir_changes_ctime(d):
+    os.mkdir(f'{d}/sub')
+    file_ctime_changes(f'{d}/sub', lambda: os.chmod(f'{d}/sub', 0o700), False)
+
+@case('timestamps')
+def ts_utime_sets_atime_and_ctime(d):
+    write(f'{d}/f')
+    _, _, c0 = times(f'{d}/f')
+    settle()
+    os.utime(f'{d}/f', ns=(1100000000123000000, 1200000000456000000))
+    a, m, c = times(f'{d}/f')
+    check(a == 1100000000123000000, f'atime {a}')
+    check(m == 1200000000456000000, f'mtime {m}')
+    check(c > c0, 'ctime unchanged by utime')
+
+@case('timestamps')
+def ts_touch_a_keeps_mtime(d):
+    write(f'{d}/f')
+    os.utime(f'{d}/f', (PAST, PAST))
+    subprocess.check_call(['touch', '-a', '-d', '@1300000000', f'{d}/f'])
+    a, m, _ = times(f'{d}/f')
+    check(a == 1300000000 * 10**9, f'atime {a}')
+    check(m == PAST * 10**9, f'mtime {m}')
+
+@case('timestamps')
+def ts_utime_omit_atime(d):
+    write(f'{d}/f')
+    os.utime(f'{d}/f', (PAST, PAST))
+    utimensat(f'{d}/f', 'omit', (1400000000, 0))
+    a, m, _ = times(f'{d}/f')
+    check(a == PAST * 10**9, f'UTIME_OMIT atime changed to {a}')
+    check(m == 1400000000 * 10**9, f'mtime {m}')
+
+@case('timestamps')
+def ts_utime_now_both(d):
+    write(f'{d}/f')
+    os.utime(f'{d}/f', (PAST, PAST))
+    utimensat(f'{d}/f', 'now', 'now')
+    a, m, _ = times(f'{d}/f')
+    now = time.time_ns()
+    check(abs(a - now) < 60 * 10**9 and abs(m - now) < 60 * 10**9, f'UTIME_NOW: atime {a}, mtime {m}')
+
+@case('timestamps')
+def ts_times_after_listing(d):
+    write(f'{d}/f')
+    os.utime(f'{d}/f', (1500000000, PAST))
+    os.listdir(d)
+    subprocess.run(['ls', '-l', d], capture_output=True)
+    a, m, _ = times(f'{d}/f')
+    check(a == 1500000000 * 10**9 and m == PAST * 10**9, f'after a listing: atime {a}, mtime {m}')
+
 # ---------------------------------------------------------------- link / symlink / mknod (POSIX: they work)
 
 @case('link')

@@ -1,6 +1,7 @@
 // Figures 3 and 4: metadata ops over TCP against a Strata server in its own process, at
 // 1, 16 and 64 requests in flight, beside the msgpack length-prefixed echo (also in its own
-// process) carrying a message of the same size at the same depth.
+// process) at the same depth. getStatus's limit is the echo's request/answer mode: a request of
+// the same bytes as the getStatus request, answered with the same bytes as its FileInfo.
 
 import { closeSync, mkdirSync, openSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -87,17 +88,20 @@ export async function metadataRows(cl: StrataClient, echoSrv: ServerChild, o: { 
     o.log(`message sizes: FileInfo ${infoBytes} B, 1k listing ${pageBytes} B as maps, ${colBytes} B as columns`);
 
     const echoAt: Record<string, DepthResult> = {};
-    for (const depth of o.skip3 ? [16] : []) echoAt[`info${depth}`] = await atDepth(`echo ${infoBytes}B`, depth, () => echo.echo(info), o.timeMs);
+    // The honest reference of a getStatus: the same request bytes, answered with the same FileInfo bytes.
+    echo.setAnswer('getStatus', info);
+    const reference = (): Promise<unknown> => echo.request('getStatus', ['/bench-md/target']);
+    for (const depth of o.skip3 ? [16] : []) echoAt[`info${depth}`] = await atDepth(`echo ${infoBytes}B`, depth, reference, o.timeMs);
     for (const depth of o.skip3 ? [] : DEPTHS) {
-      const e = await measured(`echo ${infoBytes}B`, depth, () => echo.echo(info), o.timeMs, echoSrv.pid);
+      const e = await measured(`request/answer echo ${infoBytes}B`, depth, reference, o.timeMs, echoSrv.pid);
       const g = await measured('getStatus', depth, () => cl.getStatus('/bench-md/target'), o.timeMs, o.strataPid);
       echoAt[`info${depth}`] = e;
       o.log(`depth ${depth}: getStatus ${fmt(g.opsPerSec)}/s p50 ${g.p50Ms.toFixed(3)} ms ${cpuNote(g)}; echo ${fmt(e.opsPerSec)}/s ${cpuNote(e)}`);
       const q = ratio(g.opsPerSec, e.opsPerSec);
       rows.push({
         fig: '3', name: `getStatus over TCP, ${depth} in flight`, value: g.opsPerSec, unit: 'ops/s',
-        limitName: `msgpack echo of a ${infoBytes} B FileInfo, ${depth} in flight`, limit: e.opsPerSec, ratio: q,
-        target: '≥ 0.7× echo', meets: q >= 0.7,
+        limitName: `msgpack request/answer echo (getStatus request → ${infoBytes} B FileInfo), ${depth} in flight`, limit: e.opsPerSec, ratio: q,
+        target: '≥ 0.8× echo', meets: q >= 0.8,
         note: `p50 ${g.p50Ms.toFixed(3)} / p99 ${g.p99Ms.toFixed(3)} ms (echo ${e.p50Ms.toFixed(3)} / ${e.p99Ms.toFixed(3)}); ${cpuNote(g)} (echo ${cpuNote(e).slice(7)})`,
         extra: { strata: g, echo: e },
       });
@@ -156,14 +160,14 @@ export async function metadataRows(cl: StrataClient, echoSrv: ServerChild, o: { 
     }
     rows.push({
       fig: '4', name: `create (writeFile 100 B MUST_CACHE), ${depth} in flight`, value: c.opsPerSec, unit: 'ops/s',
-      limitName: `msgpack echo of a ${infoBytes} B FileInfo, ${depth} in flight`, limit: e.opsPerSec, ratio: ratio(c.opsPerSec, e.opsPerSec),
+      limitName: `msgpack request/answer echo (${infoBytes} B FileInfo answer), ${depth} in flight`, limit: e.opsPerSec, ratio: ratio(c.opsPerSec, e.opsPerSec),
       target: '≥ 20k/s', meets: c.opsPerSec >= 20_000,
       note: `p50 ${c.p50Ms.toFixed(2)} / p99 ${c.p99Ms.toFixed(2)} ms; 1 in flight: ${fmt(c1.opsPerSec)}/s, p50 ${c1.p50Ms.toFixed(2)} ms`,
       extra: { strata: c, depth1: c1, echo: e },
     });
     rows.push({
       fig: '4', name: `mkdir (MUST_CACHE), ${depth} in flight`, value: m.opsPerSec, unit: 'ops/s',
-      limitName: `msgpack echo of a ${infoBytes} B FileInfo, ${depth} in flight`, limit: e.opsPerSec, ratio: ratio(m.opsPerSec, e.opsPerSec),
+      limitName: `msgpack request/answer echo (${infoBytes} B FileInfo answer), ${depth} in flight`, limit: e.opsPerSec, ratio: ratio(m.opsPerSec, e.opsPerSec),
       note: `p50 ${m.p50Ms.toFixed(2)} / p99 ${m.p99Ms.toFixed(2)} ms${cpuMkdir}`, extra: { strata: m, echo: e },
     });
   } finally {

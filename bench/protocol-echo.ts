@@ -1,6 +1,11 @@
 // The physical limit for metadata ops over TCP: a plain msgpack echo with the same framing
 // (4-byte length + msgpack body) and the same write coalescing as Strata's protocol, but no
-// handshake, validation, dispatch or FileSystem. Benches compare Strata's getStatus to it.
+// handshake, validation, dispatch or FileSystem. Two modes on one server:
+// - echo: `{id, p}` comes back as it was sent (a payload of N bytes each way);
+// - request/answer: `{t: 'req', id, op, args}` is answered `{t: 'res', id, ok}` with the value
+//   registered for `op` (`{t: 'answer', op, ok}`), so a request and its answer have the same
+//   bytes as Strata's (a getStatus request of a path, answered by a FileInfo). This is the
+//   honest reference of a call: one decode of the request, one encode of the answer.
 
 import net from 'node:net';
 import { Packr, Unpackr } from 'msgpackr';
@@ -52,7 +57,7 @@ function batcher(socket: net.Socket): (msg: unknown) => void {
   };
 }
 
-/** Start an echo server: every frame is decoded, re-encoded and sent back. */
+/** Start an echo server: every frame is decoded and answered (echo, or the answer registered for its op). */
 export async function startEchoServer(opts: { host?: string; port?: number } = {}): Promise<{
   host: string; port: number; close(): Promise<void>;
 }> {
@@ -62,7 +67,14 @@ export async function startEchoServer(opts: { host?: string; port?: number } = {
     socket.on('close', () => sockets.delete(socket));
     socket.on('error', () => {});
     const send = batcher(socket);
-    socket.on('data', frameReader((m) => send(m)));
+    // The answers this connection registered.
+    const answers = new Map<string, unknown>();
+    socket.on('data', frameReader((m) => {
+      const r = m as { t?: string; id?: number; op?: string; ok?: unknown };
+      if (r.t === 'req') send({ t: 'res', id: r.id, ok: answers.get(r.op!) });
+      else if (r.t === 'answer') answers.set(r.op!, r.ok);
+      else send(m);
+    }));
   });
   await new Promise<void>((resolve) => server.listen(opts.port ?? 0, opts.host ?? '127.0.0.1', resolve));
   const a = server.address() as net.AddressInfo;
@@ -79,6 +91,13 @@ export async function startEchoServer(opts: { host?: string; port?: number } = {
 /** A pipelined echo client: `echo(payload)` resolves with the payload sent back. */
 export interface EchoClient {
   echo<T>(payload: T): Promise<T>;
+  /** From now on, the server answers every request of `op` with `ok` (sent once, no answer). */
+  setAnswer(op: string, ok: unknown): void;
+  /**
+   * A request of the same shape as a StrataClient call (`{t: 'req', id, op, args}`), answered
+   * with the value set for `op`: the same bytes each way as Strata's call of `op`.
+   */
+  request<T>(op: string, args: unknown[]): Promise<T>;
   close(): void;
 }
 
@@ -93,10 +112,10 @@ export async function connectEcho(address: { host: string; port: number }): Prom
   let nextId = 1;
   const send = batcher(socket);
   socket.on('data', frameReader((m) => {
-    const { id, p } = m as { id: number; p: unknown };
+    const { id, p, t, ok } = m as { id: number; p?: unknown; t?: string; ok?: unknown };
     const r = pending.get(id);
     pending.delete(id);
-    r?.(p);
+    r?.(t === 'res' ? ok : p);
   }));
   return {
     echo<T>(payload: T): Promise<T> {
@@ -104,6 +123,16 @@ export async function connectEcho(address: { host: string; port: number }): Prom
         const id = nextId++;
         pending.set(id, resolve as (v: unknown) => void);
         send({ id, p: payload });
+      });
+    },
+    setAnswer(op: string, ok: unknown): void {
+      send({ t: 'answer', op, ok });
+    },
+    request<T>(op: string, args: unknown[]): Promise<T> {
+      return new Promise<T>((resolve) => {
+        const id = nextId++;
+        pending.set(id, resolve as (v: unknown) => void);
+        send({ t: 'req', id, op, args });
       });
     },
     close() {

@@ -23,6 +23,9 @@ export interface FileInfo {
   type: FileType;
   length: number;
   mtimeMs: number;
+  /** Last status change (POSIX ctime) and last access (atime), ms; the mtime where the server has none (older servers send neither). */
+  ctimeMs?: number;
+  atimeMs?: number;
   /** Stable while the content is unchanged; new when the content is reloaded from the UFS. */
   fileId: number;
   persistenceState: PersistenceState;
@@ -121,6 +124,8 @@ export interface SetAttributesOptions {
   uid?: number;
   gid?: number;
   mtimeMs?: number;
+  /** Access time (utimens); every change also sets the ctime to the time of the change. */
+  atimeMs?: number;
 }
 
 export interface MountOptions {
@@ -231,6 +236,8 @@ export interface Report {
     bytesByState: Record<string, number>;
     /** Cold reads served from the UFS without caching because the cache (or its disk) was full. */
     bypassOnFull?: number;
+    /** Blocks a cold sequential read fetched from the UFS ahead of the one it served. */
+    readAheadBlocks?: number;
     /** Reads that found the UFS object changed and re-synced the file before serving it. */
     ufsChangedResyncs?: number;
   };

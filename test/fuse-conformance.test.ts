@@ -1,6 +1,7 @@
 // The POSIX conformance cases of bench/fuse-conformance.py (pjdfstest's categories: open
 // flags, O_EXCL, O_APPEND, truncate, unlink/rename/mkdir/rmdir errnos, chmod/chown/utimens as
-// root and as nobody, link/symlink/mknod, ENAMETOOLONG, EXDEV) inside a real mount of an
+// root and as nobody, atime/mtime/ctime after each operation, link/symlink/mknod, ENAMETOOLONG,
+// EXDEV) inside a real mount of an
 // in-process Coordinator: every case passes except the refusals documented in docs/fuse.md.
 // (bench/fuse-conformance.ts runs the same cases beside an rclone mount and prints both rates.)
 
@@ -16,10 +17,11 @@ import type { FuseEnv } from './helpers/fuse.js';
 const skip = fuseSkipReason() ?? ((process.getuid?.() ?? 1) !== 0 ? 'the cases switch to nobody: they run as root' : undefined);
 const CASES = fileURLToPath(new URL('../bench/fuse-conformance.py', import.meta.url));
 
-/** Failures docs/fuse.md explains (Strata has no links, FIFOs or ctime). */
-const DOCUMENTED = new Set(['link_works', 'symlink_works', 'mkfifo_works', 'chmod_updates_ctime']);
+/** Failures docs/fuse.md explains (Strata has no links or FIFOs). */
+const DOCUMENTED = new Set(['link_works', 'symlink_works', 'mkfifo_works']);
 /** What the stock binding cannot do (docs/fuse.md, "The corrected binding"). */
-const STOCK_ONLY = new Set(['utime_mtime_only', 'open_nobody_creates_own', 'mkdir_nobody_owner', 'utime_both', 'utime_dir']);
+const STOCK_ONLY = new Set(['utime_mtime_only', 'open_nobody_creates_own', 'mkdir_nobody_owner', 'utime_both', 'utime_dir',
+  'ts_utime_sets_atime_and_ctime', 'ts_touch_a_keeps_mtime', 'ts_utime_omit_atime', 'ts_times_after_listing']);
 
 interface Result { id: string; category: string; ok: boolean; why: string }
 

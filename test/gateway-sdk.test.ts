@@ -45,7 +45,7 @@ const body = async (r: { Body?: unknown }): Promise<Buffer> =>
 
 test('buckets: create, list, head, location, not-empty delete, delete', async () => {
   await s3.send(new CreateBucketCommand({ Bucket: 'tmpb' }));
-  assert.equal((await code(s3.send(new CreateBucketCommand({ Bucket: 'tmpb' })))).name, 'BucketAlreadyOwnedByYou');
+  await s3.send(new CreateBucketCommand({ Bucket: 'tmpb' })); // by its owner again: 200, as S3 in us-east-1
   const names = (await s3.send(new ListBucketsCommand({}))).Buckets!.map((b) => b.Name);
   assert.ok(names.includes('tmpb') && names.includes('sdk'));
   await s3.send(new HeadBucketCommand({ Bucket: 'tmpb' }));

@@ -126,6 +126,34 @@ test('path resolutions are kept per epoch: a hit while unchanged, a fresh walk a
   }
 });
 
+test('the epoch is read once per synchronous stretch, and again after it; an awaited commit is always seen', async () => {
+  const f = await fixture();
+  try {
+    await Promise.resolve(); // a fresh stretch
+    const reads = f.tree.cache.epochReads;
+    for (let i = 0; i < 64; i++) assert.is(f.tree.require('/d/f').length, 1);
+    f.tree.listChildren(f.tree.require('/d').id);
+    assert.is(f.tree.cache.epochReads, reads + 1, '64 lookups and a listing in one stretch read the epoch once');
+    await Promise.resolve();
+    f.tree.require('/d/f');
+    assert.is(f.tree.cache.epochReads, reads + 2, 'the next stretch reads it again');
+    // A commit started in this stretch: seen by whatever runs once it has resolved.
+    const id = f.tree.require('/d/f').id;
+    const done = f.store.transact((tx) => { InodeTree.modify(tx, id, (cur) => ({ ...cur, length: 9 })); });
+    await done;
+    assert.is(f.tree.require('/d/f').length, 9);
+    await Promise.all([
+      f.store.transact((tx) => { InodeTree.modify(tx, id, (cur) => ({ ...cur, length: 10 })); }).then(() => {
+        assert.is(f.tree.require('/d/f').length, 10, 'a continuation of the commit sees it');
+      }),
+      Promise.resolve().then(() => { f.tree.require('/d/f'); }), // a lookup between the commit and its resolution
+    ]);
+    assert.is(f.tree.require('/d/f').length, 10);
+  } finally {
+    await f.close();
+  }
+});
+
 test('the cache stays bounded', async () => {
   const f = await fixture();
   try {

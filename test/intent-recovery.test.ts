@@ -71,9 +71,28 @@ test('the states a kill -9 leaves between UFS change and commit; one restart res
   await leaveIntent({ op: 'persist', path: '/p', inodeId: pi.id, fileId: pi.fileId });
   writeFileSync(join(env.ufsDir, 'p'), 'cache');
 
+  // write committed while its UFS placement was made durable (the intent marked committed):
+  // the placement durable; the rename lost (no file, or the old file in the UFS); and an
+  // intent left by an earlier write of a path written again since.
+  const committedWrite = async (path: string): Promise<void> => {
+    await leaveIntent({ op: 'write', path, fileId: env.fs.tree.resolve(path).inode!.fileId, committed: true });
+  };
+  await env.fs.writeFile('/cw1', Buffer.from('placed'), { writeType: 'CACHE_THROUGH' });
+  await committedWrite('/cw1');
+  await env.fs.writeFile('/cw2', Buffer.from('rename lost'), { writeType: 'CACHE_THROUGH' });
+  await committedWrite('/cw2');
+  rmSync(join(env.ufsDir, 'cw2'));
+  await env.fs.writeFile('/cw3', Buffer.from('old'), { writeType: 'THROUGH' });
+  await env.fs.writeFile('/cw3', Buffer.from('new, rename lost'), { writeType: 'CACHE_THROUGH', overwrite: true });
+  await committedWrite('/cw3');
+  writeFileSync(join(env.ufsDir, 'cw3'), 'the old file');
+  await env.fs.writeFile('/cw4', Buffer.from('v1'), { writeType: 'CACHE_THROUGH' });
+  await committedWrite('/cw4');
+  await env.fs.writeFile('/cw4', Buffer.from('v2'), { writeType: 'CACHE_THROUGH', overwrite: true });
+
   await env.restart();
   const r = await env.fs.getReport();
-  assert.is(r.intents?.recovered, 10, JSON.stringify(r.intents));
+  assert.is(r.intents?.recovered, 14, JSON.stringify(r.intents));
   assert.is(r.intents?.open, 0, 'no intent left open');
   await clean();
 });
@@ -108,6 +127,13 @@ test('write rolled forward: Strata serves the UFS file', async () => {
 
 test('write over an old UFS copy that never landed: the pending file stands, not the old copy', async () => {
   assert.is(await readText(env.fs, '/wo'), 'pending v2');
+});
+
+test('committed writes: kept when the UFS holds them, else the namespace takes what the UFS holds', async () => {
+  assert.is(await readText(env.fs, '/cw1'), 'placed');
+  assert.is(await codeOf(env.fs.getStatus('/cw2', { loadType: 'NEVER' })), 'NOT_FOUND');
+  assert.is(await readText(env.fs, '/cw3'), 'the old file');
+  assert.is(await readText(env.fs, '/cw4'), 'v2', 'a later write of the path is untouched');
 });
 
 test('mkdir rolled forward', async () => {

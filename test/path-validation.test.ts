@@ -6,6 +6,8 @@ import * as assert from 'uvu/assert';
 import { readdirSync } from 'node:fs';
 import { codeOf, list, openEnv, readAll } from './helpers/fixture.js';
 import type { Env } from './helpers/fixture.js';
+import { HARD_MAX_DEPTH, normalizePath } from '../src/meta/path.js';
+import type { StrataError } from '../src/errors.js';
 
 let env: Env;
 const BAD = ['/a/../b', '/a/./b', '..', '/..', '/a//b', '//a', '/a\0b', 'relative/path', 'a', '', `/${'x'.repeat(300)}`];
@@ -78,6 +80,36 @@ test('bad paths are refused over TCP too', async () => {
   } finally {
     await tcp.close();
   }
+});
+
+test('normalizePath: an already-normal path comes back as it is; every near miss is normalised or refused as before', () => {
+  const name255 = 'n'.repeat(255);
+  const deep = (n: number): string => '/d'.repeat(n);
+  // Normal: returned unchanged (the fast path).
+  for (const p of ['/a', '/a/b', '/.a', '/a/..b', '/a/...', '/a/b.', `/${name255}`, '/é/日本', deep(8)]) {
+    assert.is(normalizePath(p, 8), p, JSON.stringify(p));
+  }
+  // Not normal but valid: the trailing slash is dropped; the root stays the root.
+  assert.is(normalizePath('/a/b/', 8), '/a/b');
+  assert.is(normalizePath('/', 8), '/');
+  assert.is(normalizePath(`${deep(8)}/`, 8), deep(8));
+  // Refused, with the reason of the full check.
+  const refused: Array<[string, RegExp]> = [
+    ['/a/.', /'\.' segment/], ['/a/..', /'\.\.' segment/], ['/.', /'\.' segment/], ['/./a', /'\.' segment/],
+    ['/a//b', /empty segment/], ['//', /empty segment/], ['/a\0b', /NUL/], ['a/b', /absolute/],
+    [`/${name255}n`, /longer than 255/], [deep(9), /deeper than path.max.depth \(8\)/], ['/a/b//', /empty segment/],
+  ];
+  for (const [p, why] of refused) {
+    try {
+      normalizePath(p, 8);
+      assert.unreachable(JSON.stringify(p));
+    } catch (err) {
+      assert.is((err as StrataError).code, 'INVALID_PATH', JSON.stringify(p));
+      assert.match((err as Error).message, why, JSON.stringify(p));
+    }
+  }
+  // The default depth bound is the hard one.
+  assert.is(normalizePath(deep(HARD_MAX_DEPTH - 1)), deep(HARD_MAX_DEPTH - 1));
 });
 
 test.run();

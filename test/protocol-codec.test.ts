@@ -6,7 +6,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { pack } from 'msgpackr';
 import { ErrorCode, StrataError } from '../src/errors.js';
-import { FrameDecoder, encodeDataFrameHead, encodeFrame } from '../src/protocol/codec.js';
+import { FrameDecoder, encodeAnswerFrame, encodeDataFrameHead, encodeFrame } from '../src/protocol/codec.js';
 import { parseClientMessage, parseServerMessage, type Message } from '../src/protocol/messages.js';
 
 function concat(parts: Uint8Array[]): Uint8Array {
@@ -85,6 +85,45 @@ test('a data frame encoded without copying decodes as an ordinary map', () => {
     assert.is(m.id, id);
     assert.equal(Array.from(m.chunk), Array.from(chunk));
   }
+});
+
+test('an answer frame is byte for byte the encoding of {t: res, id, ok}, fast path or not', () => {
+  const info = {
+    path: '/m/dir/file', name: 'file', type: 'file', length: 100, mtimeMs: 1764758400123.5, ctimeMs: 1764758400123, atimeMs: 0,
+    fileId: 70_000, persistenceState: 'PERSISTED', cachedBytes: 100, pinned: false, mountPoint: '/m', ufsPath: 'file:///tmp/x/dir/file',
+    mode: 0o644, ttlMs: -1, ttlAction: 'free',
+  };
+  const numbers = [0, -0, 1, 31, 32, 127, 128, 255, 256, 65_535, 65_536, 2 ** 32 - 1, 2 ** 32, 2 ** 53 - 1, -1, -32, -33, -128, -129,
+    -32_768, -32_769, -(2 ** 31), -(2 ** 31) - 1, 0.5, -0.25, Number.NaN, Infinity, -Infinity, 1e300];
+  const strings = ['', 'a', 'x'.repeat(31), 'x'.repeat(32), 'x'.repeat(255), 'x'.repeat(256), 'x'.repeat(70_000),
+    'é'.repeat(11), 'é'.repeat(16), '日本'.repeat(6), '😀'.repeat(8), 'a\ud800b', '\udc00', 'é'.repeat(128), 'mixed é 日 😀 ascii'];
+  const cases: unknown[] = [
+    info,
+    { ...info, isMountPoint: true },
+    { ...info, uid: 1000, gid: 1000, persistAttempts: 3, lastPersistError: 'UFS_UNAVAILABLE: down', ufsEtag: 'abc' },
+    ...numbers.map((n) => ({ ...info, length: n, mtimeMs: n })),
+    ...strings.map((v) => ({ ...info, name: v, path: `/d/${v}`, ufsPath: v })),
+    { path: '/a' }, {},
+    // Not flat or not FileInfo keys: msgpackr's path (same function, same bytes).
+    { ...info, xattr: { a: '1' } }, { ...info, mode: undefined }, { ...info, other: 1 }, { ...info, pinned: null },
+    [1, 2], 'text', 7, true, null, new Uint8Array([1, 2]), Object.assign(Object.create(null) as object, { path: '/x' }),
+    Object.fromEntries(Array.from({ length: 15 }, (_, i) => [['path', 'name', 'type', 'length', 'mtimeMs', 'ctimeMs', 'atimeMs', 'fileId',
+      'persistenceState', 'cachedBytes', 'pinned', 'mountPoint', 'ufsPath', 'mode', 'ttlMs'][i]!, i])),
+  ];
+  for (const id of [0, 1, 127, 128, 300, 70_000, 2 ** 32 + 5]) {
+    for (const ok of cases) {
+      const fast = encodeAnswerFrame(id, ok);
+      const generic = encodeFrame({ t: 'res', id, ok });
+      assert.equal(Buffer.from(fast).toString('hex'), Buffer.from(generic).toString('hex'), `id ${id}: ${JSON.stringify(ok)?.slice(0, 80)}`);
+      const [m] = new FrameDecoder({ validate: parseServerMessage }).decode(fast);
+      assert.is((m as { id: number }).id, id);
+    }
+  }
+  // Frames handed out are never rewritten by later ones (they sit in the outbox until the flush).
+  const first = encodeAnswerFrame(1, info);
+  const copy = Buffer.from(first);
+  for (let i = 0; i < 2000; i++) encodeAnswerFrame(i, { ...info, name: `n${i}`.repeat(20) });
+  assert.ok(Buffer.from(first).equals(copy));
 });
 
 test('an oversized frame is refused as soon as its length prefix is read', () => {

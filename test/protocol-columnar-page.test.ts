@@ -1,5 +1,6 @@
 // listStatus pages as columns (protocol version 3): every entry decodes to an object equal to
-// the one the server listed (odd entries included, through msgpack at unaligned offsets); a
+// the one the server listed (odd entries included, through msgpack at unaligned offsets; the
+// atime/ctime columns, and pages without them from older servers); a
 // malformed page is BAD_REQUEST; a real Coordinator listed over TCP gives what it gives in
 // process; a version-2 hello is refused with UNSUPPORTED_VERSION.
 
@@ -72,6 +73,44 @@ test('constant columns and an empty page', () => {
   assert.is(enc.x.length, 0);
   assert.equal(overTheWire(page), page);
   assert.equal(overTheWire([]), []);
+});
+
+test('access and status-change times travel as columns; a page without them (an older server) decodes without them', () => {
+  const page = [
+    entry('/d', 'a', { ctimeMs: 1_700_000_001_000, atimeMs: 1_600_000_000_000 }),
+    entry('/d', 'b', { ctimeMs: 1_700_000_002_500 }),
+    entry('/d', 'c'),
+  ];
+  const enc = encodePage(page);
+  assert.equal(enc.x, [], 'no entry needs the extras list for its times');
+  assert.equal(overTheWire(page), page);
+  const { at: _a, ct: _c, ...old } = enc;
+  const decoded = decodePage(old);
+  assert.is(decoded[0]!.ctimeMs, undefined);
+  assert.is(decoded[0]!.atimeMs, undefined);
+  assert.is(decoded[0]!.mtimeMs, page[0]!.mtimeMs);
+  assert.throws(() => decodePage({ ...enc, ct: new Uint8Array(5) }), (e: unknown) => (e as StrataError).code === ErrorCode.BAD_REQUEST);
+});
+
+test('time columns equal to the modification times travel as one marker, not as numbers', () => {
+  const page = Array.from({ length: 500 }, (_, i) => {
+    const t = 1_700_000_000_000 + i * 1000;
+    return entry('/d', `e${i}`, { mtimeMs: t, atimeMs: t, ctimeMs: t });
+  });
+  const enc = encodePage(page);
+  assert.is(enc.at, 'mt');
+  assert.is(enc.ct, 'mt');
+  assert.equal(overTheWire(page), page);
+  const touched = page.map((e, i) => (i === 7 ? { ...e, atimeMs: e.mtimeMs + 1 } : e));
+  const enc2 = encodePage(touched);
+  assert.ok(enc2.at instanceof Uint8Array, 'one different access time: the column travels whole');
+  assert.is(enc2.ct, 'mt');
+  assert.equal(overTheWire(touched), touched);
+  const size = (p: unknown): number => encodeFrame({ t: 'data', id: 1, chunk: p }).length;
+  assert.ok(size(enc) + 500 * 8 <= size(enc2), `the marker saves the column's bytes (${size(enc)} vs ${size(enc2)})`);
+  for (const bad of ['MT', 'ct', '', 'mtime']) {
+    assert.throws(() => decodePage({ ...enc, at: bad }), (e: unknown) => (e as StrataError).code === ErrorCode.BAD_REQUEST, `at: '${bad}'`);
+  }
 });
 
 test('a malformed page is BAD_REQUEST', () => {

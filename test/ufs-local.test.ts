@@ -4,7 +4,7 @@
 // (listing, errors, atomic writes, rename, delete...) is in the contract suite (ufs-contract).
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -224,9 +224,31 @@ test('cleanupInterruptedWrites removes stale temp files only', async () => {
   writeFileSync(join(dir, '.strata-tmp-g-2'), 'x');
   writeFileSync(join(dir, 'keep'), 'x');
   assert.is(await ufs.cleanupInterruptedWrites(), 0); // fresh: maybe in flight
-  assert.is(await ufs.cleanupInterruptedWrites({ minAgeMs: -1000 }), 2);
+  assert.is(await ufs.cleanupInterruptedWrites({ before: Date.now() + 1000 }), 2);
   assert.equal(readdirSync(dir).sort(), ['keep', 'sub']);
   assert.equal(readdirSync(join(dir, 'sub')), []);
+});
+
+test('cleanupInterruptedWrites walks deep and wide trees, skips symlinks and stops on abort', async () => {
+  const { dir, ufs } = fresh();
+  let deep = join(dir, 'deep');
+  for (let i = 0; i < 40; i++) deep = join(deep, `d${i}`);
+  mkdirSync(deep, { recursive: true });
+  writeFileSync(join(deep, '.strata-tmp-deep-1'), 'x');
+  mkdirSync(join(dir, 'wide'));
+  for (let i = 0; i < 600; i++) writeFileSync(join(dir, 'wide', i % 3 ? `f${i}` : `.strata-tmp-w${i}`), 'x');
+  const outside = mkdtempSync(join(tmpdir(), 'strata-cleanup-outside-'));
+  writeFileSync(join(outside, '.strata-tmp-outside-1'), 'x');
+  symlinkSync(outside, join(dir, 'link'));
+  assert.is(await ufs.cleanupInterruptedWrites({ before: Date.now() + 1000 }), 201);
+  assert.ok(existsSync(join(outside, '.strata-tmp-outside-1')), 'a symlinked directory is not followed');
+  assert.is(readdirSync(join(dir, 'wide')).length, 400);
+  assert.equal(readdirSync(deep), []);
+  writeFileSync(join(dir, '.strata-tmp-late-1'), 'x');
+  const ac = new AbortController();
+  ac.abort();
+  assert.is(await ufs.cleanupInterruptedWrites({ before: Date.now() + 1000, signal: ac.signal }), 0, 'an aborted sweep removes nothing');
+  assert.ok(existsSync(join(dir, '.strata-tmp-late-1')));
 });
 
 test.run();

@@ -74,6 +74,23 @@ interface Pending {
 }
 
 /**
+ * The pending record of a unary call: one object of one shape per call (no closures), holding
+ * the promise's settle functions.
+ */
+class UnaryPending<T> implements Pending {
+  constructor(private readonly resolve: (v: T) => void, private readonly reject: (e: unknown) => void) {}
+
+  onRes(m: ResponseMsg): void {
+    if (m.err) this.reject(fromWireError(m.err));
+    else this.resolve(m.ok as T);
+  }
+
+  onClose(err: StrataError): void {
+    this.reject(err);
+  }
+}
+
+/**
  * Parse `host:port`, `host`, `:port` or `[v6]:port` (default port 19998).
  * @throws StrataError(INVALID_ARGUMENT) on anything else.
  */
@@ -256,14 +273,16 @@ export class StrataClient implements FileSystem {
   /** Send one unary call and wait for its answer. */
   private call<T>(op: OpName, args: unknown[]): Promise<T> {
     if (this.closedError) return Promise.reject(this.closedError);
-    return new Promise<T>((resolve, reject) => {
-      const id = this.alloc();
-      this.pending.set(id, {
-        onRes: (m) => (m.err ? reject(fromWireError(m.err)) : resolve(m.ok as T)),
-        onClose: reject,
-      });
+    const id = this.alloc();
+    const answer = new Promise<T>((resolve, reject) => this.pending.set(id, new UnaryPending<T>(resolve, reject)));
+    try {
       this.outbox.send({ t: 'req', id, op, args: drop(args) });
-    });
+    } catch (err) {
+      // Arguments msgpack cannot carry: a rejected call, as before, never a synchronous throw.
+      this.pending.delete(id);
+      return Promise.reject(err);
+    }
+    return answer;
   }
 
   /** A unary call whose options may carry onProgress: stripped here, fed by progress frames. */

@@ -31,6 +31,7 @@ export const KEYS = {
   'absent.cache.ttl': { kind: 'duration', default: '-1', perPath: true, doc: 'How long an absent-path entry is trusted; -1 until invalidated.' },
   'cache.capacity': { kind: 'size', default: '1GB', perPath: false, doc: 'Bytes of block cache on local disk.' },
   'cache.block.size': { kind: 'size', default: '4MB', perPath: false, doc: 'Block size of cached data.' },
+  'cache.read.ahead.blocks': { kind: 'int', default: '4', perPath: false, doc: 'Uncached blocks a cold sequential read fetches from the UFS ahead of the one it serves (0: none).' },
   'persist.initial.wait': { kind: 'duration', default: '1s', perPath: true, doc: 'Delay before an ASYNC_THROUGH file is persisted.' },
   'persist.max.interval': { kind: 'duration', default: '5min', perPath: false, doc: 'Longest back-off between persist retries.' },
   'persist.parallelism': { kind: 'int', default: '4', perPath: false, doc: 'Files persisted at once.' },
@@ -127,6 +128,7 @@ export interface ConfigValues {
   'absent.from.listing': boolean;
   'cache.capacity': number;
   'cache.block.size': number;
+  'cache.read.ahead.blocks': number;
   'persist.initial.wait': number;
   'persist.max.interval': number;
   'persist.parallelism': number;

@@ -83,6 +83,7 @@ async function openLocked<T extends Composed>(opts: CoordinatorOptions, compose:
   // modules, open LMDB) while recovery runs here, or after open (workersAfterOpen).
   const warm = opts.workersAfterOpen ? Promise.resolve() : s.actors.warmUp();
   try {
+    s.recoveryStartMs = Date.now();
     await recover(s);
   } finally {
     await warm;
@@ -131,7 +132,7 @@ async function wire(opts: CoordinatorOptions): Promise<Services> {
     store, tree, mounts, ufs: ufsCache, actors, absent, options, metrics, blocks,
     parallelism: () => ({ dirs: config.get('sync.parallelism'), prefetch: config.get('sync.prefetch.parallelism') }),
   });
-  const data = new DataPath(blocks, metrics);
+  const data = new DataPath(blocks, metrics, config.get('cache.read.ahead.blocks'));
   const persistQueue = new PersistQueue({
     store, tree, mounts, blocks, metrics, actors, log,
     ufsOf: (m) => ufsCache.get(m, metrics.ufsCall),
@@ -207,18 +208,6 @@ async function recover(s: Services): Promise<void> {
     await s.store.transact((tx) => { for (const id of pending) PendingWrites.clear(tx, id); });
     s.log.info({ writes: pending.length }, 'discarded uncommitted writes after a crash');
   }
-  // Temp files of UFS writes (persists, CACHE_THROUGH, THROUGH) cut short by a crash. Nothing
-  // is in flight yet at start, so every temp file is an orphan (minimum age 0).
-  for (const m of s.mounts.list()) {
-    try {
-      const ufs = s.ufsCache.rawUfs(m);
-      if (!hasUfsCapability(ufs, 'cleanupInterruptedWrites')) continue;
-      const removed = await ufs.cleanupInterruptedWrites({ minAgeMs: 0 });
-      if (removed) s.log.info({ mount: m.path, removed }, 'removed temp files of interrupted UFS writes');
-    } catch (err) {
-      logError(s, `temp file cleanup of ${m.path} failed`, err);
-    }
-  }
   // Operations cut short between their UFS change and their metadata commit.
   const intents = await s.recovery.resolveAll();
   if (intents.recovered || intents.unresolved) s.log.info(intents, 'resolved interrupted namespace operations');
@@ -257,11 +246,32 @@ export function startHousekeeping(s: Services): void {
       (r) => { if (r.files) s.log.info({ files: r.files, bytes: r.bytes }, 'removed leftover cache files of an earlier crash'); },
       (err) => { if (!signal.aborted) logError(s, 'cache leftover sweep failed', err); },
     );
+    // Temp files of UFS writes (persists, CACHE_THROUGH, THROUGH) cut short by a crash, in
+    // every local mount: a walk of the whole UFS tree, so never on the start's path. This
+    // instance wrote nothing to a UFS before recovery began, and a file it touched since has a
+    // time no earlier than that less one coarse-clock tick (a crashed instance's last write is
+    // older by at least a process start): 20 ms of margin tell them apart.
+    sweepUfsTempFiles(s, (s.recoveryStartMs ?? opened) - 20, signal).catch((err) => { if (!signal.aborted) logError(s, 'UFS temp file sweep failed', err); });
   }, 1000).unref();
   s.housekeeping = setInterval(() => {
     s.absent.sweepTombstones(Date.now() - TOMBSTONE_TTL_MS).catch((err) => logError(s, 'tombstone sweep failed', err));
   }, 60_000);
   s.housekeeping.unref();
+}
+
+/** Remove the temp files interrupted UFS writes left in each mount, one mount after another. */
+async function sweepUfsTempFiles(s: Services, before: number, signal: AbortSignal): Promise<void> {
+  for (const m of s.mounts.list()) {
+    if (signal.aborted) return;
+    try {
+      const ufs = s.ufsCache.rawUfs(m);
+      if (!hasUfsCapability(ufs, 'cleanupInterruptedWrites')) continue;
+      const removed = await ufs.cleanupInterruptedWrites({ before, signal });
+      if (removed) s.log.info({ mount: m.path, removed }, 'removed temp files of interrupted UFS writes');
+    } catch (err) {
+      if (!signal.aborted) logError(s, `temp file cleanup of ${m.path} failed`, err);
+    }
+  }
 }
 
 /** Stop the services' background work and close them, the data-directory lock last. */

@@ -73,7 +73,7 @@ export class IntentRecovery {
   private apply(i: Intent): Promise<Resolution> {
     switch (i.op) {
       case 'mkdir': return this.mkdir(i.path);
-      case 'write': return this.write(i.path, i.before);
+      case 'write': return i.committed ? this.committedWrite(i.path, i.fileId) : this.write(i.path, i.before);
       case 'delete': return this.delete(i.path, i.inodeId);
       case 'rename': return i.ufs === 'delete' ? this.unlinkUnpersisted(i.src, i.inodeId) : this.rename(i.src, i.dst, i.inodeId);
       case 'persist': return this.persist(i.path, i.inodeId, i.fileId);
@@ -128,6 +128,24 @@ export class IntentRecovery {
     if (!parent || parent.type !== 'directory') return 'noop';
     await this.replaceFromUfs(parent.id, path, st);
     return 'forward';
+  }
+
+  /**
+   * A write whose commit is durable while its UFS placement may not be (cut during the
+   * directory's fsync, or before the intent's end): the file stays if the UFS holds it;
+   * otherwise the namespace takes what the UFS holds (the old file, or nothing). A path
+   * that no longer holds this write's file has changed since: nothing to do.
+   */
+  private async committedWrite(path: string, fileId: number): Promise<Resolution> {
+    const cur = this.d.tree.resolve(path).inode;
+    if (!cur || cur.type !== 'file' || cur.fileId !== fileId) return 'noop';
+    const { ufs, ufsPath } = this.where(path);
+    const st = await ufs.getStatus(ufsPath);
+    if (st?.type === 'file' && st.contentHash === cur.ufsContent) return 'noop';
+    const parent = this.d.tree.resolve(parentPath(path)).inode;
+    if (st?.type === 'file' && parent?.type === 'directory') await this.replaceFromUfs(parent.id, path, st);
+    else await this.removeInodes(path, cur.id); // nothing (or a directory, for the next sync) in the UFS
+    return 'back';
   }
 
   /** Replace (or create) the file at `path` by the UFS file `st`, dropping the old content. */

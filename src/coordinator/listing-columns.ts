@@ -7,8 +7,9 @@
 
 import { throwIfCancelled } from '../cancel.js';
 import { inodeEpoch } from '../meta/inode-cache.js';
+import { atimeOf, ctimeOf } from '../meta/inode.js';
 import type { InodeRecord } from '../meta/inode.js';
-import { bytesOf, encodePage, newColumns, NO_INDEX, numberColumn, PAGE_FORMAT, PS_INDEX } from '../protocol/page-codec.js';
+import { bytesOf, encodePage, newColumns, NO_INDEX, numberColumn, PAGE_FORMAT, PS_INDEX, timeColumn } from '../protocol/page-codec.js';
 import type { ColumnarPage } from '../protocol/page-codec.js';
 import type { ListStatusOptions } from '../types.js';
 import type { DirContext, FileInfoMapper } from './file-info.js';
@@ -150,7 +151,7 @@ export class ListingPageCache {
   private columns(ctx: DirContext, children: readonly InodeRecord[], epoch: number): Built {
     const n = children.length;
     const blocks = this.s.blocks;
-    const { names, pi, mi, ui, fl, nums, len, mt, fid, cb, ttl, mode } = newColumns(n);
+    const { names, pi, mi, ui, fl, len, mt, fid, cb, ttl, mode, at, ct } = newColumns(n);
     const x: ColumnarPage['x'] = [];
     const fileIdx: number[] = [];
     const fileIds: number[] = [];
@@ -159,19 +160,20 @@ export class ListingPageCache {
       const ps = PS_INDEX.get(c.ps);
       const isFile = c.type === 'file';
       if ((!isFile && c.type !== 'directory') || ps === undefined || typeof c.name !== 'string' || !isPlain(c.length) || !isPlain(c.mtimeMs) ||
+          (c.ctimeMs !== undefined && !isPlain(c.ctimeMs)) || (c.atimeMs !== undefined && !isPlain(c.atimeMs)) ||
           !isPlain(c.fileId) || typeof c.pinned !== 'boolean' || (c.mode !== undefined && !isPlain(c.mode)) ||
           (c.ttlMs !== undefined && !isPlain(c.ttlMs)) || (c.ttlAction !== undefined && c.ttlAction !== 'free' && c.ttlAction !== 'delete')) {
         // Not what the columns carry: the entry travels whole, as encodePage would send it.
         names[i] = '';
         pi[i] = NO_INDEX; mi[i] = NO_INDEX; ui[i] = NO_INDEX;
-        len[i] = NaN; mt[i] = NaN; fid[i] = NaN; cb[i] = NaN; ttl[i] = NaN; mode[i] = NaN;
+        len[i] = NaN; mt[i] = NaN; fid[i] = NaN; cb[i] = NaN; ttl[i] = NaN; mode[i] = NaN; at[i] = NaN; ct[i] = NaN;
         x.push([i, { ...this.infos.childInfo(ctx, c) } as Record<string, unknown>, 1]);
         continue;
       }
       names[i] = c.name;
       // pi, mi, ui stay 0: the one path prefix, mount point and UFS prefix of this directory.
       fl[i] = (isFile ? 0 : 1) | (c.pinned ? 2 : 0) | ((c.ttlAction === undefined ? 0 : c.ttlAction === 'free' ? 1 : 2) << 3) | (ps << 5);
-      len[i] = c.length; mt[i] = c.mtimeMs; fid[i] = c.fileId;
+      len[i] = c.length; mt[i] = c.mtimeMs; fid[i] = c.fileId; at[i] = atimeOf(c); ct[i] = ctimeOf(c);
       if (isFile) {
         cb[i] = blocks.cachedBytes(c.fileId);
         fileIdx.push(i);
@@ -194,7 +196,7 @@ export class ListingPageCache {
     const page: ColumnarPage = {
       f: PAGE_FORMAT, n, names, pp: [slash(ctx.path)], pi: bytesOf(pi), mp: [ctx.mountPath], mi: bytesOf(mi), up: [slash(ctx.ufsUri)], ui: bytesOf(ui), fl,
       len: numberColumn(len), mt: numberColumn(mt), fid: numberColumn(fid), cb: numberColumn(cb), ttl: numberColumn(ttl), mode: numberColumn(mode),
-      x,
+      at: timeColumn(at, mt), ct: timeColumn(ct, mt), x,
     };
     return {
       epoch, path: ctx.path, mountPath: ctx.mountPath, ufsUri: ctx.ufsUri, page, read: n,

@@ -13,7 +13,7 @@ import type { StrataError } from '../errors.js';
 import type { DataSource } from '../fs.js';
 import { AbsentPathCache } from '../meta/absent-cache.js';
 import type { InodeRecord } from '../meta/inode.js';
-import { ROOT_ID } from '../meta/inode.js';
+import { atimeOf, entriesChanged, ROOT_ID } from '../meta/inode.js';
 import { InodeTree } from '../meta/inode-tree.js';
 import { IntentJournal } from '../meta/intents.js';
 import type { Intent } from '../meta/intents.js';
@@ -26,6 +26,7 @@ import type {
 } from '../types.js';
 import { UfsChangedError } from '../ufs/ufs.js';
 import type { UfsStatus } from '../ufs/ufs.js';
+import type { WriteOutcome } from '../data/data-path.js';
 import { logError, settle, statInode, tryStat, ufsOf, writable } from './services.js';
 import type { Services } from './services.js';
 import { DIR_CONTENT_HASH } from '../ufs/ufs.js';
@@ -60,6 +61,11 @@ export interface WrittenFile {
   /** The id for the intent to remove the replaced file's UFS copy (taken when the write began). */
   unlinkId: number;
   options: CreateFileOptions;
+  /**
+   * Keep the write's intent open, rewritten as committed, instead of ending it (the commit
+   * runs while the UFS makes the file's placement durable; the caller ends it after that).
+   */
+  keepIntent?: Intent & { op: 'write' };
 }
 
 /** What the commit replaced. */
@@ -69,6 +75,8 @@ export interface CommitOutcome {
   old: number[];
   /** The intent id of the removal of the replaced file's UFS copy, when that is due. */
   unlink?: number;
+  /** The write's intent was kept open (marked committed): the caller ends it. */
+  keptIntent?: boolean;
 }
 
 export class Namespace {
@@ -150,14 +158,19 @@ export class Namespace {
       const now = Date.now();
       let parent = InodeTree.get(tx, startId)!;
       let p = curPath;
+      let fresh = false;
       for (const name of rest) {
         p = joinPath(p, name);
         const existing = InodeTree.child(tx, parent.id, name);
         if (existing) {
           if (existing.type !== 'directory') throw notADirectory(p);
           parent = existing;
+          fresh = false;
           continue;
         }
+        // A new name in `parent`: its mtime and ctime (POSIX); one created here has them as `now` already.
+        if (!fresh) parent = InodeTree.update(tx, entriesChanged(parent, now));
+        fresh = true;
         parent = InodeTree.create(tx, parent, name, {
           type: 'directory', ps: persisted ? 'PERSISTED' : 'NOT_PERSISTED', loaded: true, syncMs: now, ufsContent: DIR_CONTENT_HASH,
         }, now);
@@ -206,13 +219,36 @@ export class Namespace {
     const before = !cacheFirst && existing && existing.ps !== 'PERSISTED'
       ? (await ufsOf(s, mount).getStatus(ufsPath))?.contentHash : undefined;
     const writeIntent: Intent = { op: 'write', path: p, fileId, ...(before !== undefined ? { before } : {}) };
-    const intentId = cacheFirst ? undefined : await s.journal.begin(writeIntent);
+    // The intent commits while the UFS file is written and synced; the UFS places the file
+    // (local: the rename) only once the intent is durable (beforePlace), so the rule holds: no
+    // UFS change without a durable intent, and one sync wait fewer per write.
+    const intent = cacheFirst ? undefined : s.journal.start(writeIntent);
+    const intentId = intent?.id;
+    const intentDurable = intent?.durable;
     // An unpersisted file replacing a file with a UFS copy: that copy goes too (see commitFile).
     const unlinkId = s.journal.id();
-    let outcome;
+    // The commit of the file. A UFS write commits as soon as the UFS has placed the file,
+    // while the UFS makes the placement durable (the directory's fsync): the intent then stays
+    // open, marked committed, and ends once the write returns (see Intent 'write').
+    let committed: CommitOutcome | undefined;
+    let inline: Uint8Array | undefined;
+    const commit = async (o: WriteOutcome, keepIntent: boolean): Promise<CommitOutcome> => {
+      inline = o.inline;
+      const release = inline ? await s.blocks.reserve(inline.length) : undefined;
+      try {
+        return await this.commitFile({
+          path: p, fileId, length: o.length, ps, blockSize, ufs: o.ufs, inline, recorded, intentId, unlinkId, options,
+          ...(keepIntent ? { keepIntent: writeIntent } : {}),
+        });
+      } finally {
+        release?.();
+      }
+    };
+    let outcome: WriteOutcome;
     try {
       outcome = await s.data.write(data, {
         fileId, writeType, blockSize, ufs: ufsOf(s, mount), ufsPath, evictable: ps === 'PERSISTED',
+        ...(intentDurable ? { beforePlace: () => intentDurable, afterPlace: async (o: WriteOutcome) => { committed = await commit(o, true); } } : {}),
         // Block files written before the commit are found and discarded after a crash.
         beforeBlocks: async () => {
           recorded = true;
@@ -220,29 +256,28 @@ export class Namespace {
         },
         onBytes: options.onProgress ? (n) => options.onProgress!({ done: n, bytes: n, phase: 'write' }) : undefined,
       });
+      committed ??= await commit(outcome, false);
     } catch (err) {
-      await s.blocks.removeFile(fileId).catch(() => undefined);
-      if (recorded) await s.store.transact((tx) => PendingWrites.clear(tx, fileId));
+      if (committed) {
+        // Committed, then the UFS call failed to finish (a timeout): settled from what the UFS holds.
+        await settle(s, intentId, { ...writeIntent, committed: true });
+        throw err;
+      }
+      if (!inline) await s.blocks.removeFile(fileId).catch(() => undefined);
+      if (recorded) await s.store.transact((tx) => PendingWrites.clear(tx, fileId)).catch(() => undefined);
+      // Settled once its own commit is over (whatever that commit answered: settling finds out).
+      await intentDurable?.catch(() => undefined);
       await settle(s, intentId, writeIntent);
       throw err;
+    }
+    // The placement is durable: the intent ends (not waited for: nothing acknowledged depends
+    // on it, and it is issued while the path is still locked, so it commits before any later
+    // change of the path; left open by a crash, it is resolved as a no-op).
+    if (intentId !== undefined && committed.keptIntent) {
+      s.journal.end(intentId).catch((err: unknown) => logError(s, `could not end the write intent of ${p}`, err));
     }
     s.metrics.inc('ops', `write.${writeType}`);
     s.metrics.inc('ops', 'bytesWritten', outcome.length);
-    const inlineBytes = outcome.inline;
-    const release = inlineBytes ? await s.blocks.reserve(inlineBytes.length) : undefined;
-    let committed: CommitOutcome;
-    try {
-      committed = await this.commitFile({
-        path: p, fileId, length: outcome.length, ps, blockSize, ufs: outcome.ufs, inline: inlineBytes, recorded, intentId, unlinkId, options,
-      });
-    } catch (err) {
-      if (!inlineBytes) await s.blocks.removeFile(fileId).catch(() => undefined);
-      if (recorded) await s.store.transact((tx) => PendingWrites.clear(tx, fileId)).catch(() => undefined);
-      await settle(s, intentId, writeIntent);
-      throw err;
-    } finally {
-      release?.();
-    }
     if (committed.unlink !== undefined) {
       // The client now has an unpersisted file: the old UFS copy must not come back by a
       // sync after a delete or rename. A UFS that fails here leaves the intent for the next start.
@@ -284,14 +319,18 @@ export class Namespace {
           IntentJournal.put(tx, unlinkId, { op: 'unlink', path: p, fileId: f.fileId });
         }
       }
-      IntentJournal.finish(tx, f.intentId);
-      const inode = createFileInode(tx, InodeTree.get(tx, parent.id)!, f, now);
+      if (f.keepIntent && f.intentId !== undefined) IntentJournal.put(tx, f.intentId, { ...f.keepIntent, committed: true });
+      else IntentJournal.finish(tx, f.intentId);
+      let dir = InodeTree.get(tx, parent.id)!;
+      // A new name changes the directory (POSIX mtime and ctime); replacing a file's content does not.
+      if (!prev) dir = InodeTree.update(tx, entriesChanged(dir, now));
+      const inode = createFileInode(tx, dir, f, now);
       if (f.inline) s.blocks.stageInline(tx, f.fileId, 0, f.inline, f.ps === 'PERSISTED');
       if (f.recorded) PendingWrites.clear(tx, f.fileId);
       TtlChecker.index(tx, undefined, inode);
       AbsentPathCache.clearPath(tx, p);
       if (f.ps === 'TO_BE_PERSISTED') PersistQueue.enqueue(tx, inode, now);
-      return { inode, old, ...(unlink !== undefined ? { unlink } : {}) };
+      return { inode, old, ...(unlink !== undefined ? { unlink } : {}), ...(f.keepIntent ? { keptIntent: true } : {}) };
     });
     if (f.inline) s.blocks.committed(f.fileId, 0, f.inline.length, f.ps === 'PERSISTED');
     return result;
@@ -336,7 +375,8 @@ export class Namespace {
     const readType = s.options.readType(p, options.readType);
     const chunk = Math.max(4096, Math.min(options.chunkSize ?? 1 << 20, 4 << 20));
     const evictable = inode.ps === 'PERSISTED' && !inode.pinned;
-    yield* s.data.read(inode, inode.ps === 'PERSISTED' ? ufsOf(s, mount) : undefined, ufsPath, offset, length, readType, chunk, evictable);
+    const current = (): boolean => s.tree.getInode(inode.id)?.fileId === inode.fileId;
+    yield* s.data.read(inode, inode.ps === 'PERSISTED' ? ufsOf(s, mount) : undefined, ufsPath, offset, length, readType, chunk, evictable, current);
   }
 
   /** Remove `p` (normalized; not the root, a mount point or a subtree holding one) from the UFS and Strata. */
@@ -367,6 +407,8 @@ export class Namespace {
       IntentJournal.finish(tx, intentId);
       const cur = InodeTree.get(tx, inode.id);
       if (!cur) return;
+      const now = Date.now();
+      InodeTree.modify(tx, cur.parentId, (dir) => entriesChanged(dir, now));
       InodeTree.removeSubtree(tx, cur, (i) => {
         if (i.type === 'file') freed.push(i.fileId);
         PersistJobs.del(tx, i.fileId);
@@ -442,26 +484,37 @@ export class Namespace {
         if (there.mountId !== undefined || there.id === cur.id) throw alreadyExists(dst);
         InodeTree.removeSubtree(tx, there, (i) => { if (i.type === 'file') replaced.push(i.fileId); PersistJobs.del(tx, i.fileId); });
       }
-      InodeTree.move(tx, cur, par, baseName(dst));
+      // POSIX: both directories change (mtime, ctime), and so does the renamed inode's ctime.
+      const now = Date.now();
+      const from = cur.parentId;
+      const to = InodeTree.update(tx, entriesChanged(InodeTree.get(tx, par.id) ?? par, now));
+      if (from !== to.id) InodeTree.modify(tx, from, (dir) => entriesChanged(dir, now));
+      InodeTree.move(tx, { ...cur, atimeMs: atimeOf(cur), ctimeMs: now }, to, baseName(dst), now);
       AbsentPathCache.tombstone(tx, src);
       AbsentPathCache.clearPath(tx, dst);
     }).catch(async (err: unknown) => { await settle(s, intentId, renameIntent); throw err; });
     for (const id of replaced) await s.blocks.removeFile(id);
   }
 
-  /** Change mode, owner, group or mtime kept in the inode (validated by the caller). */
+  /**
+   * Change mode, owner, group, mtime or atime kept in the inode (validated by the caller); the
+   * ctime becomes the time of the change (POSIX), and an atime not given stays what it was.
+   */
   async setAttributes(p: string, a: SetAttributesOptions): Promise<InodeRecord> {
     const inode = await statInode(this.s, p);
     return this.s.store.transact((tx) => {
       const cur = InodeTree.get(tx, inode.id);
       if (!cur) throw notFound(p);
+      const now = Date.now();
       const next: InodeRecord = {
         ...cur,
         ...(a.mode !== undefined ? { mode: a.mode } : {}),
         ...(a.uid !== undefined ? { uid: a.uid } : {}),
         ...(a.gid !== undefined ? { gid: a.gid } : {}),
         ...(a.mtimeMs !== undefined ? { mtimeMs: a.mtimeMs } : {}),
-        touchMs: Date.now(),
+        atimeMs: a.atimeMs ?? atimeOf(cur),
+        ctimeMs: now,
+        touchMs: now,
       };
       InodeTree.update(tx, next);
       return next;
@@ -474,7 +527,7 @@ export class Namespace {
     await this.s.store.transact((tx) => {
       const cur = InodeTree.get(tx, inode.id);
       if (!cur) throw notFound(p);
-      const next: InodeRecord = { ...cur };
+      const next: InodeRecord = { ...cur, atimeMs: atimeOf(cur), ctimeMs: Date.now() };
       if (Object.keys(xattr).length) next.xattr = { ...xattr };
       else delete next.xattr;
       InodeTree.update(tx, next);
@@ -488,6 +541,7 @@ function createFileInode(tx: MetaTxn, parent: InodeRecord, f: WrittenFile, now: 
   return InodeTree.create(tx, parent, baseName(f.path), {
     type: 'file', fileId: f.fileId, length: f.length, ps: f.ps, blockSize: f.blockSize,
     mtimeMs: f.ufs?.mtimeMs ?? now,
+    ...(f.ufs && f.ufs.mtimeMs !== now ? { ctimeMs: now } : {}),
     ufsContent: f.ufs?.contentHash, ufsMeta: f.ufs?.metaHash,
     ...(f.ufs?.etag ? { ufsEtag: f.ufs.etag } : {}),
     ...(f.ufs?.mode !== undefined ? { mode: f.ufs.mode & 0o7777 } : {}),

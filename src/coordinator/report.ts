@@ -25,6 +25,7 @@ export function buildReport(s: Services, startedAt: number): Report {
       evictedBytes: cache.evictedBytes,
       bytesByState: { evictable: cache.evictableBytes, unevictable: cache.usedBytes - cache.evictableBytes },
       bypassOnFull: s.metrics.get('cache', 'bypassOnFull'),
+      readAheadBlocks: s.metrics.get('cache', 'readAheadBlocks'),
       ufsChangedResyncs: s.metrics.get('cache', 'ufsChangedResyncs'),
     },
     sync: { ...s.metrics.groups.sync, actorShards: actors.shards, actorQueued: actors.queued, actorMessages: actors.handled },

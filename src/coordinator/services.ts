@@ -72,6 +72,8 @@ export interface Services {
   runs: RecentRuns;
   /** The exclusive lock on the data directory, held until closeServices. */
   dirLock?: DataDirLock;
+  /** When recovery began (ms since the epoch): every UFS write of this instance is younger. */
+  recoveryStartMs?: number;
   housekeeping?: NodeJS.Timeout;
   /** Stops the start-up sweep of crash leftovers in the cache directory. */
   sweep?: AbortController;

@@ -87,7 +87,7 @@ export function validateOptions(kind: OptionsKind, options: unknown, call: strin
   }
 }
 
-/** Check the attributes of setAttributes: mode, uid and gid integers in range, mtimeMs a number (INVALID_ARGUMENT). */
+/** Check the attributes of setAttributes: mode, uid and gid integers in range, mtimeMs and atimeMs numbers (INVALID_ARGUMENT). */
 export function validateAttributes(a: SetAttributesOptions): void {
   const intIn = (name: string, v: unknown, max: number): void => {
     if (v !== undefined && (!Number.isSafeInteger(v) || (v as number) < 0 || (v as number) > max)) {
@@ -98,4 +98,5 @@ export function validateAttributes(a: SetAttributesOptions): void {
   intIn('uid', a.uid, 0xffffffff);
   intIn('gid', a.gid, 0xffffffff);
   if (a.mtimeMs !== undefined && !Number.isFinite(a.mtimeMs)) throw invalidArgument(`mtimeMs must be a number, got ${String(a.mtimeMs)}`);
+  if (a.atimeMs !== undefined && !Number.isFinite(a.atimeMs)) throw invalidArgument(`atimeMs must be a number, got ${String(a.atimeMs)}`);
 }

@@ -1,8 +1,10 @@
 // The data path: streams file bytes in and out. Writes cut the client's stream into cache
 // blocks and/or tee it to the UFS according to the write type; reads serve cached blocks
 // (hot: no UFS call) and fetch missing ones from the UFS, caching them on the way under
-// read type CACHE. Concurrent cold reads of one block share one UFS read. Hot reads in the
-// default chunk size stream block files into reusable buffers (read-buffers.ts).
+// read type CACHE. Concurrent cold reads of one block share one UFS read, and a cold read
+// that goes on past a block fetches the next few uncached blocks in the background (bounded
+// read-ahead). Hot reads in the default chunk size stream block files into reusable buffers
+// (read-buffers.ts).
 
 import { open as openFile } from 'node:fs/promises';
 import { INLINE_MAX } from '../cache/block-store.js';
@@ -50,13 +52,50 @@ export interface WriteTarget {
   evictable: boolean;
   /** Called once before the first block goes to the cache (to record the write for crash cleanup). */
   beforeBlocks?: () => Promise<void>;
+  /** Awaited before the UFS copy can become visible (UfsWriteOptions.beforePlace): the write's intent is durable. */
+  beforePlace?: () => Promise<void>;
+  /**
+   * Called with the outcome once the UFS copy is placed, while the UFS makes that durable
+   * (UfsWriteOptions.afterPlace): the caller commits the file meanwhile.
+   */
+  afterPlace?: (outcome: WriteOutcome) => Promise<void>;
   onBytes?: (total: number) => void;
 }
 
-export class DataPath {
-  private readonly coldReads = new Map<string, Promise<Buffer>>();
+/** Uncached blocks a cold read fetches ahead of the one it serves (default of `cache.read.ahead.blocks`). */
+export const READ_AHEAD_BLOCKS = 4;
+/** Bytes of read-ahead held at once over all reads (and at most a quarter of the cache). */
+export const READ_AHEAD_MAX_BYTES = 64 << 20;
 
-  constructor(private readonly blocks: BlockStore, private readonly metrics: Metrics) {}
+/** Cache writes of blocks a read served that may still be running before it waits for one. */
+const PUTS_IN_FLIGHT = 8;
+
+/** A block being read from the UFS: its bytes, and its cache write (a UFS failure is in `bytes` only). */
+interface ColdBlock {
+  bytes: Promise<Buffer>;
+  cached: Promise<void>;
+}
+
+/** A block fetched ahead of a read. */
+interface AheadBlock {
+  size: number;
+  block: Promise<Buffer | undefined>;
+  cached: Promise<void>;
+}
+
+/** The cache writes a read started and has not seen end, and the first that failed. */
+interface PendingPuts {
+  set: Set<Promise<void>>;
+  error?: unknown;
+}
+
+export class DataPath {
+  private readonly coldReads = new Map<string, ColdBlock>();
+  /** Bytes of blocks fetched ahead and not yet served or dropped (all reads). */
+  private aheadBytes = 0;
+
+  /** @param readAheadBlocks uncached blocks a cold read fetches ahead (0: none) */
+  constructor(private readonly blocks: BlockStore, private readonly metrics: Metrics, private readonly readAheadBlocks = READ_AHEAD_BLOCKS) {}
 
   /**
    * Write a stream per the write type: MUST_CACHE and ASYNC_THROUGH to durable cache blocks,
@@ -117,7 +156,13 @@ export class DataPath {
     }
     try {
       if (toUfs) {
-        const ufs = await t.ufs!.write(t.ufsPath!, tee(), { overwrite: true, recursive: true });
+        const afterPlace = t.afterPlace;
+        const ufs = await t.ufs!.write(t.ufsPath!, tee(), {
+          overwrite: true, recursive: true,
+          ...(t.beforePlace ? { beforePlace: t.beforePlace } : {}),
+          // The source has ended by then: length and inline are final.
+          ...(afterPlace ? { afterPlace: (st: UfsStatus) => afterPlace({ length, ufs: st, inline }) } : {}),
+        });
         return { length, ufs, inline };
       }
       for await (const _ of tee()) { /* cache only: tee() did the work */ }
@@ -130,12 +175,59 @@ export class DataPath {
 
   /**
    * Stream bytes [offset, offset + length) of a file. Blocks that are cached are served
-   * from disk; the others come from the UFS (and are cached whole under CACHE).
+   * from disk; the others come from the UFS (and are cached whole under CACHE). Under CACHE a
+   * block fetched from the UFS starts the fetch of up to `readAheadBlocks` uncached blocks
+   * after it within the range (each kept for this read, so an eviction meanwhile costs no
+   * second UFS read); `current` tells whether the content id is still the file's (a block of
+   * a replaced file is not cached).
    */
   async *read(inode: InodeRecord, ufs: Ufs | undefined, ufsPath: string, offset: number, length: number,
-    readType: ReadType, chunkSize: number, evictable: boolean): AsyncIterable<Uint8Array> {
+    readType: ReadType, chunkSize: number, evictable: boolean, current?: () => boolean): AsyncIterable<Uint8Array> {
     const end = Math.min(inode.length, offset + length);
     const bs = inode.blockSize > 0 ? inode.blockSize : this.blocks.blockSize;
+    const ahead = new Map<number, AheadBlock>();
+    const puts: PendingPuts = { set: new Set() };
+    try {
+      yield* this.readRange(inode, ufs, ufsPath, offset, end, bs, readType, chunkSize, evictable, ahead, puts, current);
+      // A block is served as soon as its bytes are in; the read ends once they are cached too.
+      await Promise.all(puts.set);
+      if (puts.error !== undefined) throw puts.error;
+    } finally {
+      // Blocks fetched ahead and never served: their bytes are no longer held here.
+      for (const a of ahead.values()) this.aheadBytes -= a.size;
+      ahead.clear();
+    }
+  }
+
+  /**
+   * Start fetching the uncached blocks after `index` (up to READ_AHEAD_BLOCKS ahead, before
+   * `endIndex`), within the read-ahead byte budget.
+   */
+  private readAhead(inode: InodeRecord, ufs: Ufs, ufsPath: string, index: number, endIndex: number, bs: number, evictable: boolean,
+    ahead: Map<number, AheadBlock>, current: (() => boolean) | undefined): void {
+    const budget = Math.min(READ_AHEAD_MAX_BYTES, this.blocks.capacity / 4);
+    for (let j = index + 1; j <= Math.min(endIndex, index + this.readAheadBlocks); j++) {
+      if (ahead.has(j) || this.blocks.has(inode.fileId, j) !== undefined) continue;
+      const start = j * bs;
+      const size = Math.min(inode.length, start + bs) - start;
+      if (this.aheadBytes + size > budget) return;
+      this.aheadBytes += size;
+      this.metrics.inc('cache', 'readAheadBlocks');
+      const cold = this.fetchBlock(inode, ufs, ufsPath, j, start, size, evictable, current);
+      ahead.set(j, { size, block: cold.bytes.catch(() => undefined), cached: cold.cached });
+    }
+  }
+
+  private async *readRange(inode: InodeRecord, ufs: Ufs | undefined, ufsPath: string, offset: number, end: number, bs: number,
+    readType: ReadType, chunkSize: number, evictable: boolean,
+    fetched: Map<number, AheadBlock>, puts: PendingPuts, current: (() => boolean) | undefined): AsyncIterable<Uint8Array> {
+    const track = async (cached: Promise<void>): Promise<void> => {
+      const q: Promise<void> = cached.catch((err: unknown) => { puts.error ??= err; }).finally(() => puts.set.delete(q));
+      puts.set.add(q);
+      // Cache writes slower than the UFS: wait for one rather than hold ever more blocks.
+      if (puts.set.size >= PUTS_IN_FLIGHT) await Promise.race(puts.set);
+    };
+    const endIndex = Math.ceil(end / bs) - 1;
     let pos = offset;
     // Read-ahead of one cached block: the next block's disk read runs while this one is sent.
     let ahead: { index: number; read: Promise<Buffer | null> } | undefined;
@@ -148,6 +240,21 @@ export class DataPath {
       const blockStart = index * bs;
       const blockEnd = Math.min(inode.length, blockStart + bs);
       const want = Math.min(end, blockEnd) - pos;
+      const early = fetched.get(index);
+      if (early) {
+        // Fetched ahead: served from memory (cached too, unless the cache dropped it since).
+        fetched.delete(index);
+        this.aheadBytes -= early.size;
+        const block = await early.block;
+        if (block && block.length === blockEnd - blockStart) {
+          this.metrics.inc('cache', 'misses');
+          await track(early.cached);
+          if (ufs) this.readAhead(inode, ufs, ufsPath, index, endIndex, bs, evictable, fetched, current);
+          yield* slices(block.subarray(pos - blockStart, pos - blockStart + want), chunkSize);
+          pos += want;
+          continue;
+        }
+      }
       if (chunkSize === READ_BUFFER_BYTES && noStream !== index && !(ahead && ahead.index === index)) {
         const file = this.blocks.localFile(inode.fileId, index);
         if (file && file.size >= pos - blockStart + want) {
@@ -189,39 +296,52 @@ export class DataPath {
         pos += want;
         continue;
       }
-      const block = await this.fetchBlock(inode, ufs, ufsPath, index, blockStart, blockEnd - blockStart, evictable);
+      const cold = this.fetchBlock(inode, ufs, ufsPath, index, blockStart, blockEnd - blockStart, evictable, current);
+      const block = await cold.bytes;
+      await track(cold.cached);
+      if (index < endIndex) this.readAhead(inode, ufs, ufsPath, index, endIndex, bs, evictable, fetched, current);
       yield* slices(block.subarray(pos - blockStart, pos - blockStart + want), chunkSize);
       pos += want;
     }
   }
 
-  /** Read one whole block from the UFS and cache it; concurrent readers share the fetch. */
-  private fetchBlock(inode: InodeRecord, ufs: Ufs, ufsPath: string, index: number, start: number, size: number, evictable: boolean): Promise<Buffer> {
+  /**
+   * Read one whole block from the UFS and cache it (unless `current` says the content id is
+   * no longer the file's): the bytes are there for the readers as soon as the UFS delivered
+   * them, while the block is written to the cache. Concurrent readers share the fetch (until
+   * the block is cached).
+   */
+  private fetchBlock(inode: InodeRecord, ufs: Ufs, ufsPath: string, index: number, start: number, size: number, evictable: boolean,
+    current?: () => boolean): ColdBlock {
     const key = `${inode.fileId}:${index}`;
-    let p = this.coldReads.get(key);
-    if (!p) {
-      p = (async () => {
-        const parts: Uint8Array[] = [];
-        let n = 0;
-        for await (const c of ufs.read(ufsPath, { offset: start, length: size, ...fingerprintOf(inode) })) {
-          parts.push(c);
-          n += c.length;
-        }
-        if (n !== size) throw new UfsChangedError(`${inode.name} (expected ${size} bytes of block ${index}, got ${n})`);
-        this.metrics.inc('cache', 'bytesReadUfs', n);
-        const buf = Buffer.concat(parts, n);
-        try {
-          await this.blocks.put(inode.fileId, index, buf, evictable, false);
-        } catch (err) {
-          // A full cache (capacity or disk) does not fail a read: serve the bytes uncached.
-          if ((err as StrataError).code !== ErrorCode.RESOURCE_EXHAUSTED) throw err;
-          this.metrics.inc('cache', 'bypassOnFull');
-        }
-        return buf;
-      })().finally(() => this.coldReads.delete(key));
-      this.coldReads.set(key, p);
-    }
-    return p;
+    const held = this.coldReads.get(key);
+    if (held) return held;
+    const bytes = (async () => {
+      const parts: Uint8Array[] = [];
+      let n = 0;
+      for await (const c of ufs.read(ufsPath, { offset: start, length: size, ...fingerprintOf(inode) })) {
+        parts.push(c);
+        n += c.length;
+      }
+      if (n !== size) throw new UfsChangedError(`${inode.name} (expected ${size} bytes of block ${index}, got ${n})`);
+      this.metrics.inc('cache', 'bytesReadUfs', n);
+      return Buffer.concat(parts, n);
+    })();
+    const cached = bytes.then(async (buf) => {
+      if (current && !current()) return; // replaced meanwhile: its blocks would never be removed
+      try {
+        await this.blocks.put(inode.fileId, index, buf, evictable, false);
+      } catch (err) {
+        // A full cache (capacity or disk) does not fail a read: serve the bytes uncached.
+        if ((err as StrataError).code !== ErrorCode.RESOURCE_EXHAUSTED) throw err;
+        this.metrics.inc('cache', 'bypassOnFull');
+      }
+    }, () => undefined); // a failed UFS read fails `bytes`, which every reader awaits
+    const block: ColdBlock = { bytes, cached };
+    this.coldReads.set(key, block);
+    bytes.catch(() => undefined); // read-ahead may never await it
+    cached.catch(() => undefined).finally(() => this.coldReads.delete(key));
+    return block;
   }
 }
 

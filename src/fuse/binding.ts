@@ -291,10 +291,15 @@ NAPI_METHOD(strata_direct_clear) {
  * statuses a listing just returned (per mount, with an expiry time) and removes what its own
  * mutations change; getattr (and so every lookup) of a cached path never hops to JavaScript.
  */
+/** Numbers per entry of the attribute cache (see strata_attr_put). */
+const ATTR_NUMS = 10;
+
 const ATTR_CACHE_C = `
 #include <time.h>
+#include <math.h>
 #define STRATA_ATTR_BUCKETS 262144
 #define STRATA_ATTR_MAX 200000
+#define STRATA_ATTR_NUMS ${ATTR_NUMS}
 typedef struct strata_attr {
   struct strata_attr *next;
   void *fuse;
@@ -358,15 +363,26 @@ static void *strata_attr_fuse_of (napi_env env, napi_value buf) {
   return (void *) ((fuse_thread_t *) data)->fuse;
 }
 
-/* (thread buffer, NUL-terminated paths one after another, 8 doubles per path:
-   mode uid gid size mtimeMs nlink blocks untilMs) */
+static struct timespec strata_ts (double ms) {
+  struct timespec ts;
+  ms = floor(ms); /* whole ms, as fuse-native's getattr reply has them */
+  double sec = floor(ms / 1000.0);
+  ts.tv_sec = (time_t) sec;
+  ts.tv_nsec = (long) ((ms - sec * 1000.0) * 1e6);
+  if (ts.tv_nsec < 0) ts.tv_nsec = 0;
+  if (ts.tv_nsec > 999999999) ts.tv_nsec = 999999999;
+  return ts;
+}
+
+/* (thread buffer, NUL-terminated paths one after another, STRATA_ATTR_NUMS doubles per path:
+   mode uid gid size mtimeMs nlink blocks untilMs atimeMs ctimeMs) */
 NAPI_METHOD(strata_attr_put) {
   NAPI_ARGV(3)
   void *fuse = strata_attr_fuse_of(env, argv[0]);
   NAPI_ARGV_BUFFER_CAST(char *, paths, 1)
   NAPI_ARGV_BUFFER_CAST(double *, nums, 2)
   if (fuse == NULL) return NULL;
-  size_t n = nums_len / (8 * sizeof(double));
+  size_t n = nums_len / (STRATA_ATTR_NUMS * sizeof(double));
   size_t at = 0;
   pthread_rwlock_wrlock(&strata_attr_lock);
   for (size_t i = 0; i < n && at < paths_len; i++) {
@@ -374,7 +390,7 @@ NAPI_METHOD(strata_attr_put) {
     size_t plen = strnlen(path, paths_len - at);
     if (at + plen >= paths_len) break;
     at += plen + 1;
-    const double *v = nums + i * 8;
+    const double *v = nums + i * STRATA_ATTR_NUMS;
     strata_attr_remove_locked(fuse, path);
     if (strata_attr_count >= STRATA_ATTR_MAX) strata_attr_clear_locked(NULL);
     strata_attr_t *a = calloc(1, sizeof(strata_attr_t) + plen + 1);
@@ -386,11 +402,9 @@ NAPI_METHOD(strata_attr_put) {
     a->st.st_uid = (uid_t) v[1];
     a->st.st_gid = (gid_t) v[2];
     a->st.st_size = (off_t) v[3];
-    uint64_t ms = (uint64_t) v[4];
-    a->st.st_mtim.tv_sec = ms / 1000;
-    a->st.st_mtim.tv_nsec = (ms % 1000) * 1000000;
-    a->st.st_atim = a->st.st_mtim;
-    a->st.st_ctim = a->st.st_mtim;
+    a->st.st_mtim = strata_ts(v[4]);
+    a->st.st_atim = strata_ts(v[8]);
+    a->st.st_ctim = strata_ts(v[9]);
     a->st.st_nlink = (nlink_t) v[5];
     a->st.st_blocks = (blkcnt_t) v[6];
     a->st.st_blksize = 1 << 20;
@@ -507,7 +521,7 @@ function loadBinding(): { fixedUtimens: boolean } {
       execFileSync('cc', [
         '-shared', '-fPIC', '-O2', '-D_FILE_OFFSET_BITS=64', `-I${nodeInclude}`, '-I/usr/include/node',
         `-I${dirname(require.resolve('napi-macros'))}`, `-I${require('fuse-shared-library-linux').include}`,
-        '-o', tmp, src, join(dirname(prebuilt), 'libfuse.so'), `-Wl,-rpath,${dirname(prebuilt)}`,
+        '-o', tmp, src, join(dirname(prebuilt), 'libfuse.so'), '-lm', `-Wl,-rpath,${dirname(prebuilt)}`,
       ], { stdio: 'ignore', timeout: 120_000 });
       renameSync(tmp, out);
     }
@@ -554,10 +568,10 @@ function attrCacheOf(b: AttrBinding, thread: Buffer): AttrCache {
     put(entries) {
       if (!entries.length) return;
       const paths = Buffer.from(entries.map((e) => `${e.path}\0`).join(''));
-      const nums = new Float64Array(entries.length * 8);
+      const nums = new Float64Array(entries.length * ATTR_NUMS);
       entries.forEach((e, i) => {
         const s = e.stat;
-        nums.set([s.mode, s.uid, s.gid, s.size, s.mtimeMs, s.nlink, s.blocks ?? Math.ceil(s.size / 512), e.untilMs], i * 8);
+        nums.set([s.mode, s.uid, s.gid, s.size, s.mtimeMs, s.nlink, s.blocks ?? Math.ceil(s.size / 512), e.untilMs, s.atimeMs, s.ctimeMs], i * ATTR_NUMS);
       });
       b.strata_attr_put(thread, paths, Buffer.from(nums.buffer));
     },

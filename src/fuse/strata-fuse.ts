@@ -10,6 +10,7 @@ import { basename, dirname, join } from 'node:path';
 import { constants as fsc } from 'node:fs';
 import type { FileSystem } from '../fs.js';
 import { ErrorCode, StrataError } from '../errors.js';
+import { MAX_PATH_BYTES } from '../meta/path.js';
 import type { Logger } from '../log.js';
 import type { CreateFileOptions, FileInfo, ReadOptions, SetAttributesOptions } from '../types.js';
 import { clearDirectReads, E, FuseErrno, setDirectReads } from './binding.js';
@@ -187,7 +188,13 @@ export class StrataFuse implements FuseHandlers {
   private strataPath(p: string): string {
     if (nameTooLong(p)) throw new FuseErrno(E.ENAMETOOLONG, `a name in ${p} is longer than 255 bytes`);
     if (p === '/' || p === '') return this.o.root;
-    return this.o.root === '/' ? p : this.o.root + p;
+    const path = this.o.root === '/' ? p : this.o.root + p;
+    // Strata's own limit on a whole path (MAX_PATH_BYTES, from the root of its namespace): a
+    // longer one is ENAMETOOLONG, as on a local file system, not the EINVAL of INVALID_PATH.
+    if (path.length > MAX_PATH_BYTES / 3 && Buffer.byteLength(path) > MAX_PATH_BYTES) {
+      throw new FuseErrno(E.ENAMETOOLONG, `${p.slice(0, 64)}…: the Strata path is longer than ${MAX_PATH_BYTES} bytes`);
+    }
+    return path;
   }
 
   private writable(): void {
@@ -289,7 +296,7 @@ export class StrataFuse implements FuseHandlers {
       size: dir ? 4096 : info.length,
       // Directories report 1 link: find and fts then never infer subdirectory counts from it.
       nlink: 1,
-      mtimeMs: t, atimeMs: t, ctimeMs: t,
+      mtimeMs: t, atimeMs: info.atimeMs ?? t, ctimeMs: info.ctimeMs ?? t,
       blksize: 1 << 20,
       blocks: Math.ceil((dir ? 4096 : info.length) / 512),
     };
@@ -319,7 +326,7 @@ export class StrataFuse implements FuseHandlers {
       return {
         mode: S_IFREG | (pending.wanted.mode ?? FILE_MODE), uid: pending.wanted.uid ?? this.o.defaultUid,
         gid: pending.wanted.gid ?? this.o.defaultGid, size: pending.size, nlink: 1,
-        mtimeMs: t, atimeMs: t, ctimeMs: t, blksize: 1 << 20, blocks: Math.ceil(pending.size / 512),
+        mtimeMs: t, atimeMs: pending.wanted.atimeMs ?? t, ctimeMs: pending.ctimeMs, blksize: 1 << 20, blocks: Math.ceil(pending.size / 512),
       };
     }
     const st = this.statOf(await this.status(path));
@@ -327,7 +334,9 @@ export class StrataFuse implements FuseHandlers {
     if (w && w.dirty) {
       st.size = w.size;
       st.blocks = Math.ceil(w.size / 512);
-      st.mtimeMs = st.ctimeMs = st.atimeMs = w.wanted.mtimeMs ?? w.mtimeMs;
+      st.mtimeMs = w.wanted.mtimeMs ?? w.mtimeMs;
+      st.ctimeMs = Math.max(st.ctimeMs, w.ctimeMs);
+      if (w.wanted.atimeMs !== undefined) st.atimeMs = w.wanted.atimeMs;
     }
     return st;
   }
@@ -497,22 +506,43 @@ export class StrataFuse implements FuseHandlers {
       writeOptions: this.o.writeOptions,
       readOptions: this.o.readOptions,
       nextStageName: () => `w-${process.pid}-${++this.stageSeq}`,
-      committed: (path: string, info: FileInfo, wanted: WantedAttributes) => this.afterCommit(path, info, wanted),
+      committed: (path: string, info: FileInfo, wanted: WantedAttributes, created: boolean) => this.afterCommit(path, info, wanted, created),
       settleOthers: (path: string, self: FileWriter) => this.settle(path, self),
     };
   }
 
-  /** A commit makes a new inode: put back the mode, owner and mtime the file should keep. */
-  private async afterCommit(path: string, info: FileInfo, wanted: WantedAttributes): Promise<void> {
+  /**
+   * A commit makes a new inode: put back the mode, owner and times the file should keep. A
+   * commit that created the name changed its directory at the file's ctime (one transaction).
+   */
+  private async afterCommit(path: string, info: FileInfo, wanted: WantedAttributes, created: boolean): Promise<void> {
     const change: SetAttributesOptions = {};
     if (wanted.mode !== undefined && (info.mode ?? FILE_MODE) !== wanted.mode) change.mode = wanted.mode;
     if (wanted.uid !== undefined && (info.uid ?? this.o.defaultUid) !== wanted.uid) change.uid = wanted.uid;
     if (wanted.gid !== undefined && (info.gid ?? this.o.defaultGid) !== wanted.gid) change.gid = wanted.gid;
     if (wanted.mtimeMs !== undefined) change.mtimeMs = wanted.mtimeMs;
+    if (wanted.atimeMs !== undefined) change.atimeMs = wanted.atimeMs;
     let now = info;
     if (Object.keys(change).length) now = await this.o.fs.setAttributes(path, change);
     this.forget(path);
     this.remember(now);
+    if (created) this.dirChanged(this.parentOf(path), info.ctimeMs);
+  }
+
+  /**
+   * The directory `dir` got or lost a name through this mount: POSIX changed its mtime and
+   * ctime. With the time the server set (`atMs`, from the status the same commit returned) the
+   * cached status is brought up to date in place, so a loop of creates costs no status call of
+   * the directory; without it the cached status goes (the next stat asks the server).
+   */
+  private dirChanged(dir: string, atMs?: number): void {
+    const c = this.statusCache.get(dir);
+    if (atMs !== undefined && c && c.until > Date.now()) {
+      this.remember({ ...c.info, mtimeMs: atMs, ctimeMs: atMs });
+      return;
+    }
+    this.statusCache.delete(dir);
+    this.forgetAttr(dir);
   }
 
   /** End the sequential streams of writers of `path` (other than `self`): they hold its lock. */
@@ -548,8 +578,23 @@ export class StrataFuse implements FuseHandlers {
     const other = this.writerOf(path);
     const base = other?.dirty ? other.size : info.length;
     if (other?.dirty) await other.commit();
-    const writer = new FileWriter(this.writerContext(), path, base, (flags & fsc.O_TRUNC) !== 0, this.wantedOf(info));
-    return this.addHandle({ kind: 'write', path, writer });
+    const truncate = (flags & fsc.O_TRUNC) !== 0;
+    const writer = new FileWriter(this.writerContext(), path, base, truncate, this.wantedOf(info));
+    const fh = this.addHandle({ kind: 'write', path, writer });
+    if (truncate) {
+      // POSIX: O_TRUNC of an existing file changes its mtime and ctime even when nothing is
+      // written (and empties it for every other reader): the empty file is committed now.
+      writer.dirty = true;
+      try {
+        await writer.commit();
+      } catch (err) {
+        this.handles.delete(fh);
+        this.unregisterWriter(path, writer);
+        await writer.discard().catch(() => undefined);
+        throw err;
+      }
+    }
+    return fh;
   }
 
   /**
@@ -586,7 +631,7 @@ export class StrataFuse implements FuseHandlers {
     const t = w.mtimeMs;
     const stat: FuseStat = {
       mode: S_IFREG | (w.wanted.mode ?? FILE_MODE), uid: w.wanted.uid ?? this.o.defaultUid, gid: w.wanted.gid ?? this.o.defaultGid,
-      size: 0, nlink: 1, mtimeMs: t, atimeMs: t, ctimeMs: t, blksize: 1 << 20, blocks: 0,
+      size: 0, nlink: 1, mtimeMs: t, atimeMs: t, ctimeMs: w.ctimeMs, blksize: 1 << 20, blocks: 0,
     };
     this.attrCache.put([{ path: fusePath, stat, untilMs: Date.now() + SEED_MS }]);
     this.seeded.add(path);
@@ -754,6 +799,7 @@ export class StrataFuse implements FuseHandlers {
     await this.settle(path);
     await this.o.fs.delete(path);
     this.forget(path);
+    this.dirChanged(this.parentOf(path));
     this.known.removed(path);
     const set = this.writers.get(path);
     if (set) for (const w of set) await w.discard();
@@ -767,9 +813,11 @@ export class StrataFuse implements FuseHandlers {
     if ((info.mode ?? DIR_MODE) !== (mode & 0o7777)) change.mode = mode & 0o7777;
     if (caller && caller.uid !== (info.uid ?? this.o.defaultUid)) change.uid = caller.uid;
     if (caller && caller.gid !== (info.gid ?? this.o.defaultGid)) change.gid = caller.gid;
+    const created = info;
     if (Object.keys(change).length) info = await this.o.fs.setAttributes(path, change);
     this.forget(path);
     this.remember(info);
+    this.dirChanged(this.parentOf(path), created.ctimeMs);
     this.known.added(path);
     this.known.set(path, []); // created empty, through this mount
   }
@@ -783,6 +831,7 @@ export class StrataFuse implements FuseHandlers {
     if (info.isMountPoint) throw new FuseErrno(E.EBUSY, `${path} is a Strata mount point`);
     await this.o.fs.delete(path, { recursive: false });
     this.forget(path, true);
+    this.dirChanged(this.parentOf(path));
     this.known.removed(path);
   }
 
@@ -818,6 +867,8 @@ export class StrataFuse implements FuseHandlers {
     await this.o.fs.rename(src, dst);
     this.forget(src, s.type === 'directory');
     this.forget(dst);
+    this.dirChanged(this.parentOf(src));
+    this.dirChanged(this.parentOf(dst));
     this.known.removed(src);
     this.known.added(dst);
     // Open files below the old name follow it.
@@ -833,7 +884,11 @@ export class StrataFuse implements FuseHandlers {
     this.unseed(path);
     const set = this.writers.get(path);
     if (set) {
-      for (const w of set) Object.assign(w.wanted, change);
+      const now = Date.now();
+      for (const w of set) {
+        Object.assign(w.wanted, change);
+        w.ctimeMs = now;
+      }
       if (this.pendingNew(path)) return; // applied at its first commit
       await this.settle(path);
     }
@@ -842,16 +897,24 @@ export class StrataFuse implements FuseHandlers {
     this.remember(info);
   }
 
-  /** Only the mtime is kept (atime and ctime show it): an atime-only change is a no-op. */
-  async utimens(p: string, _atime: FuseTime, mtime: FuseTime): Promise<void> {
-    if (mtime === 'omit') {
+  /**
+   * Set the access and modification times; either may be the current time ('now') or left as
+   * it is ('omit': UTIME_OMIT). The ctime becomes the time of the call, unless both are omitted
+   * (then nothing changes, as in utimensat(2)).
+   */
+  async utimens(p: string, atime: FuseTime, mtime: FuseTime): Promise<void> {
+    if (atime === 'omit' && mtime === 'omit') {
       this.writable();
       await this.status(this.strataPath(p)).catch((err) => {
         if (!this.pendingNew(this.strataPath(p))) throw err;
       });
       return;
     }
-    await this.setAttributes(p, { mtimeMs: mtime === 'now' ? Date.now() : mtime });
+    const now = Date.now();
+    const change: SetAttributesOptions = {};
+    if (atime !== 'omit') change.atimeMs = atime === 'now' ? now : atime;
+    if (mtime !== 'omit') change.mtimeMs = mtime === 'now' ? now : mtime;
+    await this.setAttributes(p, change);
   }
 
   async chmod(p: string, mode: number): Promise<void> {

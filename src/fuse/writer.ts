@@ -79,6 +79,7 @@ export interface WantedAttributes {
   uid?: number;
   gid?: number;
   mtimeMs?: number;
+  atimeMs?: number;
 }
 
 export interface WriterContext {
@@ -91,8 +92,8 @@ export interface WriterContext {
   readOptions: ReadOptions;
   /** Unique name for a staged file. */
   nextStageName(): string;
-  /** Called after every commit with the new status. */
-  committed(path: string, info: FileInfo, wanted: WantedAttributes): Promise<void>;
+  /** Called after every commit with the new status (`created`: the commit made a new name in its directory). */
+  committed(path: string, info: FileInfo, wanted: WantedAttributes, created: boolean): Promise<void>;
   /** End any other writer's stream on `path` (it holds the path's lock until it ends). */
   settleOthers(path: string, self: FileWriter): Promise<void>;
 }
@@ -102,7 +103,9 @@ type Mode = 'buffer' | 'stream' | 'staged' | 'clean';
 export class FileWriter {
   /** Logical size of the file as this handle sees it. */
   size: number;
+  /** When this handle last changed the content (mtime) and the content or an attribute (ctime). */
   mtimeMs = Date.now();
+  ctimeMs = this.mtimeMs;
   dirty: boolean;
   /** release() was called: the handle is closing, nothing may stage or write through it again. */
   closed = false;
@@ -129,6 +132,12 @@ export class FileWriter {
     this.wanted = { ...wanted };
   }
 
+  /** The content changes now: mtime and ctime, and a time set by utimens before gives way. */
+  private changed(): void {
+    this.mtimeMs = this.ctimeMs = Date.now();
+    delete this.wanted.mtimeMs;
+  }
+
   /** Run calls on this handle one at a time, in arrival order. */
   private serial<T>(fn: () => Promise<T>): Promise<T> {
     const run = this.queue.then(fn);
@@ -138,7 +147,7 @@ export class FileWriter {
 
   write(data: Buffer, position: number): Promise<number> {
     return this.serial(async () => {
-      this.mtimeMs = Date.now();
+      this.changed();
       if ((this.mode === 'buffer' || this.mode === 'stream') && position === this.size) {
         this.dirty = true;
         this.size += data.length;
@@ -178,7 +187,7 @@ export class FileWriter {
 
   truncate(size: number): Promise<void> {
     return this.serial(async () => {
-      this.mtimeMs = Date.now();
+      this.changed();
       if (size === this.size) return;
       if (size === 0 && this.mode !== 'staged') {
         await this.endStream().catch(() => undefined);
@@ -261,8 +270,9 @@ export class FileWriter {
       }
     }
     this.dirty = false;
+    const created = this.exclusive;
     this.exclusive = false;
-    await this.ctx.committed(this.path, info, this.wanted);
+    await this.ctx.committed(this.path, info, this.wanted, created);
   }
 
   private async startStream(): Promise<void> {
@@ -302,8 +312,9 @@ export class FileWriter {
         if (this.mode === 'stream') {
           // The streamed part is committed first, then read back as the base of the staged file.
           const info = await this.endStream();
+          const created = this.exclusive;
           this.exclusive = false;
-          await this.ctx.committed(this.path, info, this.wanted);
+          await this.ctx.committed(this.path, info, this.wanted, created);
         }
         let at = 0;
         if (this.size > 0 && !this.exclusive) {

@@ -2,6 +2,8 @@
 // listing). Correct across threads and processes: every transaction that writes an inode also
 // bumps a stored epoch (`noteInodeWrite`, called by InodeTree's write paths in whichever thread
 // commits), and the cache serves nothing filled under another epoch than the one stored now.
+// The epoch is read once per synchronous stretch (until the microtasks queued so far have run):
+// a commit becomes visible to a reader only when its `transact` resolves, which is later.
 
 import type { StrataReader, StrataStore, StrataTxn } from './tables.js';
 import type { InodeRecord } from './inode.js';
@@ -42,18 +44,30 @@ export class InodeCache {
   /** Resolutions answered from the cache (statistics, tests). */
   pathHits = 0;
   private epoch = -1;
+  /** True from a `validate` until the microtask it queued runs: the epoch read then still holds. */
+  private checked = false;
+  private readonly uncheck = (): void => { this.checked = false; };
   /** Lookups answered from the cache, and those that read the store (statistics, tests). */
   hits = 0;
   misses = 0;
+  /** Reads of the stored epoch (statistics, tests). */
+  epochReads = 0;
 
   constructor(private readonly store: StrataStore, private readonly maxEntries = INODE_CACHE_ENTRIES) {}
 
   /**
-   * Check the stored epoch (one small read): when another commit changed any inode since
-   * the records were read, forget them. Call once before a batch of `get`s made in the same
-   * synchronous stretch (they then read one snapshot).
+   * Check the stored epoch (one small read, made once per synchronous stretch): when another
+   * commit changed any inode since the records were read, forget them. Call before the `get`s
+   * of a synchronous stretch (they then read one snapshot). Many calls in one stretch — the
+   * getStatus calls of one socket read, 64 of them at 64 in flight — cost one read: a commit
+   * is seen once its `transact` resolves, and what follows that resolution runs after the
+   * microtask queued here (an LMDB reader keeps its snapshot for the stretch anyway).
    */
   validate(): void {
+    if (this.checked) return;
+    this.checked = true;
+    queueMicrotask(this.uncheck);
+    this.epochReads++;
     const e = inodeEpoch(this.store);
     if (e !== this.epoch) {
       this.records.clear();

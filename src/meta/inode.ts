@@ -13,6 +13,13 @@ export interface InodeRecord {
   type: 'file' | 'directory';
   length: number;
   mtimeMs: number;
+  /**
+   * Last status change (POSIX ctime) and last access set through Strata (atime), ms. Optional
+   * so that records written before they existed read unchanged: absent means the mtime
+   * (`ctimeOf`, `atimeOf`).
+   */
+  ctimeMs?: number;
+  atimeMs?: number;
   mode: number;
   /** Owner and group set through setAttributes (absent: the front end's default owner). */
   uid?: number;
@@ -59,6 +66,20 @@ export interface InodeRecord {
   lastPersistError?: string;
   /** Extended attributes of a file (S3 ETag and metadata); dropped when the content is reloaded from the UFS. */
   xattr?: Record<string, string>;
+}
+
+/** The POSIX ctime of an inode (its mtime when the record has none). */
+export const ctimeOf = (i: Pick<InodeRecord, 'mtimeMs' | 'ctimeMs'>): number => i.ctimeMs ?? i.mtimeMs;
+
+/** The access time of an inode (its mtime when the record has none). */
+export const atimeOf = (i: Pick<InodeRecord, 'mtimeMs' | 'atimeMs'>): number => i.atimeMs ?? i.mtimeMs;
+
+/**
+ * A directory after a change of its entries at `now` (a name created, removed or renamed):
+ * POSIX updates its mtime and ctime. The access time, if it was the mtime, stays what it was.
+ */
+export function entriesChanged(dir: InodeRecord, now: number): InodeRecord {
+  return { ...dir, atimeMs: atimeOf(dir), mtimeMs: now, ctimeMs: now };
 }
 
 /** Key of the edge from a directory to its child. */

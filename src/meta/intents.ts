@@ -14,8 +14,12 @@ export type Intent =
    * A THROUGH / CACHE_THROUGH write: the UFS file, then the inode commit. `before` is the
    * content hash of a UFS file already at the path that Strata does not vouch for (the old
    * copy under an unpersisted file): finding that one after a crash means the write never landed.
+   * `committed`: rewritten so by the commit of the file, which runs while the UFS makes its
+   * placement durable (the directory's fsync); ended once that is done. Open at a start, it
+   * means the commit is durable but the UFS placement may not be: the file stays only if the
+   * UFS holds it.
    */
-  | { op: 'write'; path: string; fileId: number; before?: string }
+  | { op: 'write'; path: string; fileId: number; before?: string; committed?: true }
   /** A delete: the UFS entry (recursively), then the inodes. */
   | { op: 'delete'; path: string; inodeId: number }
   /** A rename: the UFS entry is renamed (`rename`) or, for an unpersisted file, its stale UFS copy deleted (`delete`). */
@@ -51,6 +55,18 @@ export class IntentJournal {
     const id = this.id();
     await this.store.transact((tx) => IntentJournal.put(tx, id, intent));
     return id;
+  }
+
+  /**
+   * Start recording an intent: its id at once, and its commit, which the caller must await
+   * before the UFS change it announces can become visible (UfsWriteOptions.beforePlace) and
+   * before settling it. Lets the commit overlap the UFS work that precedes that point.
+   */
+  start(intent: Intent): { id: number; durable: Promise<void> } {
+    const id = this.id();
+    const durable = this.store.transact((tx) => IntentJournal.put(tx, id, intent));
+    durable.catch(() => undefined); // awaited by the caller; never an unhandled rejection meanwhile
+    return { id, durable };
   }
 
   /** Record an intent inside a transaction. */

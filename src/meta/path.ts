@@ -34,6 +34,32 @@ export function checkPathDepth(path: string, max: number, what = 'path'): void {
 }
 
 /**
+ * True when `path` is already normal: '/' then components of 1..255 characters separated by
+ * one '/', none '.' or '..', no NUL, no trailing '/', at most `maxDepth` of them. One scan, no
+ * allocation: the path every client sends on the hot path (anything else takes the slow path,
+ * which normalises or names the fault).
+ */
+function isNormalPath(path: string, maxDepth: number): boolean {
+  const n = path.length;
+  if (n < 2 || path.charCodeAt(0) !== 47 /* / */ || path.charCodeAt(n - 1) === 47) return false;
+  let depth = 0;
+  let start = 1;
+  for (let i = 1; i <= n; i++) {
+    const c = i < n ? path.charCodeAt(i) : 47;
+    if (c === 47) {
+      const len = i - start;
+      if (len === 0 || len > MAX_NAME) return false;
+      if (path.charCodeAt(start) === 46 /* . */ && (len === 1 || (len === 2 && path.charCodeAt(start + 1) === 46))) return false;
+      depth++;
+      start = i + 1;
+    } else if (c === 0) {
+      return false;
+    }
+  }
+  return depth <= maxDepth;
+}
+
+/**
  * Validate and normalise a client path; throws INVALID_PATH naming the path and the reason.
  * `maxDepth` is the caller's `path.max.depth` (each Coordinator and server passes its own).
  */
@@ -43,6 +69,7 @@ export function normalizePath(path: unknown, maxDepth: number = HARD_MAX_DEPTH):
   if (path.length > MAX_PATH_BYTES / 3 && Buffer.byteLength(path) > MAX_PATH_BYTES) {
     throw invalidPath(path.slice(0, 64) + '…', `${Buffer.byteLength(path)} bytes long; the limit is ${MAX_PATH_BYTES} bytes (the metadata store's key size)`);
   }
+  if (isNormalPath(path, maxDepth)) return path;
   if (path.includes('\0')) throw invalidPath(path, 'contains a NUL character');
   if (path[0] !== '/') throw invalidPath(path, 'must be absolute (start with /)');
   if (path === '/') return ROOT;

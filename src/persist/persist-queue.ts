@@ -287,8 +287,10 @@ export class PersistQueue {
           IntentJournal.finish(tx, intentId);
           const cur = InodeTree.get(tx, inode.id);
           if (!cur || cur.fileId !== job.fileId) { PersistJobs.del(tx, job.fileId); return; }
+          // Only the persistence fields and the UFS fingerprints change: the mtime (and ctime) stay
+          // Strata's, so an mtime set after the write (utimens, cp -p, rsync) survives the upload.
           const { persistAttempts: _a, lastPersistError: _e, ...rest } = cur;
-          InodeTree.update(tx, { ...rest, ps: 'PERSISTED', pinned: false, ufsContent: st.contentHash, ufsMeta: st.metaHash, ufsEtag: st.etag, mtimeMs: st.mtimeMs, syncMs: Date.now() });
+          InodeTree.update(tx, { ...rest, ps: 'PERSISTED', pinned: false, ufsContent: st.contentHash, ufsMeta: st.metaHash, ufsEtag: st.etag, syncMs: Date.now() });
         });
         await blocks.setEvictable(job.fileId, true);
         // The job goes last: a crash before this line leaves it, and the next run finishes

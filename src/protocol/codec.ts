@@ -34,6 +34,152 @@ export function encodeFrame(msg: unknown): Uint8Array {
   return frame;
 }
 
+/**
+ * The fields an answer may carry that `encodeAnswerFrame` writes itself: FileInfo's, in the
+ * order FileInfoMapper writes them (any other key, or a value that is not a string, number or
+ * boolean, takes msgpackr's path).
+ */
+const ANSWER_KEYS: readonly string[] = ['path', 'name', 'type', 'length', 'mtimeMs', 'ctimeMs', 'atimeMs', 'fileId', 'persistenceState',
+  'cachedBytes', 'pinned', 'mountPoint', 'ufsPath', 'mode', 'ttlMs', 'ttlAction', 'isMountPoint', 'uid', 'gid',
+  'persistAttempts', 'lastPersistError', 'ufsEtag'];
+/** Each key's msgpack bytes (fixstr), written by copy. */
+const ANSWER_KEY_BYTES: readonly Uint8Array[] = ANSWER_KEYS.map((k) => Uint8Array.from(sharedPackr.pack(k) as Uint8Array));
+const KEY_BYTES: ReadonlyMap<string, Uint8Array> = new Map(ANSWER_KEYS.map((k, i) => [k, ANSWER_KEY_BYTES[i]!]));
+/** `{t: 'res', id: ` as msgpack: fixmap of 3, "t", "res", "id". */
+const RES_HEAD = Uint8Array.of(0x83, 0xa1, 0x74, 0xa3, 0x72, 0x65, 0x73, 0xa2, 0x69, 0x64);
+const OK_KEY = Uint8Array.of(0xa2, 0x6f, 0x6b); // "ok"
+
+/** Frames are cut from one slab at a time (as msgpackr does): a frame handed out is never rewritten. */
+const SLAB_BYTES = 64 * 1024;
+/** A frame starts in a slab with at least this much room (key bytes and fixed-size values fit many times over). */
+const SLAB_RESERVE = 4096;
+let slab = new Uint8Array(SLAB_BYTES);
+let slabView = new DataView(slab.buffer);
+let slabPos = 0;
+
+/**
+ * Encode `{t: 'res', id, ok}` as a frame: the same bytes as `encodeFrame` (msgpackr's choices:
+ * a fixmap up to 15 keys else map16, the smallest integer type up to 32 bits else float64, the
+ * shortest string header, U+FFFD for a lone surrogate), written without msgpackr's generic
+ * walk when `ok` is a flat answer of known keys (a FileInfo, the hot case: getStatus). Any
+ * other answer is encoded by `encodeFrame`.
+ */
+export function encodeAnswerFrame(id: number, ok: unknown): Uint8Array {
+  const frame = ok !== null && typeof ok === 'object' ? encodeFlatAnswer(id, ok as Record<string, unknown>) : undefined;
+  return frame ?? encodeFrame({ t: 'res', id, ok });
+}
+
+function encodeFlatAnswer(id: number, ok: Record<string, unknown>): Uint8Array | undefined {
+  if (Object.getPrototypeOf(ok) !== Object.prototype) return undefined;
+  const keys = Object.keys(ok);
+  const n = keys.length;
+  if (n >= 0x10000) return undefined;
+  if (slab.length - slabPos < SLAB_RESERVE) {
+    slab = new Uint8Array(SLAB_BYTES);
+    slabView = new DataView(slab.buffer);
+    slabPos = 0;
+  }
+  const buf = slab;
+  const end = buf.length;
+  const start = slabPos;
+  let p = start + FRAME_HEADER_BYTES;
+  for (let j = 0; j < RES_HEAD.length; j++) buf[p++] = RES_HEAD[j]!;
+  p = writeNumber(buf, p, id);
+  buf[p++] = 0xa2; buf[p++] = 0x6f; buf[p++] = 0x6b; // "ok"
+  if (n < 0x10) {
+    buf[p++] = 0x80 | n;
+  } else {
+    buf[p++] = 0xde; buf[p++] = n >> 8; buf[p++] = n & 0xff;
+  }
+  for (let i = 0; i < n; i++) {
+    const k = keys[i]!;
+    // The keys in ANSWER_KEYS order (a FileInfo's own) are found without a map lookup.
+    const kb = ANSWER_KEYS[i] === k ? ANSWER_KEY_BYTES[i]! : KEY_BYTES.get(k);
+    if (kb === undefined) return undefined;
+    const v = ok[k];
+    if (typeof v === 'string') {
+      if (p + kb.length + 5 + v.length * 3 > end) return undefined; // (rare: msgpackr takes it)
+      for (let j = 0; j < kb.length; j++) buf[p++] = kb[j]!;
+      p = writeString(buf, p, v);
+    } else if (typeof v === 'number') {
+      for (let j = 0; j < kb.length; j++) buf[p++] = kb[j]!;
+      p = writeNumber(buf, p, v);
+    } else if (typeof v === 'boolean') {
+      for (let j = 0; j < kb.length; j++) buf[p++] = kb[j]!;
+      buf[p++] = v ? 0xc3 : 0xc2;
+    } else {
+      return undefined;
+    }
+  }
+  const len = p - start - FRAME_HEADER_BYTES;
+  buf[start] = len >>> 24; buf[start + 1] = (len >>> 16) & 0xff; buf[start + 2] = (len >>> 8) & 0xff; buf[start + 3] = len & 0xff;
+  slabPos = p;
+  return buf.subarray(start, p);
+}
+
+/** A number as msgpackr writes it (useRecords false, no float32). */
+function writeNumber(buf: Uint8Array, p: number, v: number): number {
+  if (v >>> 0 === v) {
+    if (v < 0x80) {
+      buf[p++] = v;
+    } else if (v < 0x100) {
+      buf[p++] = 0xcc; buf[p++] = v;
+    } else if (v < 0x10000) {
+      buf[p++] = 0xcd; buf[p++] = v >> 8; buf[p++] = v & 0xff;
+    } else {
+      buf[p++] = 0xce; slabView.setUint32(p, v); p += 4;
+    }
+  } else if (v >> 0 === v) {
+    if (v >= -0x20) {
+      buf[p++] = 0x100 + v;
+    } else if (v >= -0x80) {
+      buf[p++] = 0xd0; buf[p++] = v + 0x100;
+    } else if (v >= -0x8000) {
+      buf[p++] = 0xd1; slabView.setInt16(p, v); p += 2;
+    } else {
+      buf[p++] = 0xd2; slabView.setInt32(p, v); p += 4;
+    }
+  } else {
+    buf[p++] = 0xcb; slabView.setFloat64(p, v); p += 8;
+  }
+  return p;
+}
+
+/** A string as msgpackr writes it: UTF-8 (a lone surrogate as U+FFFD) after the shortest header. */
+function writeString(buf: Uint8Array, p: number, v: string): number {
+  const n = v.length;
+  const head = n < 0x20 ? 1 : n < 0x100 ? 2 : n < 0x10000 ? 3 : 5;
+  let q = p + head;
+  for (let i = 0; i < n; i++) {
+    let c = v.charCodeAt(i);
+    if (c < 0x80) {
+      buf[q++] = c;
+    } else if (c < 0x800) {
+      buf[q++] = (c >> 6) | 0xc0; buf[q++] = (c & 0x3f) | 0x80;
+    } else if ((c & 0xfc00) === 0xd800 && (v.charCodeAt(i + 1) & 0xfc00) === 0xdc00) {
+      c = 0x10000 + ((c & 0x03ff) << 10) + (v.charCodeAt(++i) & 0x03ff);
+      buf[q++] = (c >> 18) | 0xf0; buf[q++] = ((c >> 12) & 0x3f) | 0x80; buf[q++] = ((c >> 6) & 0x3f) | 0x80; buf[q++] = (c & 0x3f) | 0x80;
+    } else if ((c & 0xf800) === 0xd800) {
+      buf[q++] = 0xef; buf[q++] = 0xbf; buf[q++] = 0xbd;
+    } else {
+      buf[q++] = (c >> 12) | 0xe0; buf[q++] = ((c >> 6) & 0x3f) | 0x80; buf[q++] = (c & 0x3f) | 0x80;
+    }
+  }
+  const len = q - p - head;
+  const need = len < 0x20 ? 1 : len < 0x100 ? 2 : len < 0x10000 ? 3 : 5;
+  if (need !== head) buf.copyWithin(p + need, p + head, q);
+  if (need === 1) {
+    buf[p] = 0xa0 | len;
+  } else if (need === 2) {
+    buf[p] = 0xd9; buf[p + 1] = len;
+  } else if (need === 3) {
+    buf[p] = 0xda; buf[p + 1] = len >> 8; buf[p + 2] = len & 0xff;
+  } else {
+    buf[p] = 0xdb; slabView.setUint32(p + 1, len);
+  }
+  return p + need + len;
+}
+
 const DATA_KEY_T = [0xa1, 0x74, 0xa4, 0x64, 0x61, 0x74, 0x61]; // "t": "data"
 const DATA_KEY_ID = [0xa2, 0x69, 0x64]; // "id"
 const DATA_KEY_CHUNK = [0xa5, 0x63, 0x68, 0x75, 0x6e, 0x6b]; // "chunk"

@@ -38,6 +38,16 @@ export class Outbox {
     }
   }
 
+  /** Queue a frame encoded already (`encodeAnswerFrame`); it is written at the end of the current tick. */
+  sendFrame(frame: Uint8Array): void {
+    if (this.sink.destroyed) return;
+    this.parts.push(frame);
+    if (!this.scheduled) {
+      this.scheduled = true;
+      setImmediate(this.flushBound);
+    }
+  }
+
   /**
    * Queue a binary data frame for stream `id`. The chunk is not copied: it must not be
    * modified until written (the contract of stream.write).

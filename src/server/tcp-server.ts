@@ -9,7 +9,7 @@ import { ErrorCode, StrataError, toStrataError } from '../errors.js';
 import { checkPathDepth } from '../meta/path.js';
 import type { FileSystem } from '../fs.js';
 import { logger as rootLogger, type Logger } from '../log.js';
-import { DEFAULT_MAX_FRAME_BYTES, FrameDecoder, encodeFrame } from '../protocol/codec.js';
+import { DEFAULT_MAX_FRAME_BYTES, FrameDecoder, encodeAnswerFrame, encodeFrame } from '../protocol/codec.js';
 import {
   INITIAL_UPLOAD_CREDIT,
   DEFAULT_PORT, OPS, PROTOCOL_VERSION, checkArgs, isOpName, isPlainObject, parseClientMessage, toWireError,
@@ -76,6 +76,11 @@ const MAX_DATA_CHUNK = 1024 * 1024;
 const MAX_PAGE_ENTRIES = 1000;
 /** Calls that get no AbortSignal: their work does not look at one (a cancel only drops the answer). */
 const UNSIGNALLED_OPS: ReadonlySet<OpName> = new Set<OpName>(['getStatus', 'exists']);
+/** Index of each op's options argument (where attachSignal puts the AbortSignal); absent: none. */
+const OPTIONS_ARG: ReadonlyMap<OpName, number> = new Map(Object.entries(OPS).flatMap(([op, spec]) => {
+  const i = (spec.args as readonly string[]).indexOf('options');
+  return i < 0 ? [] : [[op as OpName, i] as const];
+}));
 /** Under budget pressure, connections holding more than this keep reading (small frames pass). */
 const BUDGET_SMALL_HOLDER = 64 * 1024;
 /** Stop reading requests from a client that does not read its responses past this backlog. */
@@ -270,6 +275,22 @@ interface Call {
   /** Progress waiting to be sent (coalesced to one frame per tick). */
   progress?: Record<string, unknown>;
   progressScheduled?: boolean;
+}
+
+/**
+ * A unary call (one request, one answer): the common case, kept to one object of one shape
+ * (no closures per call); `abort` stops the work through its AbortController, when it has one.
+ */
+class UnaryCall implements Call {
+  finished = false;
+  progress: Record<string, unknown> | undefined = undefined;
+  progressScheduled = false;
+
+  constructor(readonly id: number, readonly op: OpName, private readonly controller: AbortController | undefined) {}
+
+  abort(reason: StrataError): void {
+    this.controller?.abort(reason);
+  }
 }
 
 /** A call whose answer streams to the client (listStatus, readFile). */
@@ -603,7 +624,8 @@ class Connection {
       this.outbox.send({ t: 'res', id: call.id });
     } else {
       try {
-        this.outbox.send({ t: 'res', id: call.id, ok });
+        // The same bytes as encoding {t: 'res', id, ok}; a FileInfo without msgpackr's generic walk.
+        this.outbox.sendFrame(encodeAnswerFrame(call.id, ok));
       } catch (encodeErr) {
         // A result msgpack cannot carry is a server bug; the client still gets an answer.
         this.log.warn({ op: call.op, err: encodeErr }, 'cannot encode a result');
@@ -620,8 +642,8 @@ class Connection {
     // A status lookup never consults a signal (its sync is bounded and shared with other
     // callers): no AbortController per call on the hottest path (4–5% of a getStatus).
     if (UNSIGNALLED_OPS.has(op)) return undefined;
-    const index = (OPS[op].args as readonly string[]).indexOf('options');
-    if (index < 0) return undefined;
+    const index = OPTIONS_ARG.get(op);
+    if (index === undefined) return undefined;
     const controller = new AbortController();
     while (args.length <= index) args.push(undefined);
     args[index] = { ...((args[index] ?? {}) as Record<string, unknown>), signal: controller.signal };
@@ -657,10 +679,9 @@ class Connection {
   }
 
   private runUnary(id: number, op: OpName, args: unknown[], progressArg: number | undefined): void {
-    const controller = this.attachSignal(op, args);
-    const call: Call = { id, op, finished: false, abort: (reason) => controller?.abort(reason) };
+    const call = new UnaryCall(id, op, this.attachSignal(op, args));
     this.calls.set(id, call);
-    this.attachProgress(call, args, progressArg);
+    if (progressArg !== undefined) this.attachProgress(call, args, progressArg);
     let p: Promise<unknown>;
     try {
       p = op === 'getLocalBlocks'
@@ -670,9 +691,27 @@ class Connection {
       this.finish(call, err);
       return;
     }
-    Promise.resolve(p)
-      .then((ok) => this.finish(call, undefined, ok), (err) => this.finish(call, err ?? 'failed'))
-      .catch((err: unknown) => this.log.error({ op, err }, 'cannot answer a call'));
+    void this.answer(call, p);
+  }
+
+  /** Wait for a unary call's result and answer it (one await: no closure or extra promise per call). Never rejects. */
+  private async answer(call: UnaryCall, p: Promise<unknown>): Promise<void> {
+    let ok: unknown;
+    try {
+      ok = await p;
+    } catch (err) {
+      this.answerSafely(call, err ?? 'failed', undefined);
+      return;
+    }
+    this.answerSafely(call, undefined, ok);
+  }
+
+  private answerSafely(call: Call, err: unknown, ok: unknown): void {
+    try {
+      this.finish(call, err, ok);
+    } catch (e) {
+      this.log.error({ op: call.op, err: e }, 'cannot answer a call');
+    }
   }
 
   private runDownload(id: number, op: OpName, args: unknown[], bytes: boolean): void {

@@ -65,12 +65,20 @@ export function fromUfs(st: UfsStatus): Partial<InodeRecord> & Pick<InodeRecord,
     type: st.type,
     length: st.type === 'file' ? st.length : 0,
     mtimeMs: st.mtimeMs,
+    // The UFS's ctime where it has one, else the mtime (absent); the access time is the mtime.
+    ...(st.ctimeMs !== undefined && st.ctimeMs !== st.mtimeMs ? { ctimeMs: st.ctimeMs } : {}),
     ...(st.mode !== undefined ? { mode: st.mode & 0o7777 } : {}),
     ps: 'PERSISTED',
     ufsContent: st.contentHash,
     ufsMeta: st.metaHash,
     ufsEtag: st.etag,
   };
+}
+
+/** `existing` with the fields of the UFS status `st` (times included: Strata's own ctime and atime give way). */
+function updatedFromUfs(existing: InodeRecord, st: UfsStatus): InodeRecord {
+  const { ctimeMs: _c, atimeMs: _a, ...rest } = existing;
+  return { ...rest, ...fromUfs(st) };
 }
 
 /** May a sync remove this inode because the UFS no longer has it? */
@@ -144,12 +152,12 @@ export function applyEntry(
   if (existing.ufsContent !== st.contentHash && st.type === 'file') {
     // New content: new content id, the old cached blocks are never served again.
     const fileId = InodeTree.allocId(tx);
-    const updated = InodeTree.update(tx, { ...existing, ...fromUfs(st), fileId, cachedBytes: 0, ...SyncPathCache.statusFields('file', now), xattr: undefined });
+    const updated = InodeTree.update(tx, { ...updatedFromUfs(existing, st), fileId, cachedBytes: 0, ...SyncPathCache.statusFields('file', now), xattr: undefined });
     return { outcome: 'updated', stale: [existing.fileId], inode: updated };
   }
   if (existing.ufsMeta !== st.metaHash || (st.type === 'directory' && existing.ufsContent !== st.contentHash)) {
     // For a directory this is its own status, not its listing: leave its listing's sync time.
-    const updated = InodeTree.update(tx, { ...existing, ...fromUfs(st), ...SyncPathCache.statusFields(st.type, now) });
+    const updated = InodeTree.update(tx, { ...updatedFromUfs(existing, st), ...SyncPathCache.statusFields(st.type, now) });
     return { outcome: 'updated', inode: updated };
   }
   return { outcome: 'unchanged', inode: existing };

@@ -41,7 +41,7 @@ export class InstrumentedUfs implements Ufs {
   /** The inner UFS's watcher, when it has one (not counted: a watcher is not a call). */
   readonly watcher?: (options: UfsWatchOptions) => ChangeWatcher;
   /** The inner UFS's clean-up of interrupted writes, when it has one (counted, bounded by the timeout). */
-  readonly cleanupInterruptedWrites?: (options?: { minAgeMs?: number }) => Promise<number>;
+  readonly cleanupInterruptedWrites?: (options?: { before?: number; signal?: AbortSignal }) => Promise<number>;
   private readonly count: UfsCallCounter;
   private readonly timeoutMs: number;
   /** @internal The clocks of this UFS's calls (one timer for all). */

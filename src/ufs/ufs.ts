@@ -17,6 +17,8 @@ export interface UfsStatus {
   type: UfsEntryType;
   length: number;
   mtimeMs: number;
+  /** Last status change (POSIX ctime) where the UFS has one (a local file system; not S3). */
+  ctimeMs?: number;
   /** Unix mode bits where the UFS has them. */
   mode?: number;
   /** ETag or content hash where the UFS has one. */
@@ -114,6 +116,23 @@ export interface UfsWriteOptions {
   /** Create missing parent directories (default true). */
   recursive?: boolean;
   signal?: AbortSignal;
+  /**
+   * Called once, and awaited, before the new file can become visible at `path` (local: after
+   * the temp file is written and synced, before its rename; S3: before the PUT or the
+   * multipart upload starts). A rejection fails the write with nothing placed. It lets a
+   * caller overlap work that must be durable before the UFS changes (the write's intent
+   * record) with the UFS's own work, instead of doing them one after the other. Every Ufs
+   * must honour it: calling it before storing anything is always correct.
+   */
+  beforePlace?: () => Promise<void>;
+  /**
+   * Called once with the new file's status as soon as it is at `path` (visible), and awaited
+   * together with the UFS's own step that makes the placement durable (local: the fsync of
+   * the directory; S3: none, the PUT answered once stored): `write` resolves once both are
+   * done and rejects when this does (the file stays placed). Lets a caller overlap its
+   * commit of the write with that last sync.
+   */
+  afterPlace?: (status: UfsStatus) => Promise<void>;
 }
 
 /** The small interface every under file system implements. */
@@ -162,11 +181,13 @@ export interface Ufs {
    */
   watcher?(options: UfsWatchOptions): ChangeWatcher;
   /**
-   * Optional: remove what writes cut short by a crash left behind (temp files), when older
-   * than `minAgeMs` (default one hour, so that writes in flight survive). Returns how many
-   * were removed. Called at start, before any write is in flight, with `minAgeMs: 0`.
+   * Optional: remove what writes cut short by a crash left behind (temp files) last changed
+   * before `before` (ms since the epoch; default: one hour ago, so that writes in flight
+   * survive). Streams the tree (never lists it whole), stops early when `signal` aborts and
+   * returns how many were removed. The coordinator calls it once in the background after
+   * start with `before` set to its start time: temp files of its own writes are younger.
    */
-  cleanupInterruptedWrites?(options?: { minAgeMs?: number }): Promise<number>;
+  cleanupInterruptedWrites?(options?: { before?: number; signal?: AbortSignal }): Promise<number>;
 }
 
 /** The optional members of `Ufs`, by name. */

@@ -12,6 +12,7 @@ import { randomBytes } from 'node:crypto';
 
 import type { Ufs, UfsCapability, UfsStatus } from '../../src/ufs/ufs.js';
 import { ufsCapabilities } from '../../src/ufs/ufs.js';
+import { ErrorCode, StrataError } from '../../src/errors.js';
 import { listAll, readAll, rejects } from './assert.js';
 
 /** One UFS under test. */
@@ -103,7 +104,7 @@ export function ufsContract(target: ContractTarget): void {
       await rejects(ufs.write('kept/aborted', chunks('x'), { signal: ac.signal }), 'CANCELLED');
       const n = await ufs.cleanupInterruptedWrites();
       assert.ok(Number.isInteger(n) && n >= 0);
-      assert.is(await ufs.cleanupInterruptedWrites({ minAgeMs: 0 }), 0, 'nothing interrupted is left by a failed write');
+      assert.is(await ufs.cleanupInterruptedWrites({ before: Date.now() + 1000 }), 0, 'nothing interrupted is left by a failed write');
       assert.equal(names((await listAll(ufs, 'kept')).entries), ['file']);
       assert.is(await text(ufs, 'kept/file'), 'committed');
     }
@@ -275,6 +276,56 @@ export function ufsContract(target: ContractTarget): void {
       assert.is(st.length, 'partial-rest'.length);
       assert.is(await text(ufs, path), 'partial-rest');
     }
+  });
+
+  t('beforePlace: awaited before the file can appear; its failure fails the write with nothing placed', async () => {
+    const ufs = await fresh();
+    await ufs.write('old', chunks('before'));
+    for (const path of ['old', 'new', 'sub/new']) {
+      let calls = 0;
+      let release!: () => void;
+      const gate = new Promise<void>((r) => { release = r; });
+      let entered!: () => void;
+      const waiting = new Promise<void>((r) => { entered = r; });
+      const writing = ufs.write(path, chunks('after'), { beforePlace: () => { calls++; entered(); return gate; } });
+      await waiting;
+      // Held in beforePlace: the old content (or nothing) is all a reader can see.
+      if (path === 'old') assert.is(await text(ufs, 'old'), 'before');
+      else assert.is(await ufs.getStatus(path), null);
+      release();
+      assert.is((await writing).length, 5);
+      assert.is(await text(ufs, path), 'after');
+      assert.is(calls, 1);
+    }
+    for (const path of ['old', 'fresh', 'sub/fresh']) {
+      const failing = ufs.write(path, chunks('never'), { beforePlace: () => Promise.reject(new Error('intent not durable')) });
+      await failing.then(() => assert.unreachable('must fail'), () => undefined);
+    }
+    assert.is(await text(ufs, 'old'), 'after');
+    assert.is(await ufs.getStatus('fresh'), null);
+    assert.is(await ufs.getStatus('sub/fresh'), null);
+    assert.equal(names((await listAll(ufs, '', { recursive: true })).entries), ['new', 'old', 'sub/', 'sub/new']);
+  });
+
+  t('afterPlace: called once the file is visible, with its status; write waits for it and fails with it', async () => {
+    const ufs = await fresh();
+    let seen: UfsStatus | undefined;
+    let visible: string | undefined;
+    let done = false;
+    const st = await ufs.write('a/placed', chunks('content'), {
+      afterPlace: async (s) => {
+        seen = s;
+        visible = await text(ufs, 'a/placed');
+        await new Promise((r) => setTimeout(r, 20));
+        done = true;
+      },
+    });
+    assert.ok(done, 'write resolved after afterPlace');
+    assert.is(visible, 'content', 'the file is readable when afterPlace runs');
+    assert.is(seen?.contentHash, st.contentHash);
+    assert.is(seen?.length, 7);
+    await rejects(ufs.write('a/placed', chunks('second'), { afterPlace: () => Promise.reject(new StrataError(ErrorCode.UFS_UNAVAILABLE, 'commit failed')) }), 'UFS_UNAVAILABLE');
+    assert.is(await text(ufs, 'a/placed'), 'second', 'placed before afterPlace ran: it stays');
   });
 
   t('a failed write leaves nothing: the old file stays, a new one never appears', async () => {

@@ -5,24 +5,29 @@
 import { ErrorCode, StrataError } from '../../errors.js';
 import type { FileInfo } from '../../types.js';
 import { S3Error, toS3Error } from './errors.js';
-import { bucketPath, etagOf, sendEmpty, sendXml, type RequestContext } from './context.js';
+import { bucketPath, etagOf, header, readSmallBody, sendEmpty, sendXml, type RequestContext } from './context.js';
 import { listObjects, type ListEntry, type ListPage } from './listing.js';
 import { requireBucket } from './objects.js';
 import { uriEncode } from './sigv4.js';
-import { RawXml, esc, isoTime } from './xml.js';
+import { RawXml, esc, isoTime, parseXmlBody } from './xml.js';
 
 const OWNER = (ctx: RequestContext): Record<string, string> => ({ ID: ctx.user.accessKeyId, DisplayName: ctx.user.name });
 
 /**
  * Bucket names CreateBucket accepts: S3's rules (3-63 characters of lower-case letters,
- * digits, '.' and '-', starting and ending with a letter or digit, no '..', not an IPv4
- * address). Existing top-level directories with other names are still served as buckets.
+ * digits, '.' and '-', starting and ending with a letter or digit, no '..', '.-' or '-.',
+ * not an IPv4 address). Existing top-level directories with other names are still served as buckets.
  */
 export function checkBucketName(name: string): void {
-  if (!/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(name) || name.includes('..') || /^\d+\.\d+\.\d+\.\d+$/.test(name)) {
+  if (!/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(name) || /\.\.|\.-|-\./.test(name) || /^\d+\.\d+\.\d+\.\d+$/.test(name)) {
     throw new S3Error('InvalidBucketName', `The specified bucket is not valid: ${JSON.stringify(name)}`);
   }
 }
+
+/** xattr keys of a bucket directory: who created it, with which canned ACL, in which location. */
+const OWNER_ATTR = 's3.owner';
+const ACL_ATTR = 's3.acl';
+const LOCATION_ATTR = 's3.location';
 
 export async function listBuckets(ctx: RequestContext): Promise<void> {
   const buckets: Array<Record<string, string>> = [];
@@ -33,16 +38,43 @@ export async function listBuckets(ctx: RequestContext): Promise<void> {
   sendXml(ctx, 200, 'ListAllMyBucketsResult', { Owner: OWNER(ctx), Buckets: { Bucket: buckets } });
 }
 
+/**
+ * CreateBucket. Asked again by its owner with the same canned ACL it answers 200 (S3's
+ * us-east-1 behaviour, as radosgw); asked by anyone else, or with another ACL,
+ * BucketAlreadyExists (409). A top-level directory not created through the gateway belongs
+ * to every admin. The LocationConstraint given is kept for GetBucketLocation.
+ */
 export async function createBucket(ctx: RequestContext): Promise<void> {
   checkBucketName(ctx.bucket);
+  const body = await readSmallBody(ctx, 64 * 1024);
+  let location = '';
+  if (body.trim() !== '') {
+    const doc = parseXmlBody(body, 'CreateBucketConfiguration');
+    if (doc.LocationConstraint !== undefined) location = String(doc.LocationConstraint);
+  }
+  const acl = (header(ctx.req, 'x-amz-acl') ?? 'private').trim();
+  const path = bucketPath(ctx.bucket);
+  const again = (st: FileInfo): void => {
+    const owner = st.xattr?.[OWNER_ATTR];
+    const mine = owner === undefined ? ctx.user.role === 'admin' : owner === ctx.user.accessKeyId;
+    if (st.type !== 'directory' || !mine || (st.xattr?.[ACL_ATTR] ?? 'private') !== acl) {
+      throw new S3Error('BucketAlreadyExists', 'The requested bucket name is not available. The bucket namespace is shared by all users of the system. Please select a different name and try again.');
+    }
+    sendEmpty(ctx, 200, { Location: `/${ctx.bucket}` });
+  };
+  const existing = await ctx.fs.getStatus(path).catch((err: unknown) => {
+    if ((err as StrataError).code === ErrorCode.NOT_FOUND) return undefined;
+    throw err;
+  });
+  if (existing) { again(existing); return; }
   if (ctx.user.role !== 'admin') throw new S3Error('AccessDenied', `user ${ctx.user.name} may not create buckets: admin role required`);
-  for await (const _ of ctx.req) { /* CreateBucketConfiguration (region) is accepted and ignored */ }
   try {
-    await ctx.fs.createDirectory(bucketPath(ctx.bucket));
+    await ctx.fs.createDirectory(path);
   } catch (err) {
-    if ((err as StrataError).code === ErrorCode.ALREADY_EXISTS) throw new S3Error('BucketAlreadyOwnedByYou', 'Your previous request to create the named bucket succeeded and you already own it.');
+    if ((err as StrataError).code === ErrorCode.ALREADY_EXISTS) { again(await ctx.fs.getStatus(path)); return; }
     throw err;
   }
+  await ctx.fs.setXattr(path, { [OWNER_ATTR]: ctx.user.accessKeyId, [ACL_ATTR]: acl, ...(location ? { [LOCATION_ATTR]: location } : {}) });
   sendEmpty(ctx, 200, { Location: `/${ctx.bucket}` });
 }
 
@@ -67,8 +99,10 @@ export async function deleteBucket(ctx: RequestContext): Promise<void> {
 }
 
 export async function getBucketLocation(ctx: RequestContext): Promise<void> {
-  await requireBucket(ctx);
-  sendXml(ctx, 200, 'LocationConstraint', {});
+  const st = await ctx.fs.getStatus(bucketPath(ctx.bucket)).catch((err: unknown) => { throw toS3Error(err, 'NoSuchBucket'); });
+  if (st.type !== 'directory') throw new S3Error('NoSuchBucket', `no bucket ${ctx.bucket}`);
+  const location = st.xattr?.[LOCATION_ATTR];
+  sendXml(ctx, 200, 'LocationConstraint', location ? { text: new RawXml(esc(location)) } : {});
 }
 
 function maxKeysOf(ctx: RequestContext, name = 'max-keys'): number {
@@ -137,7 +171,8 @@ export async function listObjectsHandler(ctx: RequestContext): Promise<void> {
   const fetchOwner = ctx.query.get('fetch-owner') === 'true';
   const common = {
     Name: ctx.bucket,
-    Prefix: enc(prefix),
+    // v1 answers the Prefix as given, encoded or not (AWS and radosgw do; boto3 decodes it only in v2).
+    Prefix: v2 ? enc(prefix) : prefix,
     ...(delimiter ? { Delimiter: enc(delimiter) } : {}),
     MaxKeys: maxKeys,
     ...(ctx.query.has('encoding-type') ? { EncodingType: 'url' } : {}),

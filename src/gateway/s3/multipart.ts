@@ -2,6 +2,7 @@
 // (DATA_DIR/multipart/<uploadId>/part-NNNNN-<md5>, each written to a temp file and renamed,
 // so a part is whole or absent) and survive a restart; completion streams the parts in order
 // into one writeFile, so the object appears atomically; abort and expiry remove the directory.
+// A completed upload leaves only a record of its result for an hour (a repeated Complete).
 
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
@@ -21,6 +22,8 @@ import { parseXmlBody, isoTime } from './xml.js';
 /** Smallest part S3 accepts except the last one. */
 export const MIN_PART_SIZE = 5 * 1024 * 1024;
 export const MAX_PARTS = 10_000;
+/** How long a completed upload's result is kept for a repeated CompleteMultipartUpload (at most the expiry). */
+export const COMPLETED_KEEP_MS = 3_600_000;
 
 interface UploadMeta {
   bucket: string;
@@ -33,17 +36,24 @@ interface UploadMeta {
 
 interface PartFile { number: number; md5: string; file: string }
 
+interface CompletedUpload { bucket: string; key: string; etag: string }
+
 /** The gateway's multipart state on local disk. */
 export class MultipartStore {
   readonly dir: string;
   private sweeper: NodeJS.Timeout | undefined;
 
+  /** Records of completed uploads (DATA_DIR/multipart-completed/<uploadId>), kept COMPLETED_KEEP_MS. */
+  readonly completedDir: string;
+
   constructor(dataDir: string, private readonly expiryMs: number) {
     this.dir = join(dataDir, 'multipart');
+    this.completedDir = join(dataDir, 'multipart-completed');
   }
 
   async open(): Promise<void> {
     await mkdir(this.dir, { recursive: true });
+    await mkdir(this.completedDir, { recursive: true });
     await this.expire();
     this.sweeper = setInterval(() => { void this.expire().catch(() => undefined); }, Math.min(3_600_000, Math.max(1000, this.expiryMs / 4)));
     this.sweeper.unref();
@@ -63,6 +73,11 @@ export class MultipartStore {
         await rm(join(this.dir, id), { recursive: true, force: true });
         n++;
       }
+    }
+    const keep = Math.min(COMPLETED_KEEP_MS, this.expiryMs);
+    for (const name of await readdir(this.completedDir).catch(() => [] as string[])) {
+      const f = join(this.completedDir, name);
+      if (now - (await stat(f).then((s) => s.mtimeMs, () => now)) > keep) await rm(f, { force: true });
     }
     return n;
   }
@@ -128,6 +143,25 @@ export class MultipartStore {
     }
   }
 
+  /**
+   * Mark an upload completed: its record (bucket, key, ETag) replaces the upload and its
+   * parts, so that a repeated CompleteMultipartUpload (a client retrying after a lost
+   * answer) gets the same result; the record goes with the expiry sweep.
+   */
+  async completed(id: string, c: CompletedUpload): Promise<void> {
+    const file = join(this.completedDir, this.uploadDir(id).slice(this.dir.length + 1));
+    await writeFile(`${file}.tmp`, JSON.stringify(c));
+    await rename(`${file}.tmp`, file);
+    await this.remove(id);
+  }
+
+  /** The record of a completed upload of this bucket and key, if there is one. */
+  async completion(id: string, bucket: string, key: string): Promise<CompletedUpload | undefined> {
+    const file = join(this.completedDir, this.uploadDir(id).slice(this.dir.length + 1));
+    const c = await readFile(file, 'utf8').then((t) => JSON.parse(t) as CompletedUpload, () => undefined);
+    return c && c.bucket === bucket && c.key === key ? c : undefined;
+  }
+
   async remove(id: string): Promise<void> {
     await rm(this.uploadDir(id), { recursive: true, force: true });
   }
@@ -176,8 +210,13 @@ export async function uploadPart(ctx: RequestContext, store: MultipartStore): Pr
   const range = header(ctx.req, 'x-amz-copy-source-range');
   if (range !== undefined) {
     const m = /^bytes=(\d+)-(\d+)$/.exec(range.trim());
-    if (!m || Number(m[2]) < Number(m[1]) || Number(m[2]) >= info.length) {
-      throw new S3Error('InvalidArgument', `The x-amz-copy-source-range value must be of the form bytes=first-last within the object's ${info.length} bytes`);
+    if (!m || Number(m[2]) < Number(m[1])) {
+      throw new S3Error('InvalidArgument', 'The x-amz-copy-source-range value must be of the form bytes=first-last where first and last are the zero-based offsets of the first and last bytes to copy');
+    }
+    if (Number(m[2]) >= info.length) {
+      const e = new S3Error('InvalidRange', `The requested range ${range.trim()} is not satisfiable: the source has ${info.length} bytes`);
+      e.headers = { 'Content-Range': `bytes */${info.length}` };
+      throw e;
     }
     offset = Number(m[1]);
     length = Number(m[2]) - offset + 1;
@@ -237,8 +276,17 @@ export async function listUploads(ctx: RequestContext, store: MultipartStore): P
 
 export async function completeUpload(ctx: RequestContext, store: MultipartStore): Promise<void> {
   const id = ctx.query.get('uploadId')!;
-  const m = await store.get(id, ctx.bucket, ctx.key);
   const path = objectPath(ctx.bucket, ctx.key);
+  const done = await store.completion(id, ctx.bucket, ctx.key);
+  const answer = (etag: string): void => sendXml(ctx, 200, 'CompleteMultipartUploadResult', {
+    Location: `/${ctx.bucket}/${ctx.key}`, Bucket: ctx.bucket, Key: ctx.key, ETag: etag,
+  });
+  if (done) {
+    await readSmallBody(ctx);
+    answer(done.etag);
+    return;
+  }
+  const m = await store.get(id, ctx.bucket, ctx.key);
   const doc = parseXmlBody(await readSmallBody(ctx), 'CompleteMultipartUpload');
   const wanted = (doc.Part ?? []) as Array<Record<string, unknown>>;
   if (!Array.isArray(wanted) || wanted.length === 0) throw new S3Error('MalformedXML', 'CompleteMultipartUpload must list at least one Part');
@@ -268,10 +316,8 @@ export async function completeUpload(ctx: RequestContext, store: MultipartStore)
   for (const p of chosen) combined.update(Buffer.from(p.md5, 'hex'));
   const etag = `"${combined.digest('hex')}-${chosen.length}"`;
   await writeObject(ctx.fs, path, assembled(), { ...m.meta, [ETAG_ATTR]: etag }, { writeType: m.writeType });
-  await store.remove(id);
-  sendXml(ctx, 200, 'CompleteMultipartUploadResult', {
-    Location: `/${ctx.bucket}/${ctx.key}`, Bucket: ctx.bucket, Key: ctx.key, ETag: etag,
-  });
+  await store.completed(id, { bucket: ctx.bucket, key: ctx.key, etag });
+  answer(etag);
 }
 
 export async function abortUpload(ctx: RequestContext, store: MultipartStore): Promise<void> {

@@ -17,6 +17,7 @@ import {
 import { parseXmlBody, isoTime } from './xml.js';
 import { READ_BUFFER_BYTES, isPooledChunk, releaseReadBuffer } from '../../data/read-buffers.js';
 import { safeDecode } from './sigv4.js';
+import type { BodySpool } from './spool.js';
 
 /** `x-strata-write-type` of a request, validated. */
 export function writeTypeOf(ctx: RequestContext): WriteType | undefined {
@@ -185,35 +186,51 @@ export async function getObject(ctx: RequestContext, head: boolean): Promise<voi
   res.end();
 }
 
+/** The largest body a directory-marker PUT (`key/`) may carry (received and dropped). */
+export const MARKER_BODY_MAX = 64 * 1024;
+
 /** PutObject (and directory markers `key/`). */
-export async function putObject(ctx: RequestContext): Promise<void> {
+export async function putObject(ctx: RequestContext, spool: BodySpool): Promise<void> {
   const path = objectPath(ctx.bucket, ctx.key);
   const writeType = writeTypeOf(ctx);
   await requireBucket(ctx);
   const ifNoneMatch = header(ctx.req, 'if-none-match');
   const ifMatch = header(ctx.req, 'if-match');
-  if (ifMatch !== undefined) {
+  // If-None-Match: * is an exclusive create (atomic); with ETags, and If-Match, the current
+  // object is compared before the write (a PUT between the check and the write is not seen).
+  const exclusive = ifNoneMatch !== undefined && ifNoneMatch.trim() === '*';
+  if (ifMatch !== undefined || (ifNoneMatch !== undefined && !exclusive)) {
     const cur = await statObject(ctx.fs, ctx.bucket, ctx.key);
-    if (!cur) throw new S3Error('NoSuchKey', 'The specified key does not exist.');
-    if (!etagMatches(ifMatch, etagOf(cur))) throw new S3Error('PreconditionFailed', 'If-Match does not match the current ETag');
+    if (ifMatch !== undefined && (!cur || !etagMatches(ifMatch, etagOf(cur)))) {
+      throw new S3Error('PreconditionFailed', cur ? 'If-Match does not match the current ETag' : 'If-Match was given and the key does not exist');
+    }
+    if (ifNoneMatch !== undefined && !exclusive && cur && etagMatches(ifNoneMatch, etagOf(cur))) {
+      throw new S3Error('PreconditionFailed', 'If-None-Match matches the current ETag');
+    }
   }
-  if (ifNoneMatch !== undefined && ifNoneMatch.trim() !== '*') throw new S3Error('NotImplemented', 'PUT supports If-None-Match: * only');
   if (ctx.key.endsWith('/')) {
+    // A directory holds no bytes: a small body (s3-tests and some tools send the key as the
+    // body) is received and dropped, the key kept as a marker; a larger one is refused.
     let n = 0;
     for await (const c of requestBody(ctx)) n += c.length;
-    if (n > 0) throw new S3Error('InvalidArgument', 'a key ending in / is a directory marker and must have an empty body');
-    if (ifNoneMatch !== undefined && await statObject(ctx.fs, ctx.bucket, ctx.key)) throw new S3Error('PreconditionFailed', 'the key exists');
+    if (n > MARKER_BODY_MAX) throw new S3Error('InvalidArgument', `a key ending in / is a directory marker: its body (${n} bytes) must be at most ${MARKER_BODY_MAX} bytes, and is not kept`);
+    if (exclusive && await statObject(ctx.fs, ctx.bucket, ctx.key)) throw new S3Error('PreconditionFailed', 'the key exists');
     await ctx.fs.createDirectory(path, { recursive: true, allowExists: true, ...(writeType ? { writeType } : {}) });
     await ctx.fs.setXattr(path, { [MARKER_ATTR]: '1' });
     sendEmpty(ctx, 200, { ETag: EMPTY_MD5_ETAG });
     return;
   }
-  // The MD5 is known when the body ends, before the commit: it goes into the xattr the
+  // The body is received whole (and verified) before the write takes the key's lock: a
+  // client that stalls half way holds no lock (spool.ts). The MD5 goes into the xattr the
   // commit stores, so no reader ever sees the object without it.
   const xattr = metadataFromHeaders(ctx.req);
-  const body = requestBody(ctx, (hex) => { xattr[ETAG_ATTR] = `"${hex}"`; });
-  const info = await writeObject(ctx.fs, path, body, xattr, { writeType, exclusive: ifNoneMatch !== undefined });
-  sendEmpty(ctx, 200, { ETag: xattr[ETAG_ATTR]!, 'x-strata-persistence-state': info.persistenceState });
+  const body = await spool.take(requestBody(ctx, (hex) => { xattr[ETAG_ATTR] = `"${hex}"`; }));
+  try {
+    const info = await writeObject(ctx.fs, path, body.chunks(), xattr, { writeType, exclusive });
+    sendEmpty(ctx, 200, { ETag: xattr[ETAG_ATTR]!, 'x-strata-persistence-state': info.persistenceState });
+  } finally {
+    await body.dispose();
+  }
 }
 
 /**

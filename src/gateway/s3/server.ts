@@ -19,6 +19,7 @@ import { copyObject, deleteObject, deleteObjects, getObject, putObject } from '.
 import {
   createBucket, deleteBucket, getAcl, getBucketLocation, getVersioning, headBucket, listBuckets, listObjectsHandler, listVersions,
 } from './buckets.js';
+import { BodySpool } from './spool.js';
 import { MultipartStore, abortUpload, completeUpload, createUpload, listParts, listUploads, uploadPart } from './multipart.js';
 
 export interface S3GatewayOptions {
@@ -57,7 +58,7 @@ const UNSUPPORTED = new Set([
 type Handler = (ctx: RequestContext) => Promise<void>;
 
 /** Pick the operation for a request. */
-function route(ctx: RequestContext, method: string, mp: MultipartStore): { op: string; run: Handler } {
+function route(ctx: RequestContext, method: string, mp: MultipartStore, spool: BodySpool): { op: string; run: Handler } {
   const q = ctx.query;
   const unsupported = [...q.keys()].find((k) => UNSUPPORTED.has(k));
   const notImpl = (what: string): { op: string; run: Handler } => ({
@@ -102,7 +103,7 @@ function route(ctx: RequestContext, method: string, mp: MultipartStore): { op: s
       }
       if (q.has('acl')) return { op: 'PutObjectAcl', run: async (c) => { for await (const _ of c.req) { /* ignored */ } c.res.writeHead(200, { 'Content-Length': '0' }).end(); } };
       if (ctx.req.headers['x-amz-copy-source'] !== undefined) return { op: 'CopyObject', run: copyObject };
-      return { op: 'PutObject', run: putObject };
+      return { op: 'PutObject', run: (c) => putObject(c, spool) };
     case 'DELETE':
       if (q.has('uploadId')) return { op: 'AbortMultipartUpload', run: (c) => abortUpload(c, mp) };
       return { op: 'DeleteObject', run: deleteObject };
@@ -143,6 +144,8 @@ export async function startS3Gateway(opts: S3GatewayOptions): Promise<S3Gateway>
   };
   const mp = new MultipartStore(opts.dataDir, opts.multipartExpiryMs ?? 86_400_000);
   await mp.open();
+  const spool = new BodySpool(opts.dataDir);
+  await spool.open();
   const domain = opts.domain?.toLowerCase().replace(/^\./, '') || undefined;
 
   // The file system as each user sees it, made once per user (not ~35 closures per request).
@@ -168,7 +171,7 @@ export async function startS3Gateway(opts: S3GatewayOptions): Promise<S3Gateway>
       ctx.auth = auth;
       ctx.user = auth.user;
       ctx.fs = viewOf(auth.user);
-      const r = route(ctx, method, mp);
+      const r = route(ctx, method, mp, spool);
       ctx.op = r.op;
       await r.run(ctx);
     } catch (err) {

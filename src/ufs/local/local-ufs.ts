@@ -22,8 +22,11 @@
 //   the target. Do not mount directories that untrusted local users can write.
 
 import { randomBytes } from 'node:crypto';
-import { closeSync, constants as fsc, link as linkCb, lstatSync, openSync, readdirSync, readlinkSync, realpathSync, statSync, unlinkSync } from 'node:fs';
-import type { BigIntStats, Dirent } from 'node:fs';
+import {
+  closeSync, constants as fsc, fchmodSync, fstatSync, fsync as fsyncCb, link as linkCb, lstatSync, open as openCb, openSync, readdirSync, readlinkSync,
+  realpathSync, statSync, unlinkSync, write as writeCb,
+} from 'node:fs';
+import type { BigIntStats, Dir, Dirent } from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import { basename, dirname, isAbsolute, resolve as resolvePath, sep } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -85,6 +88,7 @@ export function statusFromStats(name: string, st: BigIntStats): UfsStatus | null
     type: isDir ? 'directory' : 'file',
     length: isDir ? 0 : Number(st.size),
     mtimeMs: Number(st.mtimeMs),
+    ctimeMs: Number(st.ctimeMs),
     mode,
     contentHash: isDir ? DIR_CONTENT_HASH : fileContentHash(st),
     metaHash: metaHash(st),
@@ -146,6 +150,10 @@ export class LocalUfs implements Ufs {
   /** Status of `path`; null when absent. PERMISSION_DENIED when it resolves outside the root. */
   async getStatus(path: string, _options?: { signal?: AbortSignal }): Promise<UfsStatus | null> {
     checkRelPath(path);
+    // A path the kernel cannot find is absent whatever the symlinks on its way (the careful
+    // resolution below would fail the same way): one lstat on this thread, no error object,
+    // no thread-pool round trip — the lookup before every create of a new file (bench/RESULTS.md).
+    if (path !== '' && this.absentSync(path)) return null;
     let res: Resolved;
     try {
       res = await this.resolveExisting(path, 'getStatus');
@@ -321,10 +329,12 @@ export class LocalUfs implements Ufs {
     const signal = options.signal;
     throwIfAborted(signal, path);
 
-    const parentReal = await this.ensureParent(path, options.recursive ?? true, 'write');
+    // The parent without a thread-pool round trip when no symlink is on its way (the common
+    // case); else, or when it is missing, the careful resolution (and mkdir -p).
+    const parentReal = this.parentNoLinksSync(path) ?? await this.ensureParent(path, options.recursive ?? true, 'write');
     let target = parentReal + sep + basename(path);
     let keepMode: number | undefined;
-    const existing = await lstatOrNull(target);
+    const existing = lstatQuiet(target);
     if (existing) {
       if (existing.isSymbolicLink()) target = await this.followLinkInside(target, path, 'write');
       const st = existing.isSymbolicLink() ? await fsp.stat(target, { bigint: true }).catch(() => null) : existing;
@@ -333,44 +343,79 @@ export class LocalUfs implements Ufs {
       if (st) keepMode = Number(st.mode) & 0o7777;
     }
 
+    // Thread-pool round trips: open, one write per chunk, fsync, rename (and the directory's
+    // fsync, shared with concurrent writes); the checks of the open descriptor, its stat and
+    // close need no disk I/O and run on this thread.
     const dir = dirname(target);
     const tmp = dir + sep + tempName(basename(target));
-    let fh: fsp.FileHandle | undefined;
+    let fd = -1;
     let placed = false;
     try {
-      fh = await fsp.open(tmp, fsc.O_WRONLY | fsc.O_CREAT | fsc.O_EXCL | fsc.O_NOFOLLOW, 0o666);
-      await this.checkOpened(fh, path, 'write');
+      try {
+        fd = await openFd(tmp, fsc.O_WRONLY | fsc.O_CREAT | fsc.O_EXCL | fsc.O_NOFOLLOW, 0o666);
+      } catch (err) {
+        if (isCode(err, 'ENOTDIR')) throw new StrataError(ErrorCode.NOT_A_DIRECTORY, `parent is not a directory: ${this.display(parentOf(path))}`, { cause: err });
+        throw err;
+      }
+      this.checkOpenedSync(fd, path, 'write');
       let total = 0;
       for await (const chunk of data) {
         throwIfAborted(signal, path);
         let off = 0;
         while (off < chunk.byteLength) {
-          const { bytesWritten } = await fh.write(chunk, off, chunk.byteLength - off);
+          const bytesWritten = await writeFd(fd, chunk, off, chunk.byteLength - off);
           if (bytesWritten <= 0) throw new StrataError(ErrorCode.UFS_UNAVAILABLE, `write ${this.display(path)}: no progress after ${total + off} bytes`);
           off += bytesWritten;
         }
         total += chunk.byteLength;
       }
       throwIfAborted(signal, path);
-      if (keepMode !== undefined) await fh.chmod(keepMode);
-      await fh.sync();
+      if (keepMode !== undefined) fchmodSync(fd, keepMode);
+      await fsyncFd(fd);
       // Never place a file shorter than what was written (a lost write must fail the call).
-      const st = await fh.stat({ bigint: true });
+      const st = fstatSync(fd, { bigint: true });
       const written = Number(st.size);
       if (written !== total) throw new StrataError(ErrorCode.UFS_UNAVAILABLE, `write ${this.display(path)}: the file holds ${written} bytes after writing ${total}`);
-      await fh.close();
-      fh = undefined;
+      const closing = fd;
+      fd = -1;
+      closeSync(closing);
+      // What must be durable before the file can appear (the caller's intent record) has
+      // been committing meanwhile.
+      await options.beforePlace?.();
+      throwIfAborted(signal, path);
       if (overwrite) await fsp.rename(tmp, target);
       else if (!(await renameNoReplace(tmp, target))) throw new StrataError(ErrorCode.ALREADY_EXISTS, `path already exists: ${this.display(path)}`);
       placed = true;
-      await syncDirShared(dir);
       // The renamed file is the one just written and stat'ed (rename keeps its size, mtime, inode).
-      return statusFromStats(basename(path), st)!;
+      const status = statusFromStats(basename(path), st)!;
+      // The caller's commit runs while the rename is made durable.
+      if (options.afterPlace) await Promise.all([syncDirShared(dir), options.afterPlace(status)]);
+      else await syncDirShared(dir);
+      return status;
     } catch (err) {
       throw this.mapError(err, 'write', path);
     } finally {
-      if (fh) await fh.close().catch(() => undefined);
+      if (fd >= 0) closeQuiet(fd);
       if (!placed) await fsp.rm(tmp, { force: true }).catch(() => undefined);
+    }
+  }
+
+  /**
+   * The real parent directory of `rel` when it is its lexical path (no symlink on the way)
+   * and exists, found on this thread (realpath of a cached path: a few syscalls, no
+   * round trip to the thread pool); undefined otherwise (the caller resolves the careful way).
+   * Whether it is a directory is left to the open under it (ENOTDIR).
+   */
+  private parentNoLinksSync(rel: string): string | undefined {
+    const realRoot = this.realRootCache;
+    if (realRoot === null) return undefined;
+    const parent = parentOf(rel);
+    if (parent === '') return realRoot;
+    const lexical = realRoot + sep + (sep === '/' ? parent : parent.split('/').join(sep));
+    try {
+      return realPathSync(lexical) === lexical ? lexical : undefined;
+    } catch {
+      return undefined;
     }
   }
 
@@ -505,34 +550,32 @@ export class LocalUfs implements Ufs {
 
   /**
    * Capability, crash recovery: remove `.strata-tmp-*` files left by interrupted writes
-   * anywhere under the root that are older than `minAgeMs` (default one hour, so writes in
-   * flight survive). Does not follow symlinks. Returns how many files were removed.
+   * anywhere under the root, last modified before `before` (default one hour ago, so writes
+   * in flight survive). Depth first, each directory streamed through one open handle at a
+   * time, asynchronously (a tree of a million files never blocks the event loop or sits in
+   * one array); does not follow symlinks; stops when `signal` aborts. Returns how many files
+   * were removed.
    */
-  async cleanupInterruptedWrites(options: { minAgeMs?: number } = {}): Promise<number> {
-    const cutoff = Date.now() - (options.minAgeMs ?? 3_600_000);
+  async cleanupInterruptedWrites(options: { before?: number; signal?: AbortSignal } = {}): Promise<number> {
+    const before = options.before ?? Date.now() - 3_600_000;
+    const { signal } = options;
     let removed = 0;
-    const queue = [await this.realRoot()];
-    for (let dir = queue.shift(); dir !== undefined; dir = queue.shift()) {
-      let dirents: Dirent[];
+    const pending = [await this.realRoot()];
+    for (let dir = pending.pop(); dir !== undefined && !signal?.aborted; dir = pending.pop()) {
+      let handle: Dir;
       try {
-        dirents = readdirSync(dir, { withFileTypes: true });
+        handle = await fsp.opendir(dir, { bufferSize: 256 });
       } catch {
-        continue;
+        continue; // gone, or not readable: nothing of ours can be in it
       }
-      for (const d of dirents) {
+      for await (const d of handle) {
+        if (signal?.aborted) break;
         const abs = dir + sep + d.name;
         if (d.isDirectory()) {
-          queue.push(abs);
+          pending.push(abs);
         } else if (d.name.startsWith(TEMP_PREFIX) && d.isFile()) {
-          try {
-            const st = lstatSync(abs);
-            if (st.mtimeMs <= cutoff) {
-              unlinkSync(abs);
-              removed++;
-            }
-          } catch {
-            // already gone
-          }
+          const st = await fsp.lstat(abs).catch(() => undefined);
+          if (st && st.mtimeMs < before && await fsp.unlink(abs).then(() => true, () => false)) removed++;
         }
       }
     }
@@ -545,6 +588,18 @@ export class LocalUfs implements Ufs {
    * The real path of an opened descriptor (/proc/self/fd, Linux) must be inside the root:
    * closes the window between resolving a path and opening it. A no-op without /proc.
    */
+  private checkOpenedSync(fd: number, rel: string, op: string): void {
+    if (!HAVE_PROC_FD || this.realRootCache === null) return;
+    let real: string;
+    try {
+      real = readlinkSync(`/proc/self/fd/${fd}`);
+    } catch {
+      return;
+    }
+    if (!isInside(real, this.realRootCache)) throw this.escape(rel, op);
+  }
+
+  /** As checkOpenedSync, for a FileHandle (the root resolved first when it is not yet). */
   private async checkOpened(fh: fsp.FileHandle, rel: string, op: string): Promise<void> {
     if (!HAVE_PROC_FD) return;
     let real: string;
@@ -554,6 +609,21 @@ export class LocalUfs implements Ufs {
       return;
     }
     if (!isInside(real, await this.realRoot())) throw this.escape(rel, op);
+  }
+
+  /**
+   * True when `rel` does not exist (ENOENT, or a component is not a directory), by one lstat
+   * of its lexical path under the real root. False when it exists or the lstat cannot tell
+   * (the root not resolved yet, ELOOP, EACCES...): the caller then takes the careful way.
+   */
+  private absentSync(rel: string): boolean {
+    const realRoot = this.realRootCache;
+    if (realRoot === null) return false;
+    try {
+      return lstatSync(realRoot + sep + (sep === '/' ? rel : rel.split('/').join(sep)), { throwIfNoEntry: false }) === undefined;
+    } catch (err) {
+      return isCode(err, 'ENOTDIR');
+    }
   }
 
   /** Real path of the root, resolved once (and again after check()). */
@@ -881,6 +951,19 @@ function closeQuiet(fd: number): void {
   }
 }
 
+/**
+ * lstat on this thread (for a path whose directory was just resolved: its entry is cached);
+ * null for a missing path or one under a non-directory.
+ */
+function lstatQuiet(abs: string): BigIntStats | null {
+  try {
+    return lstatSync(abs, { bigint: true, throwIfNoEntry: false }) ?? null;
+  } catch (err) {
+    if (isCode(err, 'ENOTDIR')) return null;
+    throw err;
+  }
+}
+
 /** lstat that answers null for a missing path (or one under a non-directory). */
 async function lstatOrNull(abs: string): Promise<BigIntStats | null> {
   try {
@@ -917,10 +1000,23 @@ function isCode(err: unknown, code: string): boolean {
   return (err as { code?: unknown } | null)?.code === code;
 }
 
+/** Random per process; with the counter, temp names of this process never repeat (O_EXCL guards the rest). */
+const TEMP_TAG = randomBytes(4).toString('hex');
+let tempSeq = 0;
+
 /** Temp name in the same directory; the target name is shortened to stay under NAME_MAX. */
 function tempName(name: string): string {
   const short = Buffer.byteLength(name) > 200 ? Buffer.from(name).subarray(0, 200).toString('utf8').replace(/\uFFFD+$/, '') : name;
-  return `${TEMP_PREFIX}${short}-${randomBytes(6).toString('hex')}`;
+  return `${TEMP_PREFIX}${short}-${TEMP_TAG}${(++tempSeq).toString(36)}`;
+}
+
+/** Descriptor-level calls, one thread-pool round trip each (no FileHandle: its close is one more). */
+const openFd = promisify(openCb);
+const fsyncFd = promisify(fsyncCb);
+function writeFd(fd: number, buf: Uint8Array, off: number, len: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    writeCb(fd, buf, off, len, null, (err, n) => (err ? reject(err) : resolve(n)));
+  });
 }
 
 /**
@@ -969,15 +1065,18 @@ function startDirSync(dir: string, e: DirSync): Promise<void> {
   return running;
 }
 
-/** fsync a directory so a rename in it survives a crash; ignored where unsupported. */
+/**
+ * fsync a directory so a rename in it survives a crash; ignored where unsupported. Opening
+ * and closing a directory does no disk I/O: only the fsync goes to the thread pool.
+ */
 async function fsyncDir(dir: string): Promise<void> {
-  let fh: fsp.FileHandle | undefined;
+  let fd = -1;
   try {
-    fh = await fsp.open(dir, fsc.O_RDONLY);
-    await fh.sync();
+    fd = openSync(dir, fsc.O_RDONLY | fsc.O_DIRECTORY);
+    await fsyncFd(fd);
   } catch {
     // Some platforms refuse fsync on directories; the data itself is already synced.
   } finally {
-    await fh?.close().catch(() => undefined);
+    if (fd >= 0) closeQuiet(fd);
   }
 }

@@ -239,8 +239,9 @@ export class S3Ufs implements Ufs {
     const signal = options.signal;
     throwIfAborted(signal, path);
 
-    // Checks run while the first part is read from the caller.
-    const checks = this.writeChecks(path, overwrite, recursive, signal);
+    // Checks (and the caller's beforePlace) run while the first part is read from the caller;
+    // no request that could create the object is sent before they are done.
+    const checks = Promise.all([this.writeChecks(path, overwrite, recursive, signal), options.beforePlace?.()]);
     checks.catch(() => undefined);
     const reader = new PartReader(data[Symbol.asyncIterator](), this.settings.partSize);
     try {
@@ -268,6 +269,7 @@ export class S3Ufs implements Ufs {
     }
     const st = await this.headOrNull(path, signal);
     if (!st) throw new StrataError(ErrorCode.UFS_UNAVAILABLE, `write ${this.display(path)}: the object is missing right after it was written`);
+    await options.afterPlace?.(st);
     return st;
   }
 
