@@ -13,6 +13,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { mkdirSync, renameSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { InodeTree } from '../src/meta/inode-tree.js';
 import { names, openEnv } from './helpers/fixture.js';
 import type { Env } from './helpers/fixture.js';
 
@@ -88,6 +89,25 @@ test('every change of a directory\'s children through Strata is seen, though the
   assert.equal({ ...again }, { created: 0, updated: 0, deleted: 0, unchanged: 17, failed: 0 });
   assert.is((await digestScans()) - scans3, 0);
   assert.is((await digestHits()) - hits, 5);
+});
+
+test('a digest of a build before children versions costs one edge scan, then is recorded with the version', async () => {
+  makeTree(join(env.ufsDir, 'older'));
+  await env.fs.loadMetadata('/older', { recursive: true });
+  // What an older build stored: the digest without "@<version>".
+  const d1 = env.fs.tree.resolve('/older/d1').inode!;
+  assert.match(d1.lsDigest ?? '', /@/);
+  await env.fs.store.transact((tx) => InodeTree.modify(tx, d1.id, (cur) => ({ ...cur, lsDigest: cur.lsDigest!.slice(0, cur.lsDigest!.lastIndexOf('@')) })));
+  const scans = await digestScans();
+  const hits = await digestHits();
+  const re = await resync('/older');
+  assert.equal({ ...re }, { created: 0, updated: 0, deleted: 0, unchanged: 17, failed: 0 });
+  assert.is((await digestScans()) - scans, 1, 'd1 is scanned');
+  assert.is((await digestHits()) - hits, 5, 'and still a digest hit');
+  assert.match(env.fs.tree.resolve('/older/d1').inode!.lsDigest ?? '', /@/, 'recorded again with its version');
+  const scans2 = await digestScans();
+  await resync('/older');
+  assert.is((await digestScans()) - scans2, 0);
 });
 
 test('a change in the UFS is seen: new content, a new entry below an unchanged directory, a removal', async () => {
