@@ -1,0 +1,18 @@
+// N sequential 4 KB writeFile calls of one write type, embedded Coordinator of --root.
+import { resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+const [root, wt, nArg, depthArg] = process.argv.slice(2);
+const { openEnv } = await import(pathToFileURL(`${resolve(root!)}/test/helpers/fixture.ts`).href);
+const env = await openEnv({});
+const N = Number(nArg ?? 200); const depth = Number(depthArg ?? 1);
+const data = Buffer.alloc(4096, 7);
+await env.fs.createDirectory('/d', { writeType: 'MUST_CACHE' });
+for (let i = 0; i < 20; i++) await env.fs.writeFile(`/d/warm${i}`, data, { writeType: wt });
+process.stdout.write(`MARK start\n`);
+const lat: number[] = []; let k = 0;
+const c0 = process.cpuUsage(); const t0 = performance.now();
+await Promise.all(Array.from({ length: depth }, async () => { while (k < N) { const i = k++; const t = performance.now(); await env.fs.writeFile(`/d/f${i}`, data, { writeType: wt }); lat.push(performance.now() - t); } }));
+const wall = performance.now() - t0; const c = process.cpuUsage(c0);
+lat.sort((a, b) => a - b);
+console.log(`${root} ${wt} x${depth}: ${(N / wall * 1000).toFixed(0)}/s p50 ${lat[lat.length >> 1]!.toFixed(2)} ms, CPU user ${(c.user / N).toFixed(0)} sys ${(c.system / N).toFixed(0)} µs/op`);
+await env.dispose();
