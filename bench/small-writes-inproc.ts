@@ -1,14 +1,18 @@
-// N sequential 4 KB writeFile calls of one write type, embedded Coordinator of --root.
+// 4 KB writeFile calls of one write type through an embedded Coordinator of the checkout at
+// ROOT (this one, or a base built with `git archive`): N writes at DEPTH in flight, with the
+// rate, p50 latency and the process's CPU per write. Under `strace -f -c`, runs of two
+// sizes subtracted give the syscalls per write (bench/RESULTS.md, "Small writes").
+// Run: node --import tsx bench/small-writes-inproc.ts ROOT CACHE_THROUGH|MUST_CACHE|THROUGH N [DEPTH]
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 const [root, wt, nArg, depthArg] = process.argv.slice(2);
+if (!root || !wt) throw new Error('usage: small-writes-inproc.ts ROOT WRITE_TYPE N [DEPTH]');
 const { openEnv } = await import(pathToFileURL(`${resolve(root!)}/test/helpers/fixture.ts`).href);
 const env = await openEnv({});
 const N = Number(nArg ?? 200); const depth = Number(depthArg ?? 1);
 const data = Buffer.alloc(4096, 7);
 await env.fs.createDirectory('/d', { writeType: 'MUST_CACHE' });
 for (let i = 0; i < 20; i++) await env.fs.writeFile(`/d/warm${i}`, data, { writeType: wt });
-process.stdout.write(`MARK start\n`);
 const lat: number[] = []; let k = 0;
 const c0 = process.cpuUsage(); const t0 = performance.now();
 await Promise.all(Array.from({ length: depth }, async () => { while (k < N) { const i = k++; const t = performance.now(); await env.fs.writeFile(`/d/f${i}`, data, { writeType: wt }); lat.push(performance.now() - t); } }));
