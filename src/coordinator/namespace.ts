@@ -231,6 +231,7 @@ export class Namespace {
     // while the UFS makes the placement durable (the directory's fsync): the intent then stays
     // open, marked committed, and ends once the write returns (see Intent 'write').
     let committed: CommitOutcome | undefined;
+    let committing: Promise<CommitOutcome> | undefined;
     let inline: Uint8Array | undefined;
     const commit = async (o: WriteOutcome, keepIntent: boolean): Promise<CommitOutcome> => {
       inline = o.inline;
@@ -248,7 +249,7 @@ export class Namespace {
     try {
       outcome = await s.data.write(data, {
         fileId, writeType, blockSize, ufs: ufsOf(s, mount), ufsPath, evictable: ps === 'PERSISTED',
-        ...(intentDurable ? { beforePlace: () => intentDurable, afterPlace: async (o: WriteOutcome) => { committed = await commit(o, true); } } : {}),
+        ...(intentDurable ? { beforePlace: () => intentDurable, afterPlace: async (o: WriteOutcome) => { committed = await (committing = commit(o, true)); } } : {}),
         // Block files written before the commit are found and discarded after a crash.
         beforeBlocks: async () => {
           recorded = true;
@@ -258,6 +259,8 @@ export class Namespace {
       });
       committed ??= await commit(outcome, false);
     } catch (err) {
+      // A UFS call cut short (a timeout) while the commit ran: that commit's outcome decides.
+      if (!committed && committing) committed = await committing.catch(() => undefined);
       if (committed) {
         // Committed, then the UFS call failed to finish (a timeout): settled from what the UFS holds.
         await settle(s, intentId, { ...writeIntent, committed: true });
