@@ -8,6 +8,7 @@ import { cpSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Coordinator } from '../src/coordinator/coordinator.js';
+import { FORMAT_VERSION } from '../src/meta/store-format.js';
 import { rejects } from './helpers/assert.js';
 import { runCli, startServer, tempDir } from './helpers/server.js';
 
@@ -68,6 +69,16 @@ test('a format record of a newer Strata is refused with UNSUPPORTED_VERSION; an 
   const err = await rejects(Coordinator.open({ dataDir: dir }), 'UNSUPPORTED_VERSION');
   assert.match(err.message, 'version 99');
   await c.close();
+  // A store of the previous layout (version 1, before children versions) is upgraded in place,
+  // so that a build of that layout refuses it from then on.
+  const older = await copyWith('older', () => undefined);
+  const c3 = await Coordinator.open({ dataDir: older });
+  await c3.store.transact((tx) => tx.put('sys', 'format', { magic: 'strata-meta', version: 1, createdMs: 5 }));
+  await c3.close();
+  const c4 = await Coordinator.open({ dataDir: older });
+  assert.is((await c4.getStatus('/kept')).type, 'directory');
+  assert.equal(c4.store.get('sys', 'format'), { magic: 'strata-meta', version: FORMAT_VERSION, createdMs: 5 });
+  await c4.close();
   // A record that is not Strata's at all.
   const other = await copyWith('foreign', () => undefined);
   const c2 = await Coordinator.open({ dataDir: other });

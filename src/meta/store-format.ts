@@ -21,8 +21,14 @@ export interface FormatRecord {
   createdMs: number;
 }
 export const FORMAT_MAGIC = 'strata-meta';
-/** The metadata layout this build writes and reads. */
-export const FORMAT_VERSION = 1;
+/**
+ * The metadata layout this build writes and reads. 2: directories carry children versions
+ * (table `childver`, docs/metadata-sync-digest.md), which every edge write must set; a build
+ * of version 1 would write edges without them and leave stored digests trusted wrongly, so it
+ * must refuse a store once a version-2 build opened it. A version-1 store is upgraded in place
+ * (nothing to rewrite: a digest without a version costs one edge scan and is recorded again).
+ */
+export const FORMAT_VERSION = 2;
 
 function corrupt(file: string, why: string): StrataError {
   return new StrataError(ErrorCode.FAILED_PRECONDITION,
@@ -91,5 +97,11 @@ export async function ensureFormat(store: StrataStore, where: string): Promise<v
   if (rec.version > FORMAT_VERSION) {
     throw new StrataError(ErrorCode.UNSUPPORTED_VERSION,
       `the metadata store ${where} has format version ${rec.version}; this Strata reads version ${FORMAT_VERSION} (upgrade Strata)`);
+  }
+  if (rec.version < FORMAT_VERSION) {
+    await store.transact((tx) => {
+      const now = tx.get<FormatRecord>('sys', 'format');
+      if (now && now.version < FORMAT_VERSION) tx.put('sys', 'format', { ...now, version: FORMAT_VERSION } satisfies FormatRecord);
+    });
   }
 }
