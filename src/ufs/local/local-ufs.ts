@@ -23,8 +23,8 @@
 
 import { randomBytes } from 'node:crypto';
 import {
-  closeSync, constants as fsc, fchmodSync, fstatSync, fsync as fsyncCb, link as linkCb, lstatSync, open as openCb, openSync, readdirSync, readlinkSync,
-  realpathSync, statSync, unlinkSync, write as writeCb,
+  close as closeCb, closeSync, constants as fsc, fchmod as fchmodCb, fchmodSync, fstat as fstatCb, fstatSync, fsync as fsyncCb, link as linkCb, lstatSync,
+  open as openCb, openSync, readdirSync, readlinkSync, realpathSync, statSync, unlinkSync, write as writeCb,
 } from 'node:fs';
 import type { BigIntStats, Dir, Dirent } from 'node:fs';
 import * as fsp from 'node:fs/promises';
@@ -139,6 +139,15 @@ export class LocalUfs implements Ufs {
   /** Absolute root directory as given in the URI (may itself be a symlink). */
   readonly root: string;
   private realRootCache: string | null = null;
+  /**
+   * The root is on a local disk file system (LOCAL_FS_TYPES): a lookup, stat or open there
+   * answers from the kernel's caches or the disk, so the write path makes them on this thread
+   * (no thread-pool round trip). Anywhere else (NFS, SMB, FUSE, an unknown type) such a call
+   * can wait on a server or another process for as long as it is gone, and on this thread
+   * nothing — not the UFS timeout, not any other mount's request — would run meanwhile: there
+   * every call goes through the thread pool. False until the root is resolved.
+   */
+  private localDisk = false;
 
   constructor(uri: string, _options: Record<string, string> = {}) {
     this.root = parseFileUri(uri);
@@ -334,7 +343,7 @@ export class LocalUfs implements Ufs {
     const parentReal = this.parentNoLinksSync(path) ?? await this.ensureParent(path, options.recursive ?? true, 'write');
     let target = parentReal + sep + basename(path);
     let keepMode: number | undefined;
-    const existing = lstatQuiet(target);
+    const existing = this.localDisk ? lstatQuiet(target) : await lstatOrNull(target);
     if (existing) {
       if (existing.isSymbolicLink()) target = await this.followLinkInside(target, path, 'write');
       const st = existing.isSymbolicLink() ? await fsp.stat(target, { bigint: true }).catch(() => null) : existing;
@@ -370,15 +379,19 @@ export class LocalUfs implements Ufs {
         total += chunk.byteLength;
       }
       throwIfAborted(signal, path);
-      if (keepMode !== undefined) fchmodSync(fd, keepMode);
+      if (keepMode !== undefined) {
+        if (this.localDisk) fchmodSync(fd, keepMode);
+        else await fchmodFd(fd, keepMode);
+      }
       await fsyncFd(fd);
       // Never place a file shorter than what was written (a lost write must fail the call).
-      const st = fstatSync(fd, { bigint: true });
+      const st = this.localDisk ? fstatSync(fd, { bigint: true }) : await fstatFd(fd, { bigint: true });
       const written = Number(st.size);
       if (written !== total) throw new StrataError(ErrorCode.UFS_UNAVAILABLE, `write ${this.display(path)}: the file holds ${written} bytes after writing ${total}`);
       const closing = fd;
       fd = -1;
-      closeSync(closing);
+      if (this.localDisk) closeSync(closing);
+      else await closeFd(closing);
       // What must be durable before the file can appear (the caller's intent record) has
       // been committing meanwhile.
       await options.beforePlace?.();
@@ -389,8 +402,8 @@ export class LocalUfs implements Ufs {
       // The renamed file is the one just written and stat'ed (rename keeps its size, mtime, inode).
       const status = statusFromStats(basename(path), st)!;
       // The caller's commit runs while the rename is made durable.
-      if (options.afterPlace) await Promise.all([syncDirShared(dir), options.afterPlace(status)]);
-      else await syncDirShared(dir);
+      if (options.afterPlace) await Promise.all([syncDirShared(dir, this.localDisk), options.afterPlace(status)]);
+      else await syncDirShared(dir, this.localDisk);
       return status;
     } catch (err) {
       throw this.mapError(err, 'write', path);
@@ -408,7 +421,7 @@ export class LocalUfs implements Ufs {
    */
   private parentNoLinksSync(rel: string): string | undefined {
     const realRoot = this.realRootCache;
-    if (realRoot === null) return undefined;
+    if (realRoot === null || !this.localDisk) return undefined;
     const parent = parentOf(rel);
     if (parent === '') return realRoot;
     const lexical = realRoot + sep + (sep === '/' ? parent : parent.split('/').join(sep));
@@ -499,8 +512,8 @@ export class LocalUfs implements Ufs {
       } else if (!(await renameNoReplace(from, to))) {
         throw new StrataError(ErrorCode.ALREADY_EXISTS, `path already exists: ${this.display(dst)}`);
       }
-      await syncDirShared(dirname(to));
-      if (dirname(to) !== srcParent) await syncDirShared(srcParent);
+      await syncDirShared(dirname(to), this.localDisk);
+      if (dirname(to) !== srcParent) await syncDirShared(srcParent, this.localDisk);
     } catch (err) {
       throw this.mapError(err, 'rename', `${src} -> ${dst}`);
     }
@@ -618,7 +631,7 @@ export class LocalUfs implements Ufs {
    */
   private absentSync(rel: string): boolean {
     const realRoot = this.realRootCache;
-    if (realRoot === null) return false;
+    if (realRoot === null || !this.localDisk) return false;
     try {
       return lstatSync(realRoot + sep + (sep === '/' ? rel : rel.split('/').join(sep)), { throwIfNoEntry: false }) === undefined;
     } catch (err) {
@@ -630,7 +643,9 @@ export class LocalUfs implements Ufs {
   private async realRoot(): Promise<string> {
     if (this.realRootCache === null) {
       try {
-        this.realRootCache = await fsp.realpath(this.root);
+        const real = await fsp.realpath(this.root);
+        this.localDisk = await onLocalDisk(real);
+        this.realRootCache = real;
       } catch (err) {
         throw new StrataError(ErrorCode.UFS_UNAVAILABLE, `UFS root is not accessible: ${this.uri}: ${(err as Error).message}`, { cause: err });
       }
@@ -1013,6 +1028,28 @@ function tempName(name: string): string {
 /** Descriptor-level calls, one thread-pool round trip each (no FileHandle: its close is one more). */
 const openFd = promisify(openCb);
 const fsyncFd = promisify(fsyncCb);
+const fchmodFd = promisify(fchmodCb);
+const fstatFd = promisify(fstatCb) as (fd: number, options: { bigint: true }) => Promise<BigIntStats>;
+const closeFd = promisify(closeCb);
+
+/**
+ * statfs(2) f_type of the file systems on local storage (ext2/3/4, XFS, Btrfs, tmpfs, ramfs,
+ * overlayfs, ZFS, F2FS): where a lookup never waits on a network server or a user-space
+ * daemon. NFS, SMB/CIFS, FUSE, Ceph, 9p and any type not listed are not.
+ */
+const LOCAL_FS_TYPES: ReadonlySet<number> = new Set([
+  0xef53, 0x58465342, 0x9123683e, 0x01021994, 0x858458f6, 0x794c7630, 0x2fc12fc1, 0xf2f52010,
+]);
+
+/** Whether `dir` is on a local disk file system (false when statfs is unavailable or fails). */
+export async function onLocalDisk(dir: string): Promise<boolean> {
+  try {
+    const st = await fsp.statfs(dir);
+    return LOCAL_FS_TYPES.has(Number(st.type));
+  } catch {
+    return false;
+  }
+}
 function writeFd(fd: number, buf: Uint8Array, off: number, len: number): Promise<number> {
   return new Promise((resolve, reject) => {
     writeCb(fd, buf, off, len, null, (err, n) => (err ? reject(err) : resolve(n)));
@@ -1049,14 +1086,14 @@ const dirSyncs = new Map<string, DirSync>();
  * arrives while a sync runs (which may have started before its change) waits for the next
  * one, which all such callers share — 16 writers into one directory cost ~2 fsyncs, not 16.
  */
-function syncDirShared(dir: string): Promise<void> {
+function syncDirShared(dir: string, openHere: boolean): Promise<void> {
   const e = dirSyncs.get(dir);
-  if (!e) return startDirSync(dir, { running: Promise.resolve(), next: undefined });
-  return (e.next ??= e.running.then(() => startDirSync(dir, e)));
+  if (!e) return startDirSync(dir, openHere, { running: Promise.resolve(), next: undefined });
+  return (e.next ??= e.running.then(() => startDirSync(dir, openHere, e)));
 }
 
-function startDirSync(dir: string, e: DirSync): Promise<void> {
-  const running = fsyncDir(dir).finally(() => {
+function startDirSync(dir: string, openHere: boolean, e: DirSync): Promise<void> {
+  const running = fsyncDir(dir, openHere).finally(() => {
     if (e.running === running && e.next === undefined) dirSyncs.delete(dir);
   });
   e.running = running;
@@ -1067,12 +1104,13 @@ function startDirSync(dir: string, e: DirSync): Promise<void> {
 
 /**
  * fsync a directory so a rename in it survives a crash; ignored where unsupported. Opening
- * and closing a directory does no disk I/O: only the fsync goes to the thread pool.
+ * and closing a directory on a local disk does no disk I/O (`openHere`: on this thread);
+ * only the fsync goes to the thread pool.
  */
-async function fsyncDir(dir: string): Promise<void> {
+async function fsyncDir(dir: string, openHere: boolean): Promise<void> {
   let fd = -1;
   try {
-    fd = openSync(dir, fsc.O_RDONLY | fsc.O_DIRECTORY);
+    fd = openHere ? openSync(dir, fsc.O_RDONLY | fsc.O_DIRECTORY) : await openFd(dir, fsc.O_RDONLY | fsc.O_DIRECTORY);
     await fsyncFd(fd);
   } catch {
     // Some platforms refuse fsync on directories; the data itself is already synced.
