@@ -20,6 +20,7 @@ import {
 import { startServer, type ServerHandle } from './helpers/server.js';
 import { ensureS3Server } from './helpers/s3.js';
 import { presign, send, signRequest } from './helpers/sigv4-signer.js';
+import { eq, expectError, text } from './helpers/s3-expect.js';
 
 interface Side {
   name: string;
@@ -46,28 +47,6 @@ const client = (endpoint: string, creds: Side['creds'], extra: Record<string, un
   requestChecksumCalculation: 'WHEN_REQUIRED', responseChecksumValidation: 'WHEN_REQUIRED', ...extra,
 });
 
-/** The S3 error code and HTTP status a call fails with (or throws that it succeeded). */
-async function failure(p: Promise<unknown>): Promise<{ code: string; status: number }> {
-  try {
-    await p;
-  } catch (err) {
-    const e = err as { name?: string; Code?: string; $metadata?: { httpStatusCode?: number } };
-    return { code: e.Code ?? e.name ?? 'Unknown', status: e.$metadata?.httpStatusCode ?? 0 };
-  }
-  throw new Error('the call succeeded, an error was expected');
-}
-
-async function expectError(p: Promise<unknown>, code: string, status: number): Promise<void> {
-  const f = await failure(p);
-  if (f.status !== status || (code !== '*' && f.code !== code)) throw new Error(`expected ${code} ${status}, got ${f.code} ${f.status}`);
-}
-
-function eq(actual: unknown, expected: unknown, what: string): void {
-  const a = JSON.stringify(actual); const e = JSON.stringify(expected);
-  if (a !== e) throw new Error(`${what}: expected ${e}, got ${a}`);
-}
-
-const text = async (body: unknown): Promise<string> => (body as { transformToString(): Promise<string> }).transformToString();
 const md5 = (b: string | Buffer): string => `"${createHash('md5').update(b).digest('hex')}"`;
 
 async function put(x: Ctx, key: string, body: string | Buffer = key, extra: Record<string, unknown> = {}): Promise<string> {

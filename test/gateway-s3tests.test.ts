@@ -20,6 +20,7 @@ import { startS3Gateway, type S3Gateway } from '../src/gateway/s3/server.js';
 import { openEnv, type Env } from './helpers/fixture.js';
 import { ensureS3Server } from './helpers/s3.js';
 import { NodeSha256, send, signRequest, type Creds } from './helpers/sigv4-signer.js';
+import { eq, expectError, text } from './helpers/s3-expect.js';
 
 const MAIN: User = { name: 'main', accessKeyId: 'S3TMAINKEY0000000001', secretKey: 's3t-main-secret-0001', role: 'admin' };
 const ALT: User = { name: 'alt', accessKeyId: 'S3TALTKEY00000000001', secretKey: 's3t-alt-secret-00001', role: 'admin' };
@@ -44,27 +45,6 @@ const client = (endpoint: string, creds: Creds): S3Client => new S3Client({
   requestChecksumCalculation: 'WHEN_REQUIRED', responseChecksumValidation: 'WHEN_REQUIRED',
 });
 
-async function failure(p: Promise<unknown>): Promise<{ code: string; status: number }> {
-  try {
-    await p;
-  } catch (err) {
-    const e = err as { name?: string; Code?: string; $metadata?: { httpStatusCode?: number } };
-    return { code: e.Code ?? e.name ?? 'Unknown', status: e.$metadata?.httpStatusCode ?? 0 };
-  }
-  throw new Error('the call succeeded, an error was expected');
-}
-
-async function expectError(p: Promise<unknown>, code: string, status: number): Promise<void> {
-  const f = await failure(p);
-  if (f.status !== status || (code !== '*' && f.code !== code)) throw new Error(`expected ${code} ${status}, got ${f.code} ${f.status}`);
-}
-
-function eq(actual: unknown, expected: unknown, what: string): void {
-  const a = JSON.stringify(actual); const e = JSON.stringify(expected);
-  if (a !== e) throw new Error(`${what}: expected ${e}, got ${a}`);
-}
-
-const text = async (body: unknown): Promise<string> => (body as { transformToString(): Promise<string> }).transformToString();
 
 /** A raw signed request; returns status and body. */
 async function raw(x: Ctx, method: string, path: string, o: { query?: Record<string, string>; headers?: Record<string, string>; body?: string } = {}): Promise<{ status: number; text: string }> {
