@@ -86,10 +86,15 @@ export const notFound = (path: string, what = 'path'): StrataError =>
  * such an answer. Use `notFound` where the miss is a failure worth a trace.
  */
 export function absentPath(path: string, what = 'path'): StrataError {
+  return withoutStack(() => notFound(path, what));
+}
+
+/** An error made by `make` without a stack trace (for expected answers: see `absentPath`). */
+export function withoutStack<E extends Error>(make: () => E): E {
   const limit = Error.stackTraceLimit;
   Error.stackTraceLimit = 0;
   try {
-    return notFound(path, what);
+    return make();
   } finally {
     Error.stackTraceLimit = limit;
   }

@@ -9,7 +9,7 @@ import type { FileHandle } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { constants as fsc } from 'node:fs';
 import type { FileSystem } from '../fs.js';
-import { ErrorCode, StrataError } from '../errors.js';
+import { ErrorCode, StrataError, withoutStack } from '../errors.js';
 import { MAX_PATH_BYTES } from '../meta/path.js';
 import type { Logger } from '../log.js';
 import type { CreateFileOptions, FileInfo, ReadOptions, SetAttributesOptions } from '../types.js';
@@ -270,7 +270,8 @@ export class StrataFuse implements FuseHandlers {
   private async status(path: string): Promise<FileInfo> {
     const c = this.statusCache.get(path);
     if (c && c.until > Date.now()) return c.info;
-    if (this.known.absent(path)) throw new StrataError(ErrorCode.NOT_FOUND, `${path} does not exist (its directory was listed a moment ago)`);
+    // The lookup before every create of a new name lands here: an answer, not a fault (no stack).
+    if (this.known.absent(path)) throw withoutStack(() => new StrataError(ErrorCode.NOT_FOUND, `${path} does not exist (its directory was listed a moment ago)`));
     const info = await this.o.fs.getStatus(path);
     this.remember(info);
     return info;
