@@ -13,10 +13,6 @@ export interface LockRequest {
   subtree?: boolean;
 }
 
-interface Held extends LockRequest {
-  id: number;
-}
-
 interface Waiter {
   id: number;
   requests: LockRequest[];
@@ -31,23 +27,53 @@ function conflicts(a: LockRequest, b: LockRequest): boolean {
   return false;
 }
 
+/** The proper ancestors of a normalized path, nearest first ('/' last; none for '/'). */
+function forEachAncestor(path: string, fn: (ancestor: string) => boolean | void): boolean {
+  if (path === '/') return false;
+  for (let i = path.lastIndexOf('/'); ; i = path.lastIndexOf('/', i - 1)) {
+    if (fn(i === 0 ? '/' : path.slice(0, i)) === true) return true;
+    if (i === 0) return false;
+  }
+}
+
+/** Held locks of one kind at or below one path: all of them, and the exclusive ones. */
+interface Count { all: number; exclusive: number }
+
+/** Whether held locks counted by `c` conflict with a request (exclusive: with any of them). */
+function blocks(c: Count | undefined, exclusive: boolean): boolean {
+  return c !== undefined && (exclusive ? c.all > 0 : c.exclusive > 0);
+}
+
+function add(m: Map<string, Count>, key: string, exclusive: boolean, by: 1 | -1): void {
+  let c = m.get(key);
+  if (!c) m.set(key, (c = { all: 0, exclusive: 0 }));
+  c.all += by;
+  if (exclusive) c.exclusive += by;
+  if (c.all === 0) m.delete(key);
+}
+
 /**
- * The lock table. Held locks are indexed by their top-level path component so a check only
- * scans locks that could overlap; a subtree lock on '/' is kept aside and checked always.
+ * The lock table, kept as counts so that a request costs what its path's depth costs,
+ * whatever else is held (10,000 writers in one directory share its lock in O(1) each): held
+ * locks counted by exact path, subtree locks counted by path (found by walking the request's
+ * ancestors), and per path the count of held locks strictly below it (what a subtree request
+ * must not cover). Waiters are checked in arrival order.
  */
 export class PathLocks {
   private nextId = 1;
-  private readonly held = new Map<string, Held[]>();
+  private readonly at = new Map<string, Count>();
+  private readonly subtreesAt = new Map<string, Count>();
+  private readonly below = new Map<string, Count>();
   private readonly waiters: Waiter[] = [];
-
-  private bucket(path: string): string {
-    const i = path.indexOf('/', 1);
-    return i < 0 ? path : path.slice(0, i);
-  }
+  private count = 0;
 
   private heldConflicts(req: LockRequest): boolean {
-    const candidates = req.path === '/' ? [...this.held.values()].flat() : [...(this.held.get(this.bucket(req.path)) ?? []), ...(this.held.get('/') ?? [])];
-    return candidates.some((h) => conflicts(h, req));
+    // Same path: shared with shared is the only pair that does not conflict.
+    if (blocks(this.at.get(req.path), req.exclusive)) return true;
+    // A subtree lock on an ancestor covers the path.
+    if (this.subtreesAt.size && forEachAncestor(req.path, (a) => blocks(this.subtreesAt.get(a), req.exclusive))) return true;
+    // A subtree request covers every held lock below its path.
+    return !!req.subtree && blocks(this.below.get(req.path), req.exclusive);
   }
 
   private canGrant(requests: LockRequest[], before: number): boolean {
@@ -61,25 +87,22 @@ export class PathLocks {
     return true;
   }
 
-  private grant(id: number, requests: LockRequest[]): () => void {
+  private hold(requests: LockRequest[], by: 1 | -1): void {
     for (const r of requests) {
-      const b = this.bucket(r.path);
-      let list = this.held.get(b);
-      if (!list) this.held.set(b, (list = []));
-      list.push({ ...r, id });
+      add(this.at, r.path, r.exclusive, by);
+      if (r.subtree) add(this.subtreesAt, r.path, r.exclusive, by);
+      forEachAncestor(r.path, (a) => add(this.below, a, r.exclusive, by));
+      this.count += by;
     }
+  }
+
+  private grant(requests: LockRequest[]): () => void {
+    this.hold(requests, 1);
     let released = false;
     return () => {
       if (released) return;
       released = true;
-      for (const r of requests) {
-        const b = this.bucket(r.path);
-        const list = this.held.get(b);
-        if (!list) continue; // an earlier request of the same grant shared this bucket
-        const kept = list.filter((h) => h.id !== id);
-        if (kept.length) this.held.set(b, kept);
-        else this.held.delete(b);
-      }
+      this.hold(requests, -1);
       this.wake();
     };
   }
@@ -90,7 +113,7 @@ export class PathLocks {
       if (this.canGrant(w.requests, i)) {
         this.waiters.splice(i, 1);
         i--;
-        w.resolve(this.grant(w.id, w.requests));
+        w.resolve(this.grant(w.requests));
       }
     }
   }
@@ -98,14 +121,17 @@ export class PathLocks {
   /** Acquire all requested locks atomically; resolves with the release function. */
   acquire(requests: LockRequest[]): Promise<() => void> {
     const id = this.nextId++;
-    if (this.canGrant(requests, this.waiters.length)) return Promise.resolve(this.grant(id, requests));
+    if (this.canGrant(requests, this.waiters.length)) return Promise.resolve(this.grant(requests));
     return new Promise((resolve) => this.waiters.push({ id, requests, resolve }));
   }
 
   /** Locks currently held (for tests and the report). */
   get size(): number {
-    let n = 0;
-    for (const l of this.held.values()) n += l.length;
-    return n;
+    return this.count;
+  }
+
+  /** Requests waiting (for tests and the report). */
+  get waiting(): number {
+    return this.waiters.length;
   }
 }
