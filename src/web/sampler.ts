@@ -135,7 +135,9 @@ export class MetricsSampler {
     this.inflight = (async () => {
       try {
         const r = await this.opts.report();
-        const t = Date.now();
+        // Strictly increasing times, even for two samples within one millisecond: `points(since)`
+        // pages by time, and a point sharing its time with the last one seen would be skipped.
+        const t = Math.max(Date.now(), (this.last?.t ?? -Infinity) + 1);
         this.push(derivePoint(t, r, this.last));
         this.last = { t, r };
       } catch (err) {
