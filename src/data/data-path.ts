@@ -331,6 +331,9 @@ export class DataPath {
       if (current && !current()) return; // replaced meanwhile: its blocks would never be removed
       try {
         await this.blocks.put(inode.fileId, index, buf, evictable, false);
+        // Replaced while the block was written: the replacing commit removed the content id's
+        // blocks before this one was indexed, so it goes now (nothing reads that id any more).
+        if (current && !current()) await this.blocks.removeFile(inode.fileId);
       } catch (err) {
         // A full cache (capacity or disk) does not fail a read: serve the bytes uncached.
         if ((err as StrataError).code !== ErrorCode.RESOURCE_EXHAUSTED) throw err;
