@@ -20,7 +20,7 @@ import {
 import { startServer, type ServerHandle } from './helpers/server.js';
 import { ensureS3Server } from './helpers/s3.js';
 import { presign, send, signRequest } from './helpers/sigv4-signer.js';
-import { eq, expectError, text } from './helpers/s3-expect.js';
+import { eq, expectError, passedBy, resultTable, runSideBySide, text } from './helpers/s3-expect.js';
 
 interface Side {
   name: string;
@@ -612,33 +612,17 @@ test.after(async () => {
 });
 
 test('the gateway passes every S3 conformance case radosgw passes', async () => {
-  const results: Array<{ name: string; r: Record<string, string | true> }> = [];
-  for (const [i, [name, run]] of CASES.entries()) {
-    const r: Record<string, string | true> = {};
-    for (const s of sides) {
-      const x: Ctx = {
-        ...s, p: `c${i}/`,
-        newBucket: async () => {
-          const b = `cf${RUN}b${++bucketSeq}`;
-          await s.c.send(new CreateBucketCommand({ Bucket: b }));
-          s.made.push(b);
-          return b;
-        },
-      };
-      try {
-        await run(x);
-        r[s.name] = true;
-      } catch (err) {
-        r[s.name] = ((err as Error).message || String(err)).replace(/\s+/g, ' ').slice(0, 120);
-      }
-    }
-    results.push({ name, r });
-  }
-  const cell = (v: string | true | undefined): string => (v === true ? 'pass' : `FAIL: ${v ?? '?'}`);
-  const lines = ['| case | gateway | radosgw |', '|---|---|---|', ...results.map(({ name, r }) => `| ${name} | ${cell(r.gateway)} | ${cell(r.radosgw)} |`)];
-  const count = (side: string): number => results.filter(({ r }) => r[side] === true).length;
-  lines.push(`| **passed** | ${count('gateway')}/${results.length} | ${count('radosgw')}/${results.length} |`);
-  process.stdout.write(`\n${lines.join('\n')}\n`);
+  const results = await runSideBySide(CASES, sides, (s, i): Ctx => ({
+    ...s, p: `c${i}/`,
+    newBucket: async () => {
+      const b = `cf${RUN}b${++bucketSeq}`;
+      await s.c.send(new CreateBucketCommand({ Bucket: b }));
+      s.made.push(b);
+      return b;
+    },
+  }), 120);
+  process.stdout.write(`\n${resultTable(results)}\n`);
+  const count = (side: string): number => passedBy(results, side);
   const behind = results.filter(({ r }) => r.radosgw === true && r.gateway !== true);
   assert.equal(behind.map(({ name, r }) => `${name}: ${r.gateway}`), [], 'cases radosgw passes and the gateway fails');
   // The list is meant to exercise both: most cases must pass on radosgw too (a broken reference proves nothing).

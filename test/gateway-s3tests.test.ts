@@ -20,7 +20,7 @@ import { startS3Gateway, type S3Gateway } from '../src/gateway/s3/server.js';
 import { openEnv, type Env } from './helpers/fixture.js';
 import { ensureS3Server } from './helpers/s3.js';
 import { NodeSha256, send, signRequest, type Creds } from './helpers/sigv4-signer.js';
-import { eq, expectError, text } from './helpers/s3-expect.js';
+import { eq, expectError, resultTable, runSideBySide, text } from './helpers/s3-expect.js';
 
 const MAIN: User = { name: 'main', accessKeyId: 'S3TMAINKEY0000000001', secretKey: 's3t-main-secret-0001', role: 'admin' };
 const ALT: User = { name: 'alt', accessKeyId: 'S3TALTKEY00000000001', secretKey: 's3t-alt-secret-00001', role: 'admin' };
@@ -232,31 +232,16 @@ test.after(async () => {
 });
 
 test('the gateway passes the s3-tests cases radosgw passes', async () => {
-  const results: Array<{ name: string; r: Record<string, string | true> }> = [];
-  for (const [name, run] of CASES) {
-    const r: Record<string, string | true> = {};
-    for (const s of sides) {
-      const x: Ctx = {
-        ...s,
-        newBucket: async () => {
-          const b = `s3t${RUN}b${++seq}`;
-          await s.c.send(new CreateBucketCommand({ Bucket: b }));
-          s.made.push(b);
-          return b;
-        },
-      };
-      try {
-        await run(x);
-        r[s.name] = true;
-      } catch (err) {
-        r[s.name] = ((err as Error).message || String(err)).replace(/\s+/g, ' ').slice(0, 140);
-      }
-    }
-    results.push({ name, r });
-  }
-  const cell = (v: string | true | undefined): string => (v === true ? 'pass' : `FAIL: ${v ?? '?'}`);
-  const lines = ['| case | gateway | radosgw |', '|---|---|---|', ...results.map(({ name, r }) => `| ${name} | ${cell(r.gateway)} | ${cell(r.radosgw)} |`)];
-  process.stdout.write(`\n${lines.join('\n')}\n`);
+  const results = await runSideBySide(CASES, sides, (s): Ctx => ({
+    ...s,
+    newBucket: async () => {
+      const b = `s3t${RUN}b${++seq}`;
+      await s.c.send(new CreateBucketCommand({ Bucket: b }));
+      s.made.push(b);
+      return b;
+    },
+  }), 140);
+  process.stdout.write(`\n${resultTable(results)}\n`);
   assert.equal(results.filter(({ r }) => r.gateway !== true).map(({ name, r }) => `${name}: ${r.gateway}`), [], 'cases the gateway fails');
 });
 

@@ -27,3 +27,43 @@ export function eq(actual: unknown, expected: unknown, what: string): void {
 
 /** The body of a GetObject answer as text. */
 export const text = async (body: unknown): Promise<string> => (body as { transformToString(): Promise<string> }).transformToString();
+
+/** What each side answered to one case: true (passed) or its failure message. */
+export interface CaseResult { name: string; r: Record<string, string | true> }
+
+/**
+ * Run every case on every side, one case after another; `ctx` makes the case's context on a
+ * side (its client, a key prefix of the case, a bucket factory). A failure is kept as its
+ * message, whitespace folded and cut to `messageChars`.
+ */
+export async function runSideBySide<S extends { name: string }, C>(
+  cases: ReadonlyArray<readonly [string, (x: C) => Promise<void>]>, sides: readonly S[],
+  ctx: (side: S, caseIndex: number) => C, messageChars: number,
+): Promise<CaseResult[]> {
+  const results: CaseResult[] = [];
+  for (const [i, [name, run]] of cases.entries()) {
+    const r: Record<string, string | true> = {};
+    for (const s of sides) {
+      try {
+        await run(ctx(s, i));
+        r[s.name] = true;
+      } catch (err) {
+        r[s.name] = ((err as Error).message || String(err)).replace(/\s+/g, ' ').slice(0, messageChars);
+      }
+    }
+    results.push({ name, r });
+  }
+  return results;
+}
+
+/** How many cases `side` passed. */
+export const passedBy = (results: CaseResult[], side: string): number => results.filter(({ r }) => r[side] === true).length;
+
+/** The results as a markdown table, gateway beside radosgw, with each side's pass count. */
+export function resultTable(results: CaseResult[]): string {
+  const cell = (v: string | true | undefined): string => (v === true ? 'pass' : `FAIL: ${v ?? '?'}`);
+  return ['| case | gateway | radosgw |', '|---|---|---|',
+    ...results.map(({ name, r }) => `| ${name} | ${cell(r.gateway)} | ${cell(r.radosgw)} |`),
+    `| **passed** | ${passedBy(results, 'gateway')}/${results.length} | ${passedBy(results, 'radosgw')}/${results.length} |`,
+  ].join('\n');
+}
