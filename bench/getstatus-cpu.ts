@@ -19,7 +19,6 @@
 
 import { mkdtempSync, rmSync } from 'node:fs';
 import net from 'node:net';
-import { Packr } from 'msgpackr';
 import { loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL, fileURLToPath } from 'node:url';
@@ -28,7 +27,7 @@ import type { FileInfo } from '../src/types.js';
 import { cpuMsOf, startChild, type ServerChild } from './lib/child.js';
 import { BENCH_ROOT } from './lib/tree.js';
 import { ensureDir1k } from './metadata-ops.js';
-import { connectEcho, type EchoClient } from './protocol-echo.js';
+import { connectEcho, frame, type EchoClient } from './protocol-echo.js';
 
 const argv = process.argv.slice(2);
 const all = (f: string): string[] => argv.flatMap((a, i) => (a === f && argv[i + 1] !== undefined ? [argv[i + 1]!] : []));
@@ -52,21 +51,29 @@ const newAcc = (): Acc => ({ n: 0, wallMs: 0, serverMs: 0, clientUs: 0, lat: [] 
 
 /** Closed loop: `depth` callers, each calling `fn` again as soon as it resolves, for `ms`; added to `acc` (when given). */
 async function slice(depth: number, ms: number, fn: () => Promise<unknown>, serverPid: number, acc: Acc | undefined): Promise<void> {
+  const lat = acc?.lat;
+  await measured(serverPid, acc, async () => {
+    const until = performance.now() + ms;
+    let n = 0;
+    const one = async (): Promise<void> => {
+      while (performance.now() < until) {
+        const t = performance.now();
+        await fn();
+        if (lat) lat.push(performance.now() - t);
+        n++;
+      }
+    };
+    await Promise.all(Array.from({ length: depth }, one));
+    return n;
+  });
+}
+
+/** Run `calls` (it answers how many calls it made), adding them, the wall time and both sides' CPU to `acc` (when given). */
+async function measured(serverPid: number, acc: Acc | undefined, calls: () => Promise<number>): Promise<void> {
   const s0 = cpuMsOf(serverPid);
   const c0 = process.cpuUsage();
   const t0 = performance.now();
-  const until = t0 + ms;
-  let n = 0;
-  const lat = acc?.lat;
-  const one = async (): Promise<void> => {
-    while (performance.now() < until) {
-      const t = performance.now();
-      await fn();
-      if (lat) lat.push(performance.now() - t);
-      n++;
-    }
-  };
-  await Promise.all(Array.from({ length: depth }, one));
+  const n = await calls();
   if (!acc) return;
   const c = process.cpuUsage(c0);
   acc.n += n;
@@ -131,7 +138,7 @@ class RawDriver {
 
   private constructor(socket: net.Socket, path: string) {
     this.socket = socket;
-    for (let id = 0; id <= 127; id++) this.frames.push(frameOf({ t: 'req', id, op: 'getStatus', args: [path] }));
+    for (let id = 0; id <= 127; id++) this.frames.push(frame({ t: 'req', id, op: 'getStatus', args: [path] }));
   }
 
   /** `answer`: the echo's answer to register (the echo), else undefined (Strata: hello first). */
@@ -139,9 +146,9 @@ class RawDriver {
     const socket = net.connect({ host: '127.0.0.1', port, noDelay: true });
     await new Promise<void>((resolve, reject) => { socket.once('connect', resolve); socket.once('error', reject); });
     if (answer !== undefined) {
-      socket.write(frameOf({ t: 'answer', op: 'getStatus', ok: answer }));
+      socket.write(frame({ t: 'answer', op: 'getStatus', ok: answer }));
     } else {
-      socket.write(frameOf({ t: 'hello', v: 3, client: 'raw-driver' }));
+      socket.write(frame({ t: 'hello', v: 3, client: 'raw-driver' }));
       await new Promise<void>((resolve) => socket.once('data', () => resolve()));
     }
     const d = new RawDriver(socket, path);
@@ -189,27 +196,9 @@ class RawDriver {
   }
 }
 
-const rawPackr = new Packr({ useRecords: false, variableMapSize: true });
-function frameOf(msg: unknown): Buffer {
-  const body = rawPackr.pack(msg);
-  const out = Buffer.allocUnsafe(body.length + 4);
-  out.writeUInt32BE(body.length, 0);
-  body.copy(out, 4);
-  return out;
-}
-
 /** A slice of the raw driver, added to `acc` as `slice` does. */
-async function rawSlice(d: RawDriver, depth: number, ms: number, serverPid: number, acc: Acc | undefined): Promise<void> {
-  const s0 = cpuMsOf(serverPid);
-  const c0 = process.cpuUsage();
-  const t0 = performance.now();
-  const n = await d.run(depth, ms);
-  if (!acc) return;
-  const c = process.cpuUsage(c0);
-  acc.n += n;
-  acc.wallMs += performance.now() - t0;
-  acc.serverMs += cpuMsOf(serverPid) - s0;
-  acc.clientUs += c.user + c.system;
+function rawSlice(d: RawDriver, depth: number, ms: number, serverPid: number, acc: Acc | undefined): Promise<void> {
+  return measured(serverPid, acc, () => d.run(depth, ms));
 }
 
 interface Target {

@@ -12,7 +12,8 @@ import { Packr, Unpackr } from 'msgpackr';
 
 const packr = new Packr({ useRecords: false, variableMapSize: true });
 
-function frame(msg: unknown): Buffer {
+/** One frame of the protocol's framing: 4-byte big-endian length, then the msgpack body. */
+export function frame(msg: unknown): Buffer {
   const body = packr.pack(msg);
   const out = Buffer.allocUnsafe(body.length + 4);
   out.writeUInt32BE(body.length, 0);
