@@ -20,7 +20,7 @@ import {
 import { startServer, type ServerHandle } from './helpers/server.js';
 import { ensureS3Server } from './helpers/s3.js';
 import { presign, send, signRequest } from './helpers/sigv4-signer.js';
-import { eq, expectError, passedBy, resultTable, runSideBySide, text } from './helpers/s3-expect.js';
+import { eq, expectError, passedBy, removeBuckets, resultTable, runSideBySide, text } from './helpers/s3-expect.js';
 
 interface Side {
   name: string;
@@ -588,21 +588,8 @@ test.before(async () => {
 
 test.after(async () => {
   for (const s of sides) {
-    if (s.name === 'radosgw') {
-      // Leave nothing behind on the shared radosgw.
-      for (const b of s.made) {
-        try {
-          const ups = await s.c.send(new ListMultipartUploadsCommand({ Bucket: b }));
-          for (const u of ups.Uploads ?? []) await s.c.send(new AbortMultipartUploadCommand({ Bucket: b, Key: u.Key!, UploadId: u.UploadId! })).catch(() => undefined);
-          for (let i = 0; i < 100; i++) {
-            const l = await s.c.send(new ListObjectsV2Command({ Bucket: b }));
-            if (!l.Contents?.length) break;
-            await s.c.send(new DeleteObjectsCommand({ Bucket: b, Delete: { Objects: l.Contents.map((o) => ({ Key: o.Key! })), Quiet: true } }));
-          }
-          await s.c.send(new DeleteBucketCommand({ Bucket: b }));
-        } catch { /* gone already */ }
-      }
-    }
+    // Leave nothing behind on the shared radosgw.
+    if (s.name === 'radosgw') await removeBuckets(s.c, s.made);
     s.c.destroy();
   }
   if (srv) {

@@ -10,8 +10,8 @@ import { createHash, createHmac, randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import {
-  AbortMultipartUploadCommand, CompleteMultipartUploadCommand, CreateBucketCommand, CreateMultipartUploadCommand, DeleteBucketCommand,
-  DeleteObjectsCommand, GetBucketLocationCommand, GetObjectCommand, ListMultipartUploadsCommand, ListObjectsV2Command, PutObjectCommand,
+  AbortMultipartUploadCommand, CompleteMultipartUploadCommand, CreateBucketCommand, CreateMultipartUploadCommand,
+  GetBucketLocationCommand, GetObjectCommand, ListMultipartUploadsCommand, ListObjectsV2Command, PutObjectCommand,
   S3Client, UploadPartCommand, UploadPartCopyCommand,
 } from '@aws-sdk/client-s3';
 import { getSigningKey } from '@smithy/signature-v4';
@@ -20,7 +20,7 @@ import { startS3Gateway, type S3Gateway } from '../src/gateway/s3/server.js';
 import { openEnv, type Env } from './helpers/fixture.js';
 import { ensureS3Server } from './helpers/s3.js';
 import { NodeSha256, send, signRequest, type Creds } from './helpers/sigv4-signer.js';
-import { eq, expectError, resultTable, runSideBySide, text } from './helpers/s3-expect.js';
+import { eq, expectError, removeBuckets, resultTable, runSideBySide, text } from './helpers/s3-expect.js';
 
 const MAIN: User = { name: 'main', accessKeyId: 'S3TMAINKEY0000000001', secretKey: 's3t-main-secret-0001', role: 'admin' };
 const ALT: User = { name: 'alt', accessKeyId: 'S3TALTKEY00000000001', secretKey: 's3t-alt-secret-00001', role: 'admin' };
@@ -210,20 +210,8 @@ test.before(async () => {
 
 test.after(async () => {
   for (const s of sides) {
-    if (s.name === 'radosgw') {
-      for (const b of s.made) {
-        try {
-          const ups = await s.c.send(new ListMultipartUploadsCommand({ Bucket: b }));
-          for (const u of ups.Uploads ?? []) await s.c.send(new AbortMultipartUploadCommand({ Bucket: b, Key: u.Key!, UploadId: u.UploadId! })).catch(() => undefined);
-          for (let i = 0; i < 10; i++) {
-            const l = await s.c.send(new ListObjectsV2Command({ Bucket: b }));
-            if (!l.Contents?.length) break;
-            await s.c.send(new DeleteObjectsCommand({ Bucket: b, Delete: { Objects: l.Contents.map((o) => ({ Key: o.Key! })), Quiet: true } }));
-          }
-          await s.c.send(new DeleteBucketCommand({ Bucket: b }));
-        } catch { /* gone already */ }
-      }
-    }
+    // Leave nothing behind on the shared radosgw.
+    if (s.name === 'radosgw') await removeBuckets(s.c, s.made);
     s.c.destroy();
     s.altC.destroy();
   }

@@ -1,3 +1,8 @@
+import {
+  AbortMultipartUploadCommand, DeleteBucketCommand, DeleteObjectsCommand, ListMultipartUploadsCommand, ListObjectsV2Command,
+} from '@aws-sdk/client-s3';
+import type { S3Client } from '@aws-sdk/client-s3';
+
 // Checks for tests that run the same S3 calls against the gateway and radosgw side by side:
 // they throw plain Errors (naming the side's answer) instead of asserting, so one side's
 // answer can be collected and compared with the other's.
@@ -66,4 +71,24 @@ export function resultTable(results: CaseResult[]): string {
     ...results.map(({ name, r }) => `| ${name} | ${cell(r.gateway)} | ${cell(r.radosgw)} |`),
     `| **passed** | ${passedBy(results, 'gateway')}/${results.length} | ${passedBy(results, 'radosgw')}/${results.length} |`,
   ].join('\n');
+}
+
+/**
+ * Empty and delete `buckets` (multipart uploads aborted, objects deleted a page at a time, at
+ * most 100 pages each): what a side-by-side test leaves on the shared radosgw. A bucket that
+ * is gone already is skipped.
+ */
+export async function removeBuckets(c: S3Client, buckets: readonly string[]): Promise<void> {
+  for (const b of buckets) {
+    try {
+      const ups = await c.send(new ListMultipartUploadsCommand({ Bucket: b }));
+      for (const u of ups.Uploads ?? []) await c.send(new AbortMultipartUploadCommand({ Bucket: b, Key: u.Key!, UploadId: u.UploadId! })).catch(() => undefined);
+      for (let i = 0; i < 100; i++) {
+        const l = await c.send(new ListObjectsV2Command({ Bucket: b }));
+        if (!l.Contents?.length) break;
+        await c.send(new DeleteObjectsCommand({ Bucket: b, Delete: { Objects: l.Contents.map((o) => ({ Key: o.Key! })), Quiet: true } }));
+      }
+      await c.send(new DeleteBucketCommand({ Bucket: b }));
+    } catch { /* gone already */ }
+  }
 }
