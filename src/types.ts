@@ -97,6 +97,12 @@ export interface CreateFileOptions extends CommonOptions {
   ttlAction?: TtlAction;
   /** Extended attributes stored in the inode with the file (replaced on overwrite). */
   xattr?: Record<string, string>;
+  /**
+   * Replace only the file whose `fileId` this is (a compare-and-swap, checked under the path's
+   * lock with the write): FAILED_PRECONDITION when the path holds another file or nothing.
+   * Implies `overwrite`. The S3 gateway's conditional PUT (If-Match).
+   */
+  ifFileId?: number;
 }
 
 export interface ReadOptions extends CommonOptions {
@@ -107,6 +113,8 @@ export interface ReadOptions extends CommonOptions {
   /** Read the last `tail` bytes (offset ignored). */
   tail?: number;
   chunkSize?: number;
+  /** Read only the file whose `fileId` this is: FAILED_PRECONDITION when the path holds another one (S3 CopyObject's source conditions). */
+  ifFileId?: number;
 }
 
 export interface DeleteOptions extends CommonOptions {

@@ -7,9 +7,8 @@
 
 import { TtlChecker } from '../cache/ttl-checker.js';
 import {
-  ErrorCode, alreadyExists, directoryNotEmpty, invalidArgument, invalidPath, isADirectory, mountConflict, notADirectory, notFound,
+  ErrorCode, StrataError, alreadyExists, directoryNotEmpty, invalidArgument, invalidPath, isADirectory, mountConflict, notADirectory, notFound,
 } from '../errors.js';
-import type { StrataError } from '../errors.js';
 import type { DataSource } from '../fs.js';
 import { AbsentPathCache } from '../meta/absent-cache.js';
 import type { InodeRecord } from '../meta/inode.js';
@@ -203,9 +202,13 @@ export class Namespace {
       s.metrics.inc('ops', 'writesDuringUfsOutage');
       return undefined;
     });
+    if (options.ifFileId !== undefined && (existing?.type !== 'file' || existing.fileId !== options.ifFileId)) {
+      // Checked under the path's lock, which the write holds until its commit: a compare-and-swap.
+      throw new StrataError(ErrorCode.FAILED_PRECONDITION, `${p} ${existing ? `is not file ${options.ifFileId} any more` : 'does not exist'}`);
+    }
     if (existing) {
       if (existing.type === 'directory') throw isADirectory(p);
-      if (!options.overwrite) throw alreadyExists(p);
+      if (!options.overwrite && options.ifFileId === undefined) throw alreadyExists(p);
       if (existing.mountId !== undefined) throw mountConflict(`${p} is a mount point`);
     }
     await this.ensureParent(p, options.recursive ?? false, writeType, options);
@@ -365,6 +368,9 @@ export class Namespace {
     const s = this.s;
     const inode = await statInode(s, p, options);
     if (inode.type === 'directory') throw isADirectory(p);
+    if (options.ifFileId !== undefined && inode.fileId !== options.ifFileId) {
+      throw new StrataError(ErrorCode.FAILED_PRECONDITION, `${p} is not file ${options.ifFileId} any more`);
+    }
     let offset = options.offset ?? 0;
     let length = options.length ?? inode.length;
     if (!Number.isSafeInteger(offset) || offset < 0) throw invalidArgument(`offset must be a non-negative integer, got ${offset}`);

@@ -40,9 +40,9 @@ export const OPTION_TABLES = {
   createDirectory: { ...COMMON, recursive: bool, writeType: oneOf(WRITE_TYPES), allowExists: bool },
   writeFile: {
     ...COMMON, ...PROGRESS, writeType: oneOf(WRITE_TYPES), overwrite: bool, recursive: bool,
-    blockSize: int(1, MAX_BLOCK_SIZE), ttlMs: durationMs, ttlAction: oneOf(['free', 'delete']),
+    blockSize: int(1, MAX_BLOCK_SIZE), ttlMs: durationMs, ttlAction: oneOf(['free', 'delete']), ifFileId: int(0),
   },
-  readFile: { ...COMMON, readType: oneOf(READ_TYPES), offset: int(0), length: int(0), tail: int(0), chunkSize: int(1) },
+  readFile: { ...COMMON, readType: oneOf(READ_TYPES), offset: int(0), length: int(0), tail: int(0), chunkSize: int(1), ifFileId: int(0) },
   delete: { ...COMMON, recursive: bool, strataOnly: bool },
   rename: COMMON,
   mount: { readOnly: bool, options: stringRecord },
