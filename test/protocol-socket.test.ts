@@ -84,6 +84,10 @@ class MapFs implements FileSystem {
     return info(path, 'directory');
   }
 
+  async createNode(path: string): Promise<FileInfo> {
+    return info(path, 'file');
+  }
+
   async writeFile(path: string, data: DataSource, options?: { onProgress?: ProgressListener }): Promise<FileInfo> {
     const parts: Uint8Array[] = [];
     let bytes = 0;
