@@ -14,7 +14,7 @@ import type { FileInfo, ListStatusOptions, ProgressListener, ReadOptions } from 
 import { StrataServer } from '../src/server/tcp-server.js';
 import { StrataClient, parseAddress } from '../src/client/tcp-client.js';
 import { FrameDecoder, encodeFrame } from '../src/protocol/codec.js';
-import { parseServerMessage, type ServerMessage } from '../src/protocol/messages.js';
+import { INITIAL_UPLOAD_CREDIT, PROTOCOL_VERSION, parseServerMessage, type ServerMessage } from '../src/protocol/messages.js';
 import { rejects } from './helpers/assert.js';
 
 const quiet = pino({ level: process.env.STRATA_LOG_LEVEL ?? 'silent' });
@@ -82,6 +82,10 @@ class MapFs implements FileSystem {
     if (this.dirs.has(path)) throw new StrataError(ErrorCode.ALREADY_EXISTS, `path already exists: ${path}`);
     this.dirs.set(path, 0);
     return info(path, 'directory');
+  }
+
+  async createNode(path: string): Promise<FileInfo> {
+    return info(path, 'file');
   }
 
   async writeFile(path: string, data: DataSource, options?: { onProgress?: ProgressListener }): Promise<FileInfo> {
@@ -360,6 +364,39 @@ test('writeFile streams chunks under server credit', async () => {
     assert.is((await t.client.writeFile('/sync', [Buffer.from('ab'), Buffer.from('cd')])).length, 4);
     assert.is(Buffer.from(t.fs.files.get('/sync')!).toString(), 'abcd');
     assert.is((await t.client.writeFile('/empty', new Uint8Array(0))).length, 0);
+  } finally {
+    await t.done();
+  }
+});
+
+test('a small upload sent whole (req + data + end in one write) is answered without a credit frame; a streaming one gets its window', async () => {
+  const t = await setup({ uploadWindow: 8 });
+  try {
+    const sock = net.connect({ host: '127.0.0.1', port: t.addr.port });
+    const dec = new FrameDecoder<ServerMessage>({ validate: parseServerMessage });
+    const frames: ServerMessage[] = [];
+    let arrived: (() => void) | undefined;
+    sock.on('data', (c) => { dec.push(c, (m) => frames.push(m)); arrived?.(); });
+    const until = async (pred: () => boolean): Promise<void> => {
+      while (!pred()) await new Promise<void>((r) => { arrived = r; });
+    };
+    sock.write(encodeFrame({ t: 'hello', v: PROTOCOL_VERSION, client: 'raw' }));
+    await until(() => frames.some((m) => m.t === 'hello'));
+    sock.write(Buffer.concat([
+      encodeFrame({ t: 'req', id: 1, op: 'writeFile', args: ['/small'] }),
+      encodeFrame({ t: 'data', id: 1, chunk: new Uint8Array([1, 2, 3]) }),
+      encodeFrame({ t: 'end', id: 1 }),
+    ]));
+    await until(() => frames.some((m) => m.t === 'res' && m.id === 1));
+    assert.equal(frames.filter((m) => m.t === 'credit').map((m) => m.id), [], 'no credit frame for an upload that came whole');
+    assert.equal([...t.fs.files.get('/small')!], [1, 2, 3]);
+    // An upload whose end has not come with its request is granted the rest of the window.
+    sock.write(encodeFrame({ t: 'req', id: 2, op: 'writeFile', args: ['/streamed'] }));
+    await until(() => frames.some((m) => m.t === 'credit' && m.id === 2));
+    assert.is((frames.find((m) => m.t === 'credit' && m.id === 2) as { n: number }).n, 8 - INITIAL_UPLOAD_CREDIT);
+    sock.write(encodeFrame({ t: 'end', id: 2 }));
+    await until(() => frames.some((m) => m.t === 'res' && m.id === 2));
+    sock.destroy();
   } finally {
     await t.done();
   }

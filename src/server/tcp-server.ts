@@ -807,8 +807,14 @@ class Connection {
     this.uploads++;
     this.attachProgress(call, args, progressArg);
     args[1] = channel;
-    // The client already holds INITIAL_UPLOAD_CREDIT; grant the rest of the window.
-    if (window > INITIAL_UPLOAD_CREDIT) this.outbox.send({ t: 'credit', id, n: window - INITIAL_UPLOAD_CREDIT });
+    // The client already holds INITIAL_UPLOAD_CREDIT; the rest of the window is granted once
+    // the frames of this socket read are handled, unless the upload has ended by then: a small
+    // file (req + data + end in one write) gets no credit frame, only its answer.
+    if (window > INITIAL_UPLOAD_CREDIT) {
+      queueMicrotask(() => {
+        if (!channel.hasEnded && !call.finished && this.state === 'open') this.outbox.send({ t: 'credit', id, n: window - INITIAL_UPLOAD_CREDIT });
+      });
+    }
     // The FileSystem call (which takes the path lock and a shard slot) starts only when the
     // first chunk or the end arrives: an upload that never sends holds nothing.
     channel.onStart = () => this.startUpload(call, args);
@@ -881,6 +887,11 @@ class UploadChannel implements AsyncIterableIterator<Uint8Array> {
     private readonly changed: () => void = () => {},
   ) {
     this.outstanding = window;
+  }
+
+  /** True once the client's `end` frame arrived. */
+  get hasEnded(): boolean {
+    return this.ended;
   }
 
   /** True while the upload is open and nothing it sent is waiting to be consumed. */
