@@ -16,6 +16,13 @@ export type PersistenceState = (typeof PERSISTENCE_STATES)[number];
 
 export type FileType = 'file' | 'directory';
 
+/**
+ * The special files a namespace keeps besides regular files and directories (created with
+ * createNode; type 'file', metadata only: never persisted to a UFS, docs/fuse.md).
+ */
+export const NODE_KINDS = ['symlink', 'fifo', 'socket', 'char', 'block'] as const;
+export type NodeKind = (typeof NODE_KINDS)[number];
+
 /** The status of one path, as `stat --json` prints it. */
 export interface FileInfo {
   path: string;
@@ -52,6 +59,12 @@ export interface FileInfo {
   xattr?: Record<string, string>;
   /** The UFS's own ETag of this content (an S3 object's, unquoted) when the UFS has one. */
   ufsEtag?: string;
+  /** Directories: how many of the children are directories (absent: none); POSIX st_nlink is 2 + this. */
+  subdirs?: number;
+  /** Set on a special file (createNode): what it is; its target (symbolic link) or device number (char, block). */
+  node?: NodeKind;
+  target?: string;
+  rdev?: number;
 }
 
 export type TtlAction = 'free' | 'delete';
@@ -97,6 +110,12 @@ export interface CreateFileOptions extends CommonOptions {
   ttlAction?: TtlAction;
   /** Extended attributes stored in the inode with the file (replaced on overwrite). */
   xattr?: Record<string, string>;
+  /**
+   * Replace only the file whose `fileId` this is (a compare-and-swap, checked under the path's
+   * lock with the write): FAILED_PRECONDITION when the path holds another file or nothing.
+   * Implies `overwrite`. The S3 gateway's conditional PUT (If-Match).
+   */
+  ifFileId?: number;
 }
 
 export interface ReadOptions extends CommonOptions {
@@ -107,6 +126,8 @@ export interface ReadOptions extends CommonOptions {
   /** Read the last `tail` bytes (offset ignored). */
   tail?: number;
   chunkSize?: number;
+  /** Read only the file whose `fileId` this is: FAILED_PRECONDITION when the path holds another one (S3 CopyObject's source conditions). */
+  ifFileId?: number;
 }
 
 export interface DeleteOptions extends CommonOptions {
@@ -126,6 +147,19 @@ export interface SetAttributesOptions {
   mtimeMs?: number;
   /** Access time (utimens); every change also sets the ctime to the time of the change. */
   atimeMs?: number;
+}
+
+/** A special file to create with createNode: a symbolic link (with its target), FIFO, socket or device node. */
+export interface CreateNodeOptions extends CommonOptions {
+  kind: NodeKind;
+  /** Symbolic links: the target, kept as given (1 to 4,095 bytes, never resolved by Strata). */
+  target?: string;
+  /** Character and block devices: the device number (Linux's encoding of major and minor, 0..2^32-1). */
+  rdev?: number;
+  /** Permission bits (0..0o7777; default 0o777 for a link, 0o644 otherwise), owner and group. */
+  mode?: number;
+  uid?: number;
+  gid?: number;
 }
 
 export interface MountOptions {

@@ -49,6 +49,8 @@ export const KEYS = {
   's3.gateway.domain': { kind: 'string', default: '', perPath: false, doc: 'Domain of virtual-host style S3 requests (bucket.DOMAIN); empty: path style only.' },
   's3.gateway.multipart.expiry': { kind: 'duration', default: '1d', perPath: false, doc: 'Unfinished S3 multipart uploads older than this are removed with their parts.' },
   's3.gateway.access.log': { kind: 'bool', default: 'false', perPath: false, doc: 'Log one line per S3 request (pino, info level).' },
+  's3.gateway.max.requests': { kind: 'int', default: '256', perPath: false, doc: 'S3 requests served at once (a PUT holds up to 1 MiB of its body in memory); beyond: 503 SlowDown.' },
+  's3.gateway.max.connections': { kind: 'int', default: '1024', perPath: false, doc: 'Open S3 client connections; a request on one beyond: 503 SlowDown, and the connection closed.' },
   'web.port': { kind: 'int', default: '-1', perPath: false, doc: 'Port of the web console (-1: off, 0: any free port); same address as --host.' },
   'web.sample.interval': { kind: 'duration', default: '2s', perPath: false, doc: 'How often the web console samples the report for its charts.' },
   'web.history': { kind: 'duration', default: '15min', perPath: false, doc: 'How much metrics history the web console keeps.' },
@@ -146,6 +148,8 @@ export interface ConfigValues {
   's3.gateway.domain': string;
   's3.gateway.multipart.expiry': number;
   's3.gateway.access.log': boolean;
+  's3.gateway.max.requests': number;
+  's3.gateway.max.connections': number;
   'web.port': number;
   'web.sample.interval': number;
   'web.history': number;

@@ -35,6 +35,8 @@ export interface FuseStat {
   ctimeMs: number;
   blksize?: number;
   blocks?: number;
+  /** Device number of a character or block device node. */
+  rdev?: number;
 }
 
 export interface FuseStatfs {
@@ -96,7 +98,7 @@ export interface FuseHandlers {
   setxattr(path: string, name: string, value: Buffer): Promise<void>;
   listxattr(path: string): Promise<string[]>;
   removexattr(path: string, name: string): Promise<void>;
-  symlink(target: string, path: string): Promise<void>;
+  symlink(target: string, path: string, caller?: FuseCaller): Promise<void>;
   link(src: string, dst: string): Promise<void>;
   mknod(path: string, mode: number, dev: number, caller?: FuseCaller): Promise<void>;
   readlink(path: string): Promise<string>;
@@ -712,13 +714,16 @@ function patchSource(source: string): string | undefined {
     ['  gid_t gid;\n  size_t atime;', '  gid_t gid;\n  uid_t cuid;\n  gid_t cgid;\n  size_t atime;'],
     ['  l->op_fn = fuse_native_dispatch_##name;\\\n',
       '  l->op_fn = fuse_native_dispatch_##name;\\\n  { struct fuse_context *fc = fuse_get_context(); l->cuid = fc->uid; l->cgid = fc->gid; }\\\n'],
-    // ... handed to create, mkdir and mknod as two more arguments.
+    // ... handed to create, mkdir, mknod and symlink as two more arguments.
     ['FUSE_METHOD(create, 2, 1, (const char *path, mode_t mode, struct fuse_file_info *info), {\n  l->path = path;\n  l->mode = mode;\n  l->info = info;\n}, {\n  napi_create_string_utf8(env, l->path, NAPI_AUTO_LENGTH, &(argv[2]));\n  napi_create_uint32(env, l->mode, &(argv[3]));\n',
       'FUSE_METHOD(create, 4, 1, (const char *path, mode_t mode, struct fuse_file_info *info), {\n  l->path = path;\n  l->mode = mode;\n  l->info = info;\n}, {\n  napi_create_string_utf8(env, l->path, NAPI_AUTO_LENGTH, &(argv[2]));\n  napi_create_uint32(env, l->mode, &(argv[3]));\n  napi_create_uint32(env, l->cuid, &(argv[4]));\n  napi_create_uint32(env, l->cgid, &(argv[5]));\n'],
     ['FUSE_METHOD_VOID(mkdir, 2, 0, (const char *path, mode_t mode), {\n  l->path = path;\n  l->mode = mode;\n}, {\n  napi_create_string_utf8(env, l->path, NAPI_AUTO_LENGTH, &(argv[2]));\n  napi_create_uint32(env, l->mode, &(argv[3]));\n',
       'FUSE_METHOD_VOID(mkdir, 4, 0, (const char *path, mode_t mode), {\n  l->path = path;\n  l->mode = mode;\n}, {\n  napi_create_string_utf8(env, l->path, NAPI_AUTO_LENGTH, &(argv[2]));\n  napi_create_uint32(env, l->mode, &(argv[3]));\n  napi_create_uint32(env, l->cuid, &(argv[4]));\n  napi_create_uint32(env, l->cgid, &(argv[5]));\n'],
     ['  napi_create_uint32(env, l->dev, &(argv[4]));\n})', '  napi_create_uint32(env, l->dev, &(argv[4]));\n  napi_create_uint32(env, l->cuid, &(argv[5]));\n  napi_create_uint32(env, l->cgid, &(argv[6]));\n})'],
     ['FUSE_METHOD_VOID(mknod, 3, 0,', 'FUSE_METHOD_VOID(mknod, 5, 0,'],
+    ['  napi_create_string_utf8(env, l->dest, NAPI_AUTO_LENGTH, &(argv[3]));\n})\n\nFUSE_METHOD_VOID(mkdir,',
+      '  napi_create_string_utf8(env, l->dest, NAPI_AUTO_LENGTH, &(argv[3]));\n  napi_create_uint32(env, l->cuid, &(argv[4]));\n  napi_create_uint32(env, l->cgid, &(argv[5]));\n})\n\nFUSE_METHOD_VOID(mkdir,'],
+    ['FUSE_METHOD_VOID(symlink, 2, 0,', 'FUSE_METHOD_VOID(symlink, 4, 0,'],
     // utimens: UTIME_OMIT and UTIME_NOW as two sentinels, and libfuse told that we take them
     // (flag_utime_omit_ok): without it libfuse 2.9 drops a setattr that sets only the mtime.
     ['  l->atime = timespec_to_uint64(&tv[0]);\n  l->mtime = timespec_to_uint64(&tv[1]);\n',
@@ -908,6 +913,7 @@ export async function mountFuse(mountpoint: string, handlers: FuseHandlers, opts
     mode: s.mode, uid: s.uid, gid: s.gid, size: s.size, nlink: s.nlink,
     mtime: s.mtimeMs, atime: s.atimeMs, ctime: s.ctimeMs,
     blksize: s.blksize ?? 4096, blocks: s.blocks ?? Math.ceil(s.size / 512),
+    ...(s.rdev ? { rdev: s.rdev } : {}),
   });
   const ops = {
     init: (cb: Cb) => cb(0),
@@ -940,7 +946,7 @@ export async function mountFuse(mountpoint: string, handlers: FuseHandlers, opts
       done(handlers.setxattr(p, name, Buffer.from(v)), cb),
     listxattr: (p: string, cb: Cb) => value(handlers.listxattr(p), cb),
     removexattr: (p: string, name: string, cb: Cb) => done(handlers.removexattr(p, name), cb),
-    symlink: (target: string, p: string, cb: Cb) => done(handlers.symlink(target, p), cb),
+    symlink: (target: string, p: string, cb: Cb, caller?: FuseCaller) => done(handlers.symlink(target, p, caller), cb),
     link: (s: string, d: string, cb: Cb) => done(handlers.link(s, d), cb),
     mknod: (p: string, mode: number, dev: number, cb: Cb, caller?: FuseCaller) => done(handlers.mknod(p, mode, dev, caller), cb),
     readlink: (p: string, cb: Cb) => value(handlers.readlink(p), cb),
@@ -964,7 +970,7 @@ export async function mountFuse(mountpoint: string, handlers: FuseHandlers, opts
       return opts.options.length ? '-o' + opts.options.join(',') : '';
     }
 
-    // The corrected binding appends the caller's uid and gid to these three calls.
+    // The corrected binding appends the caller's uid and gid to these four calls.
     _op_create(signal: Cb, path: string, mode: number, uid?: number, gid?: number): void {
       ops.create(path, mode, (err, fd) => signal(err, fd), callerOf(uid, gid));
     }
@@ -975,6 +981,10 @@ export async function mountFuse(mountpoint: string, handlers: FuseHandlers, opts
 
     _op_mknod(signal: Cb, path: string, mode: number, dev: number, uid?: number, gid?: number): void {
       ops.mknod(path, mode, dev, (err) => signal(err), callerOf(uid, gid));
+    }
+
+    _op_symlink(signal: Cb, target: string, path: string, uid?: number, gid?: number): void {
+      ops.symlink(target, path, (err) => signal(err), callerOf(uid, gid));
     }
 
     // The corrected binding passes the offset and the directory handle: one page per call.

@@ -31,6 +31,8 @@ export async function startHostedGateway(o: HostedGatewayOptions): Promise<S3Gat
     fs: o.fs, users: store, host: o.host, port: o.port, dataDir: join(o.dataDir, 's3-gateway'),
     ...(domain ? { domain } : {}),
     multipartExpiryMs: o.config.get('s3.gateway.multipart.expiry'),
+    maxRequests: o.config.get('s3.gateway.max.requests'),
+    maxConnections: o.config.get('s3.gateway.max.connections'),
     ...(o.config.get('s3.gateway.access.log') ? { accessLog: o.logger.child({ component: 's3-gateway' }) } : {}),
     ...(o.onMetric ? { onMetric: o.onMetric } : {}),
   });

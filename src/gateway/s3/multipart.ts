@@ -222,7 +222,7 @@ export async function uploadPart(ctx: RequestContext, store: MultipartStore): Pr
     length = Number(m[2]) - offset + 1;
   }
   for await (const _ of ctx.req) { /* no body */ }
-  const body = ctx.fs.readFile(objectPath(src.bucket, src.key), { offset, length });
+  const body = ctx.fs.readFile(objectPath(src.bucket, src.key), { offset, length, ifFileId: info.fileId }); // the version checked, or 412
   const { md5 } = await store.putPart(id, n, body);
   sendXml(ctx, 200, 'CopyPartResult', { LastModified: isoTime(Date.now()), ETag: `"${md5}"` });
 }

@@ -196,10 +196,14 @@ export async function putObject(ctx: RequestContext, spool: BodySpool): Promise<
   await requireBucket(ctx);
   const ifNoneMatch = header(ctx.req, 'if-none-match');
   const ifMatch = header(ctx.req, 'if-match');
-  // If-None-Match: * is an exclusive create (atomic); with ETags, and If-Match, the current
-  // object is compared before the write (a PUT between the check and the write is not seen).
+  // If-None-Match: * is an exclusive create; If-Match (and If-None-Match with ETags) compare
+  // the current object, and the write then replaces only the file compared (its fileId, checked
+  // under the key's lock with the write): a PUT between the check and the write fails this one.
   const exclusive = ifNoneMatch !== undefined && ifNoneMatch.trim() === '*';
-  if (ifMatch !== undefined || (ifNoneMatch !== undefined && !exclusive)) {
+  const conditional = ifMatch !== undefined || (ifNoneMatch !== undefined && !exclusive);
+  /** The precondition of the write, evaluated against the object as it is now. */
+  const precondition = async (): Promise<{ exclusive?: boolean; ifFileId?: number }> => {
+    if (!conditional) return exclusive ? { exclusive } : {};
     const cur = await statObject(ctx.fs, ctx.bucket, ctx.key);
     if (ifMatch !== undefined && (!cur || !etagMatches(ifMatch, etagOf(cur)))) {
       throw new S3Error('PreconditionFailed', cur ? 'If-Match does not match the current ETag' : 'If-Match was given and the key does not exist');
@@ -207,14 +211,20 @@ export async function putObject(ctx: RequestContext, spool: BodySpool): Promise<
     if (ifNoneMatch !== undefined && !exclusive && cur && etagMatches(ifNoneMatch, etagOf(cur))) {
       throw new S3Error('PreconditionFailed', 'If-None-Match matches the current ETag');
     }
-  }
+    return cur && cur.type === 'file' ? { ifFileId: cur.fileId } : { exclusive: true };
+  };
+  // A failing condition answers before the body is received (as S3 does) ...
+  if (conditional) await precondition();
   if (ctx.key.endsWith('/')) {
     // A directory holds no bytes: a small body (s3-tests and some tools send the key as the
     // body) is received and dropped, the key kept as a marker; a larger one is refused.
     let n = 0;
     for await (const c of requestBody(ctx)) n += c.length;
     if (n > MARKER_BODY_MAX) throw new S3Error('InvalidArgument', `a key ending in / is a directory marker: its body (${n} bytes) must be at most ${MARKER_BODY_MAX} bytes, and is not kept`);
-    if (exclusive && await statObject(ctx.fs, ctx.bucket, ctx.key)) throw new S3Error('PreconditionFailed', 'the key exists');
+    if ((exclusive || conditional) && await statObject(ctx.fs, ctx.bucket, ctx.key)) {
+      if (exclusive) throw new S3Error('PreconditionFailed', 'the key exists');
+      await precondition();
+    }
     await ctx.fs.createDirectory(path, { recursive: true, allowExists: true, ...(writeType ? { writeType } : {}) });
     await ctx.fs.setXattr(path, { [MARKER_ATTR]: '1' });
     sendEmpty(ctx, 200, { ETag: EMPTY_MD5_ETAG });
@@ -226,7 +236,8 @@ export async function putObject(ctx: RequestContext, spool: BodySpool): Promise<
   const xattr = metadataFromHeaders(ctx.req);
   const body = await spool.take(requestBody(ctx, (hex) => { xattr[ETAG_ATTR] = `"${hex}"`; }));
   try {
-    const info = await writeObject(ctx.fs, path, body.chunks(), xattr, { writeType, exclusive });
+    // ... and is evaluated again once it is in, carried into the write (atomic with it).
+    const info = await writeObject(ctx.fs, path, body.chunks(), xattr, { writeType, ...await precondition() });
     sendEmpty(ctx, 200, { ETag: xattr[ETAG_ATTR]!, 'x-strata-persistence-state': info.persistenceState });
   } finally {
     await body.dispose();
@@ -241,15 +252,16 @@ export async function putObject(ctx: RequestContext, spool: BodySpool): Promise<
  * A server too old for that gets them by a setXattr just after.
  */
 export async function writeObject(fs: FileSystem, path: string, body: AsyncIterable<Uint8Array>, xattr: Record<string, string>,
-  o: { writeType?: WriteType; exclusive?: boolean }): Promise<FileInfo> {
+  o: { writeType?: WriteType; exclusive?: boolean; ifFileId?: number }): Promise<FileInfo> {
   let info: FileInfo;
   try {
     info = await fs.writeFile(path, body, {
       overwrite: !o.exclusive, recursive: true, ...(o.writeType ? { writeType: o.writeType } : {}), xattr,
+      ...(o.ifFileId !== undefined ? { ifFileId: o.ifFileId } : {}),
     });
   } catch (err) {
     const code = (err as StrataError).code;
-    if (code === ErrorCode.ALREADY_EXISTS) throw new S3Error('PreconditionFailed', 'At least one of the pre-conditions you specified did not hold', { cause: err });
+    if (code === ErrorCode.ALREADY_EXISTS || code === ErrorCode.FAILED_PRECONDITION) throw new S3Error('PreconditionFailed', 'At least one of the pre-conditions you specified did not hold', { cause: err });
     if (code === ErrorCode.IS_A_DIRECTORY) throw new S3Error('InvalidRequest', `the key names a directory that holds other keys: ${path}`, { cause: err });
     if (code === ErrorCode.NOT_A_DIRECTORY) throw new S3Error('InvalidRequest', `a parent of the key is an object: ${path}`, { cause: err });
     throw err;
@@ -377,7 +389,8 @@ export async function copyObject(ctx: RequestContext): Promise<void> {
   const keep = /-\d+"$/.test(srcTag) && info.xattr?.[ETAG_ATTR] !== undefined;
   const xattr: Record<string, string> = { ...meta, ...(keep ? { [ETAG_ATTR]: srcTag } : {}) };
   async function* body(): AsyncGenerator<Uint8Array> {
-    for await (const c of fs.readFile(srcPath)) { md5.update(c); yield c; }
+    // The source read is the version the conditions were checked on (or fails: 412).
+    for await (const c of fs.readFile(srcPath, { ifFileId: info!.fileId })) { md5.update(c); yield c; }
     if (!keep) xattr[ETAG_ATTR] = `"${md5.digest('hex')}"`;
   }
   const out = await writeObject(ctx.fs, dstPath, body(), xattr, { writeType });

@@ -36,6 +36,13 @@ export interface S3GatewayOptions {
   multipartExpiryMs?: number;
   /** Log one line per request (pino, info level). */
   accessLog?: Logger;
+  /**
+   * Requests served at once (default 256): each PUT in flight holds up to 1 MiB of its body in
+   * memory (spool.ts), so this bounds that memory; one beyond is answered 503 SlowDown at once.
+   */
+  maxRequests?: number;
+  /** Open connections (default 1024): a request on a connection beyond is answered 503 SlowDown and the connection closed. */
+  maxConnections?: number;
   /** Where the counters go (default: kept in `metrics` of the handle). */
   onMetric?: (name: string, n: number) => void;
 }
@@ -188,11 +195,40 @@ export async function startS3Gateway(opts: S3GatewayOptions): Promise<S3Gateway>
     }
   };
 
+  const maxRequests = Math.max(1, opts.maxRequests ?? 256);
+  const maxConnections = Math.max(1, opts.maxConnections ?? 1024);
+  let requests = 0;
+  let connections = 0;
+  /** Connections accepted beyond maxConnections: their requests are refused, then they close. */
+  const over = new WeakSet<object>();
   const server = http.createServer({ requestTimeout: 0, headersTimeout: 60_000, keepAliveTimeout: 30_000 }, (req, res) => {
+    const excess = over.has(req.socket);
+    if (excess || requests >= maxRequests) {
+      slowDown(req, res, excess, excess ? `more than ${maxConnections} connections are open` : `more than ${maxRequests} requests are in flight`);
+      return;
+    }
+    requests++;
     handle(req, res).catch((err: unknown) => {
       try { res.destroy(err as Error); } catch { /* already gone */ }
-    });
+    }).finally(() => { requests--; });
   });
+  server.on('connection', (socket) => {
+    if (++connections > maxConnections) over.add(socket);
+    socket.once('close', () => { connections--; });
+  });
+  /** 503 SlowDown (S3's answer to a client to back off; SDKs retry it with backoff), nothing else done. */
+  const slowDown = (req: http.IncomingMessage, res: http.ServerResponse, close: boolean, why: string): void => {
+    count('requests.Throttled.503', 1);
+    count('errors.SlowDown', 1);
+    const requestId = idPrefix + (++idSeq).toString(16).toUpperCase().padStart(8, '0');
+    const body = Buffer.from(errorXml('SlowDown', `Please reduce your request rate: ${why}.`, req.url?.split('?')[0] ?? '/', requestId));
+    // On a connection kept, the unread body is read and dropped by node:http (nothing held).
+    res.writeHead(503, {
+      'x-amz-request-id': requestId, Server: 'Strata', 'Retry-After': '1', 'Content-Type': 'application/xml',
+      'Content-Length': String(body.length), ...(close ? { Connection: 'close' } : {}),
+    });
+    res.end(body);
+  };
   server.on('clientError', (err, socket) => {
     if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
     else socket.destroy(err);
