@@ -5,7 +5,7 @@
 // weighs on all sides alike (the best round of each side is printed too: load only slows). Besides the wall time it reports the CPU time (user + system,
 // from /proc) the daemon and the server spent per create and per stat: on a shared machine
 // the steadier figure. Figures: 4 KB creates by one writer (python open/write/close), stat of
-// FILES files (warm), sequential read of a cached MB MiB file with the mount's page cache
+// FILES files (warm; creates and stats timed inside python), sequential read of a cached MB MiB file with the mount's page cache
 // dropped and kept, cold read of a MB MiB file written to the UFS outside Strata.
 // Run as root: node --import tsx bench/fuse-ab.ts --base DIR [--rounds 3] [--creates 300]
 // [--files 10000] [--mb 128] [--only creates,stat,seq,cold] [--json FILE]
@@ -36,12 +36,15 @@ const log = (m: string): void => { process.stderr.write(`[fuse-ab] ${m}\n`); };
 const procs: ChildProcess[] = [];
 const mounts: string[] = [];
 
-function sh(script: string): number {
+function shOut(script: string): { ms: number; out: string } {
   const t0 = performance.now();
   const r = spawnSync('bash', ['-c', script], { encoding: 'utf8', timeout: 600_000, maxBuffer: 64 << 20 });
   if (r.status !== 0) throw new Error(`\`${script}\` failed (${r.status}): ${r.stderr}`);
-  return performance.now() - t0;
+  return { ms: performance.now() - t0, out: r.stdout };
 }
+const sh = (script: string): number => shOut(script).ms;
+/** The ms a python loop printed last (timed inside python: its start is no part of the figure). */
+const pyMs = (script: string): number => Number(shOut(script).out.trim().split('\n').pop());
 
 /** CPU ms (user + system) a process has used so far. */
 function cpuMs(pid: number): number {
@@ -148,15 +151,20 @@ async function main(): Promise<void> {
     log(`mounted ${sides.map((s) => `${s.name}: ${s.ct}`).join(', ')}, rclone: ${rcMnt}; load ${loadNow()}`);
 
     const statScript = (m: string): string => `python3 -c "
+import os,time
+t=time.perf_counter()
 for d in range(${Math.ceil(FILES / per)}):
     for i in range(${per}):
         if d*${per}+i >= ${FILES}: break
-        __import__('os').stat('${m}/tree/d%d/f%d' % (d, i))"`;
+        os.stat('${m}/tree/d%d/f%d' % (d, i))
+print((time.perf_counter()-t)*1000)"`;
     const createScript = (m: string, dir: string): string => `mkdir -p ${m}/${dir} && python3 -c "
-import os
+import os,time
 b = os.urandom(4096)
+t=time.perf_counter()
 for i in range(${CREATES}):
     with open('${m}/${dir}/f%d' % i, 'wb') as f: f.write(b)
+print((time.perf_counter()-t)*1000)
 "`;
     const all = [...sides, rclone];
     for (let r = 0; r < ROUNDS; r++) {
@@ -177,10 +185,10 @@ for i in range(${CREATES}):
         const perSec = (n: number) => (ms: number): number => n / (ms / 1000);
         const mibps = (ms: number): number => MB / (ms / 1000);
         if (ONLY.has('creates')) {
-          measure('create-ct', s.daemonCt, () => sh(createScript(s.ct, `c-ct-${r}`)), perSec(CREATES), 'files/s');
-          if (s !== rclone) measure('create-mc', s.daemonMc, () => sh(createScript(s.mc, `c-mc-${r}`)), perSec(CREATES), 'files/s');
+          measure('create-ct', s.daemonCt, () => pyMs(createScript(s.ct, `c-ct-${r}`)), perSec(CREATES), 'files/s');
+          if (s !== rclone) measure('create-mc', s.daemonMc, () => pyMs(createScript(s.mc, `c-mc-${r}`)), perSec(CREATES), 'files/s');
         }
-        if (ONLY.has('stat')) measure('stat', s.daemonCt, () => sh(statScript(s.ct)), perSec(FILES), 'stats/s');
+        if (ONLY.has('stat')) measure('stat', s.daemonCt, () => pyMs(statScript(s.ct)), perSec(FILES), 'stats/s');
         if (ONLY.has('seq')) {
           const f = `${s.ct}/seq.bin`;
           measure('seq', s.daemonCt, () => { sh(`dd if=${f} iflag=nocache count=0 2>/dev/null`); return sh(`dd if=${f} of=/dev/null bs=1M 2>/dev/null`); }, mibps, 'MiB/s');
