@@ -7,7 +7,7 @@
 // flushed), at the same depths. Sides alternate order round by round; the table gives the
 // median of the rounds, the median of the per-round ratios new ÷ base, and the server CPU per
 // write (user + sys from /proc, the warm-up included in both counts).
-// Run: node --import tsx bench/small-writes.ts --base DIR [--rounds 5] [--ms 1500] [--rows WT:DEPTH,...] [--profile DIR]
+// Run: node --import tsx bench/small-writes.ts --base DIR [--rounds 5] [--ms 1500] [--rows WT:DEPTH,...] [--bytes 4096] [--dist] [--profile DIR]
 
 import { fork } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
@@ -28,6 +28,7 @@ const base = arg('--base');
 const rounds = Number(arg('--rounds') ?? 5);
 const ms = Number(arg('--ms') ?? 1500);
 const profileDir = arg('--profile');
+const dist = process.argv.includes('--dist');
 const here = resolve(new URL('..', import.meta.url).pathname);
 const work = mkdtempSync(join(tmpdir(), 'strata-small-writes-'));
 
@@ -36,8 +37,10 @@ interface Server { name: string; proc: ChildProcess; pid: number; client: Strata
 /** A bench server of the checkout at `root`, in its own process (bench/server-child.ts of that checkout). */
 async function startServer(name: string, root: string): Promise<Server> {
   const dataDir = join(work, name);
-  const execArgv = ['--import', 'tsx', ...(profileDir ? ['--cpu-prof', `--cpu-prof-dir=${join(resolve(profileDir), name)}`] : [])];
-  const proc = fork(join(root, 'bench/server-child.ts'), ['strata', dataDir, '{}'], { execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  // `--dist`: each side's compiled server (its dist/, built beforehand), no tsx in the server process.
+  const execArgv = [...(dist ? [] : ['--import', 'tsx']), ...(profileDir ? ['--cpu-prof', `--cpu-prof-dir=${join(resolve(profileDir), name)}`] : [])];
+  const entry = join(root, dist ? 'bench/lib/server-child-dist.mjs' : 'bench/server-child.ts');
+  const proc = fork(entry, ['strata', dataDir, '{}'], { execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   const port = await new Promise<number>((res, rej) => {
     proc.once('message', (m: { port?: number }) => res(m.port!));
     proc.once('exit', (code) => rej(new Error(`${name} server exited with ${code}`)));
@@ -62,7 +65,7 @@ function cpuMs(pid: number): { user: number; sys: number } {
   return { user: Number(rest[11]) * 10, sys: Number(rest[12]) * 10 };
 }
 
-const DATA = Buffer.alloc(4096, 7);
+const DATA = Buffer.alloc(Number(arg('--bytes') ?? 4096), 7);
 let seq = 0;
 
 /** writeFile ops/s of one server at one depth, and its CPU per write. */
@@ -147,7 +150,7 @@ for (let round = 0; round < rounds; round++) {
 }
 for (const s of sides) await stopServer(s);
 
-console.log(`\n| writeFile 4 KB | in flight | new ops/s | ${base ? 'base ops/s | new ÷ base (median of rounds) | ' : ''}server CPU µs/write (user + sys) new${base ? ' / base' : ''} | of it user | ÷ local floor | ÷ LMDB commit floor |`);
+console.log(`\n| writeFile ${DATA.length} B | in flight | new ops/s | ${base ? 'base ops/s | new ÷ base (median of rounds) | ' : ''}server CPU µs/write (user + sys) new${base ? ' / base' : ''} | of it user | ÷ local floor | ÷ LMDB commit floor |`);
 console.log(`|---|---:|---:|${base ? '---:|---:|' : ''}---:|---:|---:|---:|`);
 for (const { wt, depth } of rows) {
   const n = got.get(`${wt} ${depth} new`)!;

@@ -4,7 +4,7 @@
 
 import type {
   CacheOpOptions, CacheOpResult, ConfEntry, ConsistencyOptions, ConsistencyReport, CreateDirectoryOptions,
-  CreateFileOptions, DeleteOptions, FileInfo, GetStatusOptions, ListStatusOptions,
+  CreateFileOptions, CreateNodeOptions, DeleteOptions, FileInfo, GetStatusOptions, ListStatusOptions,
   LoadMetadataOptions, MountInfo, MountOptions, PathConfEntry, ReadOptions, RenameOptions, SetAttributesOptions,
   Report, SyncPointInfo, SyncSummary, TtlAction, WithProgress,
 } from './types.js';
@@ -24,6 +24,13 @@ export interface FileSystem {
   listStatus(path: string, options?: ListStatusOptions): AsyncIterable<FileInfo[]>;
 
   createDirectory(path: string, options?: CreateDirectoryOptions): Promise<FileInfo>;
+  /**
+   * Create a special file: a symbolic link (its target is kept, never resolved), a FIFO, a
+   * socket or a device node. Metadata only: it lives in Strata's namespace, is never
+   * persisted to the UFS and has no content (readFile refuses it); getStatus shows its kind,
+   * target and device number.
+   */
+  createNode(path: string, options: CreateNodeOptions): Promise<FileInfo>;
   /** Create (or overwrite) a file from a stream of bytes; resolves when the write type's promise holds. */
   writeFile(path: string, data: DataSource, options?: CreateFileOptions & WithProgress): Promise<FileInfo>;
   /** Stream a file's bytes (ranged with offset/length or tail). */

@@ -16,6 +16,13 @@ export type PersistenceState = (typeof PERSISTENCE_STATES)[number];
 
 export type FileType = 'file' | 'directory';
 
+/**
+ * The special files a namespace keeps besides regular files and directories (created with
+ * createNode; type 'file', metadata only: never persisted to a UFS, docs/fuse.md).
+ */
+export const NODE_KINDS = ['symlink', 'fifo', 'socket', 'char', 'block'] as const;
+export type NodeKind = (typeof NODE_KINDS)[number];
+
 /** The status of one path, as `stat --json` prints it. */
 export interface FileInfo {
   path: string;
@@ -52,6 +59,12 @@ export interface FileInfo {
   xattr?: Record<string, string>;
   /** The UFS's own ETag of this content (an S3 object's, unquoted) when the UFS has one. */
   ufsEtag?: string;
+  /** Directories: how many of the children are directories (absent: none); POSIX st_nlink is 2 + this. */
+  subdirs?: number;
+  /** Set on a special file (createNode): what it is; its target (symbolic link) or device number (char, block). */
+  node?: NodeKind;
+  target?: string;
+  rdev?: number;
 }
 
 export type TtlAction = 'free' | 'delete';
@@ -134,6 +147,19 @@ export interface SetAttributesOptions {
   mtimeMs?: number;
   /** Access time (utimens); every change also sets the ctime to the time of the change. */
   atimeMs?: number;
+}
+
+/** A special file to create with createNode: a symbolic link (with its target), FIFO, socket or device node. */
+export interface CreateNodeOptions extends CommonOptions {
+  kind: NodeKind;
+  /** Symbolic links: the target, kept as given (1 to 4,095 bytes, never resolved by Strata). */
+  target?: string;
+  /** Character and block devices: the device number (Linux's encoding of major and minor, 0..2^32-1). */
+  rdev?: number;
+  /** Permission bits (0..0o7777; default 0o777 for a link, 0o644 otherwise), owner and group. */
+  mode?: number;
+  uid?: number;
+  gid?: number;
 }
 
 export interface MountOptions {

@@ -17,8 +17,8 @@ import type { FuseEnv } from './helpers/fuse.js';
 const skip = fuseSkipReason() ?? ((process.getuid?.() ?? 1) !== 0 ? 'the cases switch to nobody: they run as root' : undefined);
 const CASES = fileURLToPath(new URL('../bench/fuse-conformance.py', import.meta.url));
 
-/** Failures docs/fuse.md explains (Strata has no links or FIFOs). */
-const DOCUMENTED = new Set(['link_works', 'symlink_works', 'mkfifo_works']);
+/** Failures docs/fuse.md explains (Strata has no hard links). */
+const DOCUMENTED = new Set(['link_works']);
 /** What the stock binding cannot do (docs/fuse.md, "The corrected binding"). */
 const STOCK_ONLY = new Set(['utime_mtime_only', 'open_nobody_creates_own', 'mkdir_nobody_owner', 'utime_both', 'utime_dir',
   'ts_utime_sets_atime_and_ctime', 'ts_touch_a_keeps_mtime', 'ts_utime_omit_atime', 'ts_times_after_listing']);

@@ -14,7 +14,7 @@ import type { FileInfo, ListStatusOptions, ProgressListener, ReadOptions } from 
 import { StrataServer } from '../src/server/tcp-server.js';
 import { StrataClient, parseAddress } from '../src/client/tcp-client.js';
 import { FrameDecoder, encodeFrame } from '../src/protocol/codec.js';
-import { parseServerMessage, type ServerMessage } from '../src/protocol/messages.js';
+import { INITIAL_UPLOAD_CREDIT, PROTOCOL_VERSION, parseServerMessage, type ServerMessage } from '../src/protocol/messages.js';
 import { rejects } from './helpers/assert.js';
 
 const quiet = pino({ level: process.env.STRATA_LOG_LEVEL ?? 'silent' });
@@ -36,6 +36,8 @@ class MapFs implements FileSystem {
   writeConsumed = 0; // chunks consumed by writeFile
   writeBytes = 0; // bytes consumed by writeFile
   writeDelayMs = 0;
+  /** What each writeFile was handed: bytes in memory, an array of chunks, or a stream to pull. */
+  sources: Array<'bytes' | 'chunks' | 'stream'> = [];
   hang = new Set<() => void>();
 
   async getStatus(path: string): Promise<FileInfo> {
@@ -84,10 +86,15 @@ class MapFs implements FileSystem {
     return info(path, 'directory');
   }
 
+  async createNode(path: string): Promise<FileInfo> {
+    return info(path, 'file');
+  }
+
   async writeFile(path: string, data: DataSource, options?: { onProgress?: ProgressListener }): Promise<FileInfo> {
     const parts: Uint8Array[] = [];
     let bytes = 0;
-    for await (const chunk of data as AsyncIterable<Uint8Array>) {
+    this.sources.push(data instanceof Uint8Array ? 'bytes' : Symbol.asyncIterator in data ? 'stream' : 'chunks');
+    for await (const chunk of data instanceof Uint8Array ? [data] : data as AsyncIterable<Uint8Array>) {
       if (this.writeDelayMs) await sleep(this.writeDelayMs);
       this.writeConsumed++;
       this.writeBytes += chunk.length;
@@ -360,6 +367,55 @@ test('writeFile streams chunks under server credit', async () => {
     assert.is((await t.client.writeFile('/sync', [Buffer.from('ab'), Buffer.from('cd')])).length, 4);
     assert.is(Buffer.from(t.fs.files.get('/sync')!).toString(), 'abcd');
     assert.is((await t.client.writeFile('/empty', new Uint8Array(0))).length, 0);
+  } finally {
+    await t.done();
+  }
+});
+
+test('a small upload sent whole (req + data + end in one write) is answered without a credit frame and handed over as bytes; a streaming one gets its window', async () => {
+  const t = await setup({ uploadWindow: 8 });
+  try {
+    const sock = net.connect({ host: '127.0.0.1', port: t.addr.port });
+    const dec = new FrameDecoder<ServerMessage>({ validate: parseServerMessage });
+    const frames: ServerMessage[] = [];
+    let arrived: (() => void) | undefined;
+    sock.on('data', (c) => { dec.push(c, (m) => frames.push(m)); arrived?.(); });
+    const until = async (pred: () => boolean): Promise<void> => {
+      while (!pred()) await new Promise<void>((r) => { arrived = r; });
+    };
+    sock.write(encodeFrame({ t: 'hello', v: PROTOCOL_VERSION, client: 'raw' }));
+    await until(() => frames.some((m) => m.t === 'hello'));
+    sock.write(Buffer.concat([
+      encodeFrame({ t: 'req', id: 1, op: 'writeFile', args: ['/small'] }),
+      encodeFrame({ t: 'data', id: 1, chunk: new Uint8Array([1, 2, 3]) }),
+      encodeFrame({ t: 'end', id: 1 }),
+    ]));
+    await until(() => frames.some((m) => m.t === 'res' && m.id === 1));
+    assert.equal(frames.filter((m) => m.t === 'credit').map((m) => m.id), [], 'no credit frame for an upload that came whole');
+    assert.equal([...t.fs.files.get('/small')!], [1, 2, 3]);
+    // ... and handed to the FileSystem as the bytes in memory, not a channel to pull from.
+    assert.equal(t.fs.sources, ['bytes']);
+    // An upload whose end has not come with its request is granted the rest of the window.
+    sock.write(encodeFrame({ t: 'req', id: 2, op: 'writeFile', args: ['/streamed'] }));
+    await until(() => frames.some((m) => m.t === 'credit' && m.id === 2));
+    assert.is((frames.find((m) => m.t === 'credit' && m.id === 2) as { n: number }).n, 8 - INITIAL_UPLOAD_CREDIT);
+    sock.write(encodeFrame({ t: 'data', id: 2, chunk: new Uint8Array([9]) }));
+    while (t.fs.sources.length < 2) await sleep(5);
+    sock.write(encodeFrame({ t: 'end', id: 2 }));
+    await until(() => frames.some((m) => m.t === 'res' && m.id === 2));
+    assert.equal([...t.fs.files.get('/streamed')!], [9]);
+    assert.equal(t.fs.sources, ['bytes', 'stream']);
+    // Two chunks and the end in one write: the chunks as they are.
+    sock.write(Buffer.concat([
+      encodeFrame({ t: 'req', id: 3, op: 'writeFile', args: ['/two'] }),
+      encodeFrame({ t: 'data', id: 3, chunk: new Uint8Array([4, 5]) }),
+      encodeFrame({ t: 'data', id: 3, chunk: new Uint8Array([6]) }),
+      encodeFrame({ t: 'end', id: 3 }),
+    ]));
+    await until(() => frames.some((m) => m.t === 'res' && m.id === 3));
+    assert.equal(t.fs.sources, ['bytes', 'stream', 'chunks']);
+    assert.equal([...t.fs.files.get('/two')!], [4, 5, 6]);
+    sock.destroy();
   } finally {
     await t.done();
   }

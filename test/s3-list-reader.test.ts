@@ -18,6 +18,13 @@ const doc = (inner: string): string => `<?xml version="1.0" encoding="UTF-8"?>\n
 test('entity and character references are resolved', () => {
   assert.is(decodeXmlText('a&amp;b&lt;c&gt;&quot;d&quot;&apos;&#233;&#x1F600;'), 'a&b<c>"d"\'é😀');
   assert.is(decodeXmlText('plain'), 'plain');
+  // ETags as servers write them (a fast path) and the look-alikes that are not that shape.
+  assert.is(decodeXmlText('&quot;d41d8cd98f00b204e9800998ecf8427e&quot;'), '"d41d8cd98f00b204e9800998ecf8427e"');
+  assert.is(decodeXmlText('&quot;&quot;'), '""');
+  assert.is(decodeXmlText('&quot;a&amp;b&quot;'), '"a&b"');
+  assert.is(decodeXmlText('&quot;x&quot;&quot;'), '"x""');
+  assert.is(decodeXmlText('&quot;abc'), '"abc');
+  assert.is(decodeXmlText('&quot;a&lt;&quot;'), '"a<"');
 });
 
 test('a page: keys, sizes, ETags, times, prefixes, truncation and token', () => {

@@ -93,6 +93,7 @@ export function withUser(fs: FileSystem, user: User): FileSystem {
     // Columnar listings pass through for a user who sees whole pages (no prefixes to filter by).
     ...columnsFor(fs, user, check),
     createDirectory: async (p, o) => { check('createDirectory', p); return fs.createDirectory(p, o); },
+    createNode: async (p, o) => { check('createNode', p); return fs.createNode(p, o); },
     writeFile: async (p, d, o) => { check('writeFile', p); return fs.writeFile(p, d, o); },
     readFile: (p, o) => ({
       async *[Symbol.asyncIterator]() {

@@ -99,7 +99,8 @@ export class CacheManagement {
     let bytes = 0;
     for (const { path: fp, inode } of this.d.tree.walkFiles(p, root)) {
       throwIfCancelled(options.signal, `persist of ${p}`);
-      if (inode.ps === 'PERSISTED') continue;
+      // Special files (symbolic links, FIFOs, devices) stay in the namespace only.
+      if (inode.ps === 'PERSISTED' || inode.node !== undefined) continue;
       await this.d.persistQueue.persistNow(fp, inode.id);
       files++;
       bytes += inode.length;

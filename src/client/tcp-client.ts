@@ -8,7 +8,7 @@ import type tls from 'node:tls';
 import { ErrorCode, StrataError } from '../errors.js';
 import type { DataSource, FileSystem } from '../fs.js';
 import type {
-  CacheOpOptions, CacheOpResult, ConfEntry, ConsistencyOptions, ConsistencyReport, CreateDirectoryOptions,
+  CacheOpOptions, CacheOpResult, ConfEntry, ConsistencyOptions, ConsistencyReport, CreateDirectoryOptions, CreateNodeOptions,
   CreateFileOptions, DeleteOptions, FileInfo, GetStatusOptions, ListStatusOptions,
   LoadMetadataOptions, MountInfo, MountOptions, PathConfEntry, Progress, ProgressListener,
   ReadOptions, RenameOptions, Report, SetAttributesOptions, SyncPointInfo, SyncSummary, TtlAction, WithProgress,
@@ -343,6 +343,10 @@ export class StrataClient implements FileSystem {
 
   createDirectory(path: string, options?: CreateDirectoryOptions): Promise<FileInfo> {
     return this.call('createDirectory', [path, options]);
+  }
+
+  createNode(path: string, options: CreateNodeOptions): Promise<FileInfo> {
+    return this.call('createNode', [path, options]);
   }
 
   readFile(path: string, options?: ReadOptions): AsyncIterable<Uint8Array> {

@@ -17,7 +17,7 @@ import type { MountTable } from '../meta/mount-table.js';
 import { normalizePath, ROOT } from '../meta/path.js';
 import type { Metrics } from '../metrics/metrics.js';
 import type {
-  CacheOpOptions, CacheOpResult, ConfEntry, ConsistencyOptions, ConsistencyReport, CreateDirectoryOptions, CreateFileOptions,
+  CacheOpOptions, CacheOpResult, ConfEntry, ConsistencyOptions, ConsistencyReport, CreateDirectoryOptions, CreateFileOptions, CreateNodeOptions,
   DeleteOptions, FileInfo, GetStatusOptions, ListStatusOptions, LoadMetadataOptions, MountInfo, MountOptions,
   PathConfEntry, ReadOptions, RenameOptions, Report, SetAttributesOptions, SyncPointInfo, SyncSummary, TtlAction, WithProgress,
 } from '../types.js';
@@ -32,7 +32,7 @@ import { Namespace } from './namespace.js';
 import { buildReport, prometheusText } from './report.js';
 import { mutate, statInode, tryStat, writable } from './services.js';
 import type { CoordinatorOptions, Services } from './services.js';
-import { validateAttributes, validateOptions } from './validate-options.js';
+import { validateAttributes, validateNode, validateOptions } from './validate-options.js';
 import { idleWhileWaiting } from '../actors/idle-source.js';
 
 export type { CoordinatorOptions } from './services.js';
@@ -63,7 +63,7 @@ export class Coordinator implements FileSystem {
     ({ metrics: this.metrics, dataDir: this.dataDir, config: this.config, store: this.store, tree: this.tree, mounts: this.mounts, blocks: this.blocks } = s);
     this.activeSync = s.activeSync;
     this.ns = new Namespace(s);
-    this.infos = new FileInfoMapper(s.mounts, s.blocks);
+    this.infos = new FileInfoMapper(s.mounts, s.blocks, (id) => s.tree.subdirs(id));
     this.listingPages = new ListingPageCache(s, this.infos);
     this.mountService = new MountService(s); // a malformed mount.allowed.roots fails the start, not the first mount
     ({ cacheOps: this.cacheOps, ttl: this.ttl } = cacheServices(s, this));
@@ -132,6 +132,16 @@ export class Coordinator implements FileSystem {
     writable(this.s, p);
     const writeType = this.s.options.writeType(p, options.writeType);
     return mutate(this.s, p, async () => this.infos.info(p, await this.ns.createDirectory(p, writeType, options)));
+  }
+
+  /** Create a special file (symbolic link, FIFO, socket, device node): metadata only, never persisted. */
+  async createNode(path: string, options: CreateNodeOptions): Promise<FileInfo> {
+    this.op('createNode');
+    validateNode(options);
+    const p = this.path(path);
+    if (p === ROOT) throw alreadyExists(ROOT);
+    writable(this.s, p);
+    return mutate(this.s, p, async () => this.infos.info(p, await this.ns.createNode(p, options)));
   }
 
   async writeFile(path: string, data: DataSource, options: CreateFileOptions & WithProgress = {}): Promise<FileInfo> {

@@ -22,7 +22,8 @@ export function ufsUriOf(mount: MountRecord, ufsPath: string): string {
 }
 
 export class FileInfoMapper {
-  constructor(private readonly mounts: MountTable, private readonly blocks: BlockStore) {}
+  /** `subdirs`: a directory's count of subdirectories (InodeTree.subdirs, one read). */
+  constructor(private readonly mounts: MountTable, private readonly blocks: BlockStore, private readonly subdirs: (dirId: number) => number = () => 0) {}
 
   /** The public status of an inode at a path. */
   info(path: string, inode: InodeRecord): FileInfo {
@@ -94,6 +95,12 @@ export class FileInfoMapper {
     if (inode.xattr && Object.keys(inode.xattr).length) info.xattr = { ...inode.xattr };
     if (inode.lastPersistError) info.lastPersistError = inode.lastPersistError;
     if (inode.ufsEtag) info.ufsEtag = inode.ufsEtag;
+    if (inode.type === 'directory') {
+      const n = this.subdirs(inode.id);
+      if (n > 0) info.subdirs = n;
+    } else if (inode.node !== undefined) {
+      Object.assign(info, nodeFields(inode));
+    }
     return info;
   }
 }
@@ -101,3 +108,13 @@ export class FileInfoMapper {
 /** The fields of every file and directory FileInfo, in their order (a mount point's adds isMountPoint). */
 export const FILE_INFO_KEYS = ['path', 'name', 'type', 'length', 'mtimeMs', 'ctimeMs', 'atimeMs', 'fileId', 'persistenceState',
   'cachedBytes', 'pinned', 'mountPoint', 'ufsPath', 'mode', 'ttlMs', 'ttlAction'] as const;
+
+/** The FileInfo fields of a special file (createNode): its kind, and its target or device number. */
+export function nodeFields(inode: InodeRecord): Pick<FileInfo, 'node' | 'target' | 'rdev'> {
+  if (inode.node === undefined) return {};
+  return {
+    node: inode.node,
+    ...(inode.target !== undefined ? { target: inode.target } : {}),
+    ...(inode.rdev !== undefined ? { rdev: inode.rdev } : {}),
+  };
+}

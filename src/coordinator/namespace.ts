@@ -21,7 +21,7 @@ import type { MountRecord } from '../meta/mount-table.js';
 import { baseName, isUnder, joinPath, parentPath, pathComponents, ROOT } from '../meta/path.js';
 import { PersistQueue } from '../persist/persist-queue.js';
 import type {
-  CreateFileOptions, DeleteOptions, GetStatusOptions, PersistenceState, ReadOptions, RenameOptions, SetAttributesOptions, WithProgress, WriteType,
+  CreateFileOptions, CreateNodeOptions, DeleteOptions, GetStatusOptions, PersistenceState, ReadOptions, RenameOptions, SetAttributesOptions, WithProgress, WriteType,
 } from '../types.js';
 import { UfsChangedError } from '../ufs/ufs.js';
 import type { UfsStatus } from '../ufs/ufs.js';
@@ -188,6 +188,34 @@ export class Namespace {
     }
     await this.ensureParent(p, !!options.recursive, writeType, options);
     return this.mkdirs(p, writeType, options, p);
+  }
+
+  /**
+   * Create the special file `p` (normalized, not the root; options validated): an inode of
+   * type 'file' with its kind, NOT_PERSISTED and without content, so that no UFS call is made
+   * and syncs keep it as they keep every unpersisted file. The parent must exist.
+   */
+  async createNode(p: string, o: CreateNodeOptions): Promise<InodeRecord> {
+    const s = this.s;
+    if (await this.existingForCreate(p, o)) throw alreadyExists(p);
+    const parent = await this.ensureParent(p, false, 'MUST_CACHE', o);
+    const name = baseName(p);
+    return s.store.transact((tx) => {
+      const dir = InodeTree.get(tx, parent.id);
+      if (!dir) throw notFound(parentPath(p), 'parent directory');
+      if (InodeTree.childId(tx, dir.id, name) !== undefined) throw alreadyExists(p);
+      const now = Date.now();
+      const inode = InodeTree.create(tx, InodeTree.update(tx, entriesChanged(dir, now)), name, {
+        type: 'file', ps: 'NOT_PERSISTED', node: o.kind, syncMs: now,
+        mode: o.mode ?? (o.kind === 'symlink' ? 0o777 : 0o644),
+        ...(o.kind === 'symlink' ? { target: o.target!, length: Buffer.byteLength(o.target!) } : {}),
+        ...((o.kind === 'char' || o.kind === 'block') ? { rdev: o.rdev ?? 0 } : {}),
+        ...(o.uid !== undefined ? { uid: o.uid } : {}),
+        ...(o.gid !== undefined ? { gid: o.gid } : {}),
+      }, now);
+      AbsentPathCache.clearPath(tx, p);
+      return inode;
+    });
   }
 
   /** Write the file `p` (normalized, not the root) through the data path and commit it. */
@@ -368,6 +396,7 @@ export class Namespace {
     const s = this.s;
     const inode = await statInode(s, p, options);
     if (inode.type === 'directory') throw isADirectory(p);
+    if (inode.node !== undefined) throw invalidArgument(`${p} is a ${inode.node === 'symlink' ? 'symbolic link' : `special file (${inode.node})`}: it has no content to read`);
     if (options.ifFileId !== undefined && inode.fileId !== options.ifFileId) {
       throw new StrataError(ErrorCode.FAILED_PRECONDITION, `${p} is not file ${options.ifFileId} any more`);
     }

@@ -5,8 +5,8 @@
 // ignored (newer clients may send more), except that the known ones must be right.
 
 import { ErrorCode, StrataError, invalidArgument } from '../errors.js';
-import { LOAD_TYPES, READ_TYPES, WRITE_TYPES } from '../types.js';
-import type { SetAttributesOptions } from '../types.js';
+import { LOAD_TYPES, NODE_KINDS, READ_TYPES, WRITE_TYPES } from '../types.js';
+import type { CreateNodeOptions, SetAttributesOptions } from '../types.js';
 
 /** Checks one value; returns a description of what was expected when it is wrong. */
 type Check = (v: unknown) => string | undefined;
@@ -20,6 +20,7 @@ const int = (min: number, max = Number.MAX_SAFE_INTEGER): Check => (v) =>
   (isInt(v) && v >= min && v <= max ? undefined : `an integer from ${min}${max === Number.MAX_SAFE_INTEGER ? '' : ` to ${max}`}`);
 /** A duration in ms: -1 (never / none) or a non-negative integer. */
 const durationMs: Check = (v) => (isInt(v) && v >= -1 ? undefined : 'a duration in ms (a non-negative integer, or -1)');
+const str: Check = (v) => (typeof v === 'string' ? undefined : 'a string');
 const stringRecord: Check = (v) =>
   (v !== null && typeof v === 'object' && !Array.isArray(v) && Object.values(v).every((x) => typeof x === 'string') ? undefined : 'an object of string values');
 /** The progress listener the TCP server attaches (or a library caller passes). */
@@ -49,6 +50,10 @@ export const OPTION_TABLES = {
   loadMetadata: { ...COMMON, ...PROGRESS, recursive: bool },
   checkConsistency: { ...COMMON, recursive: bool, repair: bool },
   cacheOp: { ...COMMON, ...PROGRESS, recursive: bool },
+  createNode: {
+    ...COMMON, kind: oneOf(NODE_KINDS), target: str, rdev: int(0, 0xffffffff),
+    mode: int(0, 0o7777), uid: int(0, 0xffffffff), gid: int(0, 0xffffffff),
+  },
 } as const satisfies Record<string, Table>;
 
 export type OptionsKind = keyof typeof OPTION_TABLES;
@@ -99,4 +104,31 @@ export function validateAttributes(a: SetAttributesOptions): void {
   intIn('gid', a.gid, 0xffffffff);
   if (a.mtimeMs !== undefined && !Number.isFinite(a.mtimeMs)) throw invalidArgument(`mtimeMs must be a number, got ${String(a.mtimeMs)}`);
   if (a.atimeMs !== undefined && !Number.isFinite(a.atimeMs)) throw invalidArgument(`atimeMs must be a number, got ${String(a.atimeMs)}`);
+}
+
+/** Longest symbolic-link target (bytes): Linux's PATH_MAX less its terminating NUL. */
+export const MAX_LINK_TARGET_BYTES = 4095;
+
+/**
+ * Check the options of createNode: the table's types (BAD_REQUEST), a kind, a target for a
+ * symbolic link only (1 to 4,095 bytes, no NUL: INVALID_ARGUMENT), a device number for a
+ * device only.
+ */
+export function validateNode(options: CreateNodeOptions): void {
+  validateOptions('createNode', options);
+  if (options === undefined || options === null || options.kind === undefined || options.kind === null) {
+    throw new StrataError(ErrorCode.BAD_REQUEST, `createNode option kind is required (one of ${NODE_KINDS.join(', ')})`);
+  }
+  const { kind, target, rdev } = options;
+  if (kind === 'symlink') {
+    if (typeof target !== 'string' || target.length === 0) throw invalidArgument('a symbolic link needs a target (a non-empty string)');
+    if (target.includes('\u0000')) throw invalidArgument('a symbolic link target may not contain NUL');
+    const bytes = Buffer.byteLength(target);
+    if (bytes > MAX_LINK_TARGET_BYTES) throw invalidArgument(`a symbolic link target is at most ${MAX_LINK_TARGET_BYTES} bytes, got ${bytes}`);
+  } else if (target !== undefined && target !== null) {
+    throw new StrataError(ErrorCode.BAD_REQUEST, `createNode option target is for symbolic links only, not a ${kind}`);
+  }
+  if (rdev !== undefined && rdev !== null && kind !== 'char' && kind !== 'block') {
+    throw new StrataError(ErrorCode.BAD_REQUEST, `createNode option rdev is for char and block devices only, not a ${kind}`);
+  }
 }

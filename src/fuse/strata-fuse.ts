@@ -12,9 +12,9 @@ import type { FileSystem } from '../fs.js';
 import { ErrorCode, StrataError, withoutStack } from '../errors.js';
 import { MAX_PATH_BYTES } from '../meta/path.js';
 import type { Logger } from '../log.js';
-import type { CreateFileOptions, FileInfo, ReadOptions, SetAttributesOptions } from '../types.js';
+import type { CreateFileOptions, CreateNodeOptions, FileInfo, NodeKind, ReadOptions, SetAttributesOptions } from '../types.js';
 import { clearDirectReads, E, FuseErrno, setDirectReads } from './binding.js';
-import type { AttrCache, AttrEntry, FuseCaller, FuseHandlers, FuseStat, FuseStatfs, FuseTime } from './binding.js';
+import type { AttrCache, AttrEntry, FuseCaller, KnownDirs, FuseHandlers, FuseStat, FuseStatfs, FuseTime } from './binding.js';
 import { DirListCache } from './dir-cache.js';
 import { DirNames } from './dir-names.js';
 import { nameTooLong } from './errno.js';
@@ -60,6 +60,12 @@ export interface LocalBlockFiles {
 const S_IFDIR = 0o040000;
 const S_IFREG = 0o100000;
 const S_IFMT = 0o170000;
+const S_IFLNK = 0o120000;
+/** The file-type bits of each kind of special file, and the kind of each (mknod's mode). */
+const NODE_TYPE: Readonly<Record<NodeKind, number>> = {
+  symlink: S_IFLNK, fifo: 0o010000, socket: 0o140000, char: 0o020000, block: 0o060000,
+};
+const KIND_OF_TYPE: ReadonlyMap<number, NodeKind> = new Map(Object.entries(NODE_TYPE).map(([k, t]) => [t, k as NodeKind]));
 const O_ACCMODE = 3;
 const FILE_MODE = 0o644;
 const DIR_MODE = 0o755;
@@ -125,6 +131,8 @@ export class StrataFuse implements FuseHandlers {
    * with an open writer (whose size and mtime only JavaScript knows).
    */
   private attrCache: AttrCache | undefined;
+  /** The binding's copy of `known` (lookups of names a known directory lacks answered there). */
+  private knownDirs: KnownDirs | undefined;
   private readonly attrBatch = new Map<string, AttrEntry>();
   private attrFlushQueued = false;
   private statfsCache: { value: FuseStatfs; until: number } | undefined;
@@ -142,7 +150,21 @@ export class StrataFuse implements FuseHandlers {
   private readonly seeded = new Set<string>();
 
   constructor(private readonly o: StrataFuseOptions) {
-    this.known = new DirNames(Math.min(o.attrTimeoutMs, KNOWN_DIR_MS));
+    // Mirrored into the binding (once mounted), which then answers the lookups of absent names itself.
+    const mount = (p: string): string | undefined => (this.knownDirs ? this.fusePath(p) : undefined);
+    this.known = new DirNames(Math.min(o.attrTimeoutMs, KNOWN_DIR_MS), {
+      known: (dir, names, until) => {
+        const d = mount(dir);
+        if (d === undefined) return;
+        const paths: string[] = [];
+        for (const n of names) paths.push(d === '/' ? `/${n}` : `${d}/${n}`);
+        this.knownDirs!.known(d, paths, until);
+      },
+      present: (path, until) => { const f = mount(path); if (f !== undefined) this.knownDirs!.present(f, until); },
+      gone: (path, until) => { const f = mount(path); if (f !== undefined) this.knownDirs!.gone(f, until); },
+      forgetDir: (dir) => { const d = mount(dir); if (d !== undefined) this.knownDirs!.forgetDir(d); },
+      clear: () => this.knownDirs?.clear(),
+    });
     this.listings = new DirListCache(o.attrTimeoutMs);
   }
 
@@ -215,7 +237,10 @@ export class StrataFuse implements FuseHandlers {
     const until = Date.now() + this.o.attrTimeoutMs;
     this.statusCache.delete(info.path);
     this.statusCache.set(info.path, { info, until });
-    if (this.attrCache && !this.writers.has(info.path)) {
+    // A known directory has every name whose status this mount holds (the binding's copy too).
+    if (this.known.size) this.known.present(info.path);
+    // The binding's cache carries no device number: device nodes are answered here.
+    if (this.attrCache && !this.writers.has(info.path) && !info.rdev) {
       const path = this.fusePath(info.path);
       if (path !== undefined) {
         this.attrBatch.set(info.path, { path, stat: this.statOf(info), untilMs: until });
@@ -267,6 +292,11 @@ export class StrataFuse implements FuseHandlers {
     this.attrCache = cache;
   }
 
+  /** The binding's copy of the known directories (called once mounted). */
+  attachKnownDirs(known: KnownDirs): void {
+    this.knownDirs = known;
+  }
+
   private async status(path: string): Promise<FileInfo> {
     const c = this.statusCache.get(path);
     if (c && c.until > Date.now()) return c.info;
@@ -290,17 +320,19 @@ export class StrataFuse implements FuseHandlers {
     const dir = info.type === 'directory';
     const mode = (info.mode ?? (dir ? DIR_MODE : FILE_MODE)) & 0o7777;
     const t = info.mtimeMs;
-    return {
-      mode: (dir ? S_IFDIR : S_IFREG) | mode,
+    const st: FuseStat = {
+      mode: (dir ? S_IFDIR : info.node ? NODE_TYPE[info.node] : S_IFREG) | mode,
       uid: info.uid ?? this.o.defaultUid,
       gid: info.gid ?? this.o.defaultGid,
       size: dir ? 4096 : info.length,
-      // Directories report 1 link: find and fts then never infer subdirectory counts from it.
-      nlink: 1,
+      // A directory: itself, its `.`, and each subdirectory's `..` (the count the server keeps).
+      nlink: dir ? 2 + (info.subdirs ?? 0) : 1,
       mtimeMs: t, atimeMs: info.atimeMs ?? t, ctimeMs: info.ctimeMs ?? t,
       blksize: 1 << 20,
-      blocks: Math.ceil((dir ? 4096 : info.length) / 512),
+      blocks: info.node ? 0 : Math.ceil((dir ? 4096 : info.length) / 512),
     };
+    if (info.rdev) st.rdev = info.rdev;
+    return st;
   }
 
   private writerOf(path: string): FileWriter | undefined {
@@ -536,10 +568,12 @@ export class StrataFuse implements FuseHandlers {
    * cached status is brought up to date in place, so a loop of creates costs no status call of
    * the directory; without it the cached status goes (the next stat asks the server).
    */
-  private dirChanged(dir: string, atMs?: number): void {
+  private dirChanged(dir: string, atMs?: number, subdirsAdded = 0): void {
     const c = this.statusCache.get(dir);
     if (atMs !== undefined && c && c.until > Date.now()) {
-      this.remember({ ...c.info, mtimeMs: atMs, ctimeMs: atMs });
+      const subdirs = (c.info.subdirs ?? 0) + subdirsAdded;
+      const { subdirs: _old, ...rest } = c.info;
+      this.remember({ ...rest, mtimeMs: atMs, ctimeMs: atMs, ...(subdirs > 0 ? { subdirs } : {}) });
       return;
     }
     this.statusCache.delete(dir);
@@ -818,7 +852,7 @@ export class StrataFuse implements FuseHandlers {
     if (Object.keys(change).length) info = await this.o.fs.setAttributes(path, change);
     this.forget(path);
     this.remember(info);
-    this.dirChanged(this.parentOf(path), created.ctimeMs);
+    this.dirChanged(this.parentOf(path), created.ctimeMs, 1);
     this.known.added(path);
     this.known.set(path, []); // created empty, through this mount
   }
@@ -994,23 +1028,52 @@ export class StrataFuse implements FuseHandlers {
     throw new FuseErrno(E.ENOTSUP, `extended attribute ${name} cannot be removed`);
   }
 
-  // ------------------------------------------------------------------ what Strata has not
+  // ------------------------------------------------------------------ special files
 
-  async symlink(): Promise<void> {
-    throw new FuseErrno(E.ENOTSUP, 'symbolic links are not supported');
+  /**
+   * A special file (symbolic link, FIFO, socket, device node) as a namespace inode of its own:
+   * the kernel opens FIFOs, sockets and devices itself and follows links with readlink, so the
+   * daemon only creates them and answers their attributes.
+   */
+  private async createNode(p: string, options: CreateNodeOptions, caller?: FuseCaller): Promise<void> {
+    this.writable();
+    const path = this.strataPath(p);
+    if (this.pendingNew(path)) throw new FuseErrno(E.EEXIST, `${path} exists`);
+    const o: CreateNodeOptions = { ...options };
+    if (caller && caller.uid !== this.o.defaultUid) o.uid = caller.uid;
+    if (caller && caller.gid !== this.o.defaultGid) o.gid = caller.gid;
+    const info = await this.o.fs.createNode(path, o);
+    this.forget(path);
+    this.remember(info);
+    this.dirChanged(this.parentOf(path), info.ctimeMs);
+    this.known.added(path);
   }
+
+  async symlink(target: string, p: string, caller?: FuseCaller): Promise<void> {
+    await this.createNode(p, { kind: 'symlink', target }, caller);
+  }
+
+  async readlink(p: string): Promise<string> {
+    const info = await this.status(this.strataPath(p));
+    if (info.node !== 'symlink' || info.target === undefined) throw new FuseErrno(E.EINVAL, `${info.path} is not a symbolic link`);
+    return info.target;
+  }
+
+  async mknod(p: string, mode: number, dev: number, caller?: FuseCaller): Promise<void> {
+    const type = mode & S_IFMT;
+    if (type === S_IFREG || type === 0) {
+      const fh = await this.create(p, mode, caller);
+      await this.release(p, fh);
+      return;
+    }
+    const kind = KIND_OF_TYPE.get(type);
+    if (kind === undefined || kind === 'symlink') throw new FuseErrno(E.EINVAL, `mknod of file type 0${type.toString(8)}`);
+    await this.createNode(p, { kind, mode: mode & 0o7777, ...(kind === 'char' || kind === 'block' ? { rdev: dev >>> 0 } : {}) }, caller);
+  }
+
+  // ------------------------------------------------------------------ what Strata has not
 
   async link(): Promise<void> {
     throw new FuseErrno(E.EPERM, 'hard links are not supported');
-  }
-
-  async mknod(p: string, mode: number, _dev: number, caller?: FuseCaller): Promise<void> {
-    if ((mode & S_IFMT) !== S_IFREG) throw new FuseErrno(E.EPERM, 'device files, FIFOs and sockets are not supported');
-    const fh = await this.create(p, mode, caller);
-    await this.release(p, fh);
-  }
-
-  async readlink(): Promise<string> {
-    throw new FuseErrno(E.EINVAL, 'not a symbolic link');
   }
 }

@@ -3,7 +3,9 @@
 // transactional building blocks every mutation uses (create, remove subtree, move). These are
 // the only writers of edges, and each edge write also sets the directory's children version
 // ('childver': the inode epoch of the transaction), which a recursive sync's digest records so
-// that an unchanged directory is re-synced without a scan of its edges (dir-digest.ts).
+// that an unchanged directory is re-synced without a scan of its edges (dir-digest.ts). They
+// also keep each directory's count of subdirectories ('subdirs', absent: 0): a directory's
+// POSIX link count (2 + subdirectories) is then one read, never a scan of its children.
 
 import { ErrorCode, StrataError, notADirectory, notFound } from '../errors.js';
 import type { Key } from './meta-store.js';
@@ -91,6 +93,13 @@ function noteChildrenChange(tx: StrataTxn, dirId: number, epoch: number): void {
   if (lastVersioned.get(tx) === dirId) return;
   lastVersioned.set(tx, dirId);
   tx.put('childver', dirId, epoch);
+}
+
+/** Add `delta` to the count of subdirectories of `dirId` in a transaction (the key goes at 0). */
+function addSubdirs(tx: StrataTxn, dirId: number, delta: number): void {
+  const n = (tx.get<number>('subdirs', dirId) ?? 0) + delta;
+  if (n > 0) tx.put('subdirs', dirId, n);
+  else tx.del('subdirs', dirId);
 }
 
 export class InodeTree {
@@ -224,6 +233,15 @@ export class InodeTree {
     for (const e of this.walk(path, root)) if (e.inode.type === 'file') yield e;
   }
 
+  /** How many children of the directory `dirId` are directories (one read). */
+  subdirs(dirId: number): number {
+    return InodeTree.subdirs(this.store, dirId);
+  }
+
+  static subdirs(r: StrataReader, dirId: number): number {
+    return r.get<number>('subdirs', dirId) ?? 0;
+  }
+
   hasChildren(dirId: number): boolean {
     for (const _ of InodeTree.childEntries(this.store, dirId, undefined, 1)) return true;
     return false;
@@ -305,6 +323,7 @@ export class InodeTree {
     tx.put('inode', id, inode);
     noteChildrenChange(tx, parent.id, noteInodeWrite(tx));
     tx.put('edge', edgeKey(parent.id, name), id);
+    if (inode.type === 'directory') addSubdirs(tx, parent.id, 1);
     return inode;
   }
 
@@ -366,7 +385,9 @@ export class InodeTree {
       epoch ??= noteInodeWrite(tx);
       if (top.inode.type === 'directory') {
         tx.del('childver', top.inode.id);
+        tx.del('subdirs', top.inode.id);
         if (lastVersioned.get(tx) === top.inode.id) lastVersioned.delete(tx);
+        addSubdirs(tx, top.inode.parentId, -1);
       }
       noteChildrenChange(tx, top.inode.parentId, epoch);
       onRemove?.(top.inode);
@@ -384,6 +405,10 @@ export class InodeTree {
     noteChildrenChange(tx, inode.parentId, epoch);
     noteChildrenChange(tx, newParent.id, epoch);
     tx.put('edge', edgeKey(newParent.id, newName), inode.id);
+    if (inode.type === 'directory' && inode.parentId !== newParent.id) {
+      addSubdirs(tx, inode.parentId, -1);
+      addSubdirs(tx, newParent.id, 1);
+    }
     return moved;
   }
 }

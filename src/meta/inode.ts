@@ -2,7 +2,7 @@
 // ('edge' table: [parent id, child name] -> child id). Ids are allocated from a counter in
 // the 'sys' table and never reused; the root directory is inode 1.
 
-import type { PersistenceState, TtlAction } from '../types.js';
+import type { NodeKind, PersistenceState, TtlAction } from '../types.js';
 
 export const ROOT_ID = 1;
 
@@ -66,6 +66,14 @@ export interface InodeRecord {
   lastPersistError?: string;
   /** Extended attributes of a file (S3 ETag and metadata); dropped when the content is reloaded from the UFS. */
   xattr?: Record<string, string>;
+  /**
+   * A special file (type 'file', ps NOT_PERSISTED, no content): a symbolic link with its
+   * target, a FIFO, a socket, or a device node with its device number. Metadata only: never
+   * persisted, kept by syncs as every unpersisted file is.
+   */
+  node?: NodeKind;
+  target?: string;
+  rdev?: number;
 }
 
 /** The POSIX ctime of an inode (its mtime when the record has none). */

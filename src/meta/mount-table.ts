@@ -63,6 +63,11 @@ export class MountTable {
     return [...this.mounts].sort((a, b) => a.path.localeCompare(b.path));
   }
 
+  /** The ids of the mounts, in no particular order (no sort: see list()). */
+  ids(): number[] {
+    return this.mounts.map((m) => m.mountId);
+  }
+
   byId(mountId: number): MountRecord | undefined {
     return this.mounts.find((m) => m.mountId === mountId);
   }

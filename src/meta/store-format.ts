@@ -7,6 +7,8 @@ import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { join } from 'node:path';
 import { ErrorCode, StrataError } from '../errors.js';
 import type { StrataStore } from './tables.js';
+import { ROOT_ID } from './inode.js';
+import type { InodeRecord } from './inode.js';
 
 const MDB_MAGIC = 0xbeefc0de;
 const MDB_DATA_VERSION = 2;
@@ -28,7 +30,25 @@ export const FORMAT_MAGIC = 'strata-meta';
  * must refuse a store once a version-2 build opened it. A version-1 store is upgraded in place
  * (nothing to rewrite: a digest without a version costs one edge scan and is recorded again).
  */
-export const FORMAT_VERSION = 2;
+/*
+ * 3: directories carry their count of subdirectories (table `subdirs`, the POSIX link count
+ * 2 + subdirectories without a scan), which every edge write keeps; a version-2 build would
+ * add and remove directories without counting them. A store of an older version is upgraded
+ * in place by counting once: one pass over the inode table at the first start.
+ */
+export const FORMAT_VERSION = 3;
+
+/** Count every directory's subdirectories from the inode table (the upgrade to version 3) and write the counts. */
+async function countSubdirs(store: StrataStore): Promise<void> {
+  const counts = new Map<number, number>();
+  for (const { value } of store.range<InodeRecord>('inode', {})) {
+    if (value.type === 'directory' && value.id !== ROOT_ID) counts.set(value.parentId, (counts.get(value.parentId) ?? 0) + 1);
+  }
+  await store.transact((tx) => {
+    for (const { key } of tx.range('subdirs', {})) tx.del('subdirs', key);
+    for (const [id, n] of counts) tx.put('subdirs', id, n);
+  });
+}
 
 function corrupt(file: string, why: string): StrataError {
   return new StrataError(ErrorCode.FAILED_PRECONDITION,
@@ -86,6 +106,8 @@ export function checkLmdbFile(dir: string): void {
 export async function ensureFormat(store: StrataStore, where: string): Promise<void> {
   const rec = store.get<FormatRecord>('sys', 'format');
   if (rec === undefined) {
+    // A new store (nothing to count), or one made before records existed.
+    if (store.get('inode', ROOT_ID)) await countSubdirs(store);
     await store.transact((tx) => {
       if (!tx.get('sys', 'format')) tx.put('sys', 'format', { magic: FORMAT_MAGIC, version: FORMAT_VERSION, createdMs: Date.now() } satisfies FormatRecord);
     });
@@ -99,6 +121,7 @@ export async function ensureFormat(store: StrataStore, where: string): Promise<v
       `the metadata store ${where} has format version ${rec.version}; this Strata reads version ${FORMAT_VERSION} (upgrade Strata)`);
   }
   if (rec.version < FORMAT_VERSION) {
+    if (rec.version < 3) await countSubdirs(store);
     await store.transact((tx) => {
       const now = tx.get<FormatRecord>('sys', 'format');
       if (now && now.version < FORMAT_VERSION) tx.put('sys', 'format', { ...now, version: FORMAT_VERSION } satisfies FormatRecord);

@@ -20,6 +20,7 @@ export const STRATA_TABLES = [
   'ttl',        // [expiry ms, inode id] -> 1 (TTL index)
   'intent',     // intent id -> an open namespace operation (UFS change + commit), see intents.ts
   'childver',   // directory id -> version of its set of children (InodeTree; dir-digest.ts)
+  'subdirs',    // directory id -> number of its children that are directories (absent: 0; InodeTree)
 ] as const;
 
 export type Table = typeof STRATA_TABLES[number];

@@ -40,6 +40,7 @@ export const OPS = {
   exists: { kind: 'unary', args: ['string', 'options'] },
   listStatus: { kind: 'pages', args: ['string', 'options'] },
   createDirectory: { kind: 'unary', args: ['string', 'options'] },
+  createNode: { kind: 'unary', args: ['string', 'options'] },
   writeFile: { kind: 'upload', args: ['string', 'data', 'options'], progressArg: 2 },
   readFile: { kind: 'bytes', args: ['string', 'options'] },
   delete: { kind: 'unary', args: ['string', 'options'] },

@@ -187,8 +187,10 @@ export async function syncDirBatch(store: MetaStore, ufsOf: (mountId: number) =>
     // apply does not see them all, so its digest would not describe them.
     let clean = InodeTree.childrenVersion(tx, p.dir.id) === p.version;
     // No children when listed and still none (a create through Strata since would show): no
-    // lookups. A directory its parent's apply created in this same transaction has none.
-    const empty = p.edges.size === 0 && (p.via?.createdIn === flushes || isEmpty(tx, p.dir.id));
+    // lookups. A directory its parent's apply created in this same transaction has none, and
+    // one whose children version is still the listing's has had no edge written since (every
+    // edge write sets it): no cursor over its edges either.
+    const empty = p.edges.size === 0 && (p.via?.createdIn === flushes || clean || isEmpty(tx, p.dir.id));
     const ctx: ApplyContext = {
       absent: (_path, name) => absent.get(name),
       ids: () => {

@@ -800,7 +800,7 @@ export class PartReader {
 
 function fileStatus(name: string, length: number, etag: string | undefined, lastModified: Date | undefined): UfsStatus {
   const mtimeMs = secondsMs(lastModified);
-  const tag = (etag ?? '').replace(/^"|"$/g, '');
+  const tag = unquote(etag ?? '');
   return {
     name,
     type: 'file',
@@ -810,6 +810,13 @@ function fileStatus(name: string, length: number, etag: string | undefined, last
     contentHash: s3ContentHash(length, tag, mtimeMs),
     metaHash: S3_META_HASH,
   };
+}
+
+/** An ETag without its surrounding quotes (one listed per key: no regex for the usual shape). */
+function unquote(etag: string): string {
+  const n = etag.length;
+  if (n >= 2 && etag.charCodeAt(0) === 0x22 && etag.charCodeAt(n - 1) === 0x22) return etag.slice(1, -1);
+  return etag.replace(/^"|"$/g, '');
 }
 
 function dirStatus(name: string, mtimeMs: number): UfsStatus {
