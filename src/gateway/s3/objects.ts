@@ -4,7 +4,7 @@
 // CopyObject streams readFile into writeFile. Metadata and the MD5 ETag live in the xattr.
 
 import { createHash } from 'node:crypto';
-import type { FileSystem } from '../../fs.js';
+import type { DataSource, FileSystem } from '../../fs.js';
 import { ErrorCode, StrataError } from '../../errors.js';
 import { READ_TYPES, WRITE_TYPES } from '../../types.js';
 import type { FileInfo, ReadType, WriteType } from '../../types.js';
@@ -237,7 +237,7 @@ export async function putObject(ctx: RequestContext, spool: BodySpool): Promise<
   const body = await spool.take(requestBody(ctx, (hex) => { xattr[ETAG_ATTR] = `"${hex}"`; }));
   try {
     // ... and is evaluated again once it is in, carried into the write (atomic with it).
-    const info = await writeObject(ctx.fs, path, body.chunks(), xattr, { writeType, ...await precondition() });
+    const info = await writeObject(ctx.fs, path, body.whole ?? body.chunks(), xattr, { writeType, ...await precondition() });
     sendEmpty(ctx, 200, { ETag: xattr[ETAG_ATTR]!, 'x-strata-persistence-state': info.persistenceState });
   } finally {
     await body.dispose();
@@ -251,7 +251,7 @@ export async function putObject(ctx: RequestContext, spool: BodySpool): Promise<
  * server process and over TCP (the client sends the final xattr with the end of the data).
  * A server too old for that gets them by a setXattr just after.
  */
-export async function writeObject(fs: FileSystem, path: string, body: AsyncIterable<Uint8Array>, xattr: Record<string, string>,
+export async function writeObject(fs: FileSystem, path: string, body: DataSource, xattr: Record<string, string>,
   o: { writeType?: WriteType; exclusive?: boolean; ifFileId?: number }): Promise<FileInfo> {
   let info: FileInfo;
   try {
