@@ -96,6 +96,18 @@ test('against radosgw: the same entries as the SDK reads, flat and delimited, ov
   assert.is(listed.contentHash, head!.contentHash);
 });
 
+test('against radosgw: a recursive listing synthesises directories once and skips keys with empty, . or .. segments', async () => {
+  b ??= await freshBucket('list-reader');
+  const keys = ['a/1', 'a//2', 'a/./3', 'a/b/', 'a/b/4', 'a/c', 'b', 'c/../d', 'e/f/g/5', 'e/f/6', 'e/7', 'h'];
+  for (const k of keys) await b.client.send(new PutObjectCommand({ Bucket: b.bucket, Key: `r/${k}`, Body: k }));
+  const expected = ['a/', 'a/1', 'a/b/', 'a/b/4', 'a/c', 'b', 'e/', 'e/7', 'e/f/', 'e/f/6', 'e/f/g/', 'e/f/g/5', 'h'];
+  const ufs = b.ufs();
+  for (const pageSize of [1, 3, 1000]) {
+    const got = (await listAll(ufs, 'r', { recursive: true, pageSize })).entries.map((e: UfsStatus) => `${e.name}${e.type === 'directory' ? '/' : ''}`);
+    assert.equal(got, expected, `pages of ${pageSize}`);
+  }
+});
+
 test.after(async () => {
   await b?.cleanup();
 });

@@ -130,4 +130,19 @@ test('a page whose commit fails leaves no directory marked synced without its en
   assert.ok(failedSomewhere >= 6, `syncs that met the failed commit: ${failedSomewhere}`);
 });
 
+test('a name listed twice in a directory the same page created (an object and a prefix) is one entry', async () => {
+  // `u/n/x` (an object) and `u/n/x/y` (so also a directory x): the directory replaces the
+  // file, as in any directory; no inode is left without its edge.
+  for (const Key of ['u/n/x', 'u/n/x/y', 'u/n/z']) await b.client.send(new PutObjectCommand({ Bucket: b.bucket, Key, Body: Key }));
+  const { store, tree } = await freshStore();
+  const startMs = Date.now();
+  await syncTreeFlat(store, b.ufs('u'), { dirId: 1, dirPath: '/', ufsPath: '', startMs, pageSize: 1000 });
+  const s = snapshot(tree, startMs);
+  assert.equal(s.paths, ['/n', '/n/x', '/n/x/y', '/n/z']);
+  // (The table also holds msgpack's shared record structures under a key of their own.)
+  const all = [...store.range<InodeRecord>('inode', {})].filter((r) => typeof r.value.id === 'number').map((r) => `${r.value.id}:${r.value.parentId}/${r.value.name}:${r.value.type}`);
+  assert.is(all.length, s.paths.length + 1, `inodes: the walked tree and the root, not ${JSON.stringify(all)}`);
+  await store.close();
+});
+
 test.run();

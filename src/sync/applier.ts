@@ -278,6 +278,8 @@ interface OpenDir {
   /** Its inode as read in the transaction of page `page` (read once per page, not per entry). */
   inode?: InodeRecord;
   page?: number;
+  /** The page whose transaction created it: in that transaction its only children are the ones this sync adds. */
+  createdIn?: number;
 }
 
 export interface TreeSyncResult {
@@ -367,12 +369,17 @@ export async function syncTreeFlat(store: MetaStore, ufs: Ufs, job: Omit<DirSync
           // Absent entries below the root, read once per page (usually none); ids per page.
           const absent = AbsentPathCache.below(tx, job.dirPath);
           let nextId = -1;
+          // The directory of the entry being applied, and whether this transaction created it
+          // (then no child of it is stored yet, and the listing names each key once: no lookup).
+          let curDir = 0;
+          let curNew = false;
           const ctx: ApplyContext = {
             absent: absent ? (path) => absent.get(path) : undefined,
             ids: () => {
               if (nextId < 0) nextId = InodeTree.allocIds(tx, page.length * 2);
               return nextId++;
             },
+            child: (name) => (curNew ? undefined : InodeTree.child(tx, curDir, name)),
           };
           for (const st of page) {
             const slash = st.name.lastIndexOf('/');
@@ -386,12 +393,18 @@ export async function syncTreeFlat(store: MetaStore, ufs: Ufs, job: Omit<DirSync
             if (top.page !== thisPage) { top.inode = InodeTree.get(tx, top.id); top.page = thisPage; }
             const dir = top.inode;
             if (!dir || dir.type !== 'directory') continue;
+            // A name listed twice in one directory (S3 may hold both `d/x` and `d/x/…`) is looked up.
+            curNew = top.createdIn === thisPage && !top.seen.has(name);
+            curDir = dir.id;
             top.seen.add(name);
             const r = applyEntry(tx, dir, top.path, { ...st, name }, job.startMs, t, ctx);
             summary[r.outcome]++;
             if (r.stale) staleFileIds.push(...r.stale);
             if (r.inode?.type === 'directory' && r.inode.mountId === undefined) {
-              stack.push({ id: r.inode.id, rel: st.name, path: joinPath(top.path, name), seen: new Set(), inode: r.inode, page: thisPage });
+              stack.push({
+                id: r.inode.id, rel: st.name, path: joinPath(top.path, name), seen: new Set(), inode: r.inode, page: thisPage,
+                ...(r.outcome === 'created' ? { createdIn: thisPage } : {}),
+              });
             }
           }
         } catch (err) {
