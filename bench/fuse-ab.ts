@@ -8,7 +8,8 @@
 // FILES files (warm; creates and stats timed inside python), sequential read of a cached MB MiB file with the mount's page cache
 // dropped and kept, cold read of a MB MiB file written to the UFS outside Strata.
 // Run as root: node --import tsx bench/fuse-ab.ts --base DIR [--rounds 3] [--creates 300]
-// [--files 10000] [--mb 128] [--only creates,stat,seq,cold] [--json FILE]
+// [--files 10000] [--mb 128] [--only creates,stat,seq,cold] [--json FILE] [--opts-new a=b,c=d]
+// [--opts-base a=b] (extra -o options of that side's daemons)
 // Every mount is unmounted at the end, also on failure.
 
 import { spawn, spawnSync } from 'node:child_process';
@@ -32,6 +33,11 @@ const FILES = num('files', 10_000);
 const MB = num('mb', 128);
 const ONLY = new Set((argOf('only') ?? 'creates,stat,seq,cold').split(','));
 const JSON_OUT = argOf('json');
+/** Extra `-o` options of each side's daemons (--base may be this checkout, to compare options). */
+const OPTS: Record<string, string[]> = {
+  new: argOf('opts-new')?.split(',') ?? [],
+  base: argOf('opts-base')?.split(',') ?? [],
+};
 const log = (m: string): void => { process.stderr.write(`[fuse-ab] ${m}\n`); };
 const procs: ChildProcess[] = [];
 const mounts: string[] = [];
@@ -106,9 +112,10 @@ async function strataSide(name: string, root: string, base: string): Promise<Sid
   const mc = join(base, `${name}-mc`);
   await mkdir(ct);
   await mkdir(mc);
-  const dct = await start([process.execPath, bin, 'fuse', 'mount', ct, '--address', server.m], /strata fuse mounted/);
+  const o = (OPTS[name] ?? []).flatMap((x) => ['-o', x]);
+  const dct = await start([process.execPath, bin, 'fuse', 'mount', ct, '--address', server.m, ...o], /strata fuse mounted/);
   mounts.push(ct);
-  const dmc = await start([process.execPath, bin, 'fuse', 'mount', mc, '--address', server.m, '-o', 'write.type=MUST_CACHE'], /strata fuse mounted/);
+  const dmc = await start([process.execPath, bin, 'fuse', 'mount', mc, '--address', server.m, '-o', 'write.type=MUST_CACHE', ...o], /strata fuse mounted/);
   mounts.push(mc);
   return { name, ct, mc, ufs, daemonCt: dct.p.pid, daemonMc: dmc.p.pid, server: server.p.pid };
 }

@@ -221,11 +221,21 @@ export async function putObject(ctx: RequestContext, spool: BodySpool): Promise<
     let n = 0;
     for await (const c of requestBody(ctx)) n += c.length;
     if (n > MARKER_BODY_MAX) throw new S3Error('InvalidArgument', `a key ending in / is a directory marker: its body (${n} bytes) must be at most ${MARKER_BODY_MAX} bytes, and is not kept`);
-    if ((exclusive || conditional) && await statObject(ctx.fs, ctx.bucket, ctx.key)) {
-      if (exclusive) throw new S3Error('PreconditionFailed', 'the key exists');
-      await precondition();
+    if (conditional && await statObject(ctx.fs, ctx.bucket, ctx.key)) await precondition();
+    const wt = writeType ? { writeType } : {};
+    if (exclusive) {
+      // An exclusive create of the directory itself (ALREADY_EXISTS: 412), its parents as needed.
+      const parent = path.slice(0, path.lastIndexOf('/'));
+      if (parent !== bucketPath(ctx.bucket)) await ctx.fs.createDirectory(parent, { recursive: true, allowExists: true, ...wt });
+      try {
+        await ctx.fs.createDirectory(path, { ...wt });
+      } catch (err) {
+        if ((err as StrataError).code === ErrorCode.ALREADY_EXISTS) throw new S3Error('PreconditionFailed', 'the key exists', { cause: err });
+        throw err;
+      }
+    } else {
+      await ctx.fs.createDirectory(path, { recursive: true, allowExists: true, ...wt });
     }
-    await ctx.fs.createDirectory(path, { recursive: true, allowExists: true, ...(writeType ? { writeType } : {}) });
     await ctx.fs.setXattr(path, { [MARKER_ATTR]: '1' });
     sendEmpty(ctx, 200, { ETag: EMPTY_MD5_ETAG });
     return;
