@@ -16,11 +16,12 @@
 # file is run with sh and its TAP output counted here.
 #
 # The chosen part: the test directories of the operations the FUSE issue lists (DIR... to run
-# fewer). link/, symlink/, mkfifo/, mknod/ (hard links, symbolic links, FIFOs, device nodes)
-# are left out: Strata has none of them by design (docs/fuse.md, "What is not supported");
-# chflags/ is FreeBSD only; granular/ is NFSv4 ACLs. The tests inside the chosen directories
-# that create FIFOs, sockets, device nodes or symbolic links as one of their file types are
-# kept and fail on Strata for that reason (docs/fuse.md, "Conformance (pjdfstest)").
+# fewer). link/, symlink/, mkfifo/, mknod/ are left out (the part stays the one the figures in
+# docs/fuse.md were first measured on; hard links do not exist in Strata, symbolic links, FIFOs,
+# sockets and devices are namespace-only inodes: docs/fuse.md, "Special files"); chflags/ is
+# FreeBSD only; granular/ is NFSv4 ACLs. The tests inside the chosen directories that create
+# FIFOs, sockets, device nodes or symbolic links as one of their file types are kept (the
+# totals without them are printed too: docs/fuse.md, "Conformance (pjdfstest)").
 #
 # Strata: `strata fuse mount MNT --embedded --data-dir D --background` (an in-process
 # Coordinator whose root UFS is D/ufs), or with --tcp a `strata server` on a loopback port and
@@ -152,8 +153,8 @@ report() {
   done
   echo "$line"
   echo "${pct:-}"
-  # The same without the test files that need a file type Strata does not have (FIFOs, sockets,
-  # device nodes, symbolic links, hard links: docs/fuse.md "What is not supported").
+  # The same without the test files that use FIFOs, sockets, device nodes, symbolic links or
+  # hard links (comparable with runs from before Strata had special files).
   PLAIN=$(mktemp -d); 
   for n in strata rclone; do
     [ -d "$OUT/$n" ] || continue

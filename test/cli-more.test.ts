@@ -97,6 +97,20 @@ test('rmdir removes only empty directories; rm -r is rm -R', async () => {
   failsWith(await fs('stat', '/dst'), 'NOT_FOUND');
 });
 
+test('ln -s makes a symbolic link (shown by ls and stat); ln without -s is refused', async () => {
+  ok(await fs('mkdir', '/lns'), 'mkdir');
+  const made = ok(await fs('ln', '-s', '../a-copy.txt', '/lns/link'), 'ln -s');
+  assert.match(made.stdout, '/lns/link -> ../a-copy.txt');
+  const st = JSON.parse(ok(await fs('--json', 'stat', '/lns/link'), 'stat').stdout);
+  assert.is(st.node, 'symlink');
+  assert.is(st.target, '../a-copy.txt');
+  assert.is(st.persistenceState, 'NOT_PERSISTED');
+  assert.match(ok(await fs('ls', '/lns'), 'ls').stdout, /^lrwxrwxrwx .* \/lns\/link -> \.\.\/a-copy\.txt$/m);
+  failsWith(await fs('ln', '/a-copy.txt', '/lns/hard'), 'INVALID_ARGUMENT', 'hard links');
+  failsWith(await fs('ln', '-s', 'x', '/lns/link'), 'ALREADY_EXISTS');
+  ok(await fs('rm', '-r', '/lns'), 'rm -r');
+});
+
 test('ls -d lists the directory itself; ls -h and du -h print human sizes; -h is never help', async () => {
   await writeFile(join(local, 'big.bin'), Buffer.alloc(3 * 1024 * 1024 + 5));
   ok(await fs('mkdir', '/h'), 'mkdir');

@@ -59,6 +59,11 @@ export function fileInfoJson(f: FileInfo): Record<string, unknown> {
     pinned: f.pinned,
     mountPoint: f.mountPoint,
     ufsPath: f.ufsPath,
+    // Special files (createNode) and directories' subdirectory counts, when there are.
+    ...(f.node !== undefined ? { node: f.node } : {}),
+    ...(f.target !== undefined ? { target: f.target } : {}),
+    ...(f.rdev !== undefined ? { rdev: f.rdev } : {}),
+    ...(f.subdirs !== undefined ? { subdirs: f.subdirs } : {}),
   };
 }
 
@@ -97,11 +102,14 @@ export function formatDate(ms: number): string {
     `${pad2(d.getHours())}:${pad2(d.getMinutes())}:${pad2(d.getSeconds())}`;
 }
 
-/** `drwxr-xr-x` / `-rw-r--r--` from the type and mode bits. */
-export function formatMode(f: Pick<FileInfo, 'type' | 'mode'>): string {
+/** The `ls -l` letter of each kind of special file. */
+const NODE_LETTER: Readonly<Record<string, string>> = { symlink: 'l', fifo: 'p', socket: 's', char: 'c', block: 'b' };
+
+/** `drwxr-xr-x` / `-rw-r--r--` (`l`, `p`, `s`, `c`, `b` for special files) from the type and mode bits. */
+export function formatMode(f: Pick<FileInfo, 'type' | 'mode' | 'node'>): string {
   const mode = f.mode ?? (f.type === 'directory' ? 0o755 : 0o644);
   const bits = 'rwxrwxrwx';
-  let s = f.type === 'directory' ? 'd' : '-';
+  let s = f.type === 'directory' ? 'd' : f.node ? NODE_LETTER[f.node] ?? '-' : '-';
   for (let i = 0; i < 9; i++) s += mode & (1 << (8 - i)) ? bits[i] : '-';
   return s;
 }
@@ -120,7 +128,7 @@ export function cachedPercent(f: Pick<FileInfo, 'type' | 'length' | 'cachedBytes
 export function formatLsLine(f: FileInfo, opts: { human?: boolean } = {}): string {
   const size = opts.human ? formatSize(f.length) : String(f.length);
   return `${formatMode(f)}  ${size.padStart(12)}  ${f.persistenceState.padEnd(15)}  ` +
-    `${formatDate(f.mtimeMs)}  ${cachedPercent(f).padStart(4)}  ${f.path}`;
+    `${formatDate(f.mtimeMs)}  ${cachedPercent(f).padStart(4)}  ${f.path}${f.target !== undefined ? ` -> ${f.target}` : ''}`;
 }
 
 /** `key: value` lines of a file's status, every field it carries. */
@@ -132,6 +140,7 @@ export function formatStat(f: FileInfo): string {
     ['pinned', f.pinned], ['mountPoint', f.mountPoint], ['ufsPath', f.ufsPath],
   ];
   if (f.isMountPoint) rows.push(['isMountPoint', true]);
+  if (f.node !== undefined) rows.push(['node', f.target !== undefined ? `${f.node} -> ${f.target}` : f.rdev !== undefined ? `${f.node} ${f.rdev}` : f.node]);
   if (f.mode !== undefined) rows.push(['mode', `${formatMode(f)} (${f.mode.toString(8)})`]);
   if (f.ttlMs !== undefined && f.ttlMs >= 0) rows.push(['ttl', `${f.ttlMs}ms (${f.ttlAction ?? 'delete'})`]);
   if (f.persistAttempts) rows.push(['persistAttempts', f.persistAttempts]);

@@ -1,5 +1,5 @@
 // More `strata fs` commands with Alluxio/Hadoop spelling — `cp [-R]` inside the namespace,
-// `rmdir`, `getConf [KEY]` — and the stream ends of the others: `copyFromLocal - PATH`
+// `rmdir`, `ln -s` (a symbolic link: a namespace-only inode), `getConf [KEY]` — and the stream ends of the others: `copyFromLocal - PATH`
 // (stdin), `copyToLocal PATH -` (stdout), `tail -f` (polls the file's length), local files
 // opened without clobbering unless `-f`. Also the help layout every `fs` command shares:
 // its own options, then the per-call options, then one example.
@@ -189,6 +189,13 @@ async function rmdir(ctx: ClientContext, path: string): Promise<void> {
   await done(ctx, `${info.path} has been removed`, { ok: true, path: info.path });
 }
 
+async function ln(ctx: ClientContext, target: string, path: string): Promise<void> {
+  if (!ctx.opts.symbolic) throw new StrataError(ErrorCode.INVALID_ARGUMENT, 'ln: hard links are not supported; ln -s makes a symbolic link');
+  const fs = await ctx.fs();
+  const info = await fs.createNode(path, { ...commonOf(ctx.call), kind: 'symlink', target });
+  await done(ctx, `${info.path} -> ${target}`, info);
+}
+
 async function getConf(ctx: ClientContext, key?: string): Promise<void> {
   const entries: ConfEntry[] = await (await ctx.fs()).getConf(key);
   if (ctx.json) return printJson(key === undefined ? entries : entries[0]);
@@ -204,6 +211,9 @@ export function addMoreFsCommands(fs: Command, sub: (spec: string, description: 
     .option('-f, --overwrite', 'replace existing files')
     .action(clientAction(cp));
   sub('rmdir <path>', 'remove an empty directory').action(clientAction(rmdir));
+  sub('ln <target> <path>', 'make PATH a symbolic link to TARGET (kept in the namespace only, never persisted to the UFS; Strata never resolves it)')
+    .option('-s, --symbolic', 'a symbolic link (required: there are no hard links)')
+    .action(clientAction(ln));
   sub('getConf [key]', "the server's effective configuration and where each value came from (default, preset, file, -D); secrets redacted")
     .action(clientAction(getConf));
   void fs;
@@ -218,6 +228,7 @@ const EXAMPLES: Record<string, string> = {
   test: 'strata fs test -d /data && echo directory',
   touch: 'strata fs touch /data/_SUCCESS',
   mkdir: 'strata fs mkdir -p /data/2026/12',
+  ln: 'strata fs ln -s 2026/12 /data/latest',
   rm: 'strata fs rm -r /data/tmp',
   mv: 'strata fs mv /data/a.csv /archive/',
   copyFromLocal: 'strata fs copyFromLocal -f --write-type CACHE_THROUGH ./a.csv /data/a.csv    (or: gzip -c x | strata fs copyFromLocal - /data/x.gz)',
