@@ -6,7 +6,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { Unpackr, pack } from 'msgpackr';
 import { ErrorCode, StrataError } from '../src/errors.js';
-import { FrameDecoder, decodeAnswerFrame, encodeAnswerFrame, encodeDataFrameHead, encodeFrame } from '../src/protocol/codec.js';
+import { FrameDecoder, decodeAnswerFrame, decodeRequestFrame, encodeAnswerFrame, encodeDataFrameHead, encodeFrame } from '../src/protocol/codec.js';
 import { parseClientMessage, parseServerMessage, type Message } from '../src/protocol/messages.js';
 
 function concat(parts: Uint8Array[]): Uint8Array {
@@ -215,6 +215,52 @@ test('a damaged answer is read in place only when msgpackr reads it the same', (
     assert.ok(sameShape(m, want), `${Buffer.from(b.subarray(0, end)).toString('hex')}: ${JSON.stringify(m)} vs ${JSON.stringify(want)}`);
   }
   assert.ok(inPlace > 1000, `read in place: ${inPlace}`);
+});
+
+test('a request read in place is the message msgpackr decodes, or left to msgpackr', () => {
+  const inPlace: unknown[][] = [[], ['/a'], ['/bench-md/target'], ['/a', '/b'], ['/x', null, 5, true, false, -7, 0.5, 'y'.repeat(300)],
+    Array.from({ length: 15 }, (_, i) => `/p${i}`)];
+  const toMsgpackr: unknown[][] = [['/a', { recursive: true }], ['/é'], [new Uint8Array(3)], Array.from({ length: 16 }, () => 'p'), [[1]]];
+  let fast = 0;
+  for (const id of [0, 1, 127, 128, 70_000, 2 ** 32 + 5]) {
+    for (const op of ['getStatus', 'exists', 'x'.repeat(40)]) {
+      for (const args of [...inPlace, ...toMsgpackr]) {
+        const body = encodeFrame({ t: 'req', id, op, args }).subarray(4);
+        const m = decodeRequestFrame(body, 0, body.length);
+        if (m === undefined) continue;
+        fast++;
+        assert.ok(sameShape(m, generic(body)), `${id} ${op} ${JSON.stringify(args)}`);
+      }
+    }
+  }
+  assert.is(fast, inPlace.length * 3 * 6);
+  for (const body of [pack({ t: 'req', id: 1, op: 'getStatus', args: ['/a'], progress: true }), pack({ id: 1, t: 'req', op: 'getStatus', args: [] }),
+    pack({ t: 'req', id: 1, op: 7, args: [] }), pack({ t: 'req', id: 1, op: 'getStatus', args: {} }), pack({ t: 'res', id: 1, op: 'getStatus', args: [] })]) {
+    assert.is(decodeRequestFrame(body, 0, body.length), undefined);
+  }
+  // Damaged requests: in place only when msgpackr reads the same.
+  const body = encodeFrame({ t: 'req', id: 300, op: 'getStatus', args: ['/bench-md/target', 1] }).subarray(4);
+  let seed = 777;
+  const rnd = (n: number): number => { seed = (Math.imul(seed, 1103515245) + 12345) & 0x7fffffff; return seed % n; };
+  let damaged = 0;
+  for (let round = 0; round < 20_000; round++) {
+    const b = Uint8Array.from(body);
+    const flips = rnd(4) === 0 ? 2 : 1;
+    for (let i = 0; i < flips; i++) b[rnd(b.length)] = rnd(2) === 0 ? rnd(256) : 0x20 + rnd(0x5f);
+    const end = rnd(8) === 0 ? rnd(b.length + 1) : b.length;
+    const m = decodeRequestFrame(b, 0, end);
+    if (m === undefined) continue;
+    damaged++;
+    assert.ok(sameShape(m, generic(b.subarray(0, end))), Buffer.from(b.subarray(0, end)).toString('hex'));
+  }
+  assert.ok(damaged > 1000, `read in place: ${damaged}`);
+  // The server's decoder: the same messages, the same refusals.
+  const frames = Buffer.concat(inPlace.map((args, i) => encodeFrame({ t: 'req', id: i, op: 'getStatus', args })));
+  assert.ok(sameShape(new FrameDecoder({ validate: parseClientMessage, fast: decodeRequestFrame }).decode(frames),
+    new FrameDecoder({ validate: parseClientMessage }).decode(frames)));
+  const bad = encodeFrame({ t: 'req', id: -1, op: 'getStatus', args: ['/a'] });
+  assert.throws(() => new FrameDecoder({ validate: parseClientMessage, fast: decodeRequestFrame }).decode(bad),
+    (e: unknown) => e instanceof StrataError && e.code === ErrorCode.BAD_REQUEST);
 });
 
 test('an oversized frame is refused as soon as its length prefix is read', () => {

@@ -253,6 +253,41 @@ export function decodeAnswerFrame(buf: Uint8Array, start: number, end: number): 
   return { t: 'res', id, ok };
 }
 
+/** `{t: 'req', id: ` as msgpack: fixmap of 4, "t", "req", "id". */
+const REQ_HEAD = Uint8Array.of(0x84, 0xa1, 0x74, 0xa3, 0x72, 0x65, 0x71, 0xa2, 0x69, 0x64);
+const OP_KEY = Uint8Array.of(0xa2, 0x6f, 0x70); // "op"
+const ARGS_KEY = Uint8Array.of(0xa4, 0x61, 0x72, 0x67, 0x73); // "args"
+
+/**
+ * Decode the frame body `buf[start, end)` when it is `{t: 'req', id, op, args}` (keys in that
+ * order, as the client writes them) with `args` up to 15 scalars (a getStatus: `[path]`): the
+ * same message msgpackr's unpack gives. Anything else returns undefined and is left to msgpackr
+ * (as `decodeAnswerFrame`); the message is validated by the caller either way.
+ */
+export function decodeRequestFrame(buf: Uint8Array, start: number, end: number): { t: 'req'; id: number; op: string; args: unknown[] } | undefined {
+  if (end - start < REQ_HEAD.length + 12) return undefined;
+  let p = start;
+  for (let j = 0; j < REQ_HEAD.length; j++) if (buf[p++] !== REQ_HEAD[j]) return undefined;
+  readPos = p;
+  const id = readFlatValue(buf, end);
+  if (typeof id !== 'number' || !bytesAt(buf, readPos, end, OP_KEY)) return undefined;
+  readPos += OP_KEY.length;
+  const op = readFlatValue(buf, end);
+  if (typeof op !== 'string' || !bytesAt(buf, readPos, end, ARGS_KEY)) return undefined;
+  p = readPos + ARGS_KEY.length;
+  if (p >= end || (buf[p]! & 0xf0) !== 0x90) return undefined;
+  const n = buf[p]! & 0x0f;
+  readPos = p + 1;
+  const args = new Array<unknown>(n);
+  for (let i = 0; i < n; i++) {
+    const v = readFlatValue(buf, end);
+    if (v === NOT_FLAT) return undefined;
+    args[i] = v;
+  }
+  if (readPos !== end) return undefined;
+  return { t: 'req', id, op, args };
+}
+
 /** True when `bytes` are found at `buf[p]` (before `end`). */
 function bytesAt(buf: Uint8Array, p: number, end: number, bytes: Uint8Array): boolean {
   if (end - p < bytes.length) return false;
