@@ -6,7 +6,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { Unpackr, pack } from 'msgpackr';
 import { ErrorCode, StrataError } from '../src/errors.js';
-import { FrameDecoder, decodeAnswerFrame, decodeRequestFrame, encodeAnswerFrame, encodeDataFrameHead, encodeFrame } from '../src/protocol/codec.js';
+import { FrameDecoder, decodeAnswerFrame, decodeRequestFrame, encodeAnswerFrame, encodeRequestFrame, encodeDataFrameHead, encodeFrame } from '../src/protocol/codec.js';
 import { parseClientMessage, parseServerMessage, type Message } from '../src/protocol/messages.js';
 
 function concat(parts: Uint8Array[]): Uint8Array {
@@ -261,6 +261,27 @@ test('a request read in place is the message msgpackr decodes, or left to msgpac
   const bad = encodeFrame({ t: 'req', id: -1, op: 'getStatus', args: ['/a'] });
   assert.throws(() => new FrameDecoder({ validate: parseClientMessage, fast: decodeRequestFrame }).decode(bad),
     (e: unknown) => e instanceof StrataError && e.code === ErrorCode.BAD_REQUEST);
+});
+
+test('a request frame is byte for byte the encoding of {t: req, id, op, args}, fast path or not', () => {
+  const strings = ['', '/a', '/bench-md/target', 'x'.repeat(31), 'x'.repeat(32), 'x'.repeat(256), 'x'.repeat(70_000), '/é/日本/😀', 'a\ud800b'];
+  const argsCases: unknown[][] = [[], ...strings.map((v) => [v]), ['/a', '/b'], ['/a', 5, -1, 0.5, 2 ** 32, true, false, Number.NaN],
+    Array.from({ length: 15 }, (_, i) => `/p${i}`),
+    // msgpackr's path:
+    Array.from({ length: 16 }, () => 'p'), ['/a', { recursive: true }], ['/a', null], ['/a', undefined, 1], [new Uint8Array(2)]];
+  for (const id of [1, 127, 128, 70_000, 2 ** 32 + 5]) {
+    for (const op of ['getStatus', 'x'.repeat(31), 'x'.repeat(32)]) {
+      for (const args of argsCases) {
+        const fast = encodeRequestFrame(id, op, args);
+        const generic = encodeFrame({ t: 'req', id, op, args });
+        assert.equal(Buffer.from(fast).toString('hex'), Buffer.from(generic).toString('hex'), `${id} ${op} ${JSON.stringify(args)?.slice(0, 80)}`);
+      }
+    }
+  }
+  const first = encodeRequestFrame(1, 'getStatus', ['/a']);
+  const copy = Buffer.from(first);
+  for (let i = 0; i < 5000; i++) encodeRequestFrame(i, 'getStatus', [`/n${i}`.repeat(20)]);
+  assert.ok(Buffer.from(first).equals(copy));
 });
 
 test('an oversized frame is refused as soon as its length prefix is read', () => {

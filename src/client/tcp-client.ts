@@ -13,7 +13,7 @@ import type {
   LoadMetadataOptions, MountInfo, MountOptions, PathConfEntry, Progress, ProgressListener,
   ReadOptions, RenameOptions, Report, SetAttributesOptions, SyncPointInfo, SyncSummary, TtlAction, WithProgress,
 } from '../types.js';
-import { DEFAULT_MAX_FRAME_BYTES, FrameDecoder, decodeAnswerFrame } from '../protocol/codec.js';
+import { DEFAULT_MAX_FRAME_BYTES, FrameDecoder, decodeAnswerFrame, encodeRequestFrame } from '../protocol/codec.js';
 import {
   INITIAL_UPLOAD_CREDIT,
   DEFAULT_PORT, PROTOCOL_VERSION, fromWireError, parseLocalBlocks, parseServerMessage,
@@ -277,7 +277,8 @@ export class StrataClient implements FileSystem {
     const id = this.alloc();
     const answer = new Promise<T>((resolve, reject) => this.pending.set(id, new UnaryPending<T>(resolve, reject)));
     try {
-      this.outbox.send({ t: 'req', id, op, args: drop(args) });
+      // Scalar arguments (a getStatus) are written straight into a frame; the rest by msgpackr.
+      this.outbox.sendFrame(encodeRequestFrame(id, op, drop(args)));
     } catch (err) {
       // Arguments msgpack cannot carry: a rejected call, as before, never a synchronous throw.
       this.pending.delete(id);

@@ -117,6 +117,52 @@ function encodeFlatAnswer(id: number, ok: Record<string, unknown>): Uint8Array |
   return buf.subarray(start, p);
 }
 
+/**
+ * Encode `{t: 'req', id, op, args}` as a frame: the same bytes as `encodeFrame`, written
+ * straight into the slab when `args` are up to 15 strings, numbers or booleans (a getStatus:
+ * `[path]`); any other request is encoded by `encodeFrame`.
+ */
+export function encodeRequestFrame(id: number, op: string, args: readonly unknown[]): Uint8Array {
+  return encodeFlatRequest(id, op, args) ?? encodeFrame({ t: 'req', id, op, args });
+}
+
+function encodeFlatRequest(id: number, op: string, args: readonly unknown[]): Uint8Array | undefined {
+  const n = args.length;
+  if (n > 15 || op.length > 31) return undefined;
+  if (slab.length - slabPos < SLAB_RESERVE) {
+    slab = new Uint8Array(SLAB_BYTES);
+    slabView = new DataView(slab.buffer);
+    slabPos = 0;
+  }
+  const buf = slab;
+  const end = buf.length;
+  const start = slabPos;
+  let p = start + FRAME_HEADER_BYTES;
+  for (let j = 0; j < REQ_HEAD.length; j++) buf[p++] = REQ_HEAD[j]!;
+  p = writeNumber(buf, p, id);
+  buf[p++] = 0xa2; buf[p++] = 0x6f; buf[p++] = 0x70; // "op"
+  p = writeString(buf, p, op);
+  for (let j = 0; j < ARGS_KEY.length; j++) buf[p++] = ARGS_KEY[j]!;
+  buf[p++] = 0x90 | n;
+  for (let i = 0; i < n; i++) {
+    const v = args[i];
+    if (typeof v === 'string') {
+      if (p + 5 + v.length * 3 > end) return undefined; // (rare: msgpackr takes it)
+      p = writeString(buf, p, v);
+    } else if (typeof v === 'number') {
+      p = writeNumber(buf, p, v);
+    } else if (typeof v === 'boolean') {
+      buf[p++] = v ? 0xc3 : 0xc2;
+    } else {
+      return undefined;
+    }
+  }
+  const len = p - start - FRAME_HEADER_BYTES;
+  buf[start] = len >>> 24; buf[start + 1] = (len >>> 16) & 0xff; buf[start + 2] = (len >>> 8) & 0xff; buf[start + 3] = len & 0xff;
+  slabPos = p;
+  return buf.subarray(start, p);
+}
+
 /** A number as msgpackr writes it (useRecords false, no float32). */
 function writeNumber(buf: Uint8Array, p: number, v: number): number {
   if (v >>> 0 === v) {
