@@ -34,7 +34,7 @@ export interface S3Set { prefix: string; dirs: number; keys: number; objects: nu
 const pad = (n: number, w: number): string => String(n).padStart(w, '0');
 
 /** The bench objects under `prefix/`, created once (a marker object says the set is complete). */
-async function ensureObjects(c: S3Client, set: S3Set, log: (s: string) => void): Promise<void> {
+export async function ensureObjects(c: S3Client, set: S3Set, log: (s: string) => void): Promise<void> {
   try {
     await c.send(new CreateBucketCommand({ Bucket: S3_BUCKET }));
   } catch (err) {
@@ -68,7 +68,7 @@ async function ensureObjects(c: S3Client, set: S3Set, log: (s: string) => void):
  * each page read by the UFS's light reader instead of the SDK's deserialiser (the same
  * client otherwise), so the limit is the fastest plain listing this client can do.
  */
-async function listSequential(c: S3Client, prefix: string, light = false): Promise<{ ms: number; objects: number; calls: number }> {
+export async function listSequential(c: S3Client, prefix: string, light = false): Promise<{ ms: number; objects: number; calls: number }> {
   const t0 = performance.now();
   let objects = 0;
   let calls = 0;

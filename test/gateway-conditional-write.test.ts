@@ -68,6 +68,17 @@ test('N concurrent If-None-Match: * PUTs of a new key: exactly one wins, the oth
   }
 });
 
+test('N concurrent If-None-Match: * PUTs of a directory marker key/: exactly one wins', async () => {
+  for (let round = 0; round < 3; round++) {
+    const key = `dirs/${round}/m/`;
+    const answers = await Promise.all(Array.from({ length: N }, () => put(key, Buffer.alloc(0), { 'if-none-match': '*' })));
+    assert.is(answers.filter((a) => a.status === 200).length, 1, `one winner, got ${answers.map((a) => a.status).join(' ')}`);
+    for (const a of answers) if (a.status !== 200) assert.is(a.status, 412, a.text);
+    assert.is((await put(key, Buffer.alloc(0), { 'if-none-match': '*' })).status, 412, 'the marker exists');
+    assert.is((await put(key, Buffer.alloc(0))).status, 200, 'an unconditional marker PUT over it');
+  }
+});
+
 test('If-None-Match: * PUT whose body arrives after another PUT created the key: 412, the other stays', async () => {
   const a = await openRequest('PUT', '/cond/late', 2, { 'if-none-match': '*' });
   a.send(Buffer.from('a'));

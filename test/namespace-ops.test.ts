@@ -28,6 +28,25 @@ function namespaceSuite(mode: 'library' | 'tcp') {
     await ctx.env?.dispose();
   });
 
+  test('creates and mkdirs in flight together in one directory leave its mtime and ctime at the last one', async () => {
+    await fs().createDirectory('/times', { writeType: 'MUST_CACHE' });
+    const PAST = 1_000_000_000_000;
+    for (let round = 0; round < 3; round++) {
+      await fs().setAttributes('/times', { mtimeMs: PAST });
+      assert.is((await fs().getStatus('/times')).mtimeMs, PAST);
+      const t0 = Date.now();
+      const made = await Promise.all(Array.from({ length: 16 }, (_, i) => i % 4 === 3
+        ? fs().createDirectory(`/times/d${round}-${i}`, { writeType: 'MUST_CACHE' })
+        : fs().writeFile(`/times/f${round}-${i}`, Buffer.from(`x${i}`), { writeType: 'MUST_CACHE' })));
+      const t1 = Date.now();
+      const dir = await fs().getStatus('/times');
+      assert.ok(dir.mtimeMs >= t0 && dir.mtimeMs <= t1, `directory mtime ${dir.mtimeMs} not within [${t0}, ${t1}]`);
+      assert.is(dir.ctimeMs, dir.mtimeMs);
+      // No create came after the directory's last change.
+      for (const m of made) assert.ok((m.ctimeMs ?? m.mtimeMs) <= dir.mtimeMs, `${m.path} changed at ${m.ctimeMs ?? m.mtimeMs}, after its directory's mtime ${dir.mtimeMs}`);
+    }
+  });
+
   test('mkdir -p creates every level, in Strata and in the UFS; mkdir of an existing dir', async () => {
     const info = await fs().createDirectory('/a/b/c', { recursive: true });
     assert.is(info.type, 'directory');

@@ -28,9 +28,9 @@ function tinyFs(): FileSystem {
     get(_t, prop) {
       if (prop === 'getStatus') return async (path: string) => (path === '/missing' ? Promise.reject(notFound(path)) : fileInfo(path));
       if (prop === 'writeFile') {
-        return async (path: string, data: AsyncIterable<Uint8Array>) => {
+        return async (path: string, data: Uint8Array | AsyncIterable<Uint8Array> | Iterable<Uint8Array>) => {
           let n = 0;
-          for await (const c of data) n += c.length;
+          for await (const c of data instanceof Uint8Array ? [data] : data) n += c.length;
           return { ...fileInfo(path), length: n };
         };
       }

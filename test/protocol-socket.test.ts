@@ -36,6 +36,8 @@ class MapFs implements FileSystem {
   writeConsumed = 0; // chunks consumed by writeFile
   writeBytes = 0; // bytes consumed by writeFile
   writeDelayMs = 0;
+  /** What each writeFile was handed: bytes in memory, an array of chunks, or a stream to pull. */
+  sources: Array<'bytes' | 'chunks' | 'stream'> = [];
   hang = new Set<() => void>();
 
   async getStatus(path: string): Promise<FileInfo> {
@@ -91,7 +93,9 @@ class MapFs implements FileSystem {
   async writeFile(path: string, data: DataSource, options?: { onProgress?: ProgressListener }): Promise<FileInfo> {
     const parts: Uint8Array[] = [];
     let bytes = 0;
-    for await (const chunk of data as AsyncIterable<Uint8Array>) {
+    this.sources.push(data instanceof Uint8Array ? 'bytes' : Symbol.asyncIterator in data ? 'stream' : 'chunks');
+    if (path === '/slow-write') await new Promise<void>((resolve) => this.hang.add(resolve));
+    for await (const chunk of data instanceof Uint8Array ? [data] : data as AsyncIterable<Uint8Array>) {
       if (this.writeDelayMs) await sleep(this.writeDelayMs);
       this.writeConsumed++;
       this.writeBytes += chunk.length;
@@ -171,9 +175,10 @@ class MapFs implements FileSystem {
   async close(): Promise<void> {}
 }
 
-async function setup(opts: { window?: number; uploadWindow?: number } = {}) {
+async function setup(opts: { window?: number; uploadWindow?: number; maxUploads?: number } = {}) {
   const fs = new MapFs();
-  const server = new StrataServer(fs, { host: '127.0.0.1', port: 0, logger: quiet, uploadWindow: opts.uploadWindow, insecureNoAuth: true });
+  const server = new StrataServer(fs, { host: '127.0.0.1', port: 0, logger: quiet, uploadWindow: opts.uploadWindow, insecureNoAuth: true,
+    ...(opts.maxUploads ? { maxUploadsPerConnection: opts.maxUploads } : {}) });
   const addr = await server.listen();
   const client = await StrataClient.connect(`${addr.host}:${addr.port}`, { window: opts.window });
   return {
@@ -369,7 +374,7 @@ test('writeFile streams chunks under server credit', async () => {
   }
 });
 
-test('a small upload sent whole (req + data + end in one write) is answered without a credit frame; a streaming one gets its window', async () => {
+test('a small upload sent whole (req + data + end in one write) is answered without a credit frame and handed over as bytes; a streaming one gets its window', async () => {
   const t = await setup({ uploadWindow: 8 });
   try {
     const sock = net.connect({ host: '127.0.0.1', port: t.addr.port });
@@ -390,14 +395,52 @@ test('a small upload sent whole (req + data + end in one write) is answered with
     await until(() => frames.some((m) => m.t === 'res' && m.id === 1));
     assert.equal(frames.filter((m) => m.t === 'credit').map((m) => m.id), [], 'no credit frame for an upload that came whole');
     assert.equal([...t.fs.files.get('/small')!], [1, 2, 3]);
+    // ... and handed to the FileSystem as the bytes in memory, not a channel to pull from.
+    assert.equal(t.fs.sources, ['bytes']);
     // An upload whose end has not come with its request is granted the rest of the window.
     sock.write(encodeFrame({ t: 'req', id: 2, op: 'writeFile', args: ['/streamed'] }));
     await until(() => frames.some((m) => m.t === 'credit' && m.id === 2));
     assert.is((frames.find((m) => m.t === 'credit' && m.id === 2) as { n: number }).n, 8 - INITIAL_UPLOAD_CREDIT);
+    sock.write(encodeFrame({ t: 'data', id: 2, chunk: new Uint8Array([9]) }));
+    while (t.fs.sources.length < 2) await sleep(5);
     sock.write(encodeFrame({ t: 'end', id: 2 }));
     await until(() => frames.some((m) => m.t === 'res' && m.id === 2));
+    assert.equal([...t.fs.files.get('/streamed')!], [9]);
+    assert.equal(t.fs.sources, ['bytes', 'stream']);
+    // Two chunks and the end in one write: the chunks as they are.
+    sock.write(Buffer.concat([
+      encodeFrame({ t: 'req', id: 3, op: 'writeFile', args: ['/two'] }),
+      encodeFrame({ t: 'data', id: 3, chunk: new Uint8Array([4, 5]) }),
+      encodeFrame({ t: 'data', id: 3, chunk: new Uint8Array([6]) }),
+      encodeFrame({ t: 'end', id: 3 }),
+    ]));
+    await until(() => frames.some((m) => m.t === 'res' && m.id === 3));
+    assert.equal(t.fs.sources, ['bytes', 'stream', 'chunks']);
+    assert.equal([...t.fs.files.get('/two')!], [4, 5, 6]);
     sock.destroy();
   } finally {
+    await t.done();
+  }
+});
+
+test('a whole upload that waits for an upload slot keeps its bytes in the channel, counted in the buffer budget', async () => {
+  const t = await setup({ maxUploads: 1 });
+  try {
+    const first = t.client.writeFile('/slow-write', Buffer.alloc(100, 1));
+    first.catch(() => {});
+    while (t.fs.sources.length < 1) await sleep(5);
+    const second = t.client.writeFile('/queued', Buffer.alloc(1000, 2));
+    second.catch(() => {});
+    const until = Date.now() + 3000;
+    while (t.server.settings.budget.total < 1000 && Date.now() < until) await sleep(5);
+    assert.ok(t.server.settings.budget.total >= 1000, `the waiting upload's bytes are counted (budget ${t.server.settings.budget.total})`);
+    for (const h of t.fs.hang) h();
+    assert.is((await first).length, 100);
+    assert.is((await second).length, 1000);
+    assert.equal(t.fs.sources, ['bytes', 'stream']);
+    assert.is(t.server.settings.budget.total, 0);
+  } finally {
+    for (const h of t.fs.hang) h();
     await t.done();
   }
 });

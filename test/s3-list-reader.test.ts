@@ -18,6 +18,13 @@ const doc = (inner: string): string => `<?xml version="1.0" encoding="UTF-8"?>\n
 test('entity and character references are resolved', () => {
   assert.is(decodeXmlText('a&amp;b&lt;c&gt;&quot;d&quot;&apos;&#233;&#x1F600;'), 'a&b<c>"d"\'é😀');
   assert.is(decodeXmlText('plain'), 'plain');
+  // ETags as servers write them (a fast path) and the look-alikes that are not that shape.
+  assert.is(decodeXmlText('&quot;d41d8cd98f00b204e9800998ecf8427e&quot;'), '"d41d8cd98f00b204e9800998ecf8427e"');
+  assert.is(decodeXmlText('&quot;&quot;'), '""');
+  assert.is(decodeXmlText('&quot;a&amp;b&quot;'), '"a&b"');
+  assert.is(decodeXmlText('&quot;x&quot;&quot;'), '"x""');
+  assert.is(decodeXmlText('&quot;abc'), '"abc');
+  assert.is(decodeXmlText('&quot;a&lt;&quot;'), '"a<"');
 });
 
 test('a page: keys, sizes, ETags, times, prefixes, truncation and token', () => {
@@ -87,6 +94,18 @@ test('against radosgw: the same entries as the SDK reads, flat and delimited, ov
   const head = await ufs.getStatus('d/<tag>');
   const listed = (await listAll(ufs, 'd')).entries.find((e) => e.name === '<tag>')!;
   assert.is(listed.contentHash, head!.contentHash);
+});
+
+test('against radosgw: a recursive listing synthesises directories once and skips keys with empty, . or .. segments', async () => {
+  b ??= await freshBucket('list-reader');
+  const keys = ['a/1', 'a//2', 'a/./3', 'a/b/', 'a/b/4', 'a/c', 'b', 'c/../d', 'e/f/g/5', 'e/f/6', 'e/7', 'h'];
+  for (const k of keys) await b.client.send(new PutObjectCommand({ Bucket: b.bucket, Key: `r/${k}`, Body: k }));
+  const expected = ['a/', 'a/1', 'a/b/', 'a/b/4', 'a/c', 'b', 'e/', 'e/7', 'e/f/', 'e/f/6', 'e/f/g/', 'e/f/g/5', 'h'];
+  const ufs = b.ufs();
+  for (const pageSize of [1, 3, 1000]) {
+    const got = (await listAll(ufs, 'r', { recursive: true, pageSize })).entries.map((e: UfsStatus) => `${e.name}${e.type === 'directory' ? '/' : ''}`);
+    assert.equal(got, expected, `pages of ${pageSize}`);
+  }
 });
 
 test.after(async () => {

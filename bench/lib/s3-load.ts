@@ -23,7 +23,7 @@ export type Job =
    */
   | { kind: 'getCurl'; target: Target; key?: string; file?: string; repeat: number };
 
-export interface JobResult { seconds: number; ops: number; bytes: number; times?: number[] }
+export interface JobResult { seconds: number; ops: number; bytes: number; times?: number[]; clientCpuMs?: number }
 
 const hmac = (k: string | Buffer, d: string): Buffer => createHmac('sha256', k).update(d).digest();
 const sha256 = (d: string): string => createHash('sha256').update(d).digest('hex');
@@ -176,7 +176,13 @@ export async function runJob(job: Job): Promise<JobResult> {
 
 if (process.argv[1] && import.meta.url === new URL(`file://${process.argv[1]}`).href) {
   const job = JSON.parse(process.argv[2]!) as Job;
-  runJob(job).then((r) => { process.stdout.write(`${JSON.stringify(r)}\n`); agent.destroy(); }, (err: unknown) => {
+  // The driver's own CPU (user+sys) over the job: is the client the limit? (curl's is not counted)
+  const c0 = process.cpuUsage();
+  runJob(job).then((r) => {
+    const c = process.cpuUsage(c0);
+    process.stdout.write(`${JSON.stringify({ ...r, clientCpuMs: (c.user + c.system) / 1000 })}\n`);
+    agent.destroy();
+  }, (err: unknown) => {
     process.stderr.write(`s3-load: ${(err as Error).stack ?? String(err)}\n`);
     process.exit(1);
   });

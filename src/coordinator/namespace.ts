@@ -168,7 +168,7 @@ export class Namespace {
           continue;
         }
         // A new name in `parent`: its mtime and ctime (POSIX); one created here has them as `now` already.
-        if (!fresh) parent = InodeTree.update(tx, entriesChanged(parent, now));
+        if (!fresh) parent = entriesChangedIn(tx, parent, now);
         fresh = true;
         parent = InodeTree.create(tx, parent, name, {
           type: 'directory', ps: persisted ? 'PERSISTED' : 'NOT_PERSISTED', loaded: true, syncMs: now, ufsContent: DIR_CONTENT_HASH,
@@ -205,7 +205,7 @@ export class Namespace {
       if (!dir) throw notFound(parentPath(p), 'parent directory');
       if (InodeTree.childId(tx, dir.id, name) !== undefined) throw alreadyExists(p);
       const now = Date.now();
-      const inode = InodeTree.create(tx, InodeTree.update(tx, entriesChanged(dir, now)), name, {
+      const inode = InodeTree.create(tx, entriesChangedIn(tx, dir, now), name, {
         type: 'file', ps: 'NOT_PERSISTED', node: o.kind, syncMs: now,
         mode: o.mode ?? (o.kind === 'symlink' ? 0o777 : 0o644),
         ...(o.kind === 'symlink' ? { target: o.target!, length: Buffer.byteLength(o.target!) } : {}),
@@ -357,7 +357,7 @@ export class Namespace {
       else IntentJournal.finish(tx, f.intentId);
       let dir = InodeTree.get(tx, parent.id)!;
       // A new name changes the directory (POSIX mtime and ctime); replacing a file's content does not.
-      if (!prev) dir = InodeTree.update(tx, entriesChanged(dir, now));
+      if (!prev) dir = entriesChangedIn(tx, dir, now);
       const inode = createFileInode(tx, dir, f, now);
       if (f.inline) s.blocks.stageInline(tx, f.fileId, 0, f.inline, f.ps === 'PERSISTED');
       if (f.recorded) PendingWrites.clear(tx, f.fileId);
@@ -571,6 +571,18 @@ export class Namespace {
       InodeTree.update(tx, next);
     });
   }
+}
+
+/**
+ * A directory whose entries change now (POSIX mtime and ctime), written in `tx` unless it
+ * already holds exactly these times: the creates of one commit group in one directory within
+ * the same millisecond rewrite the directory's record (and bump the inode epoch for it) once,
+ * not once each. (Each create bumps the epoch with its own inode anyway.)
+ */
+function entriesChangedIn(tx: MetaTxn, dir: InodeRecord, now: number): InodeRecord {
+  const next = entriesChanged(dir, now);
+  if (next.mtimeMs === dir.mtimeMs && next.ctimeMs === dir.ctimeMs && next.atimeMs === dir.atimeMs) return dir;
+  return InodeTree.update(tx, next);
 }
 
 /** The inode of a written file under `parent`. */

@@ -107,6 +107,8 @@ export interface FuseHandlers {
    * statuses put there are answered on the FUSE threads until they expire or are removed.
    */
   attachAttrCache?(cache: AttrCache): void;
+  /** The mount's known directories in the binding, once mounted (the corrected binding only). */
+  attachKnownDirs?(known: KnownDirs): void;
 }
 
 /** One entry of the binding's attribute cache: a mount-relative path and its stat. */
@@ -115,6 +117,19 @@ export interface AttrEntry {
   stat: FuseStat;
   /** Wall-clock time (ms) until which getattr may be answered from it. */
   untilMs: number;
+}
+
+/**
+ * The binding's copy of the directories a mount knows completely (mount paths): a lookup of a
+ * name a known directory lacks is answered ENOENT there until the directory's expiry time.
+ * `known` takes the full paths of the names present.
+ */
+export interface KnownDirs {
+  known(dir: string, paths: readonly string[], untilMs: number): void;
+  present(path: string, untilMs: number): void;
+  gone(path: string, untilMs: number): void;
+  forgetDir(dir: string): void;
+  clear(): void;
 }
 
 /** The binding's attribute cache of one mount (see FuseHandlers.attachAttrCache). */
@@ -293,6 +308,9 @@ NAPI_METHOD(strata_direct_clear) {
  * statuses a listing just returned (per mount, with an expiry time) and removes what its own
  * mutations change; getattr (and so every lookup) of a cached path never hops to JavaScript.
  */
+/** Pages per FUSE request asked of the kernel (FUSE_MAX_PAGES): 1 MiB reads and writes. */
+export const MAX_PAGES = 256;
+
 /** Numbers per entry of the attribute cache (see strata_attr_put). */
 const ATTR_NUMS = 10;
 
@@ -440,6 +458,253 @@ NAPI_METHOD(strata_attr_del) {
 }
 `;
 
+/**
+ * C added to the binding: the directories the mount knows completely (DirNames, mirrored), so
+ * that the lookup of a name such a directory lacks — the failed lookup the kernel makes before
+ * every create — is answered ENOENT on the FUSE thread. Two kinds of entries in one table, by
+ * mount and path: a known directory with its expiry time, and a name present in one. A name
+ * entry left behind (its directory forgotten, then known again) only sends a lookup on to
+ * JavaScript, which answers it; past STRATA_KNOWN_MAX entries the table is emptied.
+ */
+const KNOWN_C = `
+#define STRATA_KNOWN_BUCKETS 65536
+#define STRATA_KNOWN_MAX 1000000
+typedef struct strata_known {
+  struct strata_known *next;
+  void *fuse;
+  int is_dir;
+  double until_ms;
+  char path[];
+} strata_known_t;
+static strata_known_t *strata_known_tab[STRATA_KNOWN_BUCKETS];
+static uint32_t strata_known_count = 0;
+static pthread_rwlock_t strata_known_lock = PTHREAD_RWLOCK_INITIALIZER;
+
+static uint32_t strata_known_bucket (void *fuse, int is_dir, const char *path, size_t len) {
+  uint64_t h = 1469598103934665603ULL ^ (uint64_t) (uintptr_t) fuse ^ (uint64_t) is_dir;
+  for (size_t i = 0; i < len; i++) { h ^= (unsigned char) path[i]; h *= 1099511628211ULL; }
+  return (uint32_t) (h % STRATA_KNOWN_BUCKETS);
+}
+
+static strata_known_t **strata_known_find (void *fuse, int is_dir, const char *path, size_t len) {
+  strata_known_t **pp = &strata_known_tab[strata_known_bucket(fuse, is_dir, path, len)];
+  for (; *pp != NULL; pp = &(*pp)->next) {
+    strata_known_t *k = *pp;
+    if (k->fuse == fuse && k->is_dir == is_dir && strncmp(k->path, path, len) == 0 && k->path[len] == 0) break;
+  }
+  return pp;
+}
+
+/* Length of the parent of a mount path ("/" for a name in the root). */
+static size_t strata_parent_len (const char *path) {
+  const char *slash = strrchr(path, '/');
+  if (slash == NULL || slash == path) return 1;
+  return (size_t) (slash - path);
+}
+
+static void strata_known_clear_locked (void *fuse) {
+  for (uint32_t b = 0; b < STRATA_KNOWN_BUCKETS; b++) {
+    strata_known_t **pp = &strata_known_tab[b];
+    while (*pp != NULL) {
+      strata_known_t *k = *pp;
+      if (fuse == NULL || k->fuse == fuse) { *pp = k->next; free(k); strata_known_count--; }
+      else pp = &k->next;
+    }
+  }
+}
+
+static void strata_known_put_locked (void *fuse, int is_dir, const char *path, size_t len, double until_ms) {
+  strata_known_t **pp = strata_known_find(fuse, is_dir, path, len);
+  if (*pp != NULL) { (*pp)->until_ms = until_ms; return; }
+  if (strata_known_count >= STRATA_KNOWN_MAX) {
+    strata_known_clear_locked(NULL);
+    if (!is_dir) return; /* its directory went too */
+    pp = strata_known_find(fuse, is_dir, path, len);
+  }
+  strata_known_t *k = calloc(1, sizeof(strata_known_t) + len + 1);
+  if (k == NULL) return;
+  k->fuse = fuse;
+  k->is_dir = is_dir;
+  k->until_ms = until_ms;
+  memcpy(k->path, path, len);
+  k->path[len] = 0;
+  *pp = k;
+  strata_known_count++;
+}
+
+static void strata_known_del_locked (void *fuse, int is_dir, const char *path, size_t len) {
+  strata_known_t **pp = strata_known_find(fuse, is_dir, path, len);
+  if (*pp == NULL) return;
+  strata_known_t *k = *pp;
+  *pp = k->next;
+  free(k);
+  strata_known_count--;
+}
+
+/* Is \`path\` known not to exist: its directory is known (not expired) and lacks the name? */
+static int strata_known_absent (void *fuse, const char *path) {
+  size_t plen = strata_parent_len(path);
+  size_t len = strlen(path);
+  int absent = 0;
+  /* A name over 255 bytes or a long path: JavaScript answers (ENAMETOOLONG). */
+  const char *slash = strrchr(path, '/');
+  if (slash == NULL || strlen(slash + 1) > 255 || len > 2048) return 0;
+  pthread_rwlock_rdlock(&strata_known_lock);
+  strata_known_t *dir = *strata_known_find(fuse, 1, path, plen);
+  if (dir != NULL && dir->until_ms > strata_now_ms()) absent = *strata_known_find(fuse, 0, path, len) == NULL;
+  pthread_rwlock_unlock(&strata_known_lock);
+  return absent;
+}
+
+/* (thread buffer, op, path, untilMs, names): op 0 known dir (names: NUL-terminated full paths
+   present in it), 1 present name, 2 gone name, 3 forget dir, 4 forget the whole mount. */
+NAPI_METHOD(strata_known_op) {
+  NAPI_ARGV(5)
+  void *fuse = strata_attr_fuse_of(env, argv[0]);
+  NAPI_ARGV_UINT32(op, 1)
+  if (fuse == NULL) return NULL;
+  char path[4096];
+  size_t len = 0;
+  if (op != 4 && (napi_get_value_string_utf8(env, argv[2], path, sizeof(path), &len) != napi_ok || len >= sizeof(path) - 1)) op = 4;
+  double until_ms = 0;
+  napi_get_value_double(env, argv[3], &until_ms);
+  pthread_rwlock_wrlock(&strata_known_lock);
+  if (op == 0) {
+    void *names = NULL;
+    size_t names_len = 0;
+    napi_valuetype t;
+    napi_typeof(env, argv[4], &t);
+    if (t == napi_object && napi_get_buffer_info(env, argv[4], &names, &names_len) == napi_ok) {
+      for (size_t at = 0; at < names_len;) {
+        const char *n = (const char *) names + at;
+        size_t nlen = strnlen(n, names_len - at);
+        if (at + nlen >= names_len) break;
+        strata_known_put_locked(fuse, 0, n, nlen, 0);
+        at += nlen + 1;
+      }
+    }
+    strata_known_put_locked(fuse, 1, path, len, until_ms);
+  } else if (op == 1 || op == 2) {
+    if (op == 1) strata_known_put_locked(fuse, 0, path, len, 0);
+    else { strata_known_del_locked(fuse, 0, path, len); strata_known_del_locked(fuse, 1, path, len); }
+    strata_known_t *dir = *strata_known_find(fuse, 1, path, strata_parent_len(path));
+    if (dir != NULL && until_ms > 0) dir->until_ms = until_ms; /* the same expiry as DirNames' */
+  } else if (op == 3) {
+    strata_known_del_locked(fuse, 1, path, len);
+  } else {
+    strata_known_clear_locked(fuse);
+  }
+  pthread_rwlock_unlock(&strata_known_lock);
+  return NULL;
+}
+`;
+
+/**
+ * C added to the binding: the mount's channel wrapped in one of ours (libfuse 2.9's public
+ * fuse_chan_new), which reads and writes /dev/fuse as libfuse's own does, with two changes.
+ * Its buffer holds a 1 MiB write (libfuse caps max_write at its channel's buffer, 128 KiB), and
+ * the INIT reply asks for FUSE_MAX_PAGES (256 pages) when the kernel offers it: libfuse 2.9
+ * speaks protocol 7.19 and never asks, so every read and write request was at most 32 pages
+ * (128 KiB) whatever max_read/max_write said. Nothing else of the protocol changes (the reply
+ * keeps libfuse's minor version; the kernel reads max_pages by its flag alone).
+ */
+const CHAN_C = `
+#include <sys/uio.h>
+#define STRATA_FUSE_INIT 26
+#define STRATA_FUSE_MAX_PAGES (1u << 22)
+#define STRATA_MAX_PAGES ${MAX_PAGES}
+#define STRATA_CHAN_BUFSIZE (STRATA_MAX_PAGES * 4096 + 0x2000)
+typedef struct { uint64_t init_unique; int want_max_pages; } strata_chan_t;
+
+static int strata_chan_receive (struct fuse_chan **chp, char *buf, size_t size) {
+  struct fuse_chan *ch = *chp;
+  struct fuse_session *se = fuse_chan_session(ch);
+  ssize_t res;
+  int err;
+restart:
+  res = read(fuse_chan_fd(ch), buf, size);
+  err = errno;
+  if (se != NULL && fuse_session_exited(se)) return 0;
+  if (res == -1) {
+    if (err == ENOENT) goto restart; /* the operation was interrupted: safe to restart */
+    if (err == ENODEV) { if (se != NULL) fuse_session_exit(se); return 0; } /* unmounted */
+    if (err != EINTR && err != EAGAIN) perror("fuse: reading device");
+    return -err;
+  }
+  if ((size_t) res < 40) { fprintf(stderr, "short read on fuse device\\n"); return -EIO; }
+  uint32_t opcode;
+  memcpy(&opcode, buf + 4, 4);
+  if (opcode == STRATA_FUSE_INIT && (size_t) res >= 40 + 16) {
+    strata_chan_t *c = (strata_chan_t *) fuse_chan_data(ch);
+    uint32_t major, minor, flags;
+    memcpy(&major, buf + 40, 4);
+    memcpy(&minor, buf + 44, 4);
+    memcpy(&flags, buf + 52, 4);
+    memcpy(&c->init_unique, buf + 8, 8);
+    c->want_max_pages = major == 7 && minor >= 28 && (flags & STRATA_FUSE_MAX_PAGES) != 0;
+  }
+  return (int) res;
+}
+
+static int strata_chan_send (struct fuse_chan *ch, const struct iovec iov[], size_t count) {
+  if (iov == NULL) return 0;
+  strata_chan_t *c = (strata_chan_t *) fuse_chan_data(ch);
+  struct iovec patched[2];
+  char hdr[16];
+  char init[64];
+  if (c->want_max_pages && count == 2 && iov[0].iov_len == 16 && iov[1].iov_len >= 24 && iov[1].iov_len <= sizeof(init)) {
+    uint64_t unique;
+    int32_t error;
+    memcpy(&error, (const char *) iov[0].iov_base + 4, 4);
+    memcpy(&unique, (const char *) iov[0].iov_base + 8, 8);
+    if (unique == c->init_unique && error == 0) {
+      c->want_max_pages = 0;
+      memset(init, 0, sizeof(init));
+      memcpy(init, iov[1].iov_base, iov[1].iov_len);
+      uint32_t flags;
+      memcpy(&flags, init + 12, 4);
+      flags |= STRATA_FUSE_MAX_PAGES;
+      memcpy(init + 12, &flags, 4);
+      uint16_t max_pages = STRATA_MAX_PAGES;
+      memcpy(init + 28, &max_pages, 2); /* fuse_init_out.max_pages (time_gran at 24 stays 0: unchanged) */
+      size_t outlen = iov[1].iov_len < 32 ? 32 : iov[1].iov_len;
+      uint32_t len = (uint32_t) (16 + outlen);
+      memcpy(hdr, iov[0].iov_base, 16);
+      memcpy(hdr, &len, 4);
+      patched[0].iov_base = hdr;
+      patched[0].iov_len = 16;
+      patched[1].iov_base = init;
+      patched[1].iov_len = outlen;
+      iov = patched;
+    }
+  }
+  ssize_t res = writev(fuse_chan_fd(ch), iov, count);
+  int err = errno;
+  if (res == -1) {
+    struct fuse_session *se = fuse_chan_session(ch);
+    if ((se == NULL || !fuse_session_exited(se)) && err != ENOENT) perror("fuse: writing device");
+    return -err;
+  }
+  return 0;
+}
+
+/* The descriptor is the mount's channel's: fuse_unmount closes it. */
+static void strata_chan_destroy (struct fuse_chan *ch) {
+  free(fuse_chan_data(ch));
+}
+
+static struct fuse_chan_ops strata_chan_ops = { .receive = strata_chan_receive, .send = strata_chan_send, .destroy = strata_chan_destroy };
+
+/* Our channel over the mount's descriptor (the mount's own channel when that fails). */
+static struct fuse_chan *strata_wrap_chan (struct fuse_chan *ch) {
+  strata_chan_t *c = calloc(1, sizeof(strata_chan_t));
+  if (c == NULL) return ch;
+  struct fuse_chan *w = fuse_chan_new(&strata_chan_ops, fuse_chan_fd(ch), STRATA_CHAN_BUFSIZE, c);
+  if (w == NULL) { free(c); return ch; }
+  return w;
+}
+`;
+
 /** Exact text edits of fuse-native 2.2.6's source; undefined when one of them does not apply. */
 function patchSource(source: string): string | undefined {
   const edits: Array<[string, string]> = [
@@ -483,10 +748,13 @@ function patchSource(source: string): string | undefined {
     // local files (the cached block files of an embedded mount): no hop to JavaScript.
     ['FUSE_METHOD(read, 6, 2, (const char *path, char *buf, size_t len, off_t offset, struct fuse_file_info *info), {\n',
       'FUSE_METHOD(read, 6, 2, (const char *path, char *buf, size_t len, off_t offset, struct fuse_file_info *info), {\n  { int strata_res; if (info != NULL && strata_direct_read(info->fh, buf, len, offset, &strata_res)) return strata_res; }\n'],
-    ['// Methods\n', `${DIRECT_READ_C}\n${ATTR_CACHE_C}\n// Methods\n`],
+    ['// Methods\n', `${DIRECT_READ_C}\n${ATTR_CACHE_C}\n${KNOWN_C}\n${CHAN_C}\n// Methods\n`],
+    // libfuse's session runs on our channel (1 MiB requests); the mount's own channel is kept
+    // for fuse_unmount, which closes the descriptor.
+    ['fuse_new(ch, &args, &ops', 'fuse_new(strata_wrap_chan(ch), &args, &ops'],
     // getattr (every lookup) of a path in the attribute cache: answered here, no hop.
     ['FUSE_METHOD(getattr, 1, 1, (const char *path, struct stat *stat), {\n',
-      'FUSE_METHOD(getattr, 1, 1, (const char *path, struct stat *stat), {\n  if (strata_attr_get(fuse_get_context()->fuse, path, stat)) return 0;\n'],
+      'FUSE_METHOD(getattr, 1, 1, (const char *path, struct stat *stat), {\n  if (strata_attr_get(fuse_get_context()->fuse, path, stat)) return 0;\n  if (strata_known_absent(fuse_get_context()->fuse, path)) return -ENOENT;\n'],
     // The /dev/fuse descriptor close-on-exec: libfuse 2.9 opens it (or receives it from
     // fusermount) without O_CLOEXEC, so every program the daemon spawns would hold the mount's
     // channel open (a child outliving the daemon keeps the mount from ever answering ENOTCONN).
@@ -494,7 +762,7 @@ function patchSource(source: string): string | undefined {
       '    napi_throw_error(env, "fuse failed", "fuse failed");\n    return NULL;\n  }\n  { int strata_fd = fuse_chan_fd(ch); if (strata_fd >= 0) fcntl(strata_fd, F_SETFD, fcntl(strata_fd, F_GETFD) | FD_CLOEXEC); }\n\n  struct fuse *fuse = fuse_new('],
     ['#include <sys/wait.h>\n', '#include <sys/wait.h>\n#include <fcntl.h>\n'],
     ['  NAPI_EXPORT_FUNCTION(fuse_native_mount)\n',
-      '  NAPI_EXPORT_FUNCTION(fuse_native_mount)\n  NAPI_EXPORT_FUNCTION(strata_direct_set)\n  NAPI_EXPORT_FUNCTION(strata_direct_clear)\n  NAPI_EXPORT_FUNCTION(strata_attr_put)\n  NAPI_EXPORT_FUNCTION(strata_attr_del)\n'],
+      '  NAPI_EXPORT_FUNCTION(fuse_native_mount)\n  NAPI_EXPORT_FUNCTION(strata_direct_set)\n  NAPI_EXPORT_FUNCTION(strata_direct_clear)\n  NAPI_EXPORT_FUNCTION(strata_attr_put)\n  NAPI_EXPORT_FUNCTION(strata_attr_del)\n  NAPI_EXPORT_FUNCTION(strata_known_op)\n'],
   ];
   let out = source;
   for (const [from, to] of edits) {
@@ -558,7 +826,11 @@ export function correctedBinding(): boolean {
 }
 
 interface DirectBinding { strata_direct_set(fh: number, fds: Buffer, ends: Buffer): void; strata_direct_clear(fh: number): void }
-interface AttrBinding { strata_attr_put(thread: Buffer, paths: Buffer, nums: Buffer): void; strata_attr_del(thread: Buffer, path?: string): void }
+interface AttrBinding {
+  strata_attr_put(thread: Buffer, paths: Buffer, nums: Buffer): void;
+  strata_attr_del(thread: Buffer, path?: string): void;
+  strata_known_op?(thread: Buffer, op: number, path: string, untilMs: number, names?: Buffer): void;
+}
 
 function attrBinding(): AttrBinding | undefined {
   if (!loadedFixed) return undefined;
@@ -582,6 +854,21 @@ function attrCacheOf(b: AttrBinding, thread: Buffer): AttrCache {
     },
     remove(path) { b.strata_attr_del(thread, path); },
     clear() { b.strata_attr_del(thread); },
+  };
+}
+
+/** The known directories of the mount whose binding thread buffer is `thread` (see KNOWN_C). */
+function knownDirsOf(b: AttrBinding, thread: Buffer): KnownDirs | undefined {
+  const op = b.strata_known_op?.bind(b);
+  if (!op) return undefined;
+  return {
+    known(dir, paths, untilMs) {
+      op(thread, 0, dir, untilMs, paths.length ? Buffer.from(paths.map((p) => `${p}\0`).join('')) : undefined);
+    },
+    present(path, untilMs) { op(thread, 1, path, untilMs); },
+    gone(path, untilMs) { op(thread, 2, path, untilMs); },
+    forgetDir(dir) { op(thread, 3, dir, 0); },
+    clear() { op(thread, 4, '', 0); },
   };
 }
 
@@ -739,15 +1026,18 @@ export async function mountFuse(mountpoint: string, handlers: FuseHandlers, opts
   const thread = (fuse as unknown as { _thread?: Buffer })._thread;
   const attrCache = attrB && Buffer.isBuffer(thread) ? attrCacheOf(attrB, thread) : undefined;
   if (attrCache) handlers.attachAttrCache?.(attrCache);
+  const knownDirs = attrB && Buffer.isBuffer(thread) ? knownDirsOf(attrB, thread) : undefined;
+  if (knownDirs) handlers.attachKnownDirs?.(knownDirs);
   let unmounting: Promise<void> | undefined;
   return {
     mountpoint,
     unmount() {
       // The cache is keyed by the mount's libfuse handle, whose address a later mount may reuse.
       attrCache?.clear();
+      knownDirs?.clear();
       unmounting ??= new Promise<void>((resolve, reject) => {
         fuse.unmount((err: Error | null) => (err ? reject(err) : resolve()));
-      }).finally(() => attrCache?.clear());
+      }).finally(() => { attrCache?.clear(); knownDirs?.clear(); });
       return unmounting;
     },
   };

@@ -14,7 +14,7 @@ import { MAX_PATH_BYTES } from '../meta/path.js';
 import type { Logger } from '../log.js';
 import type { CreateFileOptions, CreateNodeOptions, FileInfo, NodeKind, ReadOptions, SetAttributesOptions } from '../types.js';
 import { clearDirectReads, E, FuseErrno, setDirectReads } from './binding.js';
-import type { AttrCache, AttrEntry, FuseCaller, FuseHandlers, FuseStat, FuseStatfs, FuseTime } from './binding.js';
+import type { AttrCache, AttrEntry, FuseCaller, KnownDirs, FuseHandlers, FuseStat, FuseStatfs, FuseTime } from './binding.js';
 import { DirListCache } from './dir-cache.js';
 import { DirNames } from './dir-names.js';
 import { nameTooLong } from './errno.js';
@@ -131,6 +131,8 @@ export class StrataFuse implements FuseHandlers {
    * with an open writer (whose size and mtime only JavaScript knows).
    */
   private attrCache: AttrCache | undefined;
+  /** The binding's copy of `known` (lookups of names a known directory lacks answered there). */
+  private knownDirs: KnownDirs | undefined;
   private readonly attrBatch = new Map<string, AttrEntry>();
   private attrFlushQueued = false;
   private statfsCache: { value: FuseStatfs; until: number } | undefined;
@@ -148,7 +150,21 @@ export class StrataFuse implements FuseHandlers {
   private readonly seeded = new Set<string>();
 
   constructor(private readonly o: StrataFuseOptions) {
-    this.known = new DirNames(Math.min(o.attrTimeoutMs, KNOWN_DIR_MS));
+    // Mirrored into the binding (once mounted), which then answers the lookups of absent names itself.
+    const mount = (p: string): string | undefined => (this.knownDirs ? this.fusePath(p) : undefined);
+    this.known = new DirNames(Math.min(o.attrTimeoutMs, KNOWN_DIR_MS), {
+      known: (dir, names, until) => {
+        const d = mount(dir);
+        if (d === undefined) return;
+        const paths: string[] = [];
+        for (const n of names) paths.push(d === '/' ? `/${n}` : `${d}/${n}`);
+        this.knownDirs!.known(d, paths, until);
+      },
+      present: (path, until) => { const f = mount(path); if (f !== undefined) this.knownDirs!.present(f, until); },
+      gone: (path, until) => { const f = mount(path); if (f !== undefined) this.knownDirs!.gone(f, until); },
+      forgetDir: (dir) => { const d = mount(dir); if (d !== undefined) this.knownDirs!.forgetDir(d); },
+      clear: () => this.knownDirs?.clear(),
+    });
     this.listings = new DirListCache(o.attrTimeoutMs);
   }
 
@@ -221,6 +237,8 @@ export class StrataFuse implements FuseHandlers {
     const until = Date.now() + this.o.attrTimeoutMs;
     this.statusCache.delete(info.path);
     this.statusCache.set(info.path, { info, until });
+    // A known directory has every name whose status this mount holds (the binding's copy too).
+    if (this.known.size) this.known.present(info.path);
     // The binding's cache carries no device number: device nodes are answered here.
     if (this.attrCache && !this.writers.has(info.path) && !info.rdev) {
       const path = this.fusePath(info.path);
@@ -272,6 +290,11 @@ export class StrataFuse implements FuseHandlers {
   /** The binding's attribute cache of this mount (called once mounted). */
   attachAttrCache(cache: AttrCache): void {
     this.attrCache = cache;
+  }
+
+  /** The binding's copy of the known directories (called once mounted). */
+  attachKnownDirs(known: KnownDirs): void {
+    this.knownDirs = known;
   }
 
   private async status(path: string): Promise<FileInfo> {

@@ -816,8 +816,15 @@ class Connection {
       });
     }
     // The FileSystem call (which takes the path lock and a shard slot) starts only when the
-    // first chunk or the end arrives: an upload that never sends holds nothing.
-    channel.onStart = () => this.startUpload(call, args);
+    // first chunk or the end arrives: an upload that never sends holds nothing. It starts
+    // after the other frames of that socket read: an upload that has ended by then is handed
+    // over as the chunks in memory (no channel to pull, no wait for the next chunk) — unless it
+    // must wait for an upload slot: then its chunks stay in the channel, counted in the budget.
+    channel.onStart = () => queueMicrotask(() => {
+      const whole = this.uploadsRunning < this.settings.maxUploads ? channel.takeWhole() : undefined;
+      if (whole) args[1] = whole;
+      this.startUpload(call, args);
+    });
   }
 
   /**
@@ -879,6 +886,8 @@ class UploadChannel implements AsyncIterableIterator<Uint8Array> {
   /** Called once, at the first data frame or the end: start the FileSystem call. */
   onStart: (() => void) | undefined;
   private started = false;
+  /** A chunk was handed to the consumer (or the whole upload taken). */
+  private consumed = false;
 
   constructor(
     private readonly window: number,
@@ -887,6 +896,22 @@ class UploadChannel implements AsyncIterableIterator<Uint8Array> {
     private readonly changed: () => void = () => {},
   ) {
     this.outstanding = window;
+  }
+
+  /**
+   * The whole upload, when its end has arrived and nothing was consumed yet: its chunks (one
+   * chunk as it is), taken out of the channel, which then reads as ended. Otherwise undefined.
+   */
+  takeWhole(): Uint8Array | Uint8Array[] | undefined {
+    if (!this.ended || this.closed || this.error || this.waiter || this.consumed) return undefined;
+    const q = this.queue;
+    this.queue = [];
+    this.consumed = true;
+    if (this.queuedBytes !== 0) {
+      this.queuedBytes = 0;
+      this.changed();
+    }
+    return q.length === 1 ? q[0]! : q.length === 0 ? new Uint8Array(0) : q;
   }
 
   /** True once the client's `end` frame arrived. */
@@ -929,6 +954,7 @@ class UploadChannel implements AsyncIterableIterator<Uint8Array> {
       const w = this.waiter;
       this.waiter = undefined;
       this.release(1);
+      this.consumed = true;
       w.resolve({ value: chunk, done: false });
     } else {
       this.queue.push(chunk);
@@ -979,6 +1005,7 @@ class UploadChannel implements AsyncIterableIterator<Uint8Array> {
     if (this.error) return Promise.reject(this.error);
     const chunk = this.queue.shift();
     if (chunk) {
+      this.consumed = true;
       this.queuedBytes -= chunk.length;
       this.changed();
       this.release(1);

@@ -265,6 +265,9 @@ export async function syncDirectory(store: MetaStore, ufs: Ufs, job: DirSyncJob,
   return { summary, childDirs, staleFileIds };
 }
 
+/** Page transactions of a flat tree sync issued before the oldest one has committed. */
+const COMMITS_IN_FLIGHT = 4;
+
 /** A directory of a flat tree sync whose listing is still arriving. */
 interface OpenDir {
   id: number;
@@ -275,6 +278,8 @@ interface OpenDir {
   /** Its inode as read in the transaction of page `page` (read once per page, not per entry). */
   inode?: InodeRecord;
   page?: number;
+  /** The page whose transaction created it: in that transaction its only children are the ones this sync adds. */
+  createdIn?: number;
 }
 
 export interface TreeSyncResult {
@@ -302,7 +307,11 @@ export async function syncTreeFlat(store: MetaStore, ufs: Ufs, job: Omit<DirSync
   let directories = 0;
   const stack: OpenDir[] = [{ id: job.dirId, rel: '', path: job.dirPath, seen: new Set() }];
 
-  const close = (tx: MetaTxn, dir: OpenDir): void => {
+  // A directory the listing has moved past: its missing children are removed in the page's
+  // transaction, but it is marked synced only in a later transaction, once every page that
+  // held its entries has committed (`marks`): with commits pipelined (below), a page whose
+  // commit fails must not leave a directory that vouches for entries it lacks.
+  const close = (tx: MetaTxn, dir: OpenDir, closed: number[]): void => {
     const gone: InodeRecord[] = [];
     for (const { name, id } of InodeTree.childEntries(tx, dir.id)) {
       if (dir.seen.has(name)) continue;
@@ -310,8 +319,11 @@ export async function syncTreeFlat(store: MetaStore, ufs: Ufs, job: Omit<DirSync
       if (c) gone.push(c);
     }
     for (const c of gone) summary.deleted += pruneMissing(tx, c, job.startMs, staleFileIds);
-    SyncPathCache.notifyListingSynced(tx, dir.id, job.startMs, true);
+    closed.push(dir.id);
     directories++;
+  };
+  const mark = (tx: MetaTxn, ids: number[]): void => {
+    for (const id of ids) SyncPathCache.notifyListingSynced(tx, id, job.startMs, true);
   };
   const isInside = (rel: string, dirRel: string): boolean => dirRel === '' || rel === dirRel || rel.startsWith(dirRel + '/');
 
@@ -319,61 +331,106 @@ export async function syncTreeFlat(store: MetaStore, ufs: Ufs, job: Omit<DirSync
   // The next page is fetched while this one is applied and committed (one page ahead).
   let ahead = pages.next();
   let pageNo = 0;
+  // Commits pipelined one page deep: page N+1 is applied while page N's group is flushed
+  // (LMDB syncs a commit outside its write lock), instead of waiting one fsync per page.
+  // Callbacks still run in issue order; once one throws, the later ones apply nothing.
+  let failed = false;
+  const inFlight: Array<{ commit: Promise<number[]>; entries: number }> = [];
+  /** Directories closed in pages that have committed: marked synced by the next transaction. */
+  let marks: number[] = [];
+  /** Wait for the oldest page commits until at most `keep` are in flight. */
+  const settle = async (keep: number): Promise<void> => {
+    while (inFlight.length > keep) {
+      const p = inFlight.shift()!;
+      marks.push(...await p.commit);
+      entries += p.entries;
+      onProgress?.(entries);
+    }
+  };
   try {
     for (;;) {
       const got = await ahead;
       if (got.done) break;
       const page = got.value;
+      if (failed) await settle(0); // a page before failed: its error
       // Stopped between pages: what was applied stays; open directories are not marked synced.
       throwIfCancelled(signal, `sync of ${job.dirPath}`);
       ahead = pages.next();
       ahead.catch(() => undefined); // its failure is met when it is awaited (or dropped after ours)
       const thisPage = ++pageNo;
-      await store.transact((tx) => {
-        const t = now();
-        // Absent entries below the root, read once per page (usually none); ids per page.
-        const absent = AbsentPathCache.below(tx, job.dirPath);
-        let nextId = -1;
-        const ctx: ApplyContext = {
-          absent: absent ? (path) => absent.get(path) : undefined,
-          ids: () => {
-            if (nextId < 0) nextId = InodeTree.allocIds(tx, page.length * 2);
-            return nextId++;
-          },
-        };
-        for (const st of page) {
-          const slash = st.name.lastIndexOf('/');
-          const parentRel = slash < 0 ? '' : st.name.slice(0, slash);
-          const name = st.name.slice(slash + 1);
-          // Directories the listing has moved past are complete.
-          while (stack.length > 1 && !isInside(parentRel, stack[stack.length - 1]!.rel)) close(tx, stack.pop()!);
-          const top = stack[stack.length - 1]!;
-          if (top.rel !== parentRel) continue; // a parent the listing skipped (invalid name): not ours to judge
-          // The parent as of this page's transaction (the apply of its children does not change it).
-          if (top.page !== thisPage) { top.inode = InodeTree.get(tx, top.id); top.page = thisPage; }
-          const dir = top.inode;
-          if (!dir || dir.type !== 'directory') continue;
-          top.seen.add(name);
-          const r = applyEntry(tx, dir, top.path, { ...st, name }, job.startMs, t, ctx);
-          summary[r.outcome]++;
-          if (r.stale) staleFileIds.push(...r.stale);
-          if (r.inode?.type === 'directory' && r.inode.mountId === undefined) {
-            stack.push({ id: r.inode.id, rel: st.name, path: joinPath(top.path, name), seen: new Set(), inode: r.inode, page: thisPage });
+      const ready = marks;
+      marks = [];
+      const commit = store.transact((tx): number[] => {
+        if (failed) return [];
+        const closed: number[] = [];
+        try {
+          mark(tx, ready);
+          const t = now();
+          // Absent entries below the root, read once per page (usually none); ids per page.
+          const absent = AbsentPathCache.below(tx, job.dirPath);
+          let nextId = -1;
+          // The directory of the entry being applied, and whether this transaction created it
+          // (then no child of it is stored yet, and the listing names each key once: no lookup).
+          let curDir = 0;
+          let curNew = false;
+          const ctx: ApplyContext = {
+            absent: absent ? (path) => absent.get(path) : undefined,
+            ids: () => {
+              if (nextId < 0) nextId = InodeTree.allocIds(tx, page.length * 2);
+              return nextId++;
+            },
+            child: (name) => (curNew ? undefined : InodeTree.child(tx, curDir, name)),
+          };
+          for (const st of page) {
+            const slash = st.name.lastIndexOf('/');
+            const parentRel = slash < 0 ? '' : st.name.slice(0, slash);
+            const name = st.name.slice(slash + 1);
+            // Directories the listing has moved past are complete.
+            while (stack.length > 1 && !isInside(parentRel, stack[stack.length - 1]!.rel)) close(tx, stack.pop()!, closed);
+            const top = stack[stack.length - 1]!;
+            if (top.rel !== parentRel) continue; // a parent the listing skipped (invalid name): not ours to judge
+            // The parent as of this page's transaction (the apply of its children does not change it).
+            if (top.page !== thisPage) { top.inode = InodeTree.get(tx, top.id); top.page = thisPage; }
+            const dir = top.inode;
+            if (!dir || dir.type !== 'directory') continue;
+            // A name listed twice in one directory (S3 may hold both `d/x` and `d/x/…`) is looked up.
+            curNew = top.createdIn === thisPage && !top.seen.has(name);
+            curDir = dir.id;
+            top.seen.add(name);
+            const r = applyEntry(tx, dir, top.path, { ...st, name }, job.startMs, t, ctx);
+            summary[r.outcome]++;
+            if (r.stale) staleFileIds.push(...r.stale);
+            if (r.inode?.type === 'directory' && r.inode.mountId === undefined) {
+              stack.push({
+                id: r.inode.id, rel: st.name, path: joinPath(top.path, name), seen: new Set(), inode: r.inode, page: thisPage,
+                ...(r.outcome === 'created' ? { createdIn: thisPage } : {}),
+              });
+            }
           }
+        } catch (err) {
+          failed = true;
+          throw err;
         }
+        return closed;
       });
-      entries += page.length;
-      onProgress?.(entries);
+      commit.catch(() => undefined); // met by settle()
+      inFlight.push({ commit, entries: page.length });
+      await settle(COMMITS_IN_FLIGHT);
     }
+    await settle(0);
   } catch (err) {
     void pages.return?.(undefined).catch(() => undefined); // after the page in flight: stops the listing
+    await Promise.allSettled(inFlight.map((p) => p.commit));
     const code = (err as { code?: string }).code;
     if (code !== 'NOT_FOUND' && code !== 'NOT_A_DIRECTORY') throw err;
     // The root is gone from the UFS: the caller reconciles its own entry.
     return { summary, staleFileIds, directories, missing: true };
   }
   await store.transact((tx) => {
-    while (stack.length > 0) close(tx, stack.pop()!);
+    const closed: number[] = [];
+    while (stack.length > 0) close(tx, stack.pop()!, closed);
+    mark(tx, marks);
+    mark(tx, closed);
   });
   return { summary, staleFileIds, directories };
 }

@@ -4,7 +4,7 @@
 // CopyObject streams readFile into writeFile. Metadata and the MD5 ETag live in the xattr.
 
 import { createHash } from 'node:crypto';
-import type { FileSystem } from '../../fs.js';
+import type { DataSource, FileSystem } from '../../fs.js';
 import { ErrorCode, StrataError } from '../../errors.js';
 import { READ_TYPES, WRITE_TYPES } from '../../types.js';
 import type { FileInfo, ReadType, WriteType } from '../../types.js';
@@ -221,11 +221,21 @@ export async function putObject(ctx: RequestContext, spool: BodySpool): Promise<
     let n = 0;
     for await (const c of requestBody(ctx)) n += c.length;
     if (n > MARKER_BODY_MAX) throw new S3Error('InvalidArgument', `a key ending in / is a directory marker: its body (${n} bytes) must be at most ${MARKER_BODY_MAX} bytes, and is not kept`);
-    if ((exclusive || conditional) && await statObject(ctx.fs, ctx.bucket, ctx.key)) {
-      if (exclusive) throw new S3Error('PreconditionFailed', 'the key exists');
-      await precondition();
+    if (conditional && await statObject(ctx.fs, ctx.bucket, ctx.key)) await precondition();
+    const wt = writeType ? { writeType } : {};
+    if (exclusive) {
+      // An exclusive create of the directory itself (ALREADY_EXISTS: 412), its parents as needed.
+      const parent = path.slice(0, path.lastIndexOf('/'));
+      if (parent !== bucketPath(ctx.bucket)) await ctx.fs.createDirectory(parent, { recursive: true, allowExists: true, ...wt });
+      try {
+        await ctx.fs.createDirectory(path, { ...wt });
+      } catch (err) {
+        if ((err as StrataError).code === ErrorCode.ALREADY_EXISTS) throw new S3Error('PreconditionFailed', 'the key exists', { cause: err });
+        throw err;
+      }
+    } else {
+      await ctx.fs.createDirectory(path, { recursive: true, allowExists: true, ...wt });
     }
-    await ctx.fs.createDirectory(path, { recursive: true, allowExists: true, ...(writeType ? { writeType } : {}) });
     await ctx.fs.setXattr(path, { [MARKER_ATTR]: '1' });
     sendEmpty(ctx, 200, { ETag: EMPTY_MD5_ETAG });
     return;
@@ -237,7 +247,7 @@ export async function putObject(ctx: RequestContext, spool: BodySpool): Promise<
   const body = await spool.take(requestBody(ctx, (hex) => { xattr[ETAG_ATTR] = `"${hex}"`; }));
   try {
     // ... and is evaluated again once it is in, carried into the write (atomic with it).
-    const info = await writeObject(ctx.fs, path, body.chunks(), xattr, { writeType, ...await precondition() });
+    const info = await writeObject(ctx.fs, path, body.whole ?? body.chunks(), xattr, { writeType, ...await precondition() });
     sendEmpty(ctx, 200, { ETag: xattr[ETAG_ATTR]!, 'x-strata-persistence-state': info.persistenceState });
   } finally {
     await body.dispose();
@@ -251,7 +261,7 @@ export async function putObject(ctx: RequestContext, spool: BodySpool): Promise<
  * server process and over TCP (the client sends the final xattr with the end of the data).
  * A server too old for that gets them by a setXattr just after.
  */
-export async function writeObject(fs: FileSystem, path: string, body: AsyncIterable<Uint8Array>, xattr: Record<string, string>,
+export async function writeObject(fs: FileSystem, path: string, body: DataSource, xattr: Record<string, string>,
   o: { writeType?: WriteType; exclusive?: boolean; ifFileId?: number }): Promise<FileInfo> {
   let info: FileInfo;
   try {

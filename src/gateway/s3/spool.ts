@@ -18,6 +18,8 @@ export const SPOOL_MEMORY_BYTES = 1024 * 1024;
 /** A received body, replayable once or more; `dispose` frees its memory or temp file. */
 export interface SpooledBody {
   readonly length: number;
+  /** A body held in memory, as one buffer (writeFile takes it as is: no stream to pull). */
+  readonly whole?: Uint8Array;
   chunks(): AsyncIterable<Uint8Array>;
   dispose(): Promise<void>;
 }
@@ -65,9 +67,11 @@ export class BodySpool {
       throw err;
     }
     if (file === undefined) {
+      const whole = held.length === 1 ? held[0]! : Buffer.concat(held, length);
       return {
         length,
-        async *chunks() { yield* held; },
+        whole,
+        async *chunks() { yield whole; },
         dispose: async () => { held.length = 0; },
       };
     }

@@ -26,7 +26,7 @@ import {
   close as closeCb, closeSync, constants as fsc, fchmod as fchmodCb, fchmodSync, fstat as fstatCb, fstatSync, fsync as fsyncCb, link as linkCb, lstatSync,
   open as openCb, openSync, readdirSync, readlinkSync, realpathSync, statSync, unlinkSync, write as writeCb,
 } from 'node:fs';
-import type { BigIntStats, Dir, Dirent } from 'node:fs';
+import type { BigIntStats, Dir } from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import { basename, dirname, isAbsolute, resolve as resolvePath, sep } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -73,16 +73,32 @@ export function fileContentHash(st: BigIntStats): string {
   return `f:${st.size}:${st.mtimeNs}:${st.ino}`;
 }
 
+/** metaHash by permission bits, made once each (a listing has few distinct modes). */
+const META_HASHES: string[] = [];
+const metaHashOf = (perm: number): string => META_HASHES[perm] ??= `m:${perm.toString(8)}`;
+
 /** Fingerprint of metadata: the permission bits. */
 export function metaHash(st: BigIntStats): string {
-  return `m:${(Number(st.mode) & 0o7777).toString(8)}`;
+  return metaHashOf(Number(st.mode) & 0o7777);
+}
+
+/** lstat of a listing: BigInt (ns mtime and 64-bit inode are the fingerprint), no error for a vanished entry. */
+const LSTAT_OPTIONS = { bigint: true, throwIfNoEntry: false } as const;
+
+/**
+ * The file type bits of a stat (fs.constants.S_IF*), from one conversion of the mode: the
+ * BigIntStats is*() methods make two BigInts per call.
+ */
+function fileType(st: BigIntStats): number {
+  return Number(st.mode) & fsc.S_IFMT;
 }
 
 /** Build a UfsStatus from a (followed) stat of a file or directory; null for other types. */
 export function statusFromStats(name: string, st: BigIntStats): UfsStatus | null {
-  const isDir = st.isDirectory();
-  if (!isDir && !st.isFile()) return null;
-  const mode = Number(st.mode) & 0o7777;
+  const bits = Number(st.mode);
+  const isDir = (bits & fsc.S_IFMT) === fsc.S_IFDIR;
+  if (!isDir && (bits & fsc.S_IFMT) !== fsc.S_IFREG) return null;
+  const mode = bits & 0o7777;
   return {
     name,
     type: isDir ? 'directory' : 'file',
@@ -91,7 +107,7 @@ export function statusFromStats(name: string, st: BigIntStats): UfsStatus | null
     ctimeMs: Number(st.ctimeMs),
     mode,
     contentHash: isDir ? DIR_CONTENT_HASH : fileContentHash(st),
-    metaHash: metaHash(st),
+    metaHash: metaHashOf(mode),
   };
 }
 
@@ -217,32 +233,27 @@ export class LocalUfs implements Ufs {
       for (let task = queue.shift(); task; task = queue.shift()) {
         // The directory as read: through its descriptor, or by its real path.
         const base = task.fd !== undefined ? `/proc/self/fd/${task.fd}` : task.chain.real;
-        let dirents: Dirent[];
+        // Names only (no Dirent per entry): every entry is lstat'ed anyway, which tells its type.
+        let names: string[];
         try {
-          dirents = readdirSync(base, { withFileTypes: true });
+          names = readdirSync(base);
         } catch (err) {
           // A subdirectory removed (or replaced by a file) while we walked: it is simply gone.
           if (task.rel !== '' && (isCode(err, 'ENOENT') || isCode(err, 'ENOTDIR'))) continue;
           if (task.rel === '' && isCode(err, 'ENOTDIR')) throw new StrataError(ErrorCode.NOT_A_DIRECTORY, `not a directory: ${this.display(path)}`);
           throw this.mapError(err, 'list', ufsJoin(path, task.rel));
         }
-        dirents.sort(byName);
-        for (const d of dirents) {
-          const name = d.name;
+        names.sort(); // by UTF-16 code units
+        for (const name of names) {
           if (name.startsWith(TEMP_PREFIX)) continue;
           const abs = base + sep + name;
           let entry: BigIntStats | undefined;
           let childReal: string | undefined;
           let viaLink = false;
           try {
-            let isLink = d.isSymbolicLink();
-            if (!isLink) {
-              if (!d.isFile() && !d.isDirectory() && isSpecial(d)) continue; // fifos, sockets, devices
-              // Files, directories, and DT_UNKNOWN entries (some file systems) are lstat'ed.
-              entry = lstatSync(abs, { bigint: true, throwIfNoEntry: false });
-              isLink = entry?.isSymbolicLink() ?? false;
-            }
-            if (isLink) {
+            // Fifos, sockets and devices are dropped by statusFromStats.
+            entry = lstatSync(abs, LSTAT_OPTIONS);
+            if (entry !== undefined && fileType(entry) === fsc.S_IFLNK) {
               // Through a descriptor, realpath(3) would re-check the directory's whole path.
               childReal = task.fd !== undefined ? realPathByOpenSync(abs) : realpathSync(abs);
               if (!isInside(childReal, realRoot)) continue; // escapes the root: not served
@@ -255,7 +266,7 @@ export class LocalUfs implements Ufs {
           }
           if (!entry) continue;
           const relName = ufsJoin(task.rel, name);
-          if (viaLink && entry.isDirectory() && loops(childReal!, task.chain)) continue;
+          if (viaLink && fileType(entry) === fsc.S_IFDIR && loops(childReal!, task.chain)) continue;
           const status = statusFromStats(relName, entry);
           if (!status) continue;
           page.push(status);
@@ -1001,14 +1012,6 @@ function loops(target: string, chain: Chain | null): boolean {
     if (isInside(c.real, target)) return true;
   }
   return false;
-}
-
-function isSpecial(d: Dirent): boolean {
-  return d.isFIFO() || d.isSocket() || d.isBlockDevice() || d.isCharacterDevice();
-}
-
-function byName(a: Dirent, b: Dirent): number {
-  return a.name < b.name ? -1 : a.name > b.name ? 1 : 0;
 }
 
 function isCode(err: unknown, code: string): boolean {

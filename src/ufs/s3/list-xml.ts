@@ -13,19 +13,38 @@ export type ListPage = Pick<ListObjectsV2CommandOutput, 'Contents' | 'CommonPref
 const ENTITY = /&(?:#x([0-9a-fA-F]+)|#(\d+)|(amp|lt|gt|quot|apos));/g;
 const NAMED: Record<string, string> = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'" };
 
+const QUOT = '&quot;';
+
 /** XML character data with its entity and character references resolved. */
 export function decodeXmlText(s: string): string {
-  if (s.indexOf('&') < 0) return s;
+  const amp = s.indexOf('&');
+  if (amp < 0) return s;
+  // An ETag as S3 servers write it, `&quot;hex&quot;`: no regex for the common case.
+  if (amp === 0 && s.length >= 12 && s.startsWith(QUOT) && s.endsWith(QUOT) && s.indexOf('&', QUOT.length) === s.length - QUOT.length) {
+    return `"${s.slice(QUOT.length, -QUOT.length)}"`;
+  }
   return s.replace(ENTITY, (_m, hex: string | undefined, dec: string | undefined, name: string | undefined) =>
     (name ? NAMED[name]! : String.fromCodePoint(parseInt((hex ?? dec)!, hex ? 16 : 10))));
 }
 
+/** A field's opening and closing tags. */
+interface Tag { open: string; close: string }
+const tag = (name: string): Tag => ({ open: `<${name}>`, close: `</${name}>` });
+const KEY = tag('Key');
+const SIZE = tag('Size');
+const ETAG = tag('ETag');
+const MODIFIED = tag('LastModified');
+const PREFIX = tag('Prefix');
+const TRUNCATED = tag('IsTruncated');
+const TOKEN = tag('NextContinuationToken');
+const KEY_COUNT = tag('KeyCount');
+
 /** Text of the first `<tag>…</tag>` in `xml[from, to)`, or undefined. */
-function field(xml: string, tag: string, from: number, to: number): string | undefined {
-  const open = xml.indexOf(`<${tag}>`, from);
+function field(xml: string, t: Tag, from: number, to: number): string | undefined {
+  const open = xml.indexOf(t.open, from);
   if (open < 0 || open >= to) return undefined;
-  const start = open + tag.length + 2;
-  const end = xml.indexOf(`</${tag}>`, start);
+  const start = open + t.open.length;
+  const end = xml.indexOf(t.close, start);
   if (end < 0 || end > to) return undefined;
   return decodeXmlText(xml.slice(start, end));
 }
@@ -57,11 +76,11 @@ export function parseListObjectsV2(xml: string): ListPage | undefined {
     if (next === c) {
       const end = xml.indexOf('</Contents>', c);
       if (end < 0) return undefined;
-      const key = field(xml, 'Key', c, end);
+      const key = field(xml, KEY, c, end);
       if (key === undefined) return undefined;
-      const size = field(xml, 'Size', c, end);
-      const etag = field(xml, 'ETag', c, end);
-      const modified = field(xml, 'LastModified', c, end);
+      const size = field(xml, SIZE, c, end);
+      const etag = field(xml, ETAG, c, end);
+      const modified = field(xml, MODIFIED, c, end);
       const lastModified = modified === undefined ? undefined : new Date(modified);
       if (lastModified && Number.isNaN(lastModified.getTime())) return undefined;
       contents.push({
@@ -74,16 +93,16 @@ export function parseListObjectsV2(xml: string): ListPage | undefined {
     } else {
       const end = xml.indexOf('</CommonPrefixes>', p);
       if (end < 0) return undefined;
-      const prefix = field(xml, 'Prefix', p, end);
+      const prefix = field(xml, PREFIX, p, end);
       if (prefix === undefined) return undefined;
       prefixes.push({ Prefix: prefix });
       at = end + '</CommonPrefixes>'.length;
     }
   }
   outside += xml.slice(at, rootEnd);
-  const truncated = field(outside, 'IsTruncated', 0, outside.length);
-  const token = field(outside, 'NextContinuationToken', 0, outside.length);
-  const keyCount = field(outside, 'KeyCount', 0, outside.length);
+  const truncated = field(outside, TRUNCATED, 0, outside.length);
+  const token = field(outside, TOKEN, 0, outside.length);
+  const keyCount = field(outside, KEY_COUNT, 0, outside.length);
   return {
     Contents: contents,
     CommonPrefixes: prefixes,

@@ -558,6 +558,16 @@ export class S3Ufs implements Ufs {
     for (const o of page.Contents ?? []) {
       const rel = (o.Key ?? '').slice(dirPrefix.length);
       if (rel === '') continue; // the listed directory's own marker
+      // The usual key: a file in the directory of the previous key (or at the top), whose
+      // directories are already open (and were checked when opened): only its name to check.
+      const slash = rel.lastIndexOf('/');
+      if (slash < rel.length - 1) {
+        const parent = open.length > 0 ? open[open.length - 1]! : undefined;
+        if (slash < 0 ? open.length === 0 : parent !== undefined && slash === parent.length && rel.startsWith(parent)) {
+          if (validName(rel.slice(slash + 1))) out.push(fileStatus(rel, o.Size ?? 0, o.ETag, o.LastModified));
+          continue;
+        }
+      }
       const isMarker = rel.endsWith('/');
       const relPath = isMarker ? rel.slice(0, -1) : rel;
       const segs = relPath.split('/');
@@ -800,7 +810,7 @@ export class PartReader {
 
 function fileStatus(name: string, length: number, etag: string | undefined, lastModified: Date | undefined): UfsStatus {
   const mtimeMs = secondsMs(lastModified);
-  const tag = (etag ?? '').replace(/^"|"$/g, '');
+  const tag = unquote(etag ?? '');
   return {
     name,
     type: 'file',
@@ -810,6 +820,13 @@ function fileStatus(name: string, length: number, etag: string | undefined, last
     contentHash: s3ContentHash(length, tag, mtimeMs),
     metaHash: S3_META_HASH,
   };
+}
+
+/** An ETag without its surrounding quotes (one listed per key: no regex for the usual shape). */
+function unquote(etag: string): string {
+  const n = etag.length;
+  if (n >= 2 && etag.charCodeAt(0) === 0x22 && etag.charCodeAt(n - 1) === 0x22) return etag.slice(1, -1);
+  return etag.replace(/^"|"$/g, '');
 }
 
 function dirStatus(name: string, mtimeMs: number): UfsStatus {
