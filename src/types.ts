@@ -59,10 +59,7 @@ export interface FileInfo {
   xattr?: Record<string, string>;
   /** The UFS's own ETag of this content (an S3 object's, unquoted) when the UFS has one. */
   ufsEtag?: string;
-  /**
-   * Directories: how many of the children are directories (absent: none; -1: not known yet, the
-   * children were never loaded from the UFS). POSIX st_nlink is 2 + this (1, "unknown", for -1).
-   */
+  /** Directories: how many of the children are directories (absent: none); POSIX st_nlink is 2 + this. */
   subdirs?: number;
   /** Set on a special file (createNode): what it is; its target (symbolic link) or device number (char, block). */
   node?: NodeKind;

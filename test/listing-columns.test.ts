@@ -76,9 +76,6 @@ test('columnar pages decode to what listStatus lists, odd entries, paging and mo
   await same(fs, '/d', { pageSize: 4 });
   await same(fs, '/d', { pageSize: 7, startAfter: 'f10' });
   await same(fs, '/d', { startAfter: 'zzz' });
-  // A recursive listing loads the subdirectories' children, which changes their count of
-  // subdirectories (FileInfo subdirs: -1 until loaded): load them before comparing the two forms.
-  for await (const _ of fs.listStatus('/d', { recursive: true })) { /* loads every directory */ }
   await same(fs, '/d', { recursive: true });
   await same(fs, '/d/f05');
   await same(fs, '/');

@@ -96,8 +96,8 @@ export class FileInfoMapper {
     if (inode.lastPersistError) info.lastPersistError = inode.lastPersistError;
     if (inode.ufsEtag) info.ufsEtag = inode.ufsEtag;
     if (inode.type === 'directory') {
-      const n = subdirsOf(inode, this.subdirs);
-      if (n !== 0) info.subdirs = n;
+      const n = this.subdirs(inode.id);
+      if (n > 0) info.subdirs = n;
     } else if (inode.node !== undefined) {
       Object.assign(info, nodeFields(inode));
     }
@@ -117,13 +117,4 @@ export function nodeFields(inode: InodeRecord): Pick<FileInfo, 'node' | 'target'
     ...(inode.target !== undefined ? { target: inode.target } : {}),
     ...(inode.rdev !== undefined ? { rdev: inode.rdev } : {}),
   };
-}
-
-/**
- * A directory's FileInfo `subdirs`: its count of subdirectories once its children are known
- * (created through Strata, or listed from the UFS at least once), -1 before (a count then would
- * understate what the UFS has: a POSIX link count of 2 tells `find` there is nothing to descend).
- */
-export function subdirsOf(dir: InodeRecord, count: (dirId: number) => number): number {
-  return dir.loaded ? count(dir.id) : -1;
 }

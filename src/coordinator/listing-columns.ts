@@ -12,7 +12,7 @@ import type { InodeRecord } from '../meta/inode.js';
 import { bytesOf, encodePage, newColumns, NO_INDEX, numberColumn, PAGE_FORMAT, PS_INDEX, timeColumn } from '../protocol/page-codec.js';
 import type { ColumnarPage } from '../protocol/page-codec.js';
 import type { ListStatusOptions } from '../types.js';
-import { nodeFields, subdirsOf } from './file-info.js';
+import { nodeFields } from './file-info.js';
 import type { DirContext, FileInfoMapper } from './file-info.js';
 import { listPaged, MAX_PAGE } from './listing.js';
 import type { Services } from './services.js';
@@ -182,8 +182,8 @@ export class ListingPageCache {
       }
       ttl[i] = c.ttlMs ?? NaN; mode[i] = c.mode ?? NaN;
       // The fields FileInfoMapper adds only when set (file-info.ts).
-      const subdirs = isFile ? 0 : subdirsOf(c, (id) => this.s.tree.subdirs(id));
-      if (c.uid !== undefined || c.gid !== undefined || c.persistAttempts || c.lastPersistError || c.ufsEtag || c.xattr || subdirs !== 0 || c.node !== undefined) {
+      const subdirs = isFile ? 0 : this.s.tree.subdirs(c.id);
+      if (c.uid !== undefined || c.gid !== undefined || c.persistAttempts || c.lastPersistError || c.ufsEtag || c.xattr || subdirs > 0 || c.node !== undefined) {
         const extra: Record<string, unknown> = {};
         if (c.uid !== undefined) extra.uid = c.uid;
         if (c.gid !== undefined) extra.gid = c.gid;
@@ -191,7 +191,7 @@ export class ListingPageCache {
         if (c.xattr && Object.keys(c.xattr).length) extra.xattr = { ...c.xattr };
         if (c.lastPersistError) extra.lastPersistError = c.lastPersistError;
         if (c.ufsEtag) extra.ufsEtag = c.ufsEtag;
-        if (subdirs !== 0) extra.subdirs = subdirs;
+        if (subdirs > 0) extra.subdirs = subdirs;
         if (c.node !== undefined) Object.assign(extra, nodeFields(c));
         if (Object.keys(extra).length) x.push([i, extra]);
       }

@@ -325,10 +325,8 @@ export class StrataFuse implements FuseHandlers {
       uid: info.uid ?? this.o.defaultUid,
       gid: info.gid ?? this.o.defaultGid,
       size: dir ? 4096 : info.length,
-      // A directory: itself, its `.`, and each subdirectory's `..` (the count the server keeps);
-      // 1 while its children were never loaded: find and fts read 1 as "unknown" (2 would make
-      // them skip what the UFS has below it).
-      nlink: dir ? (info.subdirs === -1 ? 1 : 2 + (info.subdirs ?? 0)) : 1,
+      // A directory: itself, its `.`, and each subdirectory's `..` (the count the server keeps).
+      nlink: dir ? 2 + (info.subdirs ?? 0) : 1,
       mtimeMs: t, atimeMs: info.atimeMs ?? t, ctimeMs: info.ctimeMs ?? t,
       blksize: 1 << 20,
       blocks: info.node ? 0 : Math.ceil((dir ? 4096 : info.length) / 512),
@@ -573,9 +571,9 @@ export class StrataFuse implements FuseHandlers {
   private dirChanged(dir: string, atMs?: number, subdirsAdded = 0): void {
     const c = this.statusCache.get(dir);
     if (atMs !== undefined && c && c.until > Date.now()) {
-      const subdirs = c.info.subdirs === -1 ? -1 : (c.info.subdirs ?? 0) + subdirsAdded;
+      const subdirs = (c.info.subdirs ?? 0) + subdirsAdded;
       const { subdirs: _old, ...rest } = c.info;
-      this.remember({ ...rest, mtimeMs: atMs, ctimeMs: atMs, ...(subdirs !== 0 ? { subdirs } : {}) });
+      this.remember({ ...rest, mtimeMs: atMs, ctimeMs: atMs, ...(subdirs > 0 ? { subdirs } : {}) });
       return;
     }
     this.statusCache.delete(dir);
