@@ -149,6 +149,10 @@ test('a Coordinator listed over TCP gives the entries it gives in process; a ver
     await c.setPinned('/m/f1', true);
     await c.setXattr('/m/f2', { k: 'v' });
     client = await StrataClient.connect({ host: '127.0.0.1', port });
+    // The whole tree loaded first: a directory's subdirectory count (FileInfo.subdirs) grows
+    // when its children are first loaded, which the recursive listing below would do between
+    // the in-process listing and the TCP one.
+    await c.loadMetadata('/m', { recursive: true });
     for (const opts of [{}, { recursive: true }, { pageSize: 7, startAfter: 'f5' }]) {
       const local: FileInfo[] = [];
       for await (const p of c.listStatus('/m', { ...opts, syncIntervalMs: -1 })) local.push(...p);

@@ -94,6 +94,7 @@ class MapFs implements FileSystem {
     const parts: Uint8Array[] = [];
     let bytes = 0;
     this.sources.push(data instanceof Uint8Array ? 'bytes' : Symbol.asyncIterator in data ? 'stream' : 'chunks');
+    if (path === '/slow-write') await new Promise<void>((resolve) => this.hang.add(resolve));
     for await (const chunk of data instanceof Uint8Array ? [data] : data as AsyncIterable<Uint8Array>) {
       if (this.writeDelayMs) await sleep(this.writeDelayMs);
       this.writeConsumed++;
@@ -174,9 +175,10 @@ class MapFs implements FileSystem {
   async close(): Promise<void> {}
 }
 
-async function setup(opts: { window?: number; uploadWindow?: number } = {}) {
+async function setup(opts: { window?: number; uploadWindow?: number; maxUploads?: number } = {}) {
   const fs = new MapFs();
-  const server = new StrataServer(fs, { host: '127.0.0.1', port: 0, logger: quiet, uploadWindow: opts.uploadWindow, insecureNoAuth: true });
+  const server = new StrataServer(fs, { host: '127.0.0.1', port: 0, logger: quiet, uploadWindow: opts.uploadWindow, insecureNoAuth: true,
+    ...(opts.maxUploads ? { maxUploadsPerConnection: opts.maxUploads } : {}) });
   const addr = await server.listen();
   const client = await StrataClient.connect(`${addr.host}:${addr.port}`, { window: opts.window });
   return {
@@ -417,6 +419,28 @@ test('a small upload sent whole (req + data + end in one write) is answered with
     assert.equal([...t.fs.files.get('/two')!], [4, 5, 6]);
     sock.destroy();
   } finally {
+    await t.done();
+  }
+});
+
+test('a whole upload that waits for an upload slot keeps its bytes in the channel, counted in the buffer budget', async () => {
+  const t = await setup({ maxUploads: 1 });
+  try {
+    const first = t.client.writeFile('/slow-write', Buffer.alloc(100, 1));
+    first.catch(() => {});
+    while (t.fs.sources.length < 1) await sleep(5);
+    const second = t.client.writeFile('/queued', Buffer.alloc(1000, 2));
+    second.catch(() => {});
+    const until = Date.now() + 3000;
+    while (t.server.settings.budget.total < 1000 && Date.now() < until) await sleep(5);
+    assert.ok(t.server.settings.budget.total >= 1000, `the waiting upload's bytes are counted (budget ${t.server.settings.budget.total})`);
+    for (const h of t.fs.hang) h();
+    assert.is((await first).length, 100);
+    assert.is((await second).length, 1000);
+    assert.equal(t.fs.sources, ['bytes', 'stream']);
+    assert.is(t.server.settings.budget.total, 0);
+  } finally {
+    for (const h of t.fs.hang) h();
     await t.done();
   }
 });

@@ -818,9 +818,10 @@ class Connection {
     // The FileSystem call (which takes the path lock and a shard slot) starts only when the
     // first chunk or the end arrives: an upload that never sends holds nothing. It starts
     // after the other frames of that socket read: an upload that has ended by then is handed
-    // over as the chunks in memory (no channel to pull, no wait for the next chunk).
+    // over as the chunks in memory (no channel to pull, no wait for the next chunk) — unless it
+    // must wait for an upload slot: then its chunks stay in the channel, counted in the budget.
     channel.onStart = () => queueMicrotask(() => {
-      const whole = channel.takeWhole();
+      const whole = this.uploadsRunning < this.settings.maxUploads ? channel.takeWhole() : undefined;
       if (whole) args[1] = whole;
       this.startUpload(call, args);
     });
