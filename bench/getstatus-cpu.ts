@@ -17,7 +17,7 @@
 // --profile DIR runs every server under --cpu-prof (profiles in DIR/<build index>); --no-list
 // leaves out the listings (a profile of getStatus alone).
 
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import { loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -46,8 +46,18 @@ const log = (s: string): void => console.error(`[getstatus-cpu] ${s}`);
 setTimeout(() => { console.error('getstatus-cpu: time limit reached'); process.exit(3); }, 30 * 60_000).unref();
 
 /** What a series of slices of one kind added up to. */
-interface Acc { n: number; wallMs: number; serverMs: number; clientUs: number; lat: number[] }
-const newAcc = (): Acc => ({ n: 0, wallMs: 0, serverMs: 0, clientUs: 0, lat: [] });
+interface Acc { n: number; wallMs: number; serverMs: number; clientUs: number; lat: number[]; sysr: number; sysw: number }
+const newAcc = (): Acc => ({ n: 0, wallMs: 0, serverMs: 0, clientUs: 0, lat: [], sysr: 0, sysw: 0 });
+
+/** A process's read and write syscalls so far (/proc/PID/io: syscr, syscw; sockets included). */
+function syscallsOf(pid: number): [number, number] {
+  try {
+    const s = readFileSync(`/proc/${pid}/io`, 'utf8');
+    return [Number(/syscr: (\d+)/.exec(s)?.[1] ?? 0), Number(/syscw: (\d+)/.exec(s)?.[1] ?? 0)];
+  } catch {
+    return [0, 0];
+  }
+}
 
 /** Closed loop: `depth` callers, each calling `fn` again as soon as it resolves, for `ms`; added to `acc` (when given). */
 async function slice(depth: number, ms: number, fn: () => Promise<unknown>, serverPid: number, acc: Acc | undefined): Promise<void> {
@@ -71,6 +81,7 @@ async function slice(depth: number, ms: number, fn: () => Promise<unknown>, serv
 /** Run `calls` (it answers how many calls it made), adding them, the wall time and both sides' CPU to `acc` (when given). */
 async function measured(serverPid: number, acc: Acc | undefined, calls: () => Promise<number>): Promise<void> {
   const s0 = cpuMsOf(serverPid);
+  const io0 = syscallsOf(serverPid);
   const c0 = process.cpuUsage();
   const t0 = performance.now();
   const n = await calls();
@@ -80,12 +91,16 @@ async function measured(serverPid: number, acc: Acc | undefined, calls: () => Pr
   acc.wallMs += performance.now() - t0;
   acc.serverMs += cpuMsOf(serverPid) - s0;
   acc.clientUs += c.user + c.system;
+  const io1 = syscallsOf(serverPid);
+  acc.sysr += io1[0] - io0[0];
+  acc.sysw += io1[1] - io0[1];
 }
 
-interface Run { opsPerSec: number; serverUs: number; clientUs: number; p50Ms: number }
+interface Run { opsPerSec: number; serverUs: number; clientUs: number; p50Ms: number; readsPerCall: number; writesPerCall: number }
 function runOf(a: Acc): Run {
   a.lat.sort((x, y) => x - y);
-  return { opsPerSec: a.n / (a.wallMs / 1000), serverUs: (a.serverMs * 1000) / a.n, clientUs: a.clientUs / a.n, p50Ms: a.lat[a.lat.length >> 1] ?? 0 };
+  return { opsPerSec: a.n / (a.wallMs / 1000), serverUs: (a.serverMs * 1000) / a.n, clientUs: a.clientUs / a.n, p50Ms: a.lat[a.lat.length >> 1] ?? 0,
+    readsPerCall: a.sysr / a.n, writesPerCall: a.sysw / a.n };
 }
 
 /**
@@ -270,7 +285,7 @@ for (let r = 0; r < rounds; r++) {
       slot.echo.push(e);
       slot.ratio.push(g.opsPerSec / e.opsPerSec);
       results.set(k, slot);
-      log(`round ${r + 1} build ${i} depth ${depth}: getStatus ${g.opsPerSec.toFixed(0)}/s (${(g.opsPerSec / e.opsPerSec).toFixed(2)}× echo ${e.opsPerSec.toFixed(0)}/s), server ${g.serverUs.toFixed(1)} µs/call (echo ${e.serverUs.toFixed(1)}), client ${g.clientUs.toFixed(1)} µs (echo ${e.clientUs.toFixed(1)})`);
+      log(`round ${r + 1} build ${i} depth ${depth}: getStatus ${g.opsPerSec.toFixed(0)}/s (${(g.opsPerSec / e.opsPerSec).toFixed(2)}× echo ${e.opsPerSec.toFixed(0)}/s), server ${g.serverUs.toFixed(1)} µs/call (echo ${e.serverUs.toFixed(1)}), client ${g.clientUs.toFixed(1)} µs (echo ${e.clientUs.toFixed(1)}), server reads/writes per call ${g.readsPerCall.toFixed(3)}/${g.writesPerCall.toFixed(3)} (echo ${e.readsPerCall.toFixed(3)}/${e.writesPerCall.toFixed(3)})`);
     }
   }
   if (!withList) continue;
@@ -283,12 +298,12 @@ for (let r = 0; r < rounds; r++) {
 
 const load1 = loadavg();
 console.log(`\ngetStatus over TCP, medians of ${rounds} rounds (${new Date().toISOString()}, load ${load0[0]!.toFixed(1)} → ${load1[0]!.toFixed(1)})`);
-console.log('| build | in flight | getStatus ops/s | ÷ request/answer echo | server CPU µs/call | echo server µs/call | client CPU µs/call | echo client µs/call |');
-console.log('|---|---:|---:|---:|---:|---:|---:|---:|');
+console.log('| build | in flight | getStatus ops/s | ÷ request/answer echo | server CPU µs/call | echo server µs/call | client CPU µs/call | echo client µs/call | server reads/writes per call | echo reads/writes |');
+console.log('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
 for (const [i, b] of builds.entries()) {
   for (const depth of depths) {
     const s = results.get(`${i}:${depth}`)!;
-    console.log(`| ${i}: ${b} | ${depth} | ${median(s.g.map((x) => x.opsPerSec)).toFixed(0)} | ${median(s.ratio).toFixed(2)}× | ${median(s.g.map((x) => x.serverUs)).toFixed(1)} | ${median(s.echo.map((x) => x.serverUs)).toFixed(1)} | ${median(s.g.map((x) => x.clientUs)).toFixed(1)} | ${median(s.echo.map((x) => x.clientUs)).toFixed(1)} |`);
+    console.log(`| ${i}: ${b} | ${depth} | ${median(s.g.map((x) => x.opsPerSec)).toFixed(0)} | ${median(s.ratio).toFixed(2)}× | ${median(s.g.map((x) => x.serverUs)).toFixed(1)} | ${median(s.echo.map((x) => x.serverUs)).toFixed(1)} | ${median(s.g.map((x) => x.clientUs)).toFixed(1)} | ${median(s.echo.map((x) => x.clientUs)).toFixed(1)} | ${median(s.g.map((x) => x.readsPerCall)).toFixed(3)} / ${median(s.g.map((x) => x.writesPerCall)).toFixed(3)} | ${median(s.echo.map((x) => x.readsPerCall)).toFixed(3)} / ${median(s.echo.map((x) => x.writesPerCall)).toFixed(3)} |`);
   }
 }
 if (withList) for (const [i, b] of builds.entries()) console.log(`listStatus 1k, 1 in flight, p50: build ${i} (${b}) ${median(lists.get(i)!).toFixed(2)} ms`);

@@ -2,11 +2,14 @@
 // does, so every read and write request was at most 128 KiB whatever max_read and max_write
 // said) and gives libfuse a channel buffer that holds a 1 MiB write. A `dd bs=1M` through the
 // mount reaches the daemon as 1 MiB writes and, read back through JavaScript (no direct block
-// reads), as 1 MiB reads; the bytes are the same.
+// reads), as 1 MiB reads; the bytes are the same. The mount's kernel read-ahead is 4 MiB, so
+// a sequential reader keeps several such requests in flight.
 
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { readFile } from 'node:fs/promises';
 import { correctedBinding } from '../src/fuse/binding.js';
+import { DEFAULT_READ_AHEAD } from '../src/fuse/mount.js';
 import { fuseSkipReason, openFuseEnv, shOk } from './helpers/fuse.js';
 import type { FuseEnv } from './helpers/fuse.js';
 
@@ -44,6 +47,15 @@ if (skip) {
     assert.is(same.trim(), 'same');
     assert.ok(reads.length > 0, 'read through JavaScript');
     assert.is(Math.max(...reads), 1 << 20, `read requests: ${reads.join(',')}`);
+  });
+
+  test('the kernel read-ahead of a mount made by root is 4 MiB (several 1 MiB requests in flight)', async () => {
+    if (process.getuid?.() !== 0) return; // only root may set it
+    const line = (await readFile('/proc/self/mountinfo', 'utf8')).split('\n').find((l) => l.split(' ')[4] === f.dir);
+    const dev = line?.split(' ')[2];
+    assert.ok(dev, `${f.dir} in mountinfo`);
+    assert.is((await readFile(`/sys/class/bdi/${dev}/read_ahead_kb`, 'utf8')).trim(), String(DEFAULT_READ_AHEAD / 1024));
+    assert.is(DEFAULT_READ_AHEAD, 4 << 20);
   });
 }
 

@@ -4,9 +4,9 @@
 
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { pack } from 'msgpackr';
+import { Unpackr, pack } from 'msgpackr';
 import { ErrorCode, StrataError } from '../src/errors.js';
-import { FrameDecoder, encodeAnswerFrame, encodeDataFrameHead, encodeFrame } from '../src/protocol/codec.js';
+import { FrameDecoder, decodeAnswerFrame, decodeRequestFrame, encodeAnswerFrame, encodeRequestFrame, encodeDataFrameHead, encodeFrame } from '../src/protocol/codec.js';
 import { parseClientMessage, parseServerMessage, type Message } from '../src/protocol/messages.js';
 
 function concat(parts: Uint8Array[]): Uint8Array {
@@ -123,6 +123,164 @@ test('an answer frame is byte for byte the encoding of {t: res, id, ok}, fast pa
   const first = encodeAnswerFrame(1, info);
   const copy = Buffer.from(first);
   for (let i = 0; i < 2000; i++) encodeAnswerFrame(i, { ...info, name: `n${i}`.repeat(20) });
+  assert.ok(Buffer.from(first).equals(copy));
+});
+
+/** What msgpackr makes of a body (the decoder's own options), or 'throws'. */
+function generic(body: Uint8Array): unknown {
+  try {
+    return new Unpackr({ useRecords: false, mapsAsObjects: true, int64AsType: 'number', structuredClone: false }).unpack(body);
+  } catch {
+    return 'throws';
+  }
+}
+
+/** The same value, keys in the same order (assert.equal ignores order), -0 and NaN told apart. */
+function sameShape(a: unknown, b: unknown): boolean {
+  const rep = (v: unknown): string => JSON.stringify(v, (_k, x: unknown) =>
+    (typeof x === 'number' && (Object.is(x, -0) || !Number.isFinite(x)) ? `num:${String(Object.is(x, -0) ? '-0' : x)}` : x));
+  return rep(a) === rep(b);
+}
+
+test('an answer read in place is the message msgpackr decodes, or left to msgpackr', () => {
+  const info = {
+    path: '/m/dir/file', name: 'file', type: 'file', length: 100, mtimeMs: 1764758400123.5, ctimeMs: 1764758400123, atimeMs: 0,
+    fileId: 70_000, persistenceState: 'PERSISTED', cachedBytes: 100, pinned: false, mountPoint: '/m', ufsPath: 'file:///tmp/x/dir/file',
+    mode: 0o644, ttlMs: -1, ttlAction: 'free',
+  };
+  const numbers = [0, -0, 1, 127, 128, 255, 256, 65_535, 65_536, 2 ** 32 - 1, 2 ** 32, 2 ** 53 - 1, -1, -32, -33, -128, -129,
+    -32_768, -32_769, -(2 ** 31), -(2 ** 31) - 1, 0.5, -0.25, Number.NaN, Infinity, -Infinity, 1e300];
+  const strings = ['', 'a', 'abcdefg', 'abcdefgh', 'x'.repeat(31), 'x'.repeat(32), 'x'.repeat(255), 'x'.repeat(256), 'x'.repeat(70_000),
+    'é', 'é'.repeat(16), '日本', '😀', 'a\ud800b', '\u007f\u0000'];
+  const inPlace: unknown[] = [
+    info, { ...info, isMountPoint: true }, { path: '/a' }, {}, true, false, null, 7, -3, 'text', 1.5,
+    { ...info, uid: 1000, gid: 1000, persistAttempts: 3, lastPersistError: 'UFS_UNAVAILABLE: down', ufsEtag: 'abc' },
+    { name: 'n', path: '/p' }, // known keys in another order
+    ...numbers.map((n) => ({ ...info, length: n, mtimeMs: n })),
+  ];
+  const toMsgpackr: unknown[] = [
+    { ...info, xattr: { a: '1' } }, { ...info, other: 1 }, [1, 2], new Uint8Array([1, 2]), { ...info, pinned: [] },
+  ];
+  let fast = 0;
+  for (const id of [0, 1, 127, 128, 300, 70_000, 2 ** 32 - 1, 2 ** 32 + 5]) {
+    for (const ok of [...inPlace, ...toMsgpackr, ...strings.map((v) => ({ ...info, name: v, path: `/d/${v}` }))]) {
+      const frame = encodeAnswerFrame(id, ok);
+      // A plain Uint8Array (a frame copied from several chunks) and a Buffer view alike.
+      for (const buf of [new Uint8Array(frame), Buffer.concat([Buffer.from([9, 9]), frame, Buffer.from([7])])]) {
+        const start = buf instanceof Buffer ? 2 + 4 : 4;
+        const end = start + frame.length - 4;
+        const m = decodeAnswerFrame(buf, start, end);
+        const want = generic(buf.subarray(start, end));
+        if (m === undefined) continue;
+        fast++;
+        assert.ok(sameShape(m, want), `id ${id}: ${JSON.stringify(ok)?.slice(0, 80)}: ${JSON.stringify(m)?.slice(0, 200)}`);
+      }
+    }
+  }
+  // Every in-place case with a 32-bit id is read in place; nothing beyond ASCII, no nested value, no unknown key is.
+  assert.ok(fast >= inPlace.length * 7 * 2, `read in place: ${fast}`);
+  for (const ok of [...toMsgpackr, { ...info, name: 'é' }, { ...info, name: '日本' }, { ...info, path: 'a\ud800b' }]) {
+    const f = encodeAnswerFrame(5, ok);
+    assert.is(decodeAnswerFrame(f, 4, f.length), undefined, JSON.stringify(ok));
+  }
+  for (const body of [pack({ t: 'res', id: 1, err: { code: 'NOT_FOUND', message: 'x' } }), pack({ t: 'res', id: 1 }),
+    pack({ t: 'res', id: 1, ok: 1, x: 2 }), pack({ t: 'data', id: 1, ok: 1 }), pack({ t: 'res', id: -1, ok: 1 })]) {
+    assert.is(decodeAnswerFrame(body, 0, body.length), undefined);
+  }
+  // The decoder gives the same messages with and without the in-place reader.
+  const frames = inPlace.map((ok, i) => encodeAnswerFrame(i, ok));
+  const all = Buffer.concat(frames);
+  const withFast = new FrameDecoder({ validate: parseServerMessage, fast: decodeAnswerFrame }).decode(all);
+  const without = new FrameDecoder({ validate: parseServerMessage }).decode(all);
+  assert.ok(sameShape(withFast, without));
+});
+
+test('a damaged answer is read in place only when msgpackr reads it the same', () => {
+  const info = { path: '/bench-md/target', name: 'target', type: 'file', length: 100, mtimeMs: 1764876000123.5, ctimeMs: 1764876000123,
+    atimeMs: 1764876000123.5, fileId: 12345, persistenceState: 'NOT_PERSISTED', cachedBytes: 100, pinned: false, mode: 420, uid: 0, gid: 0 };
+  const frame = encodeAnswerFrame(77, info);
+  const body = frame.subarray(4);
+  let seed = 12345;
+  const rnd = (n: number): number => { seed = (Math.imul(seed, 1103515245) + 12345) & 0x7fffffff; return seed % n; };
+  let inPlace = 0;
+  for (let round = 0; round < 20_000; round++) {
+    const b = Uint8Array.from(body);
+    const flips = rnd(4) === 0 ? 2 : 1;
+    for (let i = 0; i < flips; i++) b[rnd(b.length)] = rnd(2) === 0 ? rnd(256) : 0x20 + rnd(0x5f);
+    const end = rnd(8) === 0 ? rnd(b.length + 1) : b.length; // sometimes cut short
+    const m = decodeAnswerFrame(b, 0, end);
+    if (m === undefined) continue;
+    inPlace++;
+    const want = generic(b.subarray(0, end));
+    assert.ok(sameShape(m, want), `${Buffer.from(b.subarray(0, end)).toString('hex')}: ${JSON.stringify(m)} vs ${JSON.stringify(want)}`);
+  }
+  assert.ok(inPlace > 1000, `read in place: ${inPlace}`);
+});
+
+test('a request read in place is the message msgpackr decodes, or left to msgpackr', () => {
+  const inPlace: unknown[][] = [[], ['/a'], ['/bench-md/target'], ['/a', '/b'], ['/x', null, 5, true, false, -7, 0.5, 'y'.repeat(300)],
+    Array.from({ length: 15 }, (_, i) => `/p${i}`)];
+  const toMsgpackr: unknown[][] = [['/a', { recursive: true }], ['/é'], [new Uint8Array(3)], Array.from({ length: 16 }, () => 'p'), [[1]]];
+  let fast = 0;
+  for (const id of [0, 1, 127, 128, 70_000, 2 ** 32 + 5]) {
+    for (const op of ['getStatus', 'exists', 'x'.repeat(40)]) {
+      for (const args of [...inPlace, ...toMsgpackr]) {
+        const body = encodeFrame({ t: 'req', id, op, args }).subarray(4);
+        const m = decodeRequestFrame(body, 0, body.length);
+        if (m === undefined) continue;
+        fast++;
+        assert.ok(sameShape(m, generic(body)), `${id} ${op} ${JSON.stringify(args)}`);
+      }
+    }
+  }
+  assert.is(fast, inPlace.length * 3 * 6);
+  for (const body of [pack({ t: 'req', id: 1, op: 'getStatus', args: ['/a'], progress: true }), pack({ id: 1, t: 'req', op: 'getStatus', args: [] }),
+    pack({ t: 'req', id: 1, op: 7, args: [] }), pack({ t: 'req', id: 1, op: 'getStatus', args: {} }), pack({ t: 'res', id: 1, op: 'getStatus', args: [] })]) {
+    assert.is(decodeRequestFrame(body, 0, body.length), undefined);
+  }
+  // Damaged requests: in place only when msgpackr reads the same.
+  const body = encodeFrame({ t: 'req', id: 300, op: 'getStatus', args: ['/bench-md/target', 1] }).subarray(4);
+  let seed = 777;
+  const rnd = (n: number): number => { seed = (Math.imul(seed, 1103515245) + 12345) & 0x7fffffff; return seed % n; };
+  let damaged = 0;
+  for (let round = 0; round < 20_000; round++) {
+    const b = Uint8Array.from(body);
+    const flips = rnd(4) === 0 ? 2 : 1;
+    for (let i = 0; i < flips; i++) b[rnd(b.length)] = rnd(2) === 0 ? rnd(256) : 0x20 + rnd(0x5f);
+    const end = rnd(8) === 0 ? rnd(b.length + 1) : b.length;
+    const m = decodeRequestFrame(b, 0, end);
+    if (m === undefined) continue;
+    damaged++;
+    assert.ok(sameShape(m, generic(b.subarray(0, end))), Buffer.from(b.subarray(0, end)).toString('hex'));
+  }
+  assert.ok(damaged > 1000, `read in place: ${damaged}`);
+  // The server's decoder: the same messages, the same refusals.
+  const frames = Buffer.concat(inPlace.map((args, i) => encodeFrame({ t: 'req', id: i, op: 'getStatus', args })));
+  assert.ok(sameShape(new FrameDecoder({ validate: parseClientMessage, fast: decodeRequestFrame }).decode(frames),
+    new FrameDecoder({ validate: parseClientMessage }).decode(frames)));
+  const bad = encodeFrame({ t: 'req', id: -1, op: 'getStatus', args: ['/a'] });
+  assert.throws(() => new FrameDecoder({ validate: parseClientMessage, fast: decodeRequestFrame }).decode(bad),
+    (e: unknown) => e instanceof StrataError && e.code === ErrorCode.BAD_REQUEST);
+});
+
+test('a request frame is byte for byte the encoding of {t: req, id, op, args}, fast path or not', () => {
+  const strings = ['', '/a', '/bench-md/target', 'x'.repeat(31), 'x'.repeat(32), 'x'.repeat(256), 'x'.repeat(70_000), '/é/日本/😀', 'a\ud800b'];
+  const argsCases: unknown[][] = [[], ...strings.map((v) => [v]), ['/a', '/b'], ['/a', 5, -1, 0.5, 2 ** 32, true, false, Number.NaN],
+    Array.from({ length: 15 }, (_, i) => `/p${i}`),
+    // msgpackr's path:
+    Array.from({ length: 16 }, () => 'p'), ['/a', { recursive: true }], ['/a', null], ['/a', undefined, 1], [new Uint8Array(2)]];
+  for (const id of [1, 127, 128, 70_000, 2 ** 32 + 5]) {
+    for (const op of ['getStatus', 'x'.repeat(31), 'x'.repeat(32)]) {
+      for (const args of argsCases) {
+        const fast = encodeRequestFrame(id, op, args);
+        const generic = encodeFrame({ t: 'req', id, op, args });
+        assert.equal(Buffer.from(fast).toString('hex'), Buffer.from(generic).toString('hex'), `${id} ${op} ${JSON.stringify(args)?.slice(0, 80)}`);
+      }
+    }
+  }
+  const first = encodeRequestFrame(1, 'getStatus', ['/a']);
+  const copy = Buffer.from(first);
+  for (let i = 0; i < 5000; i++) encodeRequestFrame(i, 'getStatus', [`/n${i}`.repeat(20)]);
   assert.ok(Buffer.from(first).equals(copy));
 });
 

@@ -13,7 +13,7 @@ import type {
   LoadMetadataOptions, MountInfo, MountOptions, PathConfEntry, Progress, ProgressListener,
   ReadOptions, RenameOptions, Report, SetAttributesOptions, SyncPointInfo, SyncSummary, TtlAction, WithProgress,
 } from '../types.js';
-import { DEFAULT_MAX_FRAME_BYTES, FrameDecoder } from '../protocol/codec.js';
+import { DEFAULT_MAX_FRAME_BYTES, FrameDecoder, decodeAnswerFrame, encodeRequestFrame } from '../protocol/codec.js';
 import {
   INITIAL_UPLOAD_CREDIT,
   DEFAULT_PORT, PROTOCOL_VERSION, fromWireError, parseLocalBlocks, parseServerMessage,
@@ -131,7 +131,8 @@ export class StrataClient implements FileSystem {
 
   private constructor(private readonly socket: net.Socket, opts: StrataClientOptions) {
     const maxFrameBytes = opts.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES;
-    this.decoder = new FrameDecoder({ maxFrameBytes, validate: parseServerMessage });
+    // Answers of FileInfo (getStatus and most unary calls) are read in place; the rest by msgpackr.
+    this.decoder = new FrameDecoder({ maxFrameBytes, validate: parseServerMessage, fast: decodeAnswerFrame });
     this.outbox = new Outbox(socket);
     this.chunkBytes = Math.max(1, Math.min(opts.chunkBytes ?? 512 * 1024, maxFrameBytes - 64));
     this.window = Math.max(1, opts.window ?? 8);
@@ -276,7 +277,8 @@ export class StrataClient implements FileSystem {
     const id = this.alloc();
     const answer = new Promise<T>((resolve, reject) => this.pending.set(id, new UnaryPending<T>(resolve, reject)));
     try {
-      this.outbox.send({ t: 'req', id, op, args: drop(args) });
+      // Scalar arguments (a getStatus) are written straight into a frame; the rest by msgpackr.
+      this.outbox.sendFrame(encodeRequestFrame(id, op, drop(args)));
     } catch (err) {
       // Arguments msgpack cannot carry: a rejected call, as before, never a synchronous throw.
       this.pending.delete(id);

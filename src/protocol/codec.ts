@@ -117,6 +117,52 @@ function encodeFlatAnswer(id: number, ok: Record<string, unknown>): Uint8Array |
   return buf.subarray(start, p);
 }
 
+/**
+ * Encode `{t: 'req', id, op, args}` as a frame: the same bytes as `encodeFrame`, written
+ * straight into the slab when `args` are up to 15 strings, numbers or booleans (a getStatus:
+ * `[path]`); any other request is encoded by `encodeFrame`.
+ */
+export function encodeRequestFrame(id: number, op: string, args: readonly unknown[]): Uint8Array {
+  return encodeFlatRequest(id, op, args) ?? encodeFrame({ t: 'req', id, op, args });
+}
+
+function encodeFlatRequest(id: number, op: string, args: readonly unknown[]): Uint8Array | undefined {
+  const n = args.length;
+  if (n > 15 || op.length > 31) return undefined;
+  if (slab.length - slabPos < SLAB_RESERVE) {
+    slab = new Uint8Array(SLAB_BYTES);
+    slabView = new DataView(slab.buffer);
+    slabPos = 0;
+  }
+  const buf = slab;
+  const end = buf.length;
+  const start = slabPos;
+  let p = start + FRAME_HEADER_BYTES;
+  for (let j = 0; j < REQ_HEAD.length; j++) buf[p++] = REQ_HEAD[j]!;
+  p = writeNumber(buf, p, id);
+  buf[p++] = 0xa2; buf[p++] = 0x6f; buf[p++] = 0x70; // "op"
+  p = writeString(buf, p, op);
+  for (let j = 0; j < ARGS_KEY.length; j++) buf[p++] = ARGS_KEY[j]!;
+  buf[p++] = 0x90 | n;
+  for (let i = 0; i < n; i++) {
+    const v = args[i];
+    if (typeof v === 'string') {
+      if (p + 5 + v.length * 3 > end) return undefined; // (rare: msgpackr takes it)
+      p = writeString(buf, p, v);
+    } else if (typeof v === 'number') {
+      p = writeNumber(buf, p, v);
+    } else if (typeof v === 'boolean') {
+      buf[p++] = v ? 0xc3 : 0xc2;
+    } else {
+      return undefined;
+    }
+  }
+  const len = p - start - FRAME_HEADER_BYTES;
+  buf[start] = len >>> 24; buf[start + 1] = (len >>> 16) & 0xff; buf[start + 2] = (len >>> 8) & 0xff; buf[start + 3] = len & 0xff;
+  slabPos = p;
+  return buf.subarray(start, p);
+}
+
 /** A number as msgpackr writes it (useRecords false, no float32). */
 function writeNumber(buf: Uint8Array, p: number, v: number): number {
   if (v >>> 0 === v) {
@@ -180,6 +226,178 @@ function writeString(buf: Uint8Array, p: number, v: string): number {
   return p + need + len;
 }
 
+/** Returned by `readFlatValue` for bytes it leaves to msgpackr. */
+const NOT_FLAT = Symbol('not flat');
+/** Where `readFlatValue` stopped (one decode runs at a time: no reentrancy). */
+let readPos = 0;
+/** Scratch for float64 values (big-endian on the wire). */
+const f64Bytes = new Uint8Array(8);
+const f64View = new DataView(f64Bytes.buffer);
+/** Buffer's native latin-1 decoder, on any Uint8Array. */
+const latin1Slice = (Buffer.prototype as unknown as { latin1Slice(this: Uint8Array, start: number, end: number): string }).latin1Slice;
+
+/**
+ * Decode the frame body `buf[start, end)` when it is `{t: 'res', id, ok}` with `ok` a scalar or
+ * a flat map of `ANSWER_KEYS` (a FileInfo: the answer of getStatus and most unary calls), as
+ * `encodeAnswerFrame` writes it: the same message msgpackr's unpack gives, without its generic
+ * walk or a subarray per frame. Anything else — another shape, another key, a nested value, a
+ * non-ASCII string, a 64-bit or float32 number, bytes left over or missing — returns undefined,
+ * and the caller decodes the body with msgpackr (which then accepts or refuses it as before).
+ */
+export function decodeAnswerFrame(buf: Uint8Array, start: number, end: number): { t: 'res'; id: number; ok: unknown } | undefined {
+  if (end - start < RES_HEAD.length + 5) return undefined;
+  let p = start;
+  for (let j = 0; j < RES_HEAD.length; j++) if (buf[p++] !== RES_HEAD[j]) return undefined;
+  readPos = p;
+  const id = readFlatValue(buf, end);
+  if (typeof id !== 'number') return undefined;
+  p = readPos;
+  if (end - p < 4 || buf[p] !== 0xa2 || buf[p + 1] !== 0x6f || buf[p + 2] !== 0x6b) return undefined;
+  p += 3;
+  const b = buf[p]!;
+  let ok: unknown;
+  if ((b & 0xf0) === 0x80 || b === 0xde) {
+    let n: number;
+    if (b === 0xde) {
+      if (end - p < 3) return undefined;
+      n = (buf[p + 1]! << 8) | buf[p + 2]!;
+      p += 3;
+    } else {
+      n = b & 0x0f;
+      p++;
+    }
+    const o: Record<string, unknown> = {};
+    for (let i = 0; i < n; i++) {
+      // A key: one of ANSWER_KEYS (fixstr), at its own place first.
+      let kb: Uint8Array | undefined = ANSWER_KEY_BYTES[i];
+      let k: string | undefined = ANSWER_KEYS[i];
+      if (kb === undefined || !bytesAt(buf, p, end, kb)) {
+        k = undefined;
+        for (let j = 0; j < ANSWER_KEY_BYTES.length; j++) {
+          if (bytesAt(buf, p, end, ANSWER_KEY_BYTES[j]!)) {
+            kb = ANSWER_KEY_BYTES[j]!;
+            k = ANSWER_KEYS[j];
+            break;
+          }
+        }
+        if (k === undefined) return undefined;
+      }
+      readPos = p + kb!.length;
+      const v = readFlatValue(buf, end);
+      if (v === NOT_FLAT) return undefined;
+      o[k!] = v;
+      p = readPos;
+    }
+    ok = o;
+  } else {
+    readPos = p;
+    ok = readFlatValue(buf, end);
+    if (ok === NOT_FLAT) return undefined;
+    p = readPos;
+  }
+  if (p !== end) return undefined;
+  return { t: 'res', id, ok };
+}
+
+/** `{t: 'req', id: ` as msgpack: fixmap of 4, "t", "req", "id". */
+const REQ_HEAD = Uint8Array.of(0x84, 0xa1, 0x74, 0xa3, 0x72, 0x65, 0x71, 0xa2, 0x69, 0x64);
+const OP_KEY = Uint8Array.of(0xa2, 0x6f, 0x70); // "op"
+const ARGS_KEY = Uint8Array.of(0xa4, 0x61, 0x72, 0x67, 0x73); // "args"
+
+/**
+ * Decode the frame body `buf[start, end)` when it is `{t: 'req', id, op, args}` (keys in that
+ * order, as the client writes them) with `args` up to 15 scalars (a getStatus: `[path]`): the
+ * same message msgpackr's unpack gives. Anything else returns undefined and is left to msgpackr
+ * (as `decodeAnswerFrame`); the message is validated by the caller either way.
+ */
+export function decodeRequestFrame(buf: Uint8Array, start: number, end: number): { t: 'req'; id: number; op: string; args: unknown[] } | undefined {
+  if (end - start < REQ_HEAD.length + 12) return undefined;
+  let p = start;
+  for (let j = 0; j < REQ_HEAD.length; j++) if (buf[p++] !== REQ_HEAD[j]) return undefined;
+  readPos = p;
+  const id = readFlatValue(buf, end);
+  if (typeof id !== 'number' || !bytesAt(buf, readPos, end, OP_KEY)) return undefined;
+  readPos += OP_KEY.length;
+  const op = readFlatValue(buf, end);
+  if (typeof op !== 'string' || !bytesAt(buf, readPos, end, ARGS_KEY)) return undefined;
+  p = readPos + ARGS_KEY.length;
+  if (p >= end || (buf[p]! & 0xf0) !== 0x90) return undefined;
+  const n = buf[p]! & 0x0f;
+  readPos = p + 1;
+  const args = new Array<unknown>(n);
+  for (let i = 0; i < n; i++) {
+    const v = readFlatValue(buf, end);
+    if (v === NOT_FLAT) return undefined;
+    args[i] = v;
+  }
+  if (readPos !== end) return undefined;
+  return { t: 'req', id, op, args };
+}
+
+/** True when `bytes` are found at `buf[p]` (before `end`). */
+function bytesAt(buf: Uint8Array, p: number, end: number, bytes: Uint8Array): boolean {
+  if (end - p < bytes.length) return false;
+  for (let j = 0; j < bytes.length; j++) if (buf[p + j] !== bytes[j]) return false;
+  return true;
+}
+
+/**
+ * One scalar at `readPos` as msgpackr reads it (nil, booleans, integers up to 32 bits, float64,
+ * ASCII strings up to str16), `readPos` moved past it; NOT_FLAT for anything else or a value
+ * cut short by `end`.
+ */
+function readFlatValue(buf: Uint8Array, end: number): unknown {
+  let p = readPos;
+  if (p >= end) return NOT_FLAT;
+  const b = buf[p++]!;
+  let v: unknown;
+  let len = -1;
+  if (b < 0x80) {
+    v = b;
+  } else if (b >= 0xe0) {
+    v = b - 0x100;
+  } else if ((b & 0xe0) === 0xa0) {
+    len = b & 0x1f;
+  } else {
+    switch (b) {
+      case 0xc0: v = null; break;
+      case 0xc2: v = false; break;
+      case 0xc3: v = true; break;
+      case 0xcc: if (end - p < 1) return NOT_FLAT; v = buf[p]; p += 1; break;
+      case 0xcd: if (end - p < 2) return NOT_FLAT; v = (buf[p]! << 8) | buf[p + 1]!; p += 2; break;
+      case 0xce:
+        if (end - p < 4) return NOT_FLAT;
+        v = ((buf[p]! << 24) >>> 0) + (buf[p + 1]! << 16) + (buf[p + 2]! << 8) + buf[p + 3]!; p += 4; break;
+      case 0xd0: if (end - p < 1) return NOT_FLAT; v = (buf[p]! << 24) >> 24; p += 1; break;
+      case 0xd1: if (end - p < 2) return NOT_FLAT; v = (((buf[p]! << 8) | buf[p + 1]!) << 16) >> 16; p += 2; break;
+      case 0xd2:
+        if (end - p < 4) return NOT_FLAT;
+        v = (buf[p]! << 24) | (buf[p + 1]! << 16) | (buf[p + 2]! << 8) | buf[p + 3]!; p += 4; break;
+      case 0xcb:
+        if (end - p < 8) return NOT_FLAT;
+        for (let j = 0; j < 8; j++) f64Bytes[j] = buf[p + j]!;
+        v = f64View.getFloat64(0); p += 8; break;
+      case 0xd9: if (end - p < 1) return NOT_FLAT; len = buf[p]!; p += 1; break;
+      case 0xda: if (end - p < 2) return NOT_FLAT; len = (buf[p]! << 8) | buf[p + 1]!; p += 2; break;
+      default: return NOT_FLAT;
+    }
+  }
+  if (len >= 0) {
+    if (end - p < len) return NOT_FLAT;
+    for (let j = 0; j < len; j++) if (buf[p + j]! >= 0x80) return NOT_FLAT; // (beyond ASCII: msgpackr's decoder decides)
+    if (len < 8) {
+      let s = '';
+      for (let j = 0; j < len; j++) s += String.fromCharCode(buf[p + j]!);
+      v = s;
+    } else {
+      v = latin1Slice.call(buf, p, p + len); // ASCII: latin-1 and UTF-8 agree; one flat string
+    }
+    p += len;
+  }
+  readPos = p;
+  return v;
+}
+
 const DATA_KEY_T = [0xa1, 0x74, 0xa4, 0x64, 0x61, 0x74, 0x61]; // "t": "data"
 const DATA_KEY_ID = [0xa2, 0x69, 0x64]; // "id"
 const DATA_KEY_CHUNK = [0xa5, 0x63, 0x68, 0x75, 0x6e, 0x6b]; // "chunk"
@@ -218,6 +436,12 @@ export interface FrameDecoderOptions<T> {
   maxFrameBytes?: number;
   /** Turns a decoded body into a message or throws StrataError(BAD_REQUEST) (default: parseMessage). */
   validate?: (body: unknown) => T;
+  /**
+   * A decoder for the commonest frames that reads the body in place (`decodeAnswerFrame`):
+   * returns the decoded body, or undefined to leave the body to msgpackr. Its result is
+   * validated like msgpackr's.
+   */
+  fast?: (buf: Uint8Array, start: number, end: number) => unknown;
 }
 
 /**
@@ -228,6 +452,7 @@ export interface FrameDecoderOptions<T> {
 export class FrameDecoder<T = Message> {
   readonly maxFrameBytes: number;
   private readonly validate: (body: unknown) => T;
+  private readonly fast: ((buf: Uint8Array, start: number, end: number) => unknown) | undefined;
   /** One unpacker per decoder: hostile input can never touch another connection's state. */
   private readonly unpackr = new Unpackr(UNPACK_OPTIONS);
   /** Unconsumed chunks; the first is consumed from `head`. */
@@ -241,6 +466,7 @@ export class FrameDecoder<T = Message> {
   constructor(opts: FrameDecoderOptions<T> = {}) {
     this.maxFrameBytes = opts.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES;
     this.validate = opts.validate ?? (parseMessage as unknown as (body: unknown) => T);
+    this.fast = opts.fast;
   }
 
   /** Bytes received but not yet returned as frames. */
@@ -372,7 +598,8 @@ export class FrameDecoder<T = Message> {
   }
 
   private decodeBody(buf: Uint8Array, start: number, end: number): T {
-    let body: unknown;
+    let body: unknown = this.fast?.(buf, start, end);
+    if (body !== undefined) return this.validate(body);
     try {
       body = this.unpackr.unpack(start === 0 && end === buf.length ? buf : buf.subarray(start, end));
     } catch (err) {

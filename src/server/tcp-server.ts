@@ -9,7 +9,7 @@ import { ErrorCode, StrataError, toStrataError } from '../errors.js';
 import { checkPathDepth } from '../meta/path.js';
 import type { FileSystem } from '../fs.js';
 import { logger as rootLogger, type Logger } from '../log.js';
-import { DEFAULT_MAX_FRAME_BYTES, FrameDecoder, encodeAnswerFrame, encodeFrame } from '../protocol/codec.js';
+import { DEFAULT_MAX_FRAME_BYTES, FrameDecoder, decodeRequestFrame, encodeAnswerFrame, encodeFrame } from '../protocol/codec.js';
 import {
   INITIAL_UPLOAD_CREDIT,
   DEFAULT_PORT, OPS, PROTOCOL_VERSION, checkArgs, isOpName, isPlainObject, parseClientMessage, toWireError,
@@ -337,7 +337,8 @@ class Connection {
     private readonly log: Logger,
   ) {
     this.fs = baseFs;
-    this.decoder = new FrameDecoder({ maxFrameBytes: settings.maxFrameBytes, validate: parseClientMessage });
+    // Requests of scalar arguments (a getStatus) are read in place, the rest by msgpackr; all validated alike.
+    this.decoder = new FrameDecoder({ maxFrameBytes: settings.maxFrameBytes, validate: parseClientMessage, fast: decodeRequestFrame });
     this.outbox = new Outbox(socket);
     socket.setNoDelay(true);
     socket.on('data', (chunk: Buffer) => this.onData(chunk));

@@ -96,7 +96,7 @@ export async function* walk(fs: FileSystem, dirPath: string, dirKey: string, bou
       startName = c + '/'; // names between c and c/ (c-x, c.x) sort before the bound
     } else {
       if (own?.type === 'directory') hold(own);
-      else if (own && rel.inclusive) yield { key: dirKey + c, info: own };
+      else if (own && own.node === undefined && rel.inclusive) yield { key: dirKey + c, info: own };
       startName = c;
     }
   }
@@ -108,6 +108,7 @@ export async function* walk(fs: FileSystem, dirPath: string, dirKey: string, bou
     let page: FileInfo[] = [];
     for await (const p of fs.listStatus(dirPath, { ...(from !== undefined ? { startAfter: from } : {}), pageSize: size })) { page = p; break; }
     for (const child of page) {
+      if (child.node !== undefined) continue; // a special file is no object (statObject)
       const key = child.type === 'directory' ? child.name + '/' : child.name;
       while (pending.length && compareKeys(pending[0]!.name + '/', key) < 0) yield* emitDir(pending.shift()!, undefined);
       if (child.type === 'directory') hold(child);

@@ -59,6 +59,9 @@ export async function statObject(fs: FileSystem, bucket: string, key: string): P
     throw err;
   }
   if (key.endsWith('/') !== (st.type === 'directory')) return undefined;
+  // A special file (symbolic link, FIFO, socket, device: made through the FUSE mount) has no
+  // content: no object (docs/s3-gateway.md).
+  if (st.node !== undefined) return undefined;
   return st;
 }
 
