@@ -13,12 +13,13 @@
 // Every mount is unmounted at the end, also on failure.
 
 import { spawn, spawnSync } from 'node:child_process';
-import type { ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { cpuMsOf as cpuMs } from './lib/child.js';
+import { BenchProcs, sh as shOut } from './lib/procs.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const argOf = (name: string): string | undefined => {
@@ -39,46 +40,15 @@ const OPTS: Record<string, string[]> = {
   base: argOf('opts-base')?.split(',') ?? [],
 };
 const log = (m: string): void => { process.stderr.write(`[fuse-ab] ${m}\n`); };
-const procs: ChildProcess[] = [];
-const mounts: string[] = [];
+const run = new BenchProcs();
+const { procs, mounts } = run;
+const start = run.start.bind(run);
 
-function shOut(script: string): { ms: number; out: string } {
-  const t0 = performance.now();
-  const r = spawnSync('bash', ['-c', script], { encoding: 'utf8', timeout: 600_000, maxBuffer: 64 << 20 });
-  if (r.status !== 0) throw new Error(`\`${script}\` failed (${r.status}): ${r.stderr}`);
-  return { ms: performance.now() - t0, out: r.stdout };
-}
 const sh = (script: string): number => shOut(script).ms;
 /** The ms a python loop printed last (timed inside python: its start is no part of the figure). */
 const pyMs = (script: string): number => Number(shOut(script).out.trim().split('\n').pop());
 
-/** CPU ms (user + system) a process has used so far. */
-function cpuMs(pid: number): number {
-  const f = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const rest = f.slice(f.lastIndexOf(')') + 2).split(' ');
-  return ((Number(rest[11]) + Number(rest[12])) * 1000) / 100; // utime, stime (ticks of 1/100 s)
-}
 
-/** Spawn and resolve once `ready` matches its output (with the first group, or the match). */
-function start(args: string[], ready: RegExp): Promise<{ p: ChildProcess; m: string }> {
-  const p = spawn(args[0]!, args.slice(1), { env: { ...process.env, STRATA_LOG_LEVEL: 'warn' }, stdio: ['ignore', 'pipe', 'pipe'] });
-  procs.push(p);
-  let out = '';
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${args.join(' ')}: not ready in 120 s\n${out}`)), 120_000);
-    const on = (d: Buffer): void => {
-      out += d;
-      const m = ready.exec(out);
-      if (m) {
-        clearTimeout(timer);
-        resolve({ p, m: m[1] ?? m[0] });
-      }
-    };
-    p.stdout!.on('data', on);
-    p.stderr!.on('data', on);
-    p.once('exit', (c) => reject(new Error(`${args.join(' ')} exited ${c}\n${out}`)));
-  });
-}
 
 async function waitMounted(dir: string): Promise<void> {
   for (let i = 0; i < 300; i++) {
@@ -230,11 +200,7 @@ print((time.perf_counter()-t)*1000)
     process.stdout.write(lines.join('\n') + '\n');
     if (JSON_OUT) await writeFile(JSON_OUT, JSON.stringify(samples, null, 2));
   } finally {
-    for (const m of mounts) spawnSync('fusermount3', ['-u', '-z', m]);
-    for (const p of procs) if (p.exitCode === null) p.kill('SIGTERM');
-    await new Promise((r) => setTimeout(r, 1500));
-    for (const p of procs) if (p.exitCode === null) p.kill('SIGKILL');
-    await rm(base, { recursive: true, force: true });
+    await run.stopAll(base);
   }
 }
 

@@ -7,12 +7,12 @@
 // [--no-write]. Prints a table and writes bench/results/fuse-<date>.json (unless --no-write).
 // Every mount is unmounted at the end, also on failure.
 
-import { spawn, spawnSync } from 'node:child_process';
-import type { ChildProcess } from 'node:child_process';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { spawn } from 'node:child_process';
+import { mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { BenchProcs, sh } from './lib/procs.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const BIN = join(ROOT, 'bin', 'strata.mjs');
@@ -29,36 +29,12 @@ const SKIP_READ = flag('skip-read');
 const SKIP_CREATES = flag('skip-creates');
 const SKIP_PAR = flag('skip-par');
 
-const procs: ChildProcess[] = [];
-const mounts: string[] = [];
+const run = new BenchProcs();
+const { procs, mounts } = run;
+const start = async (args: string[], ready: RegExp, env: NodeJS.ProcessEnv = {}): Promise<string> => (await run.start(args, ready, env)).m;
 const log = (m: string): void => { process.stderr.write(`[fuse bench] ${m}\n`); };
 
-function sh(script: string, timeoutMs = 600_000): { ms: number; out: string } {
-  const t0 = performance.now();
-  const r = spawnSync('bash', ['-c', script], { encoding: 'utf8', timeout: timeoutMs, maxBuffer: 256 << 20 });
-  if (r.status !== 0) throw new Error(`\`${script}\` failed (${r.status}): ${r.stderr}`);
-  return { ms: performance.now() - t0, out: r.stdout };
-}
 
-function start(args: string[], ready: RegExp, env: NodeJS.ProcessEnv = {}): Promise<string> {
-  const p = spawn(args[0]!, args.slice(1), { env: { ...process.env, STRATA_LOG_LEVEL: 'warn', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  procs.push(p);
-  let out = '';
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${args.join(' ')}: not ready in 120 s\n${out}`)), 120_000);
-    const on = (d: Buffer): void => {
-      out += d;
-      const m = ready.exec(out);
-      if (m) {
-        clearTimeout(timer);
-        resolve(m[1] ?? m[0]);
-      }
-    };
-    p.stdout!.on('data', on);
-    p.stderr!.on('data', on);
-    p.once('exit', (c) => reject(new Error(`${args.join(' ')} exited ${c}\n${out}`)));
-  });
-}
 
 async function waitMounted(dir: string): Promise<void> {
   for (let i = 0; i < 200; i++) {
@@ -235,11 +211,7 @@ print((time.perf_counter()-t)*1000)
     if (!flag('no-write')) await mkdir(join(ROOT, 'bench', 'results'), { recursive: true });
     if (!flag('no-write')) await writeFile(join(ROOT, 'bench', 'results', `fuse-${new Date().toISOString().slice(0, 10)}.json`), JSON.stringify({ load, rows }, null, 2));
   } finally {
-    for (const m of mounts) spawnSync('fusermount3', ['-u', '-z', m]);
-    for (const p of procs) if (p.exitCode === null) p.kill('SIGTERM');
-    await new Promise((r) => setTimeout(r, 1500));
-    for (const p of procs) if (p.exitCode === null) p.kill('SIGKILL');
-    await rm(base, { recursive: true, force: true });
+    await run.stopAll(base);
   }
 }
 

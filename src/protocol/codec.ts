@@ -69,16 +69,21 @@ export function encodeAnswerFrame(id: number, ok: unknown): Uint8Array {
   return frame ?? encodeFrame({ t: 'res', id, ok });
 }
 
-function encodeFlatAnswer(id: number, ok: Record<string, unknown>): Uint8Array | undefined {
-  if (Object.getPrototypeOf(ok) !== Object.prototype) return undefined;
-  const keys = Object.keys(ok);
-  const n = keys.length;
-  if (n >= 0x10000) return undefined;
+/** A fresh slab when what is left of the current one could not hold a frame being written. */
+function reserveSlab(): void {
   if (slab.length - slabPos < SLAB_RESERVE) {
     slab = new Uint8Array(SLAB_BYTES);
     slabView = new DataView(slab.buffer);
     slabPos = 0;
   }
+}
+
+function encodeFlatAnswer(id: number, ok: Record<string, unknown>): Uint8Array | undefined {
+  if (Object.getPrototypeOf(ok) !== Object.prototype) return undefined;
+  const keys = Object.keys(ok);
+  const n = keys.length;
+  if (n >= 0x10000) return undefined;
+  reserveSlab();
   const buf = slab;
   const end = buf.length;
   const start = slabPos;
@@ -129,11 +134,7 @@ export function encodeRequestFrame(id: number, op: string, args: readonly unknow
 function encodeFlatRequest(id: number, op: string, args: readonly unknown[]): Uint8Array | undefined {
   const n = args.length;
   if (n > 15 || op.length > 31) return undefined;
-  if (slab.length - slabPos < SLAB_RESERVE) {
-    slab = new Uint8Array(SLAB_BYTES);
-    slabView = new DataView(slab.buffer);
-    slabPos = 0;
-  }
+  reserveSlab();
   const buf = slab;
   const end = buf.length;
   const start = slabPos;
