@@ -78,6 +78,14 @@ function reserveSlab(): void {
   }
 }
 
+/** The frame written into the slab from `start` to `p`: its length header set, the slab moved past it. */
+function closeSlabFrame(start: number, p: number): Uint8Array {
+  const len = p - start - FRAME_HEADER_BYTES;
+  slab[start] = len >>> 24; slab[start + 1] = (len >>> 16) & 0xff; slab[start + 2] = (len >>> 8) & 0xff; slab[start + 3] = len & 0xff;
+  slabPos = p;
+  return slab.subarray(start, p);
+}
+
 function encodeFlatAnswer(id: number, ok: Record<string, unknown>): Uint8Array | undefined {
   if (Object.getPrototypeOf(ok) !== Object.prototype) return undefined;
   const keys = Object.keys(ok);
@@ -116,10 +124,7 @@ function encodeFlatAnswer(id: number, ok: Record<string, unknown>): Uint8Array |
       return undefined;
     }
   }
-  const len = p - start - FRAME_HEADER_BYTES;
-  buf[start] = len >>> 24; buf[start + 1] = (len >>> 16) & 0xff; buf[start + 2] = (len >>> 8) & 0xff; buf[start + 3] = len & 0xff;
-  slabPos = p;
-  return buf.subarray(start, p);
+  return closeSlabFrame(start, p);
 }
 
 /**
@@ -158,10 +163,7 @@ function encodeFlatRequest(id: number, op: string, args: readonly unknown[]): Ui
       return undefined;
     }
   }
-  const len = p - start - FRAME_HEADER_BYTES;
-  buf[start] = len >>> 24; buf[start + 1] = (len >>> 16) & 0xff; buf[start + 2] = (len >>> 8) & 0xff; buf[start + 3] = len & 0xff;
-  slabPos = p;
-  return buf.subarray(start, p);
+  return closeSlabFrame(start, p);
 }
 
 /** A number as msgpackr writes it (useRecords false, no float32). */
