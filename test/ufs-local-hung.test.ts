@@ -91,11 +91,16 @@ if (skip) {
     const ticker = setInterval(() => { ticks++; }, 50);
     try {
       const t0 = Date.now();
-      const lookups = [ufs.getStatus('d/absent-while-hung'), ufs.write('d/while-hung.txt', chunks('x'))];
-      for (const p of lookups) {
-        const err = await p.then(() => undefined, (e: unknown) => e);
-        assert.ok(err instanceof StrataError, `a typed error, not ${String(err)}`);
-        assert.is((err as StrataError).code, 'UFS_UNAVAILABLE', (err as Error).message);
+      // Both outcomes are taken at once: a failed check of the first must not leave the
+      // second's rejection unhandled (it would end the test process, hiding the failure).
+      const outcomes = await Promise.all([
+        ufs.getStatus('d/absent-while-hung').then((v) => ({ call: 'getStatus', v }), (e: unknown) => ({ call: 'getStatus', e })),
+        ufs.write('d/while-hung.txt', chunks('x')).then((v) => ({ call: 'write', v }), (e: unknown) => ({ call: 'write', e })),
+      ]);
+      for (const o of outcomes) {
+        const err = 'e' in o ? o.e : undefined;
+        assert.ok(err instanceof StrataError, `${o.call}: a typed error, not ${'e' in o ? String(o.e) : `the answer ${JSON.stringify(o.v)}`}`);
+        assert.is((err as StrataError).code, 'UFS_UNAVAILABLE', `${o.call}: ${(err as Error).message}`);
       }
       const waited = Date.now() - t0;
       // The timer ran all along: the thread of the event loop was never blocked in the hung mount.
