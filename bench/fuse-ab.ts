@@ -19,7 +19,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { cpuMsOf as cpuMs } from './lib/child.js';
-import { BenchProcs, sh as shOut } from './lib/procs.js';
+import { BenchProcs, pyCreateLoop, pyStatLoop, sh as shOut } from './lib/procs.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const argOf = (name: string): string | undefined => {
@@ -127,22 +127,8 @@ async function main(): Promise<void> {
     for (const s of [...sides, rclone]) sh(`ls -lR ${s.ct}/tree > /dev/null`);
     log(`mounted ${sides.map((s) => `${s.name}: ${s.ct}`).join(', ')}, rclone: ${rcMnt}; load ${loadNow()}`);
 
-    const statScript = (m: string): string => `python3 -c "
-import os,time
-t=time.perf_counter()
-for d in range(${Math.ceil(FILES / per)}):
-    for i in range(${per}):
-        if d*${per}+i >= ${FILES}: break
-        os.stat('${m}/tree/d%d/f%d' % (d, i))
-print((time.perf_counter()-t)*1000)"`;
-    const createScript = (m: string, dir: string): string => `mkdir -p ${m}/${dir} && python3 -c "
-import os,time
-b = os.urandom(4096)
-t=time.perf_counter()
-for i in range(${CREATES}):
-    with open('${m}/${dir}/f%d' % i, 'wb') as f: f.write(b)
-print((time.perf_counter()-t)*1000)
-"`;
+    const statScript = (m: string): string => pyStatLoop(m, FILES, per);
+    const createScript = (m: string, dir: string): string => pyCreateLoop(m, dir, CREATES);
     const all = [...sides, rclone];
     for (let r = 0; r < ROUNDS; r++) {
       const order = all.map((_, i) => all[(i + r) % all.length]!);

@@ -4,12 +4,12 @@
 // the daemon and of the server per GiB read (from /proc/PID/stat). Run:
 // node --import tsx bench/fuse-short-circuit.ts [--mb 512] [--rounds 3]
 
-import { spawn, spawnSync } from 'node:child_process';
-import type { ChildProcess } from 'node:child_process';
-import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { spawnSync } from 'node:child_process';
+import { mkdir, mkdtemp, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { BenchProcs } from './lib/procs.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const BIN = join(ROOT, 'bin', 'strata.mjs');
@@ -19,8 +19,8 @@ const arg = (name: string, def: number): number => {
 };
 const MB = arg('mb', 512);
 const ROUNDS = arg('rounds', 3);
-const procs: ChildProcess[] = [];
-const mounts: string[] = [];
+const run = new BenchProcs();
+const { mounts } = run;
 
 function sh(script: string): number {
   const t0 = performance.now();
@@ -29,23 +29,7 @@ function sh(script: string): number {
   return performance.now() - t0;
 }
 
-function start(args: string[], ready: RegExp): Promise<{ p: ChildProcess; m: RegExpExecArray }> {
-  const p = spawn(args[0]!, args.slice(1), { env: { ...process.env, STRATA_LOG_LEVEL: 'warn' }, stdio: ['ignore', 'pipe', 'pipe'] });
-  procs.push(p);
-  let out = '';
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${args.join(' ')}: not ready in 120 s\n${out}`)), 120_000);
-    const on = (d: Buffer): void => {
-      out += d;
-      const m = ready.exec(out);
-      if (m) { clearTimeout(timer); resolve({ p, m }); }
-    };
-    p.stdout!.on('data', on);
-    p.stderr!.on('data', on);
-    p.once('exit', (c) => reject(new Error(`${args.join(' ')} exited ${c}\n${out}`)));
-  });
-}
-
+const start = run.start.bind(run);
 /** user+system CPU seconds of a process so far. */
 async function cpu(pid: number): Promise<number> {
   const f = (await readFile(`/proc/${pid}/stat`, 'utf8')).split(') ')[1]!.split(' ');
@@ -61,7 +45,7 @@ try {
   await mkdir(on);
   await mkdir(off);
   const { p: server, m } = await start([process.execPath, BIN, 'server', '--port', '0', '--data-dir', data, '-D', 'cache.capacity=4GB'], /strata listening on (\S+)/);
-  const address = m[1]!;
+  const address = m;
   process.env.STRATA_TOKEN = (await readFile(join(data, 'admin.key'), 'utf8')).trim();
   const { p: dOn } = await start([process.execPath, BIN, 'fuse', 'mount', on, '--address', address], /strata fuse mounted/);
   mounts.push(on);
@@ -85,9 +69,5 @@ try {
   process.stdout.write([`short-circuit bench ${new Date().toISOString()}, ${MB} MiB cached file, load ${load}`,
     '| round | read path | dd bs=1M | daemon CPU per GiB | server CPU per GiB |', '|---|---|---:|---:|---:|', ...rows].join('\n') + '\n');
 } finally {
-  for (const d of mounts) spawnSync('fusermount3', ['-u', '-z', d]);
-  for (const p of procs) if (p.exitCode === null) p.kill('SIGTERM');
-  await new Promise((r) => setTimeout(r, 1500));
-  for (const p of procs) if (p.exitCode === null) p.kill('SIGKILL');
-  await rm(base, { recursive: true, force: true });
+  await run.stopAll(base);
 }

@@ -12,7 +12,7 @@ import { mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { BenchProcs, sh } from './lib/procs.js';
+import { BenchProcs, pyCreateLoop, pyStatLoop, sh } from './lib/procs.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const BIN = join(ROOT, 'bin', 'strata.mjs');
@@ -135,14 +135,7 @@ async function main(): Promise<void> {
     // 2/3. stat of N files and ls -lR, on a tree written to the UFS by another program (before the mounts).
     // Timed inside python (the loop only): the interpreter's start, tens of ms when quiet and
     // over a second on a loaded machine, is no part of a stat; the wall time is in the note.
-    const statScript = (m: string) => `python3 -c "
-import os,time
-t=time.perf_counter()
-for d in range(${Math.ceil(FILES / per)}):
-    for i in range(${per}):
-        if d*${per}+i >= ${FILES}: break
-        os.stat('${m}/tree/d%d/f%d' % (d, i))
-print((time.perf_counter()-t)*1000)"`;
+    const statScript = (m: string): string => pyStatLoop(m, FILES, per);
     const timed = (script: string): { ms: number; wall: number } => {
       const r = sh(script);
       return { ms: Number(r.out.trim().split('\n').pop()), wall: r.ms };
@@ -166,14 +159,7 @@ print((time.perf_counter()-t)*1000)"`;
 
     // 4. Small-file creates.
     if (!SKIP_CREATES) {
-    const creates = (m: string, dir: string) => `mkdir -p ${m}/${dir} && python3 -c "
-import os,time
-b = os.urandom(4096)
-t=time.perf_counter()
-for i in range(${CREATES}):
-    with open('${m}/${dir}/f%d' % i, 'wb') as f: f.write(b)
-print((time.perf_counter()-t)*1000)
-"`;
+    const creates = (m: string, dir: string): string => pyCreateLoop(m, dir, CREATES);
     const cS = timed(creates(mS, 'c-ct'));
     const cM = timed(creates(mM, 'c-mc'));
     const cR = timed(creates(mR, 'c-rc'));

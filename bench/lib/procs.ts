@@ -47,3 +47,31 @@ export class BenchProcs {
     await rm(base, { recursive: true, force: true });
   }
 }
+
+/**
+ * A python loop that stats `files` files of a tree `MOUNT/tree/dD/fI` (`per` per directory)
+ * and prints its own time in ms: the interpreter's start (over a second on a loaded machine)
+ * is no part of the figure.
+ */
+export function pyStatLoop(mount: string, files: number, per: number): string {
+  return `python3 -c "
+import os,time
+t=time.perf_counter()
+for d in range(${Math.ceil(files / per)}):
+    for i in range(${per}):
+        if d*${per}+i >= ${files}: break
+        os.stat('${mount}/tree/d%d/f%d' % (d, i))
+print((time.perf_counter()-t)*1000)"`;
+}
+
+/** A python loop that creates `n` files of 4 KiB in `mount/dir` (made first), timed the same way. */
+export function pyCreateLoop(mount: string, dir: string, n: number): string {
+  return `mkdir -p ${mount}/${dir} && python3 -c "
+import os,time
+b = os.urandom(4096)
+t=time.perf_counter()
+for i in range(${n}):
+    with open('${mount}/${dir}/f%d' % i, 'wb') as f: f.write(b)
+print((time.perf_counter()-t)*1000)
+"`;
+}
