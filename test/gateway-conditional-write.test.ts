@@ -5,15 +5,12 @@
 
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import http from 'node:http';
 import { CreateBucketCommand, GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
-import { ADMIN, openGateway, type GatewayEnv } from './helpers/gateway.js';
-import { signRequest } from './helpers/sigv4-signer.js';
+import { openGateway, openSignedRequest, type GatewayEnv, type RawAnswer } from './helpers/gateway.js';
 import { codeOf, readAll, serveTcp } from './helpers/fixture.js';
 import { ErrorCode } from '../src/errors.js';
 
 let g: GatewayEnv;
-const creds = { accessKeyId: ADMIN.accessKeyId, secretAccessKey: ADMIN.secretKey };
 
 test.before(async () => {
   g = await openGateway();
@@ -21,29 +18,9 @@ test.before(async () => {
 });
 test.after(async () => { await g?.dispose(); });
 
-interface Answer { status: number; text: string; etag?: string }
-interface Open { send(b: Buffer): void; finish(b?: Buffer): Promise<Answer> }
 
-/** A signed request on its own connection, its body sent by the caller (in pieces if it likes). */
-async function openRequest(method: string, path: string, length: number, headers: Record<string, string> = {}): Promise<Open> {
-  const r = await signRequest(creds, { method, endpoint: g.endpoint, path, payloadHash: 'UNSIGNED-PAYLOAD', headers: { 'content-length': String(length), ...headers } });
-  const req = http.request(r.url, { method, headers: r.headers, agent: false });
-  const answer = new Promise<Answer>((resolve, reject) => {
-    req.on('response', (res) => {
-      let text = '';
-      res.setEncoding('utf8');
-      res.on('data', (d: string) => { text += d; });
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, text, ...(typeof res.headers.etag === 'string' ? { etag: res.headers.etag } : {}) }));
-      res.on('error', reject);
-    });
-    req.on('error', reject);
-  });
-  req.flushHeaders();
-  return { send: (b) => { req.write(b); }, finish: (b) => { req.end(b); return answer; } };
-}
-
-async function put(key: string, body: Buffer, headers: Record<string, string> = {}): Promise<Answer> {
-  return (await openRequest('PUT', `/cond/${key}`, body.length, headers)).finish(body);
+async function put(key: string, body: Buffer, headers: Record<string, string> = {}): Promise<RawAnswer> {
+  return (await openSignedRequest(g, 'PUT', `/cond/${key}`, body.length, headers)).finish(body);
 }
 
 async function text(key: string): Promise<string> {
@@ -57,7 +34,7 @@ test('N concurrent If-None-Match: * PUTs of a new key: exactly one wins, the oth
   for (let round = 0; round < 3; round++) {
     const key = `race/${round}`;
     // Each request's body is sent half, then all are finished together: all are in the gateway at once.
-    const open = await Promise.all(Array.from({ length: N }, (_, i) => openRequest('PUT', `/cond/${key}`, 2048, { 'if-none-match': '*' })
+    const open = await Promise.all(Array.from({ length: N }, (_, i) => openSignedRequest(g, 'PUT', `/cond/${key}`, 2048, { 'if-none-match': '*' })
       .then((o) => { o.send(Buffer.alloc(1024, 65 + i)); return o; })));
     await new Promise((r) => setTimeout(r, 100));
     const answers = await Promise.all(open.map((o, i) => o.finish(Buffer.alloc(1024, 65 + i))));
@@ -80,7 +57,7 @@ test('N concurrent If-None-Match: * PUTs of a directory marker key/: exactly one
 });
 
 test('If-None-Match: * PUT whose body arrives after another PUT created the key: 412, the other stays', async () => {
-  const a = await openRequest('PUT', '/cond/late', 2, { 'if-none-match': '*' });
+  const a = await openSignedRequest(g, 'PUT', '/cond/late', 2, { 'if-none-match': '*' });
   a.send(Buffer.from('a'));
   await new Promise((r) => setTimeout(r, 100));
   assert.is((await put('late', Buffer.from('bb'), { 'if-none-match': '*' })).status, 200);
@@ -92,7 +69,7 @@ test('If-None-Match: * PUT whose body arrives after another PUT created the key:
 test('If-Match PUT whose object was replaced while its body arrived: 412, no lost update', async () => {
   const v1 = await put('cas', Buffer.from('version 1'));
   assert.is(v1.status, 200);
-  const a = await openRequest('PUT', '/cond/cas', 10, { 'if-match': v1.etag! });
+  const a = await openSignedRequest(g, 'PUT', '/cond/cas', 10, { 'if-match': v1.etag! });
   a.send(Buffer.from('from '));
   await new Promise((r) => setTimeout(r, 100));
   assert.is((await put('cas', Buffer.from('version 2'))).status, 200); // replaced in between
@@ -105,7 +82,7 @@ test('N concurrent If-Match PUTs on one version: exactly one wins', async () => 
   for (let round = 0; round < 3; round++) {
     const key = `cas-race/${round}`;
     const v1 = await put(key, Buffer.from('v1'));
-    const open = await Promise.all(Array.from({ length: N }, (_, i) => openRequest('PUT', `/cond/${key}`, 2, { 'if-match': v1.etag! })
+    const open = await Promise.all(Array.from({ length: N }, (_, i) => openSignedRequest(g, 'PUT', `/cond/${key}`, 2, { 'if-match': v1.etag! })
       .then((o) => { o.send(Buffer.from([97 + i])); return o; })));
     await new Promise((r) => setTimeout(r, 100));
     const answers = await Promise.all(open.map((o, i) => o.finish(Buffer.from([97 + i]))));
@@ -152,7 +129,7 @@ test('writeFile / readFile with ifFileId: FAILED_PRECONDITION once the path hold
 test('CopyObject with x-amz-copy-source-if-match racing a PUT of the source: never the new bytes under the old condition', async () => {
   for (let i = 0; i < 10; i++) {
     const v1 = await put('csrc', Buffer.alloc(256 * 1024, 'o'));
-    const copy = openRequest('PUT', `/cond/cdst-${i}`, 0, { 'x-amz-copy-source': '/cond/csrc', 'x-amz-copy-source-if-match': v1.etag! }).then((o) => o.finish());
+    const copy = openSignedRequest(g, 'PUT', `/cond/cdst-${i}`, 0, { 'x-amz-copy-source': '/cond/csrc', 'x-amz-copy-source-if-match': v1.etag! }).then((o) => o.finish());
     const replace = put('csrc', Buffer.alloc(256 * 1024, 'n'));
     const [rc] = await Promise.all([copy, replace]);
     if (rc.status === 200) assert.is(await text(`cdst-${i}`), 'o'.repeat(256 * 1024), 'a copy under If-Match copies the version matched');

@@ -5,34 +5,11 @@
 
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import http from 'node:http';
 import { CreateBucketCommand, HeadBucketCommand, ListObjectsV2Command, S3ServiceException } from '@aws-sdk/client-s3';
-import { ADMIN, openGateway, type GatewayEnv } from './helpers/gateway.js';
-import { signRequest } from './helpers/sigv4-signer.js';
+import { openGateway, openSignedRequest, type GatewayEnv } from './helpers/gateway.js';
 import { waitFor } from './helpers/fixture.js';
 
-const creds = { accessKeyId: ADMIN.accessKeyId, secretAccessKey: ADMIN.secretKey };
 
-interface Answer { status: number; text: string; headers: http.IncomingHttpHeaders }
-interface Open { send(b: Buffer): void; finish(b?: Buffer): Promise<Answer> }
-
-/** A signed request on its own connection, its body sent by the caller. */
-async function openRequest(g: GatewayEnv, method: string, path: string, length: number): Promise<Open> {
-  const r = await signRequest(creds, { method, endpoint: g.endpoint, path, payloadHash: 'UNSIGNED-PAYLOAD', headers: { 'content-length': String(length) } });
-  const req = http.request(r.url, { method, headers: r.headers, agent: false });
-  const answer = new Promise<Answer>((resolve, reject) => {
-    req.on('response', (res) => {
-      let text = '';
-      res.setEncoding('utf8');
-      res.on('data', (d: string) => { text += d; });
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, text, headers: res.headers }));
-      res.on('error', reject);
-    });
-    req.on('error', reject);
-  });
-  req.flushHeaders();
-  return { send: (b) => { req.write(b); }, finish: (b) => { req.end(b); return answer; } };
-}
 
 async function sdkError(p: Promise<unknown>): Promise<S3ServiceException | undefined> {
   try {
@@ -50,7 +27,7 @@ test('requests beyond s3.gateway.max.requests get 503 SlowDown; served again onc
     await s3.send(new CreateBucketCommand({ Bucket: 'lim' }));
     // Two PUTs whose bodies are half sent: two requests in flight.
     const held = await Promise.all([0, 1].map(async (i) => {
-      const o = await openRequest(g, 'PUT', `/lim/held-${i}`, 2048);
+      const o = await openSignedRequest(g, 'PUT', `/lim/held-${i}`, 2048);
       o.send(Buffer.alloc(1024, 'h'));
       return o;
     }));
@@ -59,7 +36,7 @@ test('requests beyond s3.gateway.max.requests get 503 SlowDown; served again onc
     assert.ok(e, 'the third request is refused');
     assert.is(e!.name, 'SlowDown');
     assert.is(e!.$metadata.httpStatusCode, 503);
-    const raw = await (await openRequest(g, 'PUT', '/lim/third', 4)).finish(Buffer.from('abcd'));
+    const raw = await (await openSignedRequest(g, 'PUT', '/lim/third', 4)).finish(Buffer.from('abcd'));
     assert.is(raw.status, 503);
     assert.match(raw.text, /<Code>SlowDown<\/Code>/);
     assert.match(raw.text, /more than 2 requests are in flight/);
@@ -83,19 +60,19 @@ test('a request on a connection beyond s3.gateway.max.connections gets 503 SlowD
     s3.destroy();
     await new Promise((r) => setTimeout(r, 200)); // the SDK's connection has gone
     const held = await Promise.all([0, 1].map(async (i) => {
-      const o = await openRequest(g, 'PUT', `/lim/c-${i}`, 2);
+      const o = await openSignedRequest(g, 'PUT', `/lim/c-${i}`, 2);
       o.send(Buffer.from('c'));
       return o;
     }));
     await new Promise((r) => setTimeout(r, 200));
-    const third = await (await openRequest(g, 'GET', '/lim', 0)).finish();
+    const third = await (await openSignedRequest(g, 'GET', '/lim', 0)).finish();
     assert.is(third.status, 503, third.text);
     assert.match(third.text, /more than 2 connections are open/);
     assert.is(third.headers.connection, 'close');
     for (const o of held) assert.is((await o.finish(Buffer.from('c'))).status, 200);
     // Those connections close (agent: false); a new one is served.
     let ok = 0;
-    await waitFor(async () => { ok = (await (await openRequest(g, 'GET', '/lim', 0)).finish()).status; return ok === 200; }, 'a request once below the cap');
+    await waitFor(async () => { ok = (await (await openSignedRequest(g, 'GET', '/lim', 0)).finish()).status; return ok === 200; }, 'a request once below the cap');
   } finally {
     await g.dispose();
   }
